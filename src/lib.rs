@@ -1,0 +1,12 @@
+//! pktlab: a packet-level protocol inspector and simulator.
+//!
+//! Data flows source -> decode -> filter -> analysis -> render/sink; `app` wires the
+//! stages for each command, `cli` only describes what the user can type.
+
+pub mod analysis;
+pub mod app;
+pub mod cli;
+pub mod decode;
+pub mod filter;
+pub mod render;
+pub mod source;

@@ -1,0 +1,584 @@
+//! Capture files: pcap (either byte order, µs or ns) and pcapng (any number of
+//! sections and interfaces), told apart by their magic bytes, never by the name.
+//!
+//! Regular files are memory-mapped and parsed in place; pipes and stdin are read
+//! through a buffer that holds one record at a time, so memory stays bounded by the
+//! largest record, not the file. Record framing is pcap-file's; we check every
+//! length field against a ceiling before we trust it, so a hostile length can
+//! neither make us allocate nor wait for gigabytes that will never come.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use pcap_file::pcap::{PcapParseError, PcapParser};
+use pcap_file::pcapng::{PcapNgParseError, PcapNgParser};
+use pcap_file::Endianness;
+
+use super::{Frame, LinkType, SourceError, SourceErrorKind, Timestamp};
+
+/// Largest captured length accepted for one record. Wireshark refuses more than
+/// 262,144 bytes per packet for most link types; we allow larger snaplens (loopback
+/// GSO frames reach 65,549, D-Bus captures 128 MiB) but stop at a sane ceiling.
+pub const MAX_RECORD: u64 = 16 * 1024 * 1024;
+
+const PCAP_MAGICS: [[u8; 4]; 4] = [
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xc3, 0xd4],
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0x3c, 0x4d],
+];
+const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+
+const EPB: u32 = 6;
+const SPB: u32 = 3;
+const OBSOLETE_PB: u32 = 2;
+const SHB: u32 = 0x0A0D0D0A;
+
+/// What kind of capture file this is, for `stats` and error messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileFormat {
+    Pcap {
+        big_endian: bool,
+        nanosecond: bool,
+        version: (u16, u16),
+        snaplen: u32,
+    },
+    PcapNg,
+}
+
+impl FileFormat {
+    pub fn describe(&self) -> String {
+        match self {
+            FileFormat::Pcap {
+                big_endian,
+                nanosecond,
+                version,
+                ..
+            } => format!(
+                "pcap {}.{} ({}, {} resolution)",
+                version.0,
+                version.1,
+                if *big_endian { "big-endian" } else { "little-endian" },
+                if *nanosecond { "ns" } else { "µs" }
+            ),
+            FileFormat::PcapNg => "pcapng".to_string(),
+        }
+    }
+}
+
+/// One interface of a capture (pcap files have exactly one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interface {
+    pub link: LinkType,
+    pub snaplen: u32,
+    pub name: Option<String>,
+}
+
+enum Input {
+    Mapped(memmap2::Mmap),
+    Stream {
+        reader: Box<dyn Read + Send>,
+        buf: Vec<u8>,
+        eof: bool,
+    },
+}
+
+enum Parser {
+    Pcap(PcapParser),
+    PcapNg(PcapNgParser),
+}
+
+/// A capture file being read, frame by frame.
+pub struct CaptureFile {
+    name: String,
+    input: Input,
+    /// Start of unparsed bytes in the input buffer.
+    pos: usize,
+    /// End of valid bytes in the input buffer.
+    end: usize,
+    /// File offset of the input buffer's first byte.
+    base: u64,
+    parser: Parser,
+    format: FileFormat,
+    interfaces: Vec<Interface>,
+    frames: u64,
+    failed: bool,
+}
+
+impl CaptureFile {
+    /// Opens a file by path, or standard input for `-`.
+    pub fn open(path: &str) -> Result<CaptureFile, SourceError> {
+        let err = |kind| SourceError {
+            file: path.to_string(),
+            frame: 0,
+            offset: 0,
+            kind,
+        };
+        if path == "-" {
+            return Self::from_reader("-", Box::new(std::io::stdin()));
+        }
+        let p = Path::new(path);
+        let meta = std::fs::metadata(p).map_err(|e| err(SourceErrorKind::Open(e)))?;
+        if meta.is_dir() {
+            return Err(err(SourceErrorKind::Directory));
+        }
+        let file = File::open(p).map_err(|e| err(SourceErrorKind::Open(e)))?;
+        if !meta.is_file() {
+            // FIFOs, character devices, /dev/stdin: cannot be mapped.
+            return Self::from_reader(path, Box::new(file));
+        }
+        if meta.len() == 0 {
+            return Err(err(SourceErrorKind::Empty));
+        }
+        // SAFETY: the map is read-only; if another process truncates the file while we
+        // read it, the OS may signal us, the same risk every mmap-based reader
+        // (tcpdump via libpcap's buffered reads excepted) accepts for the 2x speed.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| err(SourceErrorKind::Read(e)))?;
+        let end = map.len();
+        Self::start(path, Input::Mapped(map), end)
+    }
+
+    /// Reads a capture from any byte stream (a pipe, stdin, a test buffer).
+    pub fn from_reader(name: &str, reader: Box<dyn Read + Send>) -> Result<CaptureFile, SourceError> {
+        let mut input = Input::Stream {
+            reader,
+            buf: Vec::with_capacity(256 * 1024),
+            eof: false,
+        };
+        let mut end = 0;
+        fill(&mut input, 0, &mut end, 64).map_err(|e| SourceError {
+            file: name.to_string(),
+            frame: 0,
+            offset: 0,
+            kind: SourceErrorKind::Read(e),
+        })?;
+        if end == 0 {
+            return Err(SourceError {
+                file: name.to_string(),
+                frame: 0,
+                offset: 0,
+                kind: SourceErrorKind::Empty,
+            });
+        }
+        Self::start(name, input, end)
+    }
+
+    fn start(name: &str, input: Input, end: usize) -> Result<CaptureFile, SourceError> {
+        let err = |offset: u64, kind| SourceError {
+            file: name.to_string(),
+            frame: 0,
+            offset,
+            kind,
+        };
+        let bytes = buffer(&input, 0, end);
+        if bytes.len() < 4 {
+            return Err(err(
+                0,
+                SourceErrorKind::HeaderCut {
+                    needed: 4,
+                    available: bytes.len(),
+                },
+            ));
+        }
+        let magic = [bytes[0], bytes[1], bytes[2], bytes[3]];
+        let (parser, format, interfaces, consumed) = if PCAP_MAGICS.contains(&magic) {
+            let (rem, parser) = PcapParser::new(bytes).map_err(|e| match e {
+                PcapParseError::IncompleteBuffer(needed, available) => {
+                    err(0, SourceErrorKind::HeaderCut { needed, available })
+                }
+                other => err(0, SourceErrorKind::Corrupt(other.to_string())),
+            })?;
+            let h = parser.header();
+            let format = FileFormat::Pcap {
+                big_endian: h.endianness == Endianness::Big,
+                nanosecond: h.ts_resolution == pcap_file::pcap::PcapTsResolution::NanoSecond,
+                version: (h.version_major, h.version_minor),
+                snaplen: h.snaplen,
+            };
+            let iface = Interface {
+                link: LinkType(u32::from(h.datalink)),
+                snaplen: h.snaplen,
+                name: None,
+            };
+            let consumed = bytes.len() - rem.len();
+            (Parser::Pcap(parser), format, vec![iface], consumed)
+        } else if magic == PCAPNG_MAGIC {
+            let len = section_header_len(bytes);
+            if let Some(len) = len {
+                if len > MAX_RECORD {
+                    return Err(err(
+                        0,
+                        SourceErrorKind::AbsurdLength {
+                            claimed: len,
+                            max: MAX_RECORD,
+                        },
+                    ));
+                }
+            }
+            let (rem, parser) = PcapNgParser::new(bytes).map_err(|e| match e {
+                PcapNgParseError::IncompleteBuffer(needed, available) => {
+                    err(0, SourceErrorKind::HeaderCut { needed, available })
+                }
+                other => err(0, SourceErrorKind::Corrupt(error_chain(&other))),
+            })?;
+            let consumed = bytes.len() - rem.len();
+            (Parser::PcapNg(parser), FileFormat::PcapNg, Vec::new(), consumed)
+        } else {
+            return Err(err(0, SourceErrorKind::BadMagic(magic)));
+        };
+        Ok(CaptureFile {
+            name: name.to_string(),
+            input,
+            pos: consumed,
+            end,
+            base: 0,
+            parser,
+            format,
+            interfaces,
+            frames: 0,
+            failed: false,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn format(&self) -> &FileFormat {
+        &self.format
+    }
+
+    /// Interfaces seen so far (pcapng files may describe more as they go).
+    pub fn interfaces(&self) -> &[Interface] {
+        &self.interfaces
+    }
+
+    /// Frames returned so far.
+    pub fn frames_read(&self) -> u64 {
+        self.frames
+    }
+
+    /// Byte offset just past the last record read.
+    pub fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    fn error(&mut self, offset: u64, kind: SourceErrorKind) -> SourceError {
+        self.failed = true;
+        SourceError {
+            file: self.name.clone(),
+            frame: self.frames + 1,
+            offset,
+            kind,
+        }
+    }
+
+    /// The next frame, `Ok(None)` at a clean end of file. After an error, every call
+    /// returns `Ok(None)`: a damaged file is never read past the damage.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, SourceError> {
+        if self.failed {
+            return Ok(None);
+        }
+        loop {
+            let record_offset = self.base + self.pos as u64;
+            let avail = self.end - self.pos;
+            let needed = match self.record_len() {
+                Ok(n) => n,
+                Err(kind) => return Err(self.error(record_offset, kind)),
+            };
+            if avail == 0 && self.at_eof() {
+                return Ok(None);
+            }
+            if (avail as u64) < needed {
+                if self.at_eof() {
+                    return Err(self.error(
+                        record_offset,
+                        SourceErrorKind::RecordCut {
+                            needed: needed as usize,
+                            available: avail,
+                        },
+                    ));
+                }
+                self.compact();
+                if let Err(e) = fill(&mut self.input, self.pos, &mut self.end, needed as usize) {
+                    return Err(self.error(record_offset, SourceErrorKind::Read(e)));
+                }
+                continue;
+            }
+            match self.parse_record() {
+                Ok(Some((range, ts, orig_len, interface, consumed))) => {
+                    self.pos += consumed;
+                    self.frames += 1;
+                    let link = self
+                        .interfaces
+                        .get(interface as usize)
+                        .map(|i| i.link)
+                        .unwrap_or(LinkType(u32::MAX));
+                    let data = &buffer(&self.input, 0, self.end)[range];
+                    return Ok(Some(Frame {
+                        number: self.frames,
+                        ts,
+                        link,
+                        orig_len,
+                        data,
+                        interface,
+                    }));
+                }
+                Ok(None) => continue,
+                Err(kind) => return Err(self.error(record_offset, kind)),
+            }
+        }
+    }
+
+    fn at_eof(&self) -> bool {
+        match &self.input {
+            Input::Mapped(_) => true,
+            Input::Stream { eof, .. } => *eof,
+        }
+    }
+
+    fn compact(&mut self) {
+        if let Input::Stream { buf, .. } = &mut self.input {
+            if self.pos > 0 {
+                buf.copy_within(self.pos..self.end, 0);
+                self.base += self.pos as u64;
+                self.end -= self.pos;
+                self.pos = 0;
+            }
+        }
+    }
+
+    /// How many bytes the next record needs, from its length field, checked against
+    /// the ceiling (so `fill` never grows the buffer by an unchecked length).
+    fn record_len(&self) -> Result<u64, SourceErrorKind> {
+        let bytes = &buffer(&self.input, 0, self.end)[self.pos..];
+        match &self.parser {
+            Parser::Pcap(p) => {
+                if bytes.len() < 16 {
+                    return Ok(16);
+                }
+                let incl = read_u32(&bytes[8..12], p.header().endianness == Endianness::Big);
+                let max = MAX_RECORD.max(u64::from(p.header().snaplen).min(MAX_RECORD));
+                if u64::from(incl) > max {
+                    return Err(SourceErrorKind::AbsurdLength {
+                        claimed: incl.into(),
+                        max,
+                    });
+                }
+                Ok(16 + u64::from(incl))
+            }
+            Parser::PcapNg(p) => {
+                if bytes.len() < 12 {
+                    return Ok(12);
+                }
+                let len = if bytes[0..4] == PCAPNG_MAGIC {
+                    match section_header_len(bytes) {
+                        Some(l) => l,
+                        None => return Err(SourceErrorKind::Corrupt("bad section header byte-order magic".into())),
+                    }
+                } else {
+                    u64::from(read_u32(&bytes[4..8], p.state().endianness() == Endianness::Big))
+                };
+                if len > MAX_RECORD {
+                    return Err(SourceErrorKind::AbsurdLength {
+                        claimed: len,
+                        max: MAX_RECORD,
+                    });
+                }
+                if len < 12 || len % 4 != 0 {
+                    return Err(SourceErrorKind::Corrupt(format!(
+                        "pcapng block length {len} is {}",
+                        if len < 12 { "less than 12" } else { "not a multiple of 4" }
+                    )));
+                }
+                Ok(len)
+            }
+        }
+    }
+
+    /// Parses the record at `pos` (which is known to be complete). Returns the frame's
+    /// byte range in the buffer, or `None` for a pcapng block that carries no frame.
+    #[allow(clippy::type_complexity)]
+    fn parse_record(
+        &mut self,
+    ) -> Result<Option<(std::ops::Range<usize>, Timestamp, u32, u32, usize)>, SourceErrorKind> {
+        let all = buffer(&self.input, 0, self.end);
+        let bytes = &all[self.pos..];
+        let start = self.pos;
+        match &mut self.parser {
+            Parser::Pcap(p) => {
+                let h = p.header();
+                let (rem, raw) = p
+                    .next_raw_packet(bytes)
+                    .map_err(|e| SourceErrorKind::Corrupt(e.to_string()))?;
+                let nanos = match h.ts_resolution {
+                    pcap_file::pcap::PcapTsResolution::MicroSecond => u64::from(raw.ts_frac) * 1000,
+                    pcap_file::pcap::PcapTsResolution::NanoSecond => u64::from(raw.ts_frac),
+                };
+                // Out-of-range fractions and orig_len < incl_len occur in real files;
+                // like tshark, show the frame rather than reject the file.
+                let ts = Timestamp(u64::from(raw.ts_sec) * 1_000_000_000 + nanos);
+                let data_start = start + 16;
+                let range = data_start..data_start + raw.incl_len as usize;
+                let orig = raw.orig_len.max(raw.incl_len);
+                Ok(Some((range, ts, orig, 0, bytes.len() - rem.len())))
+            }
+            Parser::PcapNg(p) => {
+                let (rem, raw) = p.next_raw_block(bytes).map_err(|e| match e {
+                    PcapNgParseError::IncompleteBuffer(n, a) => SourceErrorKind::RecordCut {
+                        needed: n,
+                        available: a,
+                    },
+                    other => SourceErrorKind::Corrupt(error_chain(&other)),
+                })?;
+                let consumed = bytes.len() - rem.len();
+                let big = p.state().endianness() == Endianness::Big;
+                let body = &raw.body;
+                let body_start = start + 8;
+                let result = match raw.type_ {
+                    SHB => {
+                        self.interfaces.clear();
+                        None
+                    }
+                    1 => {
+                        let idb = &p.interfaces()[p.interfaces().len().saturating_sub(1)..];
+                        if let Some(i) = idb.first() {
+                            self.interfaces.push(Interface {
+                                link: LinkType(u32::from(i.linktype)),
+                                snaplen: i.snaplen,
+                                name: i.options.iter().find_map(|o| match o {
+                                    pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
+                                    _ => None,
+                                }),
+                            });
+                        }
+                        None
+                    }
+                    EPB | OBSOLETE_PB => {
+                        if body.len() < 20 {
+                            return Err(SourceErrorKind::Corrupt(format!(
+                                "packet block body of {} bytes, needed at least 20",
+                                body.len()
+                            )));
+                        }
+                        let (iface, drops_ok) = if raw.type_ == EPB {
+                            (read_u32(&body[0..4], big), true)
+                        } else {
+                            (u32::from(read_u16(&body[0..2], big)), true)
+                        };
+                        let _ = drops_ok;
+                        let hi = read_u32(&body[4..8], big);
+                        let lo = read_u32(&body[8..12], big);
+                        let cap = read_u32(&body[12..16], big) as usize;
+                        let orig = read_u32(&body[16..20], big);
+                        if cap > body.len() - 20 {
+                            return Err(SourceErrorKind::Corrupt(format!(
+                                "packet block claims {cap} captured bytes but holds {}",
+                                body.len() - 20
+                            )));
+                        }
+                        let ts = p
+                            .state()
+                            .decode_timestamp(iface, hi, lo)
+                            .map_err(|e| SourceErrorKind::Corrupt(e.to_string()))?;
+                        let s = body_start + 20;
+                        Some((s..s + cap, Timestamp::from_duration(ts), orig.max(cap as u32), iface, consumed))
+                    }
+                    SPB => {
+                        if body.len() < 4 {
+                            return Err(SourceErrorKind::Corrupt("simple packet block shorter than 4 bytes".into()));
+                        }
+                        if self.interfaces.is_empty() {
+                            return Err(SourceErrorKind::Corrupt(
+                                "simple packet block before any interface description".into(),
+                            ));
+                        }
+                        let orig = read_u32(&body[0..4], big);
+                        let cap = (orig as usize).min(body.len() - 4);
+                        let s = body_start + 4;
+                        Some((s..s + cap, Timestamp(0), orig.max(cap as u32), 0, consumed))
+                    }
+                    _ => None,
+                };
+                if result.is_none() {
+                    self.pos += consumed;
+                }
+                Ok(result)
+            }
+        }
+    }
+}
+
+/// Block Total Length of a pcapng Section Header Block, whose byte order is
+/// given by its own byte-order magic rather than by the section before it.
+fn section_header_len(bytes: &[u8]) -> Option<u64> {
+    if bytes.len() < 12 {
+        return Some(12);
+    }
+    match bytes[8..12] {
+        [0x1a, 0x2b, 0x3c, 0x4d] => Some(u64::from(read_u32(&bytes[4..8], true))),
+        [0x4d, 0x3c, 0x2b, 0x1a] => Some(u64::from(read_u32(&bytes[4..8], false))),
+        _ => None,
+    }
+}
+
+fn read_u32(b: &[u8], big: bool) -> u32 {
+    let a = [b[0], b[1], b[2], b[3]];
+    if big {
+        u32::from_be_bytes(a)
+    } else {
+        u32::from_le_bytes(a)
+    }
+}
+
+fn read_u16(b: &[u8], big: bool) -> u16 {
+    let a = [b[0], b[1]];
+    if big {
+        u16::from_be_bytes(a)
+    } else {
+        u16::from_le_bytes(a)
+    }
+}
+
+fn buffer(input: &Input, start: usize, end: usize) -> &[u8] {
+    match input {
+        Input::Mapped(m) => &m[start..end],
+        Input::Stream { buf, .. } => &buf[start..end],
+    }
+}
+
+/// Reads until `want` bytes are available from `pos`, or end of stream.
+fn fill(input: &mut Input, pos: usize, end: &mut usize, want: usize) -> std::io::Result<()> {
+    let Input::Stream { reader, buf, eof } = input else {
+        return Ok(());
+    };
+    let target = pos + want;
+    if buf.len() < target.max(64 * 1024) {
+        buf.resize(target.max(64 * 1024), 0);
+    }
+    while *end < target && !*eof {
+        let room = buf.len();
+        match reader.read(&mut buf[*end..room]) {
+            Ok(0) => *eof = true,
+            Ok(n) => *end += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// An error and its causes on one line: pcap-file's top-level messages are generic
+/// ("Invalid raw block format"), the useful part is in the source.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
