@@ -1,1 +1,604 @@
-//! (stage under construction)
+//! One frame -> a layered view. Takes a `source::Frame`'s bytes and link type and
+//! hands on a `Packet`: a fixed array of layers (protocol + byte range), borrowed
+//! from the frame, plus, when decoding stopped early, where and why.
+//!
+//! Each protocol file holds a zero-copy view (`Tcp<'a>` ...) whose accessors check
+//! bounds per field, so a header cut by the snaplen still shows every field that
+//! was captured (as tshark does), and a `describe` function that lists every field
+//! with its byte range for the tree, the hex dump and JSON alike.
+
+pub mod arp;
+pub mod field;
+pub mod icmp;
+pub mod ipv4;
+pub mod ipv6;
+pub mod link;
+pub mod tcp;
+pub mod udp;
+
+use std::fmt;
+
+use crate::source::LinkType;
+
+pub use field::{Value, Visitor};
+
+/// Protocols pktlab decodes (and the leftovers it names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Proto {
+    Eth,
+    Vlan,
+    Sll,
+    Sll2,
+    Null,
+    Arp,
+    Ipv4,
+    Ipv6,
+    Tcp,
+    Udp,
+    Icmp,
+    Icmpv6,
+    /// Bytes no decoder claimed: application payload, or a protocol pktlab does not decode.
+    Data,
+}
+
+impl Proto {
+    /// Wireshark's protocol abbreviation: the JSON key and filter name.
+    pub fn abbrev(self) -> &'static str {
+        match self {
+            Proto::Eth => "eth",
+            Proto::Vlan => "vlan",
+            Proto::Sll => "sll",
+            Proto::Sll2 => "sll2",
+            Proto::Null => "null",
+            Proto::Arp => "arp",
+            Proto::Ipv4 => "ip",
+            Proto::Ipv6 => "ipv6",
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Icmp => "icmp",
+            Proto::Icmpv6 => "icmpv6",
+            Proto::Data => "data",
+        }
+    }
+
+    /// The name shown in the tree and the protocol column.
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Eth => "Ethernet II",
+            Proto::Vlan => "802.1Q Virtual LAN",
+            Proto::Sll => "Linux cooked capture v1",
+            Proto::Sll2 => "Linux cooked capture v2",
+            Proto::Null => "Null/Loopback",
+            Proto::Arp => "Address Resolution Protocol",
+            Proto::Ipv4 => "Internet Protocol Version 4",
+            Proto::Ipv6 => "Internet Protocol Version 6",
+            Proto::Tcp => "Transmission Control Protocol",
+            Proto::Udp => "User Datagram Protocol",
+            Proto::Icmp => "Internet Control Message Protocol",
+            Proto::Icmpv6 => "Internet Control Message Protocol v6",
+            Proto::Data => "Data",
+        }
+    }
+}
+
+/// One decoded layer: its protocol and where its bytes are in the frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layer {
+    pub proto: Proto,
+    /// Offset of the layer's first byte in the frame.
+    pub start: usize,
+    /// Offset just past the header bytes that were captured.
+    pub hdr_end: usize,
+    /// Offset just past this layer's data (header and payload) in the captured bytes.
+    pub end: usize,
+}
+
+impl Layer {
+    pub fn header_range(&self) -> std::ops::Range<usize> {
+        self.start..self.hdr_end
+    }
+}
+
+/// Why decoding stopped before the end of the frame's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// The captured bytes end inside a header.
+    Truncated { needed: usize, available: usize },
+    /// A header length field below the minimum (IPv4 IHL, TCP data offset).
+    BadHeaderLen { value: usize, min: usize },
+    /// IPv4 total length shorter than its own header.
+    BadTotalLen { total: usize, header: usize },
+    /// UDP length field shorter than the UDP header or longer than the IP payload.
+    BadUdpLen { length: usize, available: usize },
+    /// A version field that does not fit the layer (an "IPv4" header saying 6).
+    BadVersion { version: u8 },
+    /// A link type pktlab has no decoder for.
+    UnsupportedLink { link: u32 },
+    /// TCP options that run past the header.
+    BadOption { kind: u8, len: usize },
+}
+
+/// Where and why decoding stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Malformed {
+    pub proto: Proto,
+    pub offset: usize,
+    pub problem: Problem,
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.proto.abbrev();
+        match self.problem {
+            Problem::Truncated { needed, available } => write!(
+                f,
+                "{p} header truncated at byte {}: needed {needed} bytes, {available} captured",
+                self.offset
+            ),
+            Problem::BadHeaderLen { value, min } => write!(
+                f,
+                "{p} header length {value} at byte {} is below the minimum {min}",
+                self.offset
+            ),
+            Problem::BadTotalLen { total, header } => write!(
+                f,
+                "{p} total length {total} at byte {} is less than the header length {header}",
+                self.offset
+            ),
+            Problem::BadUdpLen { length, available } => write!(
+                f,
+                "{p} length {length} at byte {} does not fit the {available} bytes the IP layer carries",
+                self.offset
+            ),
+            Problem::BadVersion { version } => write!(
+                f,
+                "{p} version field is {version} at byte {}",
+                self.offset
+            ),
+            Problem::UnsupportedLink { link } => write!(
+                f,
+                "link type {} is not decoded",
+                LinkType(link)
+            ),
+            Problem::BadOption { kind, len } => write!(
+                f,
+                "{p} option kind {kind} with length {len} at byte {} runs past the header",
+                self.offset
+            ),
+        }
+    }
+}
+
+impl Malformed {
+    /// Short reason for the JSON `error.reason` field and counters.
+    pub fn kind(&self) -> &'static str {
+        match self.problem {
+            Problem::Truncated { .. } => "truncated",
+            Problem::BadHeaderLen { .. } => "bad-header-length",
+            Problem::BadTotalLen { .. } => "bad-total-length",
+            Problem::BadUdpLen { .. } => "bad-length",
+            Problem::BadVersion { .. } => "bad-version",
+            Problem::UnsupportedLink { .. } => "unsupported-link-type",
+            Problem::BadOption { .. } => "bad-option",
+        }
+    }
+}
+
+pub const MAX_LAYERS: usize = 10;
+
+/// A decoded frame: the bytes, the layers found in them, and where decoding stopped.
+#[derive(Clone, Copy, Debug)]
+pub struct Packet<'a> {
+    pub data: &'a [u8],
+    pub link: LinkType,
+    pub orig_len: u32,
+    layers: [Layer; MAX_LAYERS],
+    n: usize,
+    /// Ethertype (or SLL protocol, or null-link family mapped to one) that no decoder
+    /// took, for the protocol column; 0 when every layer was decoded.
+    pub unknown_ethertype: u16,
+    /// IP protocol number no decoder took (GRE, ESP, SCTP ...), or a non-first
+    /// IPv4/IPv6 fragment's protocol.
+    pub unknown_ip_proto: Option<u8>,
+    pub malformed: Option<Malformed>,
+}
+
+const EMPTY: Layer = Layer {
+    proto: Proto::Data,
+    start: 0,
+    hdr_end: 0,
+    end: 0,
+};
+
+impl<'a> Packet<'a> {
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers[..self.n]
+    }
+
+    pub fn layer(&self, proto: Proto) -> Option<&Layer> {
+        self.layers().iter().find(|l| l.proto == proto)
+    }
+
+    pub fn has(&self, proto: Proto) -> bool {
+        self.layer(proto).is_some()
+    }
+
+    fn push(&mut self, proto: Proto, start: usize, hdr_end: usize, end: usize) {
+        if self.n < MAX_LAYERS {
+            self.layers[self.n] = Layer {
+                proto,
+                start,
+                hdr_end,
+                end,
+            };
+            self.n += 1;
+        }
+    }
+
+    fn fail(&mut self, proto: Proto, offset: usize, problem: Problem) {
+        if self.malformed.is_none() {
+            self.malformed = Some(Malformed {
+                proto,
+                offset,
+                problem,
+            });
+        }
+    }
+
+    /// Bytes of a layer (header and payload as far as captured).
+    pub fn bytes(&self, l: &Layer) -> &'a [u8] {
+        &self.data[l.start..l.end]
+    }
+
+    pub fn eth(&self) -> Option<link::Ethernet<'a>> {
+        self.layer(Proto::Eth)
+            .map(|l| link::Ethernet::new(self.bytes(l)))
+    }
+    pub fn arp(&self) -> Option<arp::Arp<'a>> {
+        self.layer(Proto::Arp).map(|l| arp::Arp::new(self.bytes(l)))
+    }
+    pub fn ipv4(&self) -> Option<ipv4::Ipv4<'a>> {
+        self.layer(Proto::Ipv4)
+            .map(|l| ipv4::Ipv4::new(self.bytes(l)))
+    }
+    pub fn ipv6(&self) -> Option<ipv6::Ipv6<'a>> {
+        self.layer(Proto::Ipv6)
+            .map(|l| ipv6::Ipv6::new(self.bytes(l)))
+    }
+    pub fn tcp(&self) -> Option<tcp::Tcp<'a>> {
+        self.layer(Proto::Tcp).map(|l| tcp::Tcp::new(self.bytes(l)))
+    }
+    pub fn udp(&self) -> Option<udp::Udp<'a>> {
+        self.layer(Proto::Udp).map(|l| udp::Udp::new(self.bytes(l)))
+    }
+    pub fn icmp(&self) -> Option<icmp::Icmp<'a>> {
+        self.layer(Proto::Icmp)
+            .map(|l| icmp::Icmp::new(self.bytes(l)))
+    }
+    pub fn icmpv6(&self) -> Option<icmp::Icmp<'a>> {
+        self.layer(Proto::Icmpv6)
+            .map(|l| icmp::Icmp::new(self.bytes(l)))
+    }
+
+    /// The innermost IP layer's addresses as a pair of `IpAddr`.
+    pub fn ip_addrs(&self) -> Option<(std::net::IpAddr, std::net::IpAddr)> {
+        if let Some(ip) = self.ipv4() {
+            return Some((ip.src()?.into(), ip.dst()?.into()));
+        }
+        let ip = self.ipv6()?;
+        Some((ip.src()?.into(), ip.dst()?.into()))
+    }
+
+    /// Transport payload: TCP/UDP data bytes as captured (may be shorter than on the wire).
+    pub fn payload(&self) -> &'a [u8] {
+        match self.layer(Proto::Data) {
+            Some(l) => self.bytes(l),
+            None => &[],
+        }
+    }
+
+    /// TCP segment length as the IP layer reports it (tshark's `tcp.len`), which
+    /// counts bytes the snaplen may have cut.
+    pub fn tcp_len(&self) -> Option<u32> {
+        let l = self.layer(Proto::Tcp)?;
+        let tcp = tcp::Tcp::new(self.bytes(l));
+        let hl = tcp.header_len()?;
+        let ip_payload = self.ip_payload_len()?;
+        Some(ip_payload.saturating_sub(hl as u32))
+    }
+
+    /// Length of the innermost IP payload according to the IP header (not the capture).
+    pub fn ip_payload_len(&self) -> Option<u32> {
+        let transport = self.layers().iter().find(|l| {
+            matches!(
+                l.proto,
+                Proto::Tcp | Proto::Udp | Proto::Icmp | Proto::Icmpv6
+            )
+        })?;
+        let ip =
+            self.layers().iter().rev().find(|l| {
+                matches!(l.proto, Proto::Ipv4 | Proto::Ipv6) && l.start < transport.start
+            })?;
+        let claimed_end = match ip.proto {
+            Proto::Ipv4 => {
+                let v = ipv4::Ipv4::new(self.bytes(ip));
+                let total = v.effective_total_len(self.reported_len_from(ip.start))?;
+                ip.start + total
+            }
+            _ => {
+                let v = ipv6::Ipv6::new(self.bytes(ip));
+                let pl = v.payload_len()? as usize;
+                if pl == 0 {
+                    ip.start + self.reported_len_from(ip.start)
+                } else {
+                    ip.start + 40 + pl
+                }
+            }
+        };
+        Some(claimed_end.saturating_sub(transport.start) as u32)
+    }
+
+    /// Bytes on the wire from `offset` to the end of the frame.
+    fn reported_len_from(&self, offset: usize) -> usize {
+        (self.orig_len as usize)
+            .max(self.data.len())
+            .saturating_sub(offset)
+    }
+}
+
+/// Decodes one frame. Never panics, never allocates.
+pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Packet<'_> {
+    let mut p = Packet {
+        data,
+        link,
+        orig_len,
+        layers: [EMPTY; MAX_LAYERS],
+        n: 0,
+        unknown_ethertype: 0,
+        unknown_ip_proto: None,
+        malformed: None,
+    };
+    link::decode_link(&mut p);
+    p
+}
+
+/// Dispatches on an ethertype at `off`.
+pub(crate) fn decode_ethertype(p: &mut Packet<'_>, ethertype: u16, off: usize, end: usize) {
+    match ethertype {
+        0x0800 => ipv4::decode(p, off, end),
+        0x86dd => ipv6::decode(p, off, end),
+        0x0806 => arp::decode(p, off, end),
+        0x8100 | 0x88a8 | 0x9100 => link::decode_vlan(p, off, end),
+        _ => {
+            p.unknown_ethertype = ethertype;
+            push_data(p, off, end);
+        }
+    }
+}
+
+/// Dispatches on an IP protocol number at `off` (after IPv4 or IPv6 headers).
+pub(crate) fn decode_ip_proto(p: &mut Packet<'_>, proto: u8, off: usize, end: usize) {
+    match proto {
+        6 => tcp::decode(p, off, end),
+        17 => udp::decode(p, off, end),
+        1 => icmp::decode(p, Proto::Icmp, off, end),
+        58 => icmp::decode(p, Proto::Icmpv6, off, end),
+        _ => {
+            p.unknown_ip_proto = Some(proto);
+            push_data(p, off, end);
+        }
+    }
+}
+
+pub(crate) fn push_data(p: &mut Packet<'_>, off: usize, end: usize) {
+    if end > off {
+        p.push(Proto::Data, off, off, end);
+    }
+}
+
+/// Name of an IP protocol number, as Wireshark spells it.
+pub fn ip_proto_name(n: u8) -> &'static str {
+    match n {
+        1 => "ICMP",
+        2 => "IGMP",
+        4 => "IPIP",
+        6 => "TCP",
+        17 => "UDP",
+        41 => "IPv6",
+        47 => "GRE",
+        50 => "ESP",
+        51 => "AH",
+        58 => "ICMPv6",
+        89 => "OSPF",
+        103 => "PIM",
+        112 => "VRRP",
+        132 => "SCTP",
+        _ => etherparse::IpNumber(n).keyword_str().unwrap_or("Unknown"),
+    }
+}
+
+/// Name of an ethertype, as Wireshark's protocol column shows it.
+pub fn ethertype_name(t: u16) -> Option<&'static str> {
+    Some(match t {
+        0x0800 => "IPv4",
+        0x0806 => "ARP",
+        0x86dd => "IPv6",
+        0x8100 => "802.1Q",
+        0x88a8 => "802.1ad",
+        0x88cc => "LLDP",
+        0x888e => "EAPOL",
+        0x8863 => "PPPoED",
+        0x8864 => "PPPoES",
+        0x8847 => "MPLS",
+        0x8848 => "MPLS",
+        0x8809 => "Slow",
+        0x88f7 => "PTP",
+        0x9000 => "LOOP",
+        0x0842 => "WOL",
+        0x8035 => "RARP",
+        0x8137 => "IPX",
+        0x88e5 => "MACsec",
+        0x893a => "IEEE1905",
+        _ => return None,
+    })
+}
+
+/// Big-endian readers that return `None` past the end, so accessors never panic.
+pub(crate) fn be16(b: &[u8], off: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(off)?, *b.get(off + 1)?]))
+}
+pub(crate) fn be32(b: &[u8], off: usize) -> Option<u32> {
+    let s = b.get(off..off + 4)?;
+    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+pub(crate) fn arr<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
+    b.get(off..off + N)?.try_into().ok()
+}
+
+/// Result of verifying a transport checksum.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Checksum {
+    Good,
+    Bad,
+    /// UDP over IPv4 may send 0: no checksum computed (RFC 768).
+    Absent,
+    /// Holds only the pseudo-header sum (or 0): the NIC was to fill it in
+    /// (checksum offload), so the capture shows the value before it did.
+    Offload,
+    /// Not all bytes were captured, or the IP layer is missing.
+    #[default]
+    Unverified,
+}
+
+impl Checksum {
+    pub fn key(self) -> &'static str {
+        match self {
+            Checksum::Good => "good",
+            Checksum::Bad => "bad",
+            Checksum::Absent => "not present",
+            Checksum::Offload => "unverified (offload likely)",
+            Checksum::Unverified => "unverified",
+        }
+    }
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Checksum::Good => "correct",
+            Checksum::Bad => "incorrect",
+            Checksum::Absent => "not present: sender computed none",
+            Checksum::Offload => "not verified: offload likely (the NIC fills it in after capture)",
+            Checksum::Unverified => "not verified: segment not fully captured",
+        }
+    }
+}
+
+/// Verifies the TCP, UDP or ICMP(v6) checksum of `l` over the pseudo-header of the
+/// IP layer before it (RFC 9293 section 3.1, RFC 768, RFC 8200 section 8.1).
+pub fn transport_checksum(p: &Packet<'_>, l: &Layer) -> Checksum {
+    let Some(ip) = p
+        .layers()
+        .iter()
+        .rev()
+        .find(|x| matches!(x.proto, Proto::Ipv4 | Proto::Ipv6) && x.start < l.start)
+    else {
+        return Checksum::Unverified;
+    };
+    let Some(claimed) = p.ip_payload_len() else {
+        return Checksum::Unverified;
+    };
+    let seg = &p.data[l.start..l.end];
+    if seg.len() < claimed as usize || claimed < 4 {
+        return Checksum::Unverified;
+    }
+    let seg = &seg[..claimed as usize];
+    let stored_off = match l.proto {
+        Proto::Tcp => 16,
+        Proto::Udp => 6,
+        _ => 2,
+    };
+    let Some(stored) = be16(seg, stored_off) else {
+        return Checksum::Unverified;
+    };
+    if l.proto == Proto::Udp && stored == 0 && ip.proto == Proto::Ipv4 {
+        return Checksum::Absent;
+    }
+    use etherparse::checksum::u32_16bit_word as w;
+    let proto_num: u8 = match l.proto {
+        Proto::Tcp => 6,
+        Proto::Udp => 17,
+        Proto::Icmpv6 => 58,
+        _ => 1,
+    };
+    let pseudo = if l.proto == Proto::Icmp {
+        0
+    } else {
+        let ipb = &p.data[ip.start..ip.hdr_end];
+        let s = match ip.proto {
+            Proto::Ipv4 => w::add_slice(0, ipb.get(12..20).unwrap_or(&[])),
+            _ => w::add_slice(0, ipb.get(8..40).unwrap_or(&[])),
+        };
+        let s = w::add_2bytes(s, [0, proto_num]);
+        w::add_4bytes(s, claimed.to_be_bytes())
+    };
+    let total = w::add_slice(pseudo, seg);
+    if w::ones_complement(total) == 0 {
+        return Checksum::Good;
+    }
+    let partial = w::ones_complement(pseudo);
+    if l.proto != Proto::Icmp && (stored == 0 || stored == !partial || stored == partial) {
+        return Checksum::Offload;
+    }
+    Checksum::Bad
+}
+
+/// Per-frame context the header bytes alone do not give (relative TCP numbers).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Context {
+    pub rel_seq: Option<u32>,
+    pub rel_ack: Option<u32>,
+}
+
+/// Walks every layer's fields, in order, for the tree and JSON renderers.
+pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
+    for l in p.layers() {
+        let b = p.bytes(l);
+        let hdr = l.hdr_end - l.start;
+        match l.proto {
+            Proto::Eth => link::describe_eth(v, b, l.start),
+            Proto::Vlan => link::describe_vlan(v, b, l.start),
+            Proto::Null => link::describe_null(v, b, l.start, p.link == LinkType::LOOP),
+            Proto::Sll => link::describe_sll(v, b, l.start, false),
+            Proto::Sll2 => link::describe_sll(v, b, l.start, true),
+            Proto::Arp => arp::describe(v, b, l.start),
+            Proto::Ipv4 => ipv4::describe(v, b, l.start, hdr),
+            Proto::Ipv6 => ipv6::describe(v, b, l.start, hdr),
+            Proto::Tcp => {
+                let tctx = tcp::Context {
+                    rel_seq: ctx.rel_seq,
+                    rel_ack: ctx.rel_ack,
+                    seg_len: p.tcp_len(),
+                    checksum: transport_checksum(p, l),
+                };
+                tcp::describe(v, b, l.start, hdr, &tctx)
+            }
+            Proto::Udp => udp::describe(v, b, l.start, hdr, transport_checksum(p, l)),
+            Proto::Icmp | Proto::Icmpv6 => {
+                icmp::describe(v, l.proto, b, l.start, hdr, transport_checksum(p, l))
+            }
+            Proto::Data => {
+                v.layer(
+                    Proto::Data,
+                    l.start..l.end,
+                    format_args!("Data ({} bytes)", b.len()),
+                );
+                v.field(
+                    "len",
+                    "Length",
+                    l.start..l.end,
+                    Value::U(b.len() as u64),
+                    None,
+                );
+                v.field("data", "Data", l.start..l.end, Value::Bytes(b), None);
+            }
+        }
+    }
+}

@@ -59,7 +59,11 @@ impl FileFormat {
                 "pcap {}.{} ({}, {} resolution)",
                 version.0,
                 version.1,
-                if *big_endian { "big-endian" } else { "little-endian" },
+                if *big_endian {
+                    "big-endian"
+                } else {
+                    "little-endian"
+                },
                 if *nanosecond { "ns" } else { "µs" }
             ),
             FileFormat::PcapNg => "pcapng".to_string(),
@@ -134,13 +138,17 @@ impl CaptureFile {
         // SAFETY: the map is read-only; if another process truncates the file while we
         // read it, the OS may signal us, the same risk every mmap-based reader
         // (tcpdump via libpcap's buffered reads excepted) accepts for the 2x speed.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| err(SourceErrorKind::Read(e)))?;
+        let map =
+            unsafe { memmap2::Mmap::map(&file) }.map_err(|e| err(SourceErrorKind::Read(e)))?;
         let end = map.len();
         Self::start(path, Input::Mapped(map), end)
     }
 
     /// Reads a capture from any byte stream (a pipe, stdin, a test buffer).
-    pub fn from_reader(name: &str, reader: Box<dyn Read + Send>) -> Result<CaptureFile, SourceError> {
+    pub fn from_reader(
+        name: &str,
+        reader: Box<dyn Read + Send>,
+    ) -> Result<CaptureFile, SourceError> {
         let mut input = Input::Stream {
             reader,
             buf: Vec::with_capacity(256 * 1024),
@@ -223,7 +231,12 @@ impl CaptureFile {
                 other => err(0, SourceErrorKind::Corrupt(error_chain(&other))),
             })?;
             let consumed = bytes.len() - rem.len();
-            (Parser::PcapNg(parser), FileFormat::PcapNg, Vec::new(), consumed)
+            (
+                Parser::PcapNg(parser),
+                FileFormat::PcapNg,
+                Vec::new(),
+                consumed,
+            )
         } else {
             return Err(err(0, SourceErrorKind::BadMagic(magic)));
         };
@@ -376,10 +389,17 @@ impl CaptureFile {
                 let len = if bytes[0..4] == PCAPNG_MAGIC {
                     match section_header_len(bytes) {
                         Some(l) => l,
-                        None => return Err(SourceErrorKind::Corrupt("bad section header byte-order magic".into())),
+                        None => {
+                            return Err(SourceErrorKind::Corrupt(
+                                "bad section header byte-order magic".into(),
+                            ))
+                        }
                     }
                 } else {
-                    u64::from(read_u32(&bytes[4..8], p.state().endianness() == Endianness::Big))
+                    u64::from(read_u32(
+                        &bytes[4..8],
+                        p.state().endianness() == Endianness::Big,
+                    ))
                 };
                 if len > MAX_RECORD {
                     return Err(SourceErrorKind::AbsurdLength {
@@ -390,7 +410,11 @@ impl CaptureFile {
                 if len < 12 || len % 4 != 0 {
                     return Err(SourceErrorKind::Corrupt(format!(
                         "pcapng block length {len} is {}",
-                        if len < 12 { "less than 12" } else { "not a multiple of 4" }
+                        if len < 12 {
+                            "less than 12"
+                        } else {
+                            "not a multiple of 4"
+                        }
                     )));
                 }
                 Ok(len)
@@ -484,11 +508,19 @@ impl CaptureFile {
                             .decode_timestamp(iface, hi, lo)
                             .map_err(|e| SourceErrorKind::Corrupt(e.to_string()))?;
                         let s = body_start + 20;
-                        Some((s..s + cap, Timestamp::from_duration(ts), orig.max(cap as u32), iface, consumed))
+                        Some((
+                            s..s + cap,
+                            Timestamp::from_duration(ts),
+                            orig.max(cap as u32),
+                            iface,
+                            consumed,
+                        ))
                     }
                     SPB => {
                         if body.len() < 4 {
-                            return Err(SourceErrorKind::Corrupt("simple packet block shorter than 4 bytes".into()));
+                            return Err(SourceErrorKind::Corrupt(
+                                "simple packet block shorter than 4 bytes".into(),
+                            ));
                         }
                         if self.interfaces.is_empty() {
                             return Err(SourceErrorKind::Corrupt(

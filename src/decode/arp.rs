@@ -1,0 +1,190 @@
+//! ARP (RFC 826): who has this IP address, tell me your MAC.
+
+use super::field::{Fields, Value, Visitor};
+use super::{arr, be16, Packet, Problem, Proto};
+
+pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
+    let b = &p.data[off..end];
+    let avail = b.len();
+    let need = match (b.get(4), b.get(5)) {
+        (Some(h), Some(l)) => 8 + 2 * (usize::from(*h) + usize::from(*l)),
+        _ => 8,
+    };
+    if avail < need {
+        p.push(Proto::Arp, off, end, end);
+        return p.fail(
+            Proto::Arp,
+            off,
+            Problem::Truncated {
+                needed: need,
+                available: avail,
+            },
+        );
+    }
+    // Bytes after the ARP message are Ethernet padding, not payload.
+    p.push(Proto::Arp, off, off + need, off + need);
+}
+
+/// ARP message view.
+#[derive(Clone, Copy)]
+pub struct Arp<'a>(&'a [u8]);
+
+impl<'a> Arp<'a> {
+    pub fn new(b: &'a [u8]) -> Self {
+        Arp(b)
+    }
+    pub fn hw_type(&self) -> Option<u16> {
+        be16(self.0, 0)
+    }
+    pub fn proto_type(&self) -> Option<u16> {
+        be16(self.0, 2)
+    }
+    pub fn hw_size(&self) -> Option<u8> {
+        self.0.get(4).copied()
+    }
+    pub fn proto_size(&self) -> Option<u8> {
+        self.0.get(5).copied()
+    }
+    pub fn opcode(&self) -> Option<u16> {
+        be16(self.0, 6)
+    }
+    /// True for the common Ethernet/IPv4 form whose addresses the accessors below read.
+    pub fn is_eth_ipv4(&self) -> bool {
+        self.hw_size() == Some(6)
+            && self.proto_size() == Some(4)
+            && self.proto_type() == Some(0x0800)
+    }
+    pub fn sender_mac(&self) -> Option<[u8; 6]> {
+        self.is_eth_ipv4().then(|| arr(self.0, 8)).flatten()
+    }
+    pub fn sender_ip(&self) -> Option<[u8; 4]> {
+        self.is_eth_ipv4().then(|| arr(self.0, 14)).flatten()
+    }
+    pub fn target_mac(&self) -> Option<[u8; 6]> {
+        self.is_eth_ipv4().then(|| arr(self.0, 18)).flatten()
+    }
+    pub fn target_ip(&self) -> Option<[u8; 4]> {
+        self.is_eth_ipv4().then(|| arr(self.0, 24)).flatten()
+    }
+    /// A request for one's own address: announces it (and updates neighbours' caches).
+    pub fn is_gratuitous(&self) -> bool {
+        self.sender_ip().is_some() && self.sender_ip() == self.target_ip()
+    }
+    /// RFC 5227 probe: "is anyone using this address?" from sender 0.0.0.0.
+    pub fn is_probe(&self) -> bool {
+        self.opcode() == Some(1) && self.sender_ip() == Some([0; 4])
+    }
+}
+
+pub fn opcode_name(op: u16) -> &'static str {
+    match op {
+        1 => "request",
+        2 => "reply",
+        3 => "reverse request",
+        4 => "reverse reply",
+        8 => "inverse request",
+        9 => "inverse reply",
+        _ => "unknown",
+    }
+}
+
+pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
+    let a = Arp::new(b);
+    let op = a.opcode().unwrap_or(0);
+    let extra = if a.is_gratuitous() {
+        ", gratuitous"
+    } else {
+        ""
+    };
+    v.layer(
+        Proto::Arp,
+        base..base + b.len(),
+        format_args!("Address Resolution Protocol ({}{extra})", opcode_name(op)),
+    );
+    let mut f = Fields {
+        v,
+        base,
+        avail: b.len(),
+    };
+    if let Some(h) = a.hw_type() {
+        let m = if h == 1 { "(Ethernet)" } else { "" };
+        f.f(
+            "hw.type",
+            "Hardware type",
+            0..2,
+            Some(Value::U(h.into())),
+            Some(format_args!("{m}")),
+        );
+    }
+    if let Some(t) = a.proto_type() {
+        f.f(
+            "proto.type",
+            "Protocol type",
+            2..4,
+            Some(Value::Hex(t.into(), 4)),
+            Some(super::link::EthertypeMeaning(t).args()),
+        );
+    }
+    f.f(
+        "hw.size",
+        "Hardware size",
+        4..5,
+        a.hw_size().map(|x| Value::U(x.into())),
+        None,
+    );
+    f.f(
+        "proto.size",
+        "Protocol size",
+        5..6,
+        a.proto_size().map(|x| Value::U(x.into())),
+        None,
+    );
+    f.f(
+        "opcode",
+        "Opcode",
+        6..8,
+        a.opcode().map(|x| Value::U(x.into())),
+        Some(format_args!("({})", opcode_name(op))),
+    );
+    if a.is_eth_ipv4() {
+        f.f(
+            "src.hw_mac",
+            "Sender MAC address",
+            8..14,
+            a.sender_mac().map(Value::Mac),
+            None,
+        );
+        f.f(
+            "src.proto_ipv4",
+            "Sender IP address",
+            14..18,
+            a.sender_ip().map(Value::Ipv4),
+            None,
+        );
+        let tm = if op == 1 {
+            Some(format_args!("(unknown yet: that is what the request asks)"))
+        } else {
+            None
+        };
+        f.f(
+            "dst.hw_mac",
+            "Target MAC address",
+            18..24,
+            a.target_mac().map(Value::Mac),
+            tm,
+        );
+        f.f(
+            "dst.proto_ipv4",
+            "Target IP address",
+            24..28,
+            a.target_ip().map(Value::Ipv4),
+            None,
+        );
+    }
+    if a.is_gratuitous() {
+        v.note(
+            "isgratuitous",
+            format_args!("Gratuitous ARP: sender announces its own address"),
+        );
+    }
+}

@@ -1,0 +1,234 @@
+//! ICMP (RFC 792) and ICMPv6 (RFC 4443, neighbour discovery RFC 4861): type, code,
+//! checksum and the fields of the common messages.
+
+use std::fmt;
+
+use super::field::{Fields, Value, Visitor};
+use super::{arr, be16, push_data, Packet, Problem, Proto};
+
+pub(crate) fn decode(p: &mut Packet<'_>, proto: Proto, off: usize, end: usize) {
+    let avail = end - off;
+    if avail < 4 {
+        p.push(proto, off, end, end);
+        return p.fail(
+            proto,
+            off,
+            Problem::Truncated {
+                needed: 4,
+                available: avail,
+            },
+        );
+    }
+    let hdr = avail.min(8);
+    p.push(proto, off, off + hdr, end);
+    push_data(p, off + hdr, end)
+}
+
+/// ICMP or ICMPv6 message view (both start type, code, checksum).
+#[derive(Clone, Copy)]
+pub struct Icmp<'a>(&'a [u8]);
+
+impl<'a> Icmp<'a> {
+    pub fn new(b: &'a [u8]) -> Self {
+        Icmp(b)
+    }
+    pub fn kind(&self) -> Option<u8> {
+        self.0.first().copied()
+    }
+    pub fn code(&self) -> Option<u8> {
+        self.0.get(1).copied()
+    }
+    pub fn checksum(&self) -> Option<u16> {
+        be16(self.0, 2)
+    }
+    pub fn ident(&self) -> Option<u16> {
+        be16(self.0, 4)
+    }
+    pub fn seq(&self) -> Option<u16> {
+        be16(self.0, 6)
+    }
+    /// Neighbour solicitation/advertisement target (ICMPv6 types 135, 136).
+    pub fn nd_target(&self) -> Option<std::net::Ipv6Addr> {
+        arr::<16>(self.0, 8).map(Into::into)
+    }
+    pub fn bytes(&self) -> &'a [u8] {
+        self.0
+    }
+}
+
+pub fn is_echo(v6: bool, kind: u8) -> bool {
+    if v6 {
+        kind == 128 || kind == 129
+    } else {
+        kind == 0 || kind == 8
+    }
+}
+
+pub fn type_name(v6: bool, t: u8) -> &'static str {
+    if v6 {
+        return match t {
+            1 => "Destination Unreachable",
+            2 => "Packet Too Big",
+            3 => "Time Exceeded",
+            4 => "Parameter Problem",
+            128 => "Echo (ping) request",
+            129 => "Echo (ping) reply",
+            130 => "Multicast Listener Query",
+            131 => "Multicast Listener Report",
+            133 => "Router Solicitation",
+            134 => "Router Advertisement",
+            135 => "Neighbor Solicitation",
+            136 => "Neighbor Advertisement",
+            137 => "Redirect",
+            143 => "Multicast Listener Report Message v2",
+            _ => "Unknown ICMPv6 type",
+        };
+    }
+    match t {
+        0 => "Echo (ping) reply",
+        3 => "Destination unreachable",
+        4 => "Source quench (flow control)",
+        5 => "Redirect",
+        8 => "Echo (ping) request",
+        9 => "Router advertisement",
+        10 => "Router solicitation",
+        11 => "Time-to-live exceeded",
+        12 => "Parameter problem",
+        13 => "Timestamp request",
+        14 => "Timestamp reply",
+        _ => "Unknown ICMP type",
+    }
+}
+
+pub fn code_name(v6: bool, t: u8, c: u8) -> Option<&'static str> {
+    Some(match (v6, t, c) {
+        (false, 3, 0) => "Network unreachable",
+        (false, 3, 1) => "Host unreachable",
+        (false, 3, 2) => "Protocol unreachable",
+        (false, 3, 3) => "Port unreachable",
+        (false, 3, 4) => "Fragmentation needed",
+        (false, 3, 13) => "Communication administratively filtered",
+        (false, 11, 0) => "Time to live exceeded in transit",
+        (false, 11, 1) => "Fragment reassembly time exceeded",
+        (false, 5, 1) => "Redirect for host",
+        (true, 1, 0) => "no route to destination",
+        (true, 1, 1) => "communication with destination administratively prohibited",
+        (true, 1, 3) => "Address unreachable",
+        (true, 1, 4) => "Port unreachable",
+        (true, 3, 0) => "hop limit exceeded in transit",
+        _ => return None,
+    })
+}
+
+/// Summary line the packet list shows for an ICMP/ICMPv6 message.
+pub struct Info<'a> {
+    pub v6: bool,
+    pub msg: Icmp<'a>,
+    pub hop: Option<u8>,
+}
+
+impl fmt::Display for Info<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(t) = self.msg.kind() else {
+            return f.write_str("ICMP (truncated)");
+        };
+        let code = self.msg.code().unwrap_or(0);
+        f.write_str(type_name(self.v6, t))?;
+        if is_echo(self.v6, t) {
+            if let (Some(id), Some(seq)) = (self.msg.ident(), self.msg.seq()) {
+                if self.v6 {
+                    write!(f, " id=0x{id:04x}, seq={seq}")?;
+                } else {
+                    write!(f, "  id=0x{id:04x}, seq={seq}/{}", seq.swap_bytes())?;
+                }
+                if let Some(h) = self.hop {
+                    write!(f, ", {}={h}", if self.v6 { "hop limit" } else { "ttl" })?;
+                }
+            }
+        } else if self.v6 && (t == 135 || t == 136) {
+            if let Some(tg) = self.msg.nd_target() {
+                write!(f, " for {tg}")?;
+            }
+        } else if let Some(c) = code_name(self.v6, t, code) {
+            write!(f, " ({c})")?;
+        }
+        Ok(())
+    }
+}
+
+pub fn describe<V: Visitor>(
+    v: &mut V,
+    proto: Proto,
+    b: &[u8],
+    base: usize,
+    hdr_avail: usize,
+    cs: super::Checksum,
+) {
+    let v6 = proto == Proto::Icmpv6;
+    let m = Icmp::new(b);
+    v.layer(
+        proto,
+        base..base + hdr_avail,
+        format_args!("{}", proto.name()),
+    );
+    let mut f = Fields {
+        v,
+        base,
+        avail: hdr_avail,
+    };
+    if let Some(t) = m.kind() {
+        f.f(
+            "type",
+            "Type",
+            0..1,
+            Some(Value::U(t.into())),
+            Some(format_args!("({})", type_name(v6, t))),
+        );
+        if let Some(c) = m.code() {
+            let cn = code_name(v6, t, c);
+            match cn {
+                Some(s) => f.f(
+                    "code",
+                    "Code",
+                    1..2,
+                    Some(Value::U(c.into())),
+                    Some(format_args!("({s})")),
+                ),
+                None => f.f("code", "Code", 1..2, Some(Value::U(c.into())), None),
+            }
+        }
+        f.f(
+            "checksum",
+            "Checksum",
+            2..4,
+            m.checksum().map(|x| Value::Hex(x.into(), 4)),
+            Some(format_args!("[{}]", cs.meaning())),
+        );
+        if f.has(&(2..4)) {
+            let r = f.abs(2..4);
+            f.v.field(
+                "checksum.status",
+                "Checksum Status",
+                r,
+                Value::Str(cs.key()),
+                None,
+            );
+        }
+        if is_echo(v6, t) {
+            f.f(
+                "ident",
+                "Identifier",
+                4..6,
+                m.ident().map(|x| Value::U(x.into())),
+                None,
+            );
+            f.f(
+                "seq",
+                "Sequence Number",
+                6..8,
+                m.seq().map(|x| Value::U(x.into())),
+                None,
+            );
+        }
+    }
+}

@@ -1,0 +1,426 @@
+//! IPv4 (RFC 791): header, fragments, options, header checksum.
+
+use std::fmt;
+
+use super::field::{Fields, Value, Visitor};
+use super::{arr, be16, decode_ip_proto, push_data, Packet, Problem, Proto};
+
+pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
+    let b = &p.data[off..end];
+    let avail = b.len();
+    let Some(&vihl) = b.first() else {
+        return p.fail(
+            Proto::Ipv4,
+            off,
+            Problem::Truncated {
+                needed: 20,
+                available: 0,
+            },
+        );
+    };
+    if vihl >> 4 != 4 {
+        p.push(Proto::Ipv4, off, off + avail.min(20), end);
+        return p.fail(Proto::Ipv4, off, Problem::BadVersion { version: vihl >> 4 });
+    }
+    let ihl = usize::from(vihl & 0x0f) * 4;
+    if ihl < 20 {
+        p.push(Proto::Ipv4, off, off + avail.min(20), end);
+        return p.fail(
+            Proto::Ipv4,
+            off,
+            Problem::BadHeaderLen {
+                value: ihl,
+                min: 20,
+            },
+        );
+    }
+    if avail < ihl {
+        p.push(Proto::Ipv4, off, end, end);
+        return p.fail(
+            Proto::Ipv4,
+            off,
+            Problem::Truncated {
+                needed: ihl,
+                available: avail,
+            },
+        );
+    }
+    let ip = Ipv4::new(b);
+    let reported = p.reported_len_from(off);
+    let total = ip.effective_total_len(reported).unwrap_or(ihl);
+    if total < ihl {
+        p.push(Proto::Ipv4, off, off + ihl, off + ihl);
+        return p.fail(
+            Proto::Ipv4,
+            off,
+            Problem::BadTotalLen { total, header: ihl },
+        );
+    }
+    // Ethernet pads short frames: the IP total length, not the frame, ends the packet.
+    let pend = end.min(off + total);
+    p.push(Proto::Ipv4, off, off + ihl, pend);
+    let proto = ip.protocol().unwrap_or(0);
+    if ip.fragment_offset().unwrap_or(0) > 0 {
+        p.unknown_ip_proto = Some(proto);
+        return push_data(p, off + ihl, pend);
+    }
+    decode_ip_proto(p, proto, off + ihl, pend)
+}
+
+/// IPv4 header view.
+#[derive(Clone, Copy)]
+pub struct Ipv4<'a>(&'a [u8]);
+
+impl<'a> Ipv4<'a> {
+    pub fn new(b: &'a [u8]) -> Self {
+        Ipv4(b)
+    }
+    pub fn version(&self) -> Option<u8> {
+        self.0.first().map(|b| b >> 4)
+    }
+    pub fn header_len(&self) -> Option<usize> {
+        self.0.first().map(|b| usize::from(b & 0x0f) * 4)
+    }
+    pub fn dsfield(&self) -> Option<u8> {
+        self.0.get(1).copied()
+    }
+    pub fn total_len(&self) -> Option<u16> {
+        be16(self.0, 2)
+    }
+    /// Total length, or for 0 (TCP segmentation offload writes 0 before the NIC
+    /// fills it in) the bytes on the wire, as Wireshark assumes.
+    pub fn effective_total_len(&self, reported: usize) -> Option<usize> {
+        match self.total_len()? {
+            0 => Some(reported),
+            n => Some(usize::from(n)),
+        }
+    }
+    pub fn id(&self) -> Option<u16> {
+        be16(self.0, 4)
+    }
+    pub fn flags(&self) -> Option<u8> {
+        self.0.get(6).map(|b| b >> 5)
+    }
+    pub fn dont_fragment(&self) -> bool {
+        self.flags().is_some_and(|f| f & 2 != 0)
+    }
+    pub fn more_fragments(&self) -> bool {
+        self.flags().is_some_and(|f| f & 1 != 0)
+    }
+    /// Fragment offset in bytes.
+    pub fn fragment_offset(&self) -> Option<u32> {
+        be16(self.0, 6).map(|v| u32::from(v & 0x1fff) * 8)
+    }
+    pub fn is_fragment(&self) -> bool {
+        self.more_fragments() || self.fragment_offset().unwrap_or(0) > 0
+    }
+    pub fn ttl(&self) -> Option<u8> {
+        self.0.get(8).copied()
+    }
+    pub fn protocol(&self) -> Option<u8> {
+        self.0.get(9).copied()
+    }
+    pub fn checksum(&self) -> Option<u16> {
+        be16(self.0, 10)
+    }
+    pub fn src(&self) -> Option<std::net::Ipv4Addr> {
+        arr::<4>(self.0, 12).map(Into::into)
+    }
+    pub fn dst(&self) -> Option<std::net::Ipv4Addr> {
+        arr::<4>(self.0, 16).map(Into::into)
+    }
+    pub fn src_bytes(&self) -> Option<[u8; 4]> {
+        arr(self.0, 12)
+    }
+    pub fn dst_bytes(&self) -> Option<[u8; 4]> {
+        arr(self.0, 16)
+    }
+    /// `Some(true)` if the header checksum verifies, `None` if the header was not all captured.
+    pub fn checksum_ok(&self) -> Option<bool> {
+        let hl = self.header_len()?;
+        let h = self.0.get(..hl)?;
+        let sum = etherparse::checksum::u32_16bit_word::add_slice(0, h);
+        Some(etherparse::checksum::u32_16bit_word::ones_complement(sum) == 0)
+    }
+}
+
+fn dscp_name(d: u8) -> &'static str {
+    match d {
+        0 => "Default",
+        8 => "CS1",
+        10 => "AF11",
+        16 => "CS2",
+        18 => "AF21",
+        24 => "CS3",
+        26 => "AF31",
+        32 => "CS4",
+        34 => "AF41",
+        40 => "CS5",
+        46 => "Expedited Forwarding",
+        48 => "CS6",
+        56 => "CS7",
+        _ => "other",
+    }
+}
+
+fn ecn_name(e: u8) -> &'static str {
+    match e {
+        0 => "Not-ECT",
+        1 => "ECT(1)",
+        2 => "ECT(0)",
+        _ => "CE: congestion experienced",
+    }
+}
+
+pub(crate) struct Status(pub Option<bool>);
+impl Status {
+    pub fn key(&self) -> &'static str {
+        match self.0 {
+            Some(true) => "good",
+            Some(false) => "bad",
+            None => "unverified",
+        }
+    }
+}
+
+pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize) {
+    let ip = Ipv4::new(b);
+    let (src, dst) = (ip.src_bytes(), ip.dst_bytes());
+    match (src, dst) {
+        (Some(s), Some(d)) => v.layer(
+            Proto::Ipv4,
+            base..base + hdr_avail,
+            format_args!(
+                "Internet Protocol Version 4, Src: {}, Dst: {}",
+                std::net::Ipv4Addr::from(s),
+                std::net::Ipv4Addr::from(d)
+            ),
+        ),
+        _ => v.layer(
+            Proto::Ipv4,
+            base..base + hdr_avail,
+            format_args!("Internet Protocol Version 4"),
+        ),
+    }
+    let mut f = Fields {
+        v,
+        base,
+        avail: hdr_avail,
+    };
+    f.f(
+        "version",
+        "Version",
+        0..1,
+        ip.version().map(|x| Value::U(x.into())),
+        None,
+    );
+    let hl = ip.header_len().unwrap_or(0);
+    f.f(
+        "hdr_len",
+        "Header Length",
+        0..1,
+        Some(Value::U(hl as u64)),
+        Some(format_args!("bytes ({})", hl / 4)),
+    );
+    if hl < 20 || ip.version() != Some(4) {
+        return;
+    }
+    if let Some(ds) = ip.dsfield() {
+        f.f(
+            "dsfield",
+            "Differentiated Services Field",
+            1..2,
+            Some(Value::Hex(ds.into(), 2)),
+            None,
+        );
+        f.f(
+            "dsfield.dscp",
+            "Differentiated Services Codepoint",
+            1..2,
+            Some(Value::U((ds >> 2).into())),
+            Some(format_args!("({})", dscp_name(ds >> 2))),
+        );
+        f.f(
+            "dsfield.ecn",
+            "Explicit Congestion Notification",
+            1..2,
+            Some(Value::U((ds & 3).into())),
+            Some(format_args!("({})", ecn_name(ds & 3))),
+        );
+    }
+    let tl = ip.total_len();
+    let tso = if tl == Some(0) {
+        Some(format_args!("(0: assuming TCP segmentation offload)"))
+    } else {
+        None
+    };
+    f.f(
+        "len",
+        "Total Length",
+        2..4,
+        tl.map(|x| Value::U(x.into())),
+        tso,
+    );
+    f.f(
+        "id",
+        "Identification",
+        4..6,
+        ip.id().map(|x| Value::Hex(x.into(), 4)),
+        Some(format_args!("({})", ip.id().unwrap_or(0))),
+    );
+    if let Some(fl) = ip.flags() {
+        let m = match fl {
+            2 => "Don't fragment",
+            1 => "More fragments",
+            0 => "none",
+            _ => "several set",
+        };
+        f.v.group(
+            "flags",
+            "Flags",
+            f.abs(6..7),
+            Some(Value::Hex(fl.into(), 1)),
+            Some(format_args!("({m})")),
+        );
+        f.f(
+            "flags.rb",
+            "Reserved bit",
+            6..7,
+            Some(Value::U(((fl >> 2) & 1).into())),
+            Some(format_args!("(must be 0)")),
+        );
+        f.f(
+            "flags.df",
+            "Don't fragment",
+            6..7,
+            Some(Value::U(((fl >> 1) & 1).into())),
+            None,
+        );
+        f.f(
+            "flags.mf",
+            "More fragments",
+            6..7,
+            Some(Value::U((fl & 1).into())),
+            None,
+        );
+        f.v.end_group();
+    }
+    f.f(
+        "frag_offset",
+        "Fragment Offset",
+        6..8,
+        ip.fragment_offset().map(|x| Value::U(x.into())),
+        Some(format_args!("bytes")),
+    );
+    f.f(
+        "ttl",
+        "Time to Live",
+        8..9,
+        ip.ttl().map(|x| Value::U(x.into())),
+        Some(format_args!("(hops left before a router drops it)")),
+    );
+    if let Some(pr) = ip.protocol() {
+        f.f(
+            "proto",
+            "Protocol",
+            9..10,
+            Some(Value::U(pr.into())),
+            Some(format_args!("({})", super::ip_proto_name(pr))),
+        );
+    }
+    let st = Status(ip.checksum_ok());
+    f.f(
+        "checksum",
+        "Header Checksum",
+        10..12,
+        ip.checksum().map(|x| Value::Hex(x.into(), 4)),
+        Some(format_args!(
+            "[{}]",
+            match st.0 {
+                Some(true) => "correct",
+                Some(false) => "incorrect",
+                None => "not verified: header not captured",
+            }
+        )),
+    );
+    if f.has(&(10..12)) {
+        let r = f.abs(10..12);
+        f.v.field(
+            "checksum.status",
+            "Header checksum status",
+            r,
+            Value::Str(st.key()),
+            None,
+        );
+    }
+    f.f(
+        "src",
+        "Source Address",
+        12..16,
+        ip.src_bytes().map(Value::Ipv4),
+        None,
+    );
+    f.f(
+        "dst",
+        "Destination Address",
+        16..20,
+        ip.dst_bytes().map(Value::Ipv4),
+        None,
+    );
+    if hl > 20 && hdr_avail > 20 {
+        describe_options(&mut f, &b[20..hl.min(hdr_avail)]);
+    }
+}
+
+fn option_name(t: u8) -> &'static str {
+    match t & 0x1f {
+        0 => "End of Options List",
+        1 => "No-Operation",
+        2 => "Security",
+        3 => "Loose Source Route",
+        4 => "Time Stamp",
+        7 => "Record Route",
+        9 => "Strict Source Route",
+        20 => "Router Alert",
+        _ => "Unknown",
+    }
+}
+
+fn describe_options<V: Visitor>(f: &mut Fields<'_, V>, opts: &[u8]) {
+    f.v.group(
+        "options",
+        "Options",
+        f.abs(20..20 + opts.len()),
+        None,
+        Some(format_args!("({} bytes)", opts.len())),
+    );
+    let mut i = 0;
+    while i < opts.len() {
+        let t = opts[i];
+        let len = if t == 0 || t == 1 {
+            1
+        } else {
+            opts.get(i + 1).map(|l| usize::from(*l)).unwrap_or(1).max(2)
+        };
+        let r = 20 + i..20 + (i + len).min(opts.len());
+        let name = option_name(t);
+        f.v.field(
+            "option.type",
+            "Option",
+            f.abs(r),
+            Value::U(t.into()),
+            Some(format_args!("({name}, {len} bytes)")),
+        );
+        if t == 0 {
+            break;
+        }
+        i += len;
+    }
+    f.v.end_group();
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}

@@ -1,0 +1,421 @@
+//! Link layers: Ethernet II (and 802.3 length frames), 802.1Q/802.1ad tags, Linux
+//! cooked capture v1/v2, BSD null/loopback, and raw IP. Each hands on an ethertype.
+
+use std::fmt;
+
+use super::field::{Fields, Value, Visitor};
+use super::{arr, be16, be32, decode_ethertype, push_data, Packet, Problem, Proto};
+use crate::source::LinkType;
+
+pub(crate) fn decode_link(p: &mut Packet<'_>) {
+    let end = p.data.len();
+    match p.link {
+        LinkType::ETHERNET => decode_eth(p, 0, end),
+        LinkType::NULL | LinkType::LOOP => {
+            if end < 4 {
+                return truncated(p, Proto::Null, 0, 4);
+            }
+            p.push(Proto::Null, 0, 4, end);
+            let family = Null::new(p.data).family(p.link == LinkType::LOOP);
+            let ethertype = match family {
+                Some(2) => 0x0800,
+                Some(10 | 24 | 28 | 30) => 0x86dd,
+                _ => {
+                    p.unknown_ethertype = 0xffff;
+                    return push_data(p, 4, end);
+                }
+            };
+            decode_ethertype(p, ethertype, 4, end)
+        }
+        LinkType::RAW | LinkType::RAW_12 | LinkType::RAW_14 | LinkType::IPV4 | LinkType::IPV6 => {
+            match p.data.first().map(|b| b >> 4) {
+                Some(6) => decode_ethertype(p, 0x86dd, 0, end),
+                Some(_) => decode_ethertype(p, 0x0800, 0, end),
+                None => {}
+            }
+        }
+        LinkType::LINUX_SLL => {
+            if end < 16 {
+                return truncated(p, Proto::Sll, 0, 16);
+            }
+            p.push(Proto::Sll, 0, 16, end);
+            let proto = be16(p.data, 14).unwrap_or(0);
+            sll_payload(p, proto, 16, end)
+        }
+        LinkType::LINUX_SLL2 => {
+            if end < 20 {
+                return truncated(p, Proto::Sll2, 0, 20);
+            }
+            p.push(Proto::Sll2, 0, 20, end);
+            let proto = be16(p.data, 0).unwrap_or(0);
+            sll_payload(p, proto, 20, end)
+        }
+        other => {
+            p.fail(Proto::Data, 0, Problem::UnsupportedLink { link: other.0 });
+            push_data(p, 0, end)
+        }
+    }
+}
+
+/// SLL's protocol field is an ethertype, except for a few small values that name
+/// the 802.2/802.3 framings Linux uses for non-Ethernet-II frames.
+fn sll_payload(p: &mut Packet<'_>, proto: u16, off: usize, end: usize) {
+    if proto >= 0x0600 {
+        decode_ethertype(p, proto, off, end)
+    } else {
+        p.unknown_ethertype = proto;
+        push_data(p, off, end)
+    }
+}
+
+fn truncated(p: &mut Packet<'_>, proto: Proto, off: usize, needed: usize) {
+    let available = p.data.len() - off;
+    if available > 0 {
+        p.push(proto, off, off + available, off + available);
+    }
+    p.fail(proto, off, Problem::Truncated { needed, available });
+}
+
+pub(crate) fn decode_eth(p: &mut Packet<'_>, off: usize, end: usize) {
+    if end - off < 14 {
+        return truncated(p, Proto::Eth, off, 14);
+    }
+    p.push(Proto::Eth, off, off + 14, end);
+    let t = be16(p.data, off + 12).unwrap_or(0);
+    if t < 0x0600 {
+        // 802.3 length field: LLC follows, which pktlab does not decode.
+        p.unknown_ethertype = t;
+        return push_data(p, off + 14, end);
+    }
+    decode_ethertype(p, t, off + 14, end)
+}
+
+pub(crate) fn decode_vlan(p: &mut Packet<'_>, off: usize, end: usize) {
+    if p.layers().iter().filter(|l| l.proto == Proto::Vlan).count() >= 4 {
+        // More tags than any real network stacks: treat the rest as data.
+        return push_data(p, off, end);
+    }
+    if end - off < 4 {
+        return truncated(p, Proto::Vlan, off, 4);
+    }
+    p.push(Proto::Vlan, off, off + 4, end);
+    let t = be16(p.data, off + 2).unwrap_or(0);
+    if t < 0x0600 {
+        p.unknown_ethertype = t;
+        return push_data(p, off + 4, end);
+    }
+    decode_ethertype(p, t, off + 4, end)
+}
+
+/// Ethernet II header view.
+#[derive(Clone, Copy)]
+pub struct Ethernet<'a>(&'a [u8]);
+
+impl<'a> Ethernet<'a> {
+    pub fn new(b: &'a [u8]) -> Self {
+        Ethernet(b)
+    }
+    pub fn dst(&self) -> Option<[u8; 6]> {
+        arr(self.0, 0)
+    }
+    pub fn src(&self) -> Option<[u8; 6]> {
+        arr(self.0, 6)
+    }
+    pub fn ethertype(&self) -> Option<u16> {
+        be16(self.0, 12)
+    }
+}
+
+pub fn is_broadcast(m: &[u8; 6]) -> bool {
+    m == &[0xff; 6]
+}
+
+fn mac_meaning(m: &[u8; 6]) -> &'static str {
+    if is_broadcast(m) {
+        "(broadcast)"
+    } else if m[0] & 1 == 1 {
+        "(multicast: group address bit set)"
+    } else if m[0] & 2 == 2 {
+        "(unicast, locally administered)"
+    } else {
+        "(unicast, globally unique)"
+    }
+}
+
+pub fn describe_eth<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
+    let e = Ethernet::new(b);
+    let mut s = String::new();
+    if let (Some(src), Some(dst)) = (e.src(), e.dst()) {
+        let _ = super::field::write_mac(&mut s, &src);
+        s.push_str(", Dst: ");
+        let _ = super::field::write_mac(&mut s, &dst);
+    }
+    v.layer(
+        Proto::Eth,
+        base..base + b.len().min(14),
+        format_args!("Ethernet II, Src: {s}"),
+    );
+    let mut f = Fields {
+        v,
+        base,
+        avail: b.len().min(14),
+    };
+    if let Some(m) = e.dst() {
+        f.f(
+            "dst",
+            "Destination",
+            0..6,
+            Some(Value::Mac(m)),
+            Some(format_args!("{}", mac_meaning(&m))),
+        );
+    }
+    if let Some(m) = e.src() {
+        f.f(
+            "src",
+            "Source",
+            6..12,
+            Some(Value::Mac(m)),
+            Some(format_args!("{}", mac_meaning(&m))),
+        );
+    }
+    if let Some(t) = e.ethertype() {
+        if t < 0x0600 {
+            f.f(
+                "len",
+                "Length",
+                12..14,
+                Some(Value::U(t.into())),
+                Some(format_args!("(802.3 frame: LLC follows)")),
+            );
+        } else {
+            f.f(
+                "type",
+                "Type",
+                12..14,
+                Some(Value::Hex(t.into(), 4)),
+                Some(EthertypeMeaning(t).args()),
+            );
+        }
+    }
+}
+
+/// "(IPv4)" style meaning for an ethertype.
+pub(crate) struct EthertypeMeaning(pub u16);
+impl EthertypeMeaning {
+    pub fn args(&self) -> fmt::Arguments<'static> {
+        match super::ethertype_name(self.0) {
+            Some("IPv4") => format_args!("(IPv4)"),
+            Some("IPv6") => format_args!("(IPv6)"),
+            Some("ARP") => format_args!("(ARP)"),
+            Some("802.1Q") => format_args!("(802.1Q Virtual LAN)"),
+            Some("802.1ad") => format_args!("(802.1ad Provider Bridge, QinQ)"),
+            Some(_) => format_args!("(a protocol pktlab does not decode)"),
+            None => format_args!("(unknown)"),
+        }
+    }
+}
+
+pub fn describe_vlan<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
+    let tci = be16(b, 0);
+    let id = tci.map(|t| t & 0x0fff).unwrap_or(0);
+    let pri = tci.map(|t| t >> 13).unwrap_or(0);
+    v.layer(
+        Proto::Vlan,
+        base..base + b.len().min(4),
+        format_args!(
+            "802.1Q Virtual LAN, PRI: {pri}, DEI: {}, ID: {id}",
+            tci.map(|t| (t >> 12) & 1).unwrap_or(0)
+        ),
+    );
+    let mut f = Fields {
+        v,
+        base,
+        avail: b.len().min(4),
+    };
+    if let Some(t) = tci {
+        f.f(
+            "priority",
+            "Priority",
+            0..1,
+            Some(Value::U((t >> 13).into())),
+            Some(format_args!("(PCP, 802.1p class of service)")),
+        );
+        f.f(
+            "dei",
+            "DEI",
+            0..1,
+            Some(Value::U(((t >> 12) & 1).into())),
+            Some(format_args!("(drop eligible)")),
+        );
+        f.f(
+            "id",
+            "ID",
+            0..2,
+            Some(Value::U((t & 0x0fff).into())),
+            Some(format_args!("(VLAN identifier)")),
+        );
+    }
+    if let Some(t) = be16(b, 2) {
+        f.f(
+            "etype",
+            "Type",
+            2..4,
+            Some(Value::Hex(t.into(), 4)),
+            Some(EthertypeMeaning(t).args()),
+        );
+    }
+}
+
+/// BSD null/loopback header: the address family, in the capturing host's byte order.
+pub struct Null<'a>(&'a [u8]);
+impl<'a> Null<'a> {
+    pub fn new(b: &'a [u8]) -> Self {
+        Null(b)
+    }
+    /// `loop_`: LINKTYPE_LOOP stores the family big-endian; NULL in host order,
+    /// which we guess: families are small, so the non-zero half tells.
+    pub fn family(&self, loop_: bool) -> Option<u32> {
+        let be = be32(self.0, 0)?;
+        if loop_ || be & 0xffff_0000 == 0 {
+            Some(be)
+        } else {
+            Some(be.swap_bytes())
+        }
+    }
+}
+
+pub fn describe_null<V: Visitor>(v: &mut V, b: &[u8], base: usize, loop_: bool) {
+    let fam = Null::new(b).family(loop_).unwrap_or(0);
+    let name = match fam {
+        2 => "IP (IPv4)",
+        10 | 24 | 28 | 30 => "IPv6",
+        _ => "unknown",
+    };
+    v.layer(
+        Proto::Null,
+        base..base + 4,
+        format_args!("Null/Loopback, Family: {name} ({fam})"),
+    );
+    v.field(
+        "family",
+        "Family",
+        base..base + 4,
+        Value::U(fam.into()),
+        Some(format_args!("({name})")),
+    );
+}
+
+fn pkttype_name(t: u16) -> &'static str {
+    match t {
+        0 => "Unicast to us",
+        1 => "Broadcast",
+        2 => "Multicast",
+        3 => "Unicast to another host",
+        4 => "Sent by us",
+        _ => "Unknown",
+    }
+}
+
+fn hatype_name(t: u16) -> &'static str {
+    match t {
+        1 => "Ethernet",
+        772 => "Loopback",
+        776 => "IPv6-in-IPv4",
+        778 => "IP GRE",
+        65534 => "None (tun)",
+        _ => "other",
+    }
+}
+
+pub fn describe_sll<V: Visitor>(v: &mut V, b: &[u8], base: usize, version2: bool) {
+    // Field positions differ between v1 and v2; describe both from one table.
+    let (proto_r, hatype_r, pkttype_r, alen_r, addr_off) = if version2 {
+        (0..2, 8..10, 10..11, 11..12, 12)
+    } else {
+        (14..16, 2..4, 0..2, 4..6, 6)
+    };
+    let pkttype = if version2 {
+        b.get(10).map(|x| u16::from(*x))
+    } else {
+        be16(b, 0)
+    };
+    let proto = be16(b, proto_r.start);
+    let (p, n) = if version2 {
+        (Proto::Sll2, 20)
+    } else {
+        (Proto::Sll, 16)
+    };
+    v.layer(
+        p,
+        base..base + n,
+        format_args!("{}, {}", p.name(), pkttype.map(pkttype_name).unwrap_or("")),
+    );
+    let mut f = Fields {
+        v,
+        base,
+        avail: b.len().min(n),
+    };
+    if let Some(t) = pkttype {
+        f.f(
+            "pkttype",
+            "Packet type",
+            pkttype_r,
+            Some(Value::U(t.into())),
+            Some(format_args!("({})", pkttype_name(t))),
+        );
+    }
+    if let Some(h) = be16(b, hatype_r.start) {
+        f.f(
+            "hatype",
+            "Link-layer address type",
+            hatype_r,
+            Some(Value::U(h.into())),
+            Some(format_args!("({})", hatype_name(h))),
+        );
+    }
+    let alen = if version2 {
+        b.get(11).map(|x| u16::from(*x))
+    } else {
+        be16(b, 4)
+    };
+    if let Some(a) = alen {
+        f.f(
+            "halen",
+            "Link-layer address length",
+            alen_r,
+            Some(Value::U(a.into())),
+            None,
+        );
+        if a == 6 {
+            if let Some(m) = arr::<6>(b, addr_off) {
+                f.f(
+                    "src.eth",
+                    "Source",
+                    addr_off..addr_off + 6,
+                    Some(Value::Mac(m)),
+                    None,
+                );
+            }
+        }
+    }
+    if version2 {
+        if let Some(i) = be32(b, 4) {
+            f.f(
+                "ifindex",
+                "Interface index",
+                4..8,
+                Some(Value::U(i.into())),
+                None,
+            );
+        }
+    }
+    if let Some(t) = proto {
+        f.f(
+            "etype",
+            "Protocol",
+            proto_r,
+            Some(Value::Hex(t.into(), 4)),
+            Some(EthertypeMeaning(t).args()),
+        );
+    }
+}

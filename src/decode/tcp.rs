@@ -1,0 +1,573 @@
+//! TCP (RFC 9293): header, flags, options; the checksum is verified by `decode::checksum`.
+
+use std::fmt;
+
+use super::field::{Fields, Value, Visitor};
+use super::{be16, be32, push_data, Packet, Problem, Proto};
+
+pub const FIN: u16 = 0x001;
+pub const SYN: u16 = 0x002;
+pub const RST: u16 = 0x004;
+pub const PSH: u16 = 0x008;
+pub const ACK: u16 = 0x010;
+pub const URG: u16 = 0x020;
+pub const ECE: u16 = 0x040;
+pub const CWR: u16 = 0x080;
+pub const AE: u16 = 0x100;
+
+pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
+    let avail = end - off;
+    if avail < 20 {
+        p.push(Proto::Tcp, off, end, end);
+        return p.fail(
+            Proto::Tcp,
+            off,
+            Problem::Truncated {
+                needed: 20,
+                available: avail,
+            },
+        );
+    }
+    let hl = usize::from(p.data[off + 12] >> 4) * 4;
+    if hl < 20 {
+        p.push(Proto::Tcp, off, off + 20, end);
+        return p.fail(
+            Proto::Tcp,
+            off,
+            Problem::BadHeaderLen { value: hl, min: 20 },
+        );
+    }
+    if avail < hl {
+        p.push(Proto::Tcp, off, end, end);
+        return p.fail(
+            Proto::Tcp,
+            off,
+            Problem::Truncated {
+                needed: hl,
+                available: avail,
+            },
+        );
+    }
+    p.push(Proto::Tcp, off, off + hl, end);
+    push_data(p, off + hl, end)
+}
+
+/// TCP header view.
+#[derive(Clone, Copy)]
+pub struct Tcp<'a>(&'a [u8]);
+
+impl<'a> Tcp<'a> {
+    pub fn new(b: &'a [u8]) -> Self {
+        Tcp(b)
+    }
+    pub fn src_port(&self) -> Option<u16> {
+        be16(self.0, 0)
+    }
+    pub fn dst_port(&self) -> Option<u16> {
+        be16(self.0, 2)
+    }
+    pub fn seq(&self) -> Option<u32> {
+        be32(self.0, 4)
+    }
+    pub fn ack(&self) -> Option<u32> {
+        be32(self.0, 8)
+    }
+    pub fn header_len(&self) -> Option<usize> {
+        self.0.get(12).map(|b| usize::from(b >> 4) * 4)
+    }
+    /// The 12 flag bits (reserved, AE, CWR ... FIN), as Wireshark's `tcp.flags`.
+    pub fn flags(&self) -> Option<u16> {
+        be16(self.0, 12).map(|v| v & 0x0fff)
+    }
+    pub fn has(&self, flag: u16) -> bool {
+        self.flags().is_some_and(|f| f & flag != 0)
+    }
+    pub fn window(&self) -> Option<u16> {
+        be16(self.0, 14)
+    }
+    pub fn checksum(&self) -> Option<u16> {
+        be16(self.0, 16)
+    }
+    pub fn urgent(&self) -> Option<u16> {
+        be16(self.0, 18)
+    }
+    /// The option bytes that were captured.
+    pub fn options_bytes(&self) -> &'a [u8] {
+        let hl = self.header_len().unwrap_or(20).max(20);
+        self.0.get(20..hl.min(self.0.len())).unwrap_or(&[])
+    }
+    pub fn options(&self) -> Options<'a> {
+        Options {
+            b: self.options_bytes(),
+            i: 0,
+        }
+    }
+}
+
+/// One TCP option (RFC 9293 section 3.2, RFC 7323, RFC 2018).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opt<'a> {
+    End,
+    Nop,
+    Mss(u16),
+    WindowScale(u8),
+    SackPermitted,
+    Sack(&'a [u8]),
+    Timestamps(u32, u32),
+    Other(u8, &'a [u8]),
+    /// An option whose length byte is missing, below 2, or runs past the header.
+    Bad(u8, usize),
+}
+
+/// Iterates over options with their offsets within the option bytes.
+pub struct Options<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Iterator for Options<'a> {
+    type Item = (usize, usize, Opt<'a>);
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = self.i;
+        let kind = *self.b.get(start)?;
+        match kind {
+            0 => {
+                self.i = self.b.len();
+                return Some((start, 1, Opt::End));
+            }
+            1 => {
+                self.i += 1;
+                return Some((start, 1, Opt::Nop));
+            }
+            _ => {}
+        }
+        let Some(&len) = self.b.get(start + 1) else {
+            self.i = self.b.len();
+            return Some((start, self.b.len() - start, Opt::Bad(kind, 0)));
+        };
+        let len = usize::from(len);
+        if len < 2 || start + len > self.b.len() {
+            self.i = self.b.len();
+            return Some((start, self.b.len() - start, Opt::Bad(kind, len)));
+        }
+        self.i = start + len;
+        let body = &self.b[start + 2..start + len];
+        let opt = match (kind, len) {
+            (2, 4) => Opt::Mss(u16::from_be_bytes([body[0], body[1]])),
+            (3, 3) => Opt::WindowScale(body[0]),
+            (4, 2) => Opt::SackPermitted,
+            (5, _) if (len - 2) % 8 == 0 => Opt::Sack(body),
+            (8, 10) => Opt::Timestamps(
+                u32::from_be_bytes([body[0], body[1], body[2], body[3]]),
+                u32::from_be_bytes([body[4], body[5], body[6], body[7]]),
+            ),
+            _ => Opt::Other(kind, body),
+        };
+        Some((start, len, opt))
+    }
+}
+
+/// `[SYN, ACK]` as Wireshark writes the flags in the info column.
+pub struct FlagList(pub u16);
+
+impl fmt::Display for FlagList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const NAMES: [(u16, &str); 9] = [
+            (FIN, "FIN"),
+            (SYN, "SYN"),
+            (RST, "RST"),
+            (PSH, "PSH"),
+            (ACK, "ACK"),
+            (URG, "URG"),
+            (ECE, "ECE"),
+            (CWR, "CWR"),
+            (AE, "AE"),
+        ];
+        let mut first = true;
+        for (bit, name) in NAMES {
+            if self.0 & bit != 0 {
+                if !first {
+                    f.write_str(", ")?;
+                }
+                f.write_str(name)?;
+                first = false;
+            }
+        }
+        if first {
+            f.write_str("<None>")?;
+        }
+        Ok(())
+    }
+}
+
+/// Wireshark's `tcp.flags.str`: one letter per flag, `·` when clear.
+pub fn flag_str(flags: u16, out: &mut [u8; 36]) -> &str {
+    const LETTERS: [char; 12] = ['R', 'R', 'R', 'A', 'C', 'E', 'U', 'A', 'P', 'R', 'S', 'F'];
+    let mut n = 0;
+    for (i, c) in LETTERS.iter().enumerate() {
+        let bit = 0x800 >> i;
+        let ch = if flags & bit != 0 { *c } else { '·' };
+        n += ch.encode_utf8(&mut out[n..]).len();
+    }
+    std::str::from_utf8(&out[..n]).unwrap_or("")
+}
+
+/// What the tree and JSON need beyond the header itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Context {
+    /// Relative sequence and acknowledgement numbers, when tracked.
+    pub rel_seq: Option<u32>,
+    pub rel_ack: Option<u32>,
+    /// Segment length from the IP layer (`tcp.len`).
+    pub seg_len: Option<u32>,
+    pub checksum: super::Checksum,
+}
+
+pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, ctx: &Context) {
+    let t = Tcp::new(b);
+    let (sp, dp) = (t.src_port().unwrap_or(0), t.dst_port().unwrap_or(0));
+    v.layer(
+        Proto::Tcp,
+        base..base + hdr_avail,
+        format_args!(
+            "Transmission Control Protocol, Src Port: {sp}, Dst Port: {dp}, Seq: {}, Len: {}",
+            ctx.rel_seq.or(t.seq()).unwrap_or(0),
+            ctx.seg_len.unwrap_or(0)
+        ),
+    );
+    let mut f = Fields {
+        v,
+        base,
+        avail: hdr_avail,
+    };
+    f.f(
+        "srcport",
+        "Source Port",
+        0..2,
+        t.src_port().map(|x| Value::U(x.into())),
+        None,
+    );
+    f.f(
+        "dstport",
+        "Destination Port",
+        2..4,
+        t.dst_port().map(|x| Value::U(x.into())),
+        None,
+    );
+    if let Some(l) = ctx.seg_len {
+        if f.has(&(0..4)) {
+            let r = f.abs(0..hdr_avail);
+            f.v.field(
+                "len",
+                "TCP Segment Len",
+                r,
+                Value::U(l.into()),
+                Some(format_args!("(payload bytes)")),
+            );
+        }
+    }
+    match ctx.rel_seq {
+        Some(r) => f.f(
+            "seq",
+            "Sequence Number",
+            4..8,
+            Some(Value::U(r.into())),
+            Some(format_args!("(relative sequence number)")),
+        ),
+        None => f.f(
+            "seq",
+            "Sequence Number",
+            4..8,
+            t.seq().map(|x| Value::U(x.into())),
+            None,
+        ),
+    }
+    f.f(
+        "seq_raw",
+        "Sequence Number (raw)",
+        4..8,
+        t.seq().map(|x| Value::U(x.into())),
+        None,
+    );
+    if let (Some(l), Some(s), Some(fl)) = (ctx.seg_len, ctx.rel_seq.or(t.seq()), t.flags()) {
+        // SYN and FIN each consume one sequence number (RFC 9293 section 3.4).
+        let next = s.wrapping_add(l + u32::from(fl & SYN != 0) + u32::from(fl & FIN != 0));
+        if f.has(&(4..8)) && (l > 0 || fl & (SYN | FIN) != 0) {
+            let r = f.abs(4..8);
+            f.v.field(
+                "nxtseq",
+                "Next Sequence Number",
+                r,
+                Value::U(next.into()),
+                Some(format_args!(
+                    "(seq + len{})",
+                    if fl & (SYN | FIN) != 0 {
+                        " + 1: SYN/FIN count as one byte"
+                    } else {
+                        ""
+                    }
+                )),
+            );
+        }
+    }
+    let acked = t.has(ACK);
+    match ctx.rel_ack {
+        Some(r) if acked => f.f(
+            "ack",
+            "Acknowledgment Number",
+            8..12,
+            Some(Value::U(r.into())),
+            Some(format_args!("(relative ack number)")),
+        ),
+        _ => f.f(
+            "ack",
+            "Acknowledgment Number",
+            8..12,
+            t.ack().map(|x| Value::U(x.into())),
+            if acked {
+                None
+            } else {
+                Some(format_args!("(ACK flag not set: ignored)"))
+            },
+        ),
+    }
+    f.f(
+        "ack_raw",
+        "Acknowledgment number (raw)",
+        8..12,
+        t.ack().map(|x| Value::U(x.into())),
+        None,
+    );
+    let hl = t.header_len().unwrap_or(0);
+    f.f(
+        "hdr_len",
+        "Header Length",
+        12..13,
+        t.header_len().map(|x| Value::U(x as u64)),
+        Some(format_args!("bytes ({})", hl / 4)),
+    );
+    if hl < 20 {
+        return;
+    }
+    if let Some(fl) = t.flags() {
+        f.v.group(
+            "flags",
+            "Flags",
+            f.abs(12..14),
+            Some(Value::Hex(fl.into(), 3)),
+            Some(format_args!("({})", FlagList(fl))),
+        );
+        let bits: [(&'static str, &'static str, u16, &'static str); 10] = [
+            ("flags.res", "Reserved", 0xe00, ""),
+            ("flags.ae", "Accurate ECN", AE, ""),
+            ("flags.cwr", "Congestion Window Reduced", CWR, ""),
+            ("flags.ece", "ECN-Echo", ECE, ""),
+            ("flags.urg", "Urgent", URG, ""),
+            (
+                "flags.ack",
+                "Acknowledgment",
+                ACK,
+                "(the ack number is valid)",
+            ),
+            (
+                "flags.push",
+                "Push",
+                PSH,
+                "(deliver to the application now)",
+            ),
+            ("flags.reset", "Reset", RST, "(abort the connection)"),
+            (
+                "flags.syn",
+                "Syn",
+                SYN,
+                "(synchronize: open, with this ISN)",
+            ),
+            ("flags.fin", "Fin", FIN, "(no more data from this side)"),
+        ];
+        for (key, label, mask, meaning) in bits {
+            let on = fl & mask != 0;
+            let val = if key == "flags.res" {
+                u64::from((fl & mask) >> 9)
+            } else {
+                u64::from(on)
+            };
+            if on && !meaning.is_empty() {
+                f.f(
+                    key,
+                    label,
+                    12..14,
+                    Some(Value::U(val)),
+                    Some(format_args!("{meaning}")),
+                );
+            } else {
+                f.f(key, label, 12..14, Some(Value::U(val)), None);
+            }
+        }
+        let mut buf = [0u8; 36];
+        let s = flag_str(fl, &mut buf);
+        f.f("flags.str", "TCP Flags", 12..14, Some(Value::Str(s)), None);
+        f.v.end_group();
+    }
+    f.f(
+        "window_size_value",
+        "Window",
+        14..16,
+        t.window().map(|x| Value::U(x.into())),
+        Some(format_args!(
+            "(bytes the receiver can take, before scaling)"
+        )),
+    );
+    let cs = ctx.checksum;
+    f.f(
+        "checksum",
+        "Checksum",
+        16..18,
+        t.checksum().map(|x| Value::Hex(x.into(), 4)),
+        Some(format_args!("[{}]", cs.meaning())),
+    );
+    if f.has(&(16..18)) {
+        let r = f.abs(16..18);
+        f.v.field(
+            "checksum.status",
+            "Checksum Status",
+            r,
+            Value::Str(cs.key()),
+            None,
+        );
+    }
+    f.f(
+        "urgent_pointer",
+        "Urgent Pointer",
+        18..20,
+        t.urgent().map(|x| Value::U(x.into())),
+        None,
+    );
+    let opts = t.options_bytes();
+    if !opts.is_empty() {
+        describe_options(&mut f, t);
+    }
+}
+
+fn describe_options<V: Visitor>(f: &mut Fields<'_, V>, t: Tcp<'_>) {
+    let opts = t.options_bytes();
+    f.v.group(
+        "options",
+        "Options",
+        f.abs(20..20 + opts.len()),
+        None,
+        Some(format_args!("({} bytes)", opts.len())),
+    );
+    for (off, len, o) in t.options() {
+        let r = 20 + off..20 + off + len;
+        match o {
+            Opt::End => f.f(
+                "option_kind",
+                "End of Option List (EOL)",
+                r,
+                Some(Value::U(0)),
+                None,
+            ),
+            Opt::Nop => f.f(
+                "options.nop",
+                "No-Operation (NOP)",
+                r,
+                Some(Value::U(1)),
+                None,
+            ),
+            Opt::Mss(m) => f.f(
+                "options.mss_val",
+                "Maximum segment size",
+                r,
+                Some(Value::U(m.into())),
+                Some(format_args!(
+                    "bytes (largest segment the sender wants to receive)"
+                )),
+            ),
+            Opt::WindowScale(s) => {
+                f.f(
+                    "options.wscale.shift",
+                    "Window scale shift count",
+                    r.clone(),
+                    Some(Value::U(s.into())),
+                    None,
+                );
+                f.f(
+                    "options.wscale.multiplier",
+                    "Window scale multiplier",
+                    r,
+                    Some(Value::U(1u64 << s.min(14))),
+                    Some(format_args!("(window field x this, RFC 7323)")),
+                );
+            }
+            Opt::SackPermitted => f.f(
+                "options.sack_perm",
+                "SACK permitted",
+                r,
+                Some(Value::Bool(true)),
+                None,
+            ),
+            Opt::Sack(blocks) => {
+                let n = blocks.len() / 8;
+                f.f(
+                    "options.sack.count",
+                    "SACK blocks",
+                    r.clone(),
+                    Some(Value::U(n as u64)),
+                    None,
+                );
+                for i in 0..n {
+                    let le = be32(blocks, i * 8).unwrap_or(0);
+                    let re = be32(blocks, i * 8 + 4).unwrap_or(0);
+                    let br = r.start + 2 + i * 8..r.start + 2 + i * 8 + 8;
+                    f.f(
+                        "options.sack_le",
+                        "left edge",
+                        br.start..br.start + 4,
+                        Some(Value::U(le.into())),
+                        None,
+                    );
+                    f.f(
+                        "options.sack_re",
+                        "right edge",
+                        br.start + 4..br.end,
+                        Some(Value::U(re.into())),
+                        None,
+                    );
+                }
+            }
+            Opt::Timestamps(a, b) => {
+                f.f(
+                    "options.timestamp.tsval",
+                    "Timestamp value",
+                    r.start + 2..r.start + 6,
+                    Some(Value::U(a.into())),
+                    None,
+                );
+                f.f(
+                    "options.timestamp.tsecr",
+                    "Timestamp echo reply",
+                    r.start + 6..r.end,
+                    Some(Value::U(b.into())),
+                    None,
+                );
+            }
+            Opt::Other(k, data) => f.f(
+                "option_kind",
+                "Option",
+                r,
+                Some(Value::U(k.into())),
+                Some(format_args!("(kind {k}, {} data bytes)", data.len())),
+            ),
+            Opt::Bad(k, l) => {
+                f.v.note(
+                    "options.bad",
+                    format_args!(
+                        "option kind {k} with length {l} runs past the header or is too short"
+                    ),
+                );
+                break;
+            }
+        }
+    }
+    f.v.end_group();
+}
