@@ -57,13 +57,7 @@ pub struct ShowArgs {
     #[arg(value_name = "FILE")]
     pub file: String,
     /// Frame numbers to show, e.g. `3` or `1,4,7`.
-    #[arg(
-        long = "frame",
-        short = 'f',
-        value_delimiter = ',',
-        required = true,
-        value_name = "N"
-    )]
+    #[arg(long = "frame", short = 'f', value_delimiter = ',', required = true, value_name = "N")]
     pub frames: Vec<u64>,
     /// Add a hex + ASCII dump marking each layer's bytes.
     #[arg(short = 'x', long = "hex")]

@@ -1,1 +1,7 @@
-//! (stage under construction)
+//! Analyses over decoded frames. They take `(Frame, Packet)` pairs with capture
+//! timestamps and keep their own bounded state; no I/O and no clock, so a file and a
+//! live capture give the same results.
+
+pub mod flow;
+pub mod seqrel;
+pub mod stats;

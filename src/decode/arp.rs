@@ -12,14 +12,7 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
     };
     if avail < need {
         p.push(Proto::Arp, off, end, end);
-        return p.fail(
-            Proto::Arp,
-            off,
-            Problem::Truncated {
-                needed: need,
-                available: avail,
-            },
-        );
+        return p.fail(Proto::Arp, off, Problem::Truncated { needed: need, available: avail });
     }
     // Bytes after the ARP message are Ethernet padding, not payload.
     p.push(Proto::Arp, off, off + need, off + need);
@@ -50,9 +43,7 @@ impl<'a> Arp<'a> {
     }
     /// True for the common Ethernet/IPv4 form whose addresses the accessors below read.
     pub fn is_eth_ipv4(&self) -> bool {
-        self.hw_size() == Some(6)
-            && self.proto_size() == Some(4)
-            && self.proto_type() == Some(0x0800)
+        self.hw_size() == Some(6) && self.proto_size() == Some(4) && self.proto_type() == Some(0x0800)
     }
     pub fn sender_mac(&self) -> Option<[u8; 6]> {
         self.is_eth_ipv4().then(|| arr(self.0, 8)).flatten()
@@ -91,30 +82,12 @@ pub fn opcode_name(op: u16) -> &'static str {
 pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     let a = Arp::new(b);
     let op = a.opcode().unwrap_or(0);
-    let extra = if a.is_gratuitous() {
-        ", gratuitous"
-    } else {
-        ""
-    };
-    v.layer(
-        Proto::Arp,
-        base..base + b.len(),
-        format_args!("Address Resolution Protocol ({}{extra})", opcode_name(op)),
-    );
-    let mut f = Fields {
-        v,
-        base,
-        avail: b.len(),
-    };
+    let extra = if a.is_gratuitous() { ", gratuitous" } else { "" };
+    v.layer(Proto::Arp, base..base + b.len(), format_args!("Address Resolution Protocol ({}{extra})", opcode_name(op)));
+    let mut f = Fields { v, base, avail: b.len() };
     if let Some(h) = a.hw_type() {
         let m = if h == 1 { "(Ethernet)" } else { "" };
-        f.f(
-            "hw.type",
-            "Hardware type",
-            0..2,
-            Some(Value::U(h.into())),
-            Some(format_args!("{m}")),
-        );
+        f.f("hw.type", "Hardware type", 0..2, Some(Value::U(h.into())), Some(format_args!("{m}")));
     }
     if let Some(t) = a.proto_type() {
         f.f(
@@ -125,66 +98,17 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
             Some(super::link::EthertypeMeaning(t).args()),
         );
     }
-    f.f(
-        "hw.size",
-        "Hardware size",
-        4..5,
-        a.hw_size().map(|x| Value::U(x.into())),
-        None,
-    );
-    f.f(
-        "proto.size",
-        "Protocol size",
-        5..6,
-        a.proto_size().map(|x| Value::U(x.into())),
-        None,
-    );
-    f.f(
-        "opcode",
-        "Opcode",
-        6..8,
-        a.opcode().map(|x| Value::U(x.into())),
-        Some(format_args!("({})", opcode_name(op))),
-    );
+    f.f("hw.size", "Hardware size", 4..5, a.hw_size().map(|x| Value::U(x.into())), None);
+    f.f("proto.size", "Protocol size", 5..6, a.proto_size().map(|x| Value::U(x.into())), None);
+    f.f("opcode", "Opcode", 6..8, a.opcode().map(|x| Value::U(x.into())), Some(format_args!("({})", opcode_name(op))));
     if a.is_eth_ipv4() {
-        f.f(
-            "src.hw_mac",
-            "Sender MAC address",
-            8..14,
-            a.sender_mac().map(Value::Mac),
-            None,
-        );
-        f.f(
-            "src.proto_ipv4",
-            "Sender IP address",
-            14..18,
-            a.sender_ip().map(Value::Ipv4),
-            None,
-        );
-        let tm = if op == 1 {
-            Some(format_args!("(unknown yet: that is what the request asks)"))
-        } else {
-            None
-        };
-        f.f(
-            "dst.hw_mac",
-            "Target MAC address",
-            18..24,
-            a.target_mac().map(Value::Mac),
-            tm,
-        );
-        f.f(
-            "dst.proto_ipv4",
-            "Target IP address",
-            24..28,
-            a.target_ip().map(Value::Ipv4),
-            None,
-        );
+        f.f("src.hw_mac", "Sender MAC address", 8..14, a.sender_mac().map(Value::Mac), None);
+        f.f("src.proto_ipv4", "Sender IP address", 14..18, a.sender_ip().map(Value::Ipv4), None);
+        let tm = if op == 1 { Some(format_args!("(unknown yet: that is what the request asks)")) } else { None };
+        f.f("dst.hw_mac", "Target MAC address", 18..24, a.target_mac().map(Value::Mac), tm);
+        f.f("dst.proto_ipv4", "Target IP address", 24..28, a.target_ip().map(Value::Ipv4), None);
     }
     if a.is_gratuitous() {
-        v.note(
-            "isgratuitous",
-            format_args!("Gratuitous ARP: sender announces its own address"),
-        );
+        v.note("isgratuitous", format_args!("Gratuitous ARP: sender announces its own address"));
     }
 }

@@ -49,11 +49,7 @@ impl fmt::Display for Value<'_> {
 }
 
 pub fn write_mac(f: &mut impl fmt::Write, m: &[u8; 6]) -> fmt::Result {
-    write!(
-        f,
-        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        m[0], m[1], m[2], m[3], m[4], m[5]
-    )
+    write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
 }
 
 /// Receives a layer's fields in order. Groups (flags, options) nest.

@@ -10,14 +10,7 @@ pub(crate) fn decode(p: &mut Packet<'_>, proto: Proto, off: usize, end: usize) {
     let avail = end - off;
     if avail < 4 {
         p.push(proto, off, end, end);
-        return p.fail(
-            proto,
-            off,
-            Problem::Truncated {
-                needed: 4,
-                available: avail,
-            },
-        );
+        return p.fail(proto, off, Problem::Truncated { needed: 4, available: avail });
     }
     let hdr = avail.min(8);
     p.push(proto, off, off + hdr, end);
@@ -156,44 +149,17 @@ impl fmt::Display for Info<'_> {
     }
 }
 
-pub fn describe<V: Visitor>(
-    v: &mut V,
-    proto: Proto,
-    b: &[u8],
-    base: usize,
-    hdr_avail: usize,
-    cs: super::Checksum,
-) {
+pub fn describe<V: Visitor>(v: &mut V, proto: Proto, b: &[u8], base: usize, hdr_avail: usize, cs: super::Checksum) {
     let v6 = proto == Proto::Icmpv6;
     let m = Icmp::new(b);
-    v.layer(
-        proto,
-        base..base + hdr_avail,
-        format_args!("{}", proto.name()),
-    );
-    let mut f = Fields {
-        v,
-        base,
-        avail: hdr_avail,
-    };
+    v.layer(proto, base..base + hdr_avail, format_args!("{}", proto.name()));
+    let mut f = Fields { v, base, avail: hdr_avail };
     if let Some(t) = m.kind() {
-        f.f(
-            "type",
-            "Type",
-            0..1,
-            Some(Value::U(t.into())),
-            Some(format_args!("({})", type_name(v6, t))),
-        );
+        f.f("type", "Type", 0..1, Some(Value::U(t.into())), Some(format_args!("({})", type_name(v6, t))));
         if let Some(c) = m.code() {
             let cn = code_name(v6, t, c);
             match cn {
-                Some(s) => f.f(
-                    "code",
-                    "Code",
-                    1..2,
-                    Some(Value::U(c.into())),
-                    Some(format_args!("({s})")),
-                ),
+                Some(s) => f.f("code", "Code", 1..2, Some(Value::U(c.into())), Some(format_args!("({s})"))),
                 None => f.f("code", "Code", 1..2, Some(Value::U(c.into())), None),
             }
         }
@@ -206,29 +172,11 @@ pub fn describe<V: Visitor>(
         );
         if f.has(&(2..4)) {
             let r = f.abs(2..4);
-            f.v.field(
-                "checksum.status",
-                "Checksum Status",
-                r,
-                Value::Str(cs.key()),
-                None,
-            );
+            f.v.field("checksum.status", "Checksum Status", r, Value::Str(cs.key()), None);
         }
         if is_echo(v6, t) {
-            f.f(
-                "ident",
-                "Identifier",
-                4..6,
-                m.ident().map(|x| Value::U(x.into())),
-                None,
-            );
-            f.f(
-                "seq",
-                "Sequence Number",
-                6..8,
-                m.seq().map(|x| Value::U(x.into())),
-                None,
-            );
+            f.f("ident", "Identifier", 4..6, m.ident().map(|x| Value::U(x.into())), None);
+            f.f("seq", "Sequence Number", 6..8, m.seq().map(|x| Value::U(x.into())), None);
         }
     }
 }

@@ -9,14 +9,7 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
     let b = &p.data[off..end];
     let avail = b.len();
     let Some(&vihl) = b.first() else {
-        return p.fail(
-            Proto::Ipv4,
-            off,
-            Problem::Truncated {
-                needed: 20,
-                available: 0,
-            },
-        );
+        return p.fail(Proto::Ipv4, off, Problem::Truncated { needed: 20, available: 0 });
     };
     if vihl >> 4 != 4 {
         p.push(Proto::Ipv4, off, off + avail.min(20), end);
@@ -25,42 +18,34 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
     let ihl = usize::from(vihl & 0x0f) * 4;
     if ihl < 20 {
         p.push(Proto::Ipv4, off, off + avail.min(20), end);
-        return p.fail(
-            Proto::Ipv4,
-            off,
-            Problem::BadHeaderLen {
-                value: ihl,
-                min: 20,
-            },
-        );
+        return p.fail(Proto::Ipv4, off, Problem::BadHeaderLen { value: ihl, min: 20 });
     }
     if avail < ihl {
         p.push(Proto::Ipv4, off, end, end);
-        return p.fail(
-            Proto::Ipv4,
-            off,
-            Problem::Truncated {
-                needed: ihl,
-                available: avail,
-            },
-        );
+        return p.fail(Proto::Ipv4, off, Problem::Truncated { needed: ihl, available: avail });
     }
     let ip = Ipv4::new(b);
     let reported = p.reported_len_from(off);
     let total = ip.effective_total_len(reported).unwrap_or(ihl);
     if total < ihl {
         p.push(Proto::Ipv4, off, off + ihl, off + ihl);
-        return p.fail(
+        return p.fail(Proto::Ipv4, off, Problem::BadTotalLen { total, header: ihl });
+    }
+    if usize::from(ip.total_len().unwrap_or(0)) > reported {
+        // Like Wireshark, go on with the bytes there are, but say the header lies.
+        p.fail(
             Proto::Ipv4,
             off,
-            Problem::BadTotalLen { total, header: ihl },
+            Problem::TotalLenExceeds { total: usize::from(ip.total_len().unwrap_or(0)), available: reported },
         );
     }
     // Ethernet pads short frames: the IP total length, not the frame, ends the packet.
     let pend = end.min(off + total);
     p.push(Proto::Ipv4, off, off + ihl, pend);
     let proto = ip.protocol().unwrap_or(0);
-    if ip.fragment_offset().unwrap_or(0) > 0 {
+    if ip.is_fragment() {
+        // Without reassembly a fragment's payload is not a whole transport
+        // header and body: show it as data, as tshark does with defragmentation off.
         p.unknown_ip_proto = Some(proto);
         return push_data(p, off + ihl, pend);
     }
@@ -88,11 +73,12 @@ impl<'a> Ipv4<'a> {
         be16(self.0, 2)
     }
     /// Total length, or for 0 (TCP segmentation offload writes 0 before the NIC
-    /// fills it in) the bytes on the wire, as Wireshark assumes.
+    /// fills it in) the bytes on the wire, as Wireshark assumes; never more than
+    /// the bytes on the wire (`reported`).
     pub fn effective_total_len(&self, reported: usize) -> Option<usize> {
         match self.total_len()? {
             0 => Some(reported),
-            n => Some(usize::from(n)),
+            n => Some(usize::from(n).min(reported)),
         }
     }
     pub fn id(&self) -> Option<u16> {
@@ -183,7 +169,7 @@ impl Status {
     }
 }
 
-pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize) {
+pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, reported: usize) {
     let ip = Ipv4::new(b);
     let (src, dst) = (ip.src_bytes(), ip.dst_bytes());
     match (src, dst) {
@@ -196,43 +182,17 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize) 
                 std::net::Ipv4Addr::from(d)
             ),
         ),
-        _ => v.layer(
-            Proto::Ipv4,
-            base..base + hdr_avail,
-            format_args!("Internet Protocol Version 4"),
-        ),
+        _ => v.layer(Proto::Ipv4, base..base + hdr_avail, format_args!("Internet Protocol Version 4")),
     }
-    let mut f = Fields {
-        v,
-        base,
-        avail: hdr_avail,
-    };
-    f.f(
-        "version",
-        "Version",
-        0..1,
-        ip.version().map(|x| Value::U(x.into())),
-        None,
-    );
+    let mut f = Fields { v, base, avail: hdr_avail };
+    f.f("version", "Version", 0..1, ip.version().map(|x| Value::U(x.into())), None);
     let hl = ip.header_len().unwrap_or(0);
-    f.f(
-        "hdr_len",
-        "Header Length",
-        0..1,
-        Some(Value::U(hl as u64)),
-        Some(format_args!("bytes ({})", hl / 4)),
-    );
+    f.f("hdr_len", "Header Length", 0..1, Some(Value::U(hl as u64)), Some(format_args!("bytes ({})", hl / 4)));
     if hl < 20 || ip.version() != Some(4) {
         return;
     }
     if let Some(ds) = ip.dsfield() {
-        f.f(
-            "dsfield",
-            "Differentiated Services Field",
-            1..2,
-            Some(Value::Hex(ds.into(), 2)),
-            None,
-        );
+        f.f("dsfield", "Differentiated Services Field", 1..2, Some(Value::Hex(ds.into(), 2)), None);
         f.f(
             "dsfield.dscp",
             "Differentiated Services Codepoint",
@@ -248,19 +208,18 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize) 
             Some(format_args!("({})", ecn_name(ds & 3))),
         );
     }
-    let tl = ip.total_len();
-    let tso = if tl == Some(0) {
-        Some(format_args!("(0: assuming TCP segmentation offload)"))
-    } else {
-        None
-    };
-    f.f(
-        "len",
-        "Total Length",
-        2..4,
-        tl.map(|x| Value::U(x.into())),
-        tso,
-    );
+    match ip.total_len() {
+        Some(0) => {
+            let m = format_args!("(field is 0: assuming TCP segmentation offload; the frame gives {reported})");
+            f.f("len", "Total Length", 2..4, Some(Value::U(reported as u64)), Some(m))
+        }
+        Some(n) if usize::from(n) > reported => {
+            let m = format_args!("[exceeds the {reported} bytes of the packet]");
+            f.f("len", "Total Length", 2..4, Some(Value::U(n.into())), Some(m))
+        }
+        Some(n) => f.f("len", "Total Length", 2..4, Some(Value::U(n.into())), None),
+        None => {}
+    }
     f.f(
         "id",
         "Identification",
@@ -275,13 +234,7 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize) 
             0 => "none",
             _ => "several set",
         };
-        f.v.group(
-            "flags",
-            "Flags",
-            f.abs(6..7),
-            Some(Value::Hex(fl.into(), 1)),
-            Some(format_args!("({m})")),
-        );
+        f.v.group("flags", "Flags", f.abs(6..7), Some(Value::Hex(fl.into(), 1)), Some(format_args!("({m})")));
         f.f(
             "flags.rb",
             "Reserved bit",
@@ -289,20 +242,8 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize) 
             Some(Value::U(((fl >> 2) & 1).into())),
             Some(format_args!("(must be 0)")),
         );
-        f.f(
-            "flags.df",
-            "Don't fragment",
-            6..7,
-            Some(Value::U(((fl >> 1) & 1).into())),
-            None,
-        );
-        f.f(
-            "flags.mf",
-            "More fragments",
-            6..7,
-            Some(Value::U((fl & 1).into())),
-            None,
-        );
+        f.f("flags.df", "Don't fragment", 6..7, Some(Value::U(((fl >> 1) & 1).into())), None);
+        f.f("flags.mf", "More fragments", 6..7, Some(Value::U((fl & 1).into())), None);
         f.v.end_group();
     }
     f.f(
@@ -345,28 +286,10 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize) 
     );
     if f.has(&(10..12)) {
         let r = f.abs(10..12);
-        f.v.field(
-            "checksum.status",
-            "Header checksum status",
-            r,
-            Value::Str(st.key()),
-            None,
-        );
+        f.v.field("checksum.status", "Header checksum status", r, Value::Str(st.key()), None);
     }
-    f.f(
-        "src",
-        "Source Address",
-        12..16,
-        ip.src_bytes().map(Value::Ipv4),
-        None,
-    );
-    f.f(
-        "dst",
-        "Destination Address",
-        16..20,
-        ip.dst_bytes().map(Value::Ipv4),
-        None,
-    );
+    f.f("src", "Source Address", 12..16, ip.src_bytes().map(Value::Ipv4), None);
+    f.f("dst", "Destination Address", 16..20, ip.dst_bytes().map(Value::Ipv4), None);
     if hl > 20 && hdr_avail > 20 {
         describe_options(&mut f, &b[20..hl.min(hdr_avail)]);
     }
@@ -387,30 +310,14 @@ fn option_name(t: u8) -> &'static str {
 }
 
 fn describe_options<V: Visitor>(f: &mut Fields<'_, V>, opts: &[u8]) {
-    f.v.group(
-        "options",
-        "Options",
-        f.abs(20..20 + opts.len()),
-        None,
-        Some(format_args!("({} bytes)", opts.len())),
-    );
+    f.v.group("options", "Options", f.abs(20..20 + opts.len()), None, Some(format_args!("({} bytes)", opts.len())));
     let mut i = 0;
     while i < opts.len() {
         let t = opts[i];
-        let len = if t == 0 || t == 1 {
-            1
-        } else {
-            opts.get(i + 1).map(|l| usize::from(*l)).unwrap_or(1).max(2)
-        };
+        let len = if t == 0 || t == 1 { 1 } else { opts.get(i + 1).map(|l| usize::from(*l)).unwrap_or(1).max(2) };
         let r = 20 + i..20 + (i + len).min(opts.len());
         let name = option_name(t);
-        f.v.field(
-            "option.type",
-            "Option",
-            f.abs(r),
-            Value::U(t.into()),
-            Some(format_args!("({name}, {len} bytes)")),
-        );
+        f.v.field("option.type", "Option", f.abs(r), Value::U(t.into()), Some(format_args!("({name}, {len} bytes)")));
         if t == 0 {
             break;
         }

@@ -19,22 +19,11 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
     }
     if avail < 40 {
         p.push(Proto::Ipv6, off, end, end);
-        return p.fail(
-            Proto::Ipv6,
-            off,
-            Problem::Truncated {
-                needed: 40,
-                available: avail,
-            },
-        );
+        return p.fail(Proto::Ipv6, off, Problem::Truncated { needed: 40, available: avail });
     }
     let plen = usize::from(be16(b, 4).unwrap_or(0));
     // Payload length 0 is a jumbogram or a TSO-sized capture: the frame decides.
-    let pend = if plen == 0 {
-        end
-    } else {
-        end.min(off + 40 + plen)
-    };
+    let pend = if plen == 0 { end } else { end.min(off + 40 + plen) };
     let mut next = b[6];
     let mut cur = off + 40;
     let mut hops = 0;
@@ -43,14 +32,7 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
         let h = &p.data[cur..pend];
         if h.len() < 8 {
             p.push(Proto::Ipv6, off, pend, pend);
-            return p.fail(
-                Proto::Ipv6,
-                cur,
-                Problem::Truncated {
-                    needed: 8,
-                    available: h.len(),
-                },
-            );
+            return p.fail(Proto::Ipv6, cur, Problem::Truncated { needed: 8, available: h.len() });
         }
         let len = match next {
             44 => 8,
@@ -59,19 +41,12 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
         };
         if h.len() < len {
             p.push(Proto::Ipv6, off, pend, pend);
-            return p.fail(
-                Proto::Ipv6,
-                cur,
-                Problem::Truncated {
-                    needed: len,
-                    available: h.len(),
-                },
-            );
+            return p.fail(Proto::Ipv6, cur, Problem::Truncated { needed: len, available: h.len() });
         }
         let this = next;
         next = h[0];
         cur += len;
-        if this == 44 && be16(h, 2).unwrap_or(0) >> 3 != 0 {
+        if this == 44 && be16(h, 2).unwrap_or(0) & 0xfff9 != 0 {
             p.push(Proto::Ipv6, off, cur, pend);
             p.unknown_ip_proto = Some(next);
             return push_data(p, cur, pend);
@@ -141,24 +116,10 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize) 
             base..base + hdr_avail,
             format_args!("Internet Protocol Version 6, Src: {s}, Dst: {d}"),
         ),
-        _ => v.layer(
-            Proto::Ipv6,
-            base..base + hdr_avail,
-            format_args!("Internet Protocol Version 6"),
-        ),
+        _ => v.layer(Proto::Ipv6, base..base + hdr_avail, format_args!("Internet Protocol Version 6")),
     }
-    let mut f = Fields {
-        v,
-        base,
-        avail: hdr_avail,
-    };
-    f.f(
-        "version",
-        "Version",
-        0..1,
-        b.first().map(|x| Value::U((x >> 4).into())),
-        None,
-    );
+    let mut f = Fields { v, base, avail: hdr_avail };
+    f.f("version", "Version", 0..1, b.first().map(|x| Value::U((x >> 4).into())), None);
     if let Some(tc) = ip.traffic_class() {
         f.f(
             "tclass",
@@ -167,72 +128,23 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize) 
             Some(Value::Hex(tc.into(), 2)),
             Some(format_args!("(DSCP {}, ECN {})", tc >> 2, tc & 3)),
         );
-        f.f(
-            "tclass.dscp",
-            "Differentiated Services Codepoint",
-            0..2,
-            Some(Value::U((tc >> 2).into())),
-            None,
-        );
-        f.f(
-            "tclass.ecn",
-            "Explicit Congestion Notification",
-            0..2,
-            Some(Value::U((tc & 3).into())),
-            None,
-        );
+        f.f("tclass.dscp", "Differentiated Services Codepoint", 0..2, Some(Value::U((tc >> 2).into())), None);
+        f.f("tclass.ecn", "Explicit Congestion Notification", 0..2, Some(Value::U((tc & 3).into())), None);
     }
-    f.f(
-        "flow",
-        "Flow Label",
-        1..4,
-        ip.flow_label().map(|x| Value::Hex(x.into(), 5)),
-        None,
-    );
-    f.f(
-        "plen",
-        "Payload Length",
-        4..6,
-        ip.payload_len().map(|x| Value::U(x.into())),
-        None,
-    );
+    f.f("flow", "Flow Label", 1..4, ip.flow_label().map(|x| Value::Hex(x.into(), 5)), None);
+    f.f("plen", "Payload Length", 4..6, ip.payload_len().map(|x| Value::U(x.into())), None);
     if let Some(n) = ip.next_header() {
         f.f(
             "nxt",
             "Next Header",
             6..7,
             Some(Value::U(n.into())),
-            Some(format_args!(
-                "({})",
-                if is_extension(n) {
-                    ext_name(n)
-                } else {
-                    super::ip_proto_name(n)
-                }
-            )),
+            Some(format_args!("({})", if is_extension(n) { ext_name(n) } else { super::ip_proto_name(n) })),
         );
     }
-    f.f(
-        "hlim",
-        "Hop Limit",
-        7..8,
-        ip.hop_limit().map(|x| Value::U(x.into())),
-        None,
-    );
-    f.f(
-        "src",
-        "Source Address",
-        8..24,
-        ip.src_bytes().map(Value::Ipv6),
-        None,
-    );
-    f.f(
-        "dst",
-        "Destination Address",
-        24..40,
-        ip.dst_bytes().map(Value::Ipv6),
-        None,
-    );
+    f.f("hlim", "Hop Limit", 7..8, ip.hop_limit().map(|x| Value::U(x.into())), None);
+    f.f("src", "Source Address", 8..24, ip.src_bytes().map(Value::Ipv6), None);
+    f.f("dst", "Destination Address", 24..40, ip.dst_bytes().map(Value::Ipv6), None);
     // Extension headers, as far as the decoder took them.
     let mut next = ip.next_header().unwrap_or(59);
     let mut cur = 40;
@@ -262,20 +174,8 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize) 
                 Some(Value::U(u64::from(fo >> 3) * 8)),
                 Some(format_args!("bytes")),
             );
-            f.f(
-                "fragment.more",
-                "More Fragments",
-                cur + 3..cur + 4,
-                Some(Value::U(u64::from(fo & 1))),
-                None,
-            );
-            f.f(
-                "fragment.id",
-                "Identification",
-                cur + 4..cur + 8,
-                be32(h, 4).map(|x| Value::Hex(x.into(), 8)),
-                None,
-            );
+            f.f("fragment.more", "More Fragments", cur + 3..cur + 4, Some(Value::U(u64::from(fo & 1))), None);
+            f.f("fragment.id", "Identification", cur + 4..cur + 8, be32(h, 4).map(|x| Value::Hex(x.into(), 8)), None);
         }
         f.v.end_group();
         next = h[0];

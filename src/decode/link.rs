@@ -80,8 +80,16 @@ pub(crate) fn decode_eth(p: &mut Packet<'_>, off: usize, end: usize) {
     if end - off < 14 {
         return truncated(p, Proto::Eth, off, 14);
     }
-    p.push(Proto::Eth, off, off + 14, end);
     let t = be16(p.data, off + 12).unwrap_or(0);
+    if t == CFP_ETHERTYPE && end - off >= 16 + 14 && !p.has(Proto::Cfp) {
+        // FabricPath's outer addresses belong to the fabric, not to the hosts: like
+        // Wireshark, the Ethernet layer is the inner frame.
+        p.push(Proto::Cfp, off, off + 16, end);
+        // The inner frame ends with the fabric's 4-byte FCS.
+        p.trailer = 4;
+        return decode_eth(p, off + 16, end - 4);
+    }
+    p.push(Proto::Eth, off, off + 14, end);
     if t < 0x0600 {
         // 802.3 length field: LLC follows, which pktlab does not decode.
         p.unknown_ethertype = t;
@@ -150,51 +158,19 @@ pub fn describe_eth<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
         s.push_str(", Dst: ");
         let _ = super::field::write_mac(&mut s, &dst);
     }
-    v.layer(
-        Proto::Eth,
-        base..base + b.len().min(14),
-        format_args!("Ethernet II, Src: {s}"),
-    );
-    let mut f = Fields {
-        v,
-        base,
-        avail: b.len().min(14),
-    };
+    v.layer(Proto::Eth, base..base + b.len().min(14), format_args!("Ethernet II, Src: {s}"));
+    let mut f = Fields { v, base, avail: b.len().min(14) };
     if let Some(m) = e.dst() {
-        f.f(
-            "dst",
-            "Destination",
-            0..6,
-            Some(Value::Mac(m)),
-            Some(format_args!("{}", mac_meaning(&m))),
-        );
+        f.f("dst", "Destination", 0..6, Some(Value::Mac(m)), Some(format_args!("{}", mac_meaning(&m))));
     }
     if let Some(m) = e.src() {
-        f.f(
-            "src",
-            "Source",
-            6..12,
-            Some(Value::Mac(m)),
-            Some(format_args!("{}", mac_meaning(&m))),
-        );
+        f.f("src", "Source", 6..12, Some(Value::Mac(m)), Some(format_args!("{}", mac_meaning(&m))));
     }
     if let Some(t) = e.ethertype() {
         if t < 0x0600 {
-            f.f(
-                "len",
-                "Length",
-                12..14,
-                Some(Value::U(t.into())),
-                Some(format_args!("(802.3 frame: LLC follows)")),
-            );
+            f.f("len", "Length", 12..14, Some(Value::U(t.into())), Some(format_args!("(802.3 frame: LLC follows)")));
         } else {
-            f.f(
-                "type",
-                "Type",
-                12..14,
-                Some(Value::Hex(t.into(), 4)),
-                Some(EthertypeMeaning(t).args()),
-            );
+            f.f("type", "Type", 12..14, Some(Value::Hex(t.into(), 4)), Some(EthertypeMeaning(t).args()));
         }
     }
 }
@@ -222,16 +198,9 @@ pub fn describe_vlan<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     v.layer(
         Proto::Vlan,
         base..base + b.len().min(4),
-        format_args!(
-            "802.1Q Virtual LAN, PRI: {pri}, DEI: {}, ID: {id}",
-            tci.map(|t| (t >> 12) & 1).unwrap_or(0)
-        ),
+        format_args!("802.1Q Virtual LAN, PRI: {pri}, DEI: {}, ID: {id}", tci.map(|t| (t >> 12) & 1).unwrap_or(0)),
     );
-    let mut f = Fields {
-        v,
-        base,
-        avail: b.len().min(4),
-    };
+    let mut f = Fields { v, base, avail: b.len().min(4) };
     if let Some(t) = tci {
         f.f(
             "priority",
@@ -240,29 +209,11 @@ pub fn describe_vlan<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
             Some(Value::U((t >> 13).into())),
             Some(format_args!("(PCP, 802.1p class of service)")),
         );
-        f.f(
-            "dei",
-            "DEI",
-            0..1,
-            Some(Value::U(((t >> 12) & 1).into())),
-            Some(format_args!("(drop eligible)")),
-        );
-        f.f(
-            "id",
-            "ID",
-            0..2,
-            Some(Value::U((t & 0x0fff).into())),
-            Some(format_args!("(VLAN identifier)")),
-        );
+        f.f("dei", "DEI", 0..1, Some(Value::U(((t >> 12) & 1).into())), Some(format_args!("(drop eligible)")));
+        f.f("id", "ID", 0..2, Some(Value::U((t & 0x0fff).into())), Some(format_args!("(VLAN identifier)")));
     }
     if let Some(t) = be16(b, 2) {
-        f.f(
-            "etype",
-            "Type",
-            2..4,
-            Some(Value::Hex(t.into(), 4)),
-            Some(EthertypeMeaning(t).args()),
-        );
+        f.f("etype", "Type", 2..4, Some(Value::Hex(t.into(), 4)), Some(EthertypeMeaning(t).args()));
     }
 }
 
@@ -291,18 +242,8 @@ pub fn describe_null<V: Visitor>(v: &mut V, b: &[u8], base: usize, loop_: bool) 
         10 | 24 | 28 | 30 => "IPv6",
         _ => "unknown",
     };
-    v.layer(
-        Proto::Null,
-        base..base + 4,
-        format_args!("Null/Loopback, Family: {name} ({fam})"),
-    );
-    v.field(
-        "family",
-        "Family",
-        base..base + 4,
-        Value::U(fam.into()),
-        Some(format_args!("({name})")),
-    );
+    v.layer(Proto::Null, base..base + 4, format_args!("Null/Loopback, Family: {name} ({fam})"));
+    v.field("family", "Family", base..base + 4, Value::U(fam.into()), Some(format_args!("({name})")));
 }
 
 fn pkttype_name(t: u16) -> &'static str {
@@ -329,40 +270,15 @@ fn hatype_name(t: u16) -> &'static str {
 
 pub fn describe_sll<V: Visitor>(v: &mut V, b: &[u8], base: usize, version2: bool) {
     // Field positions differ between v1 and v2; describe both from one table.
-    let (proto_r, hatype_r, pkttype_r, alen_r, addr_off) = if version2 {
-        (0..2, 8..10, 10..11, 11..12, 12)
-    } else {
-        (14..16, 2..4, 0..2, 4..6, 6)
-    };
-    let pkttype = if version2 {
-        b.get(10).map(|x| u16::from(*x))
-    } else {
-        be16(b, 0)
-    };
+    let (proto_r, hatype_r, pkttype_r, alen_r, addr_off) =
+        if version2 { (0..2, 8..10, 10..11, 11..12, 12) } else { (14..16, 2..4, 0..2, 4..6, 6) };
+    let pkttype = if version2 { b.get(10).map(|x| u16::from(*x)) } else { be16(b, 0) };
     let proto = be16(b, proto_r.start);
-    let (p, n) = if version2 {
-        (Proto::Sll2, 20)
-    } else {
-        (Proto::Sll, 16)
-    };
-    v.layer(
-        p,
-        base..base + n,
-        format_args!("{}, {}", p.name(), pkttype.map(pkttype_name).unwrap_or("")),
-    );
-    let mut f = Fields {
-        v,
-        base,
-        avail: b.len().min(n),
-    };
+    let (p, n) = if version2 { (Proto::Sll2, 20) } else { (Proto::Sll, 16) };
+    v.layer(p, base..base + n, format_args!("{}, {}", p.name(), pkttype.map(pkttype_name).unwrap_or("")));
+    let mut f = Fields { v, base, avail: b.len().min(n) };
     if let Some(t) = pkttype {
-        f.f(
-            "pkttype",
-            "Packet type",
-            pkttype_r,
-            Some(Value::U(t.into())),
-            Some(format_args!("({})", pkttype_name(t))),
-        );
+        f.f("pkttype", "Packet type", pkttype_r, Some(Value::U(t.into())), Some(format_args!("({})", pkttype_name(t))));
     }
     if let Some(h) = be16(b, hatype_r.start) {
         f.f(
@@ -373,49 +289,34 @@ pub fn describe_sll<V: Visitor>(v: &mut V, b: &[u8], base: usize, version2: bool
             Some(format_args!("({})", hatype_name(h))),
         );
     }
-    let alen = if version2 {
-        b.get(11).map(|x| u16::from(*x))
-    } else {
-        be16(b, 4)
-    };
+    let alen = if version2 { b.get(11).map(|x| u16::from(*x)) } else { be16(b, 4) };
     if let Some(a) = alen {
-        f.f(
-            "halen",
-            "Link-layer address length",
-            alen_r,
-            Some(Value::U(a.into())),
-            None,
-        );
+        f.f("halen", "Link-layer address length", alen_r, Some(Value::U(a.into())), None);
         if a == 6 {
             if let Some(m) = arr::<6>(b, addr_off) {
-                f.f(
-                    "src.eth",
-                    "Source",
-                    addr_off..addr_off + 6,
-                    Some(Value::Mac(m)),
-                    None,
-                );
+                f.f("src.eth", "Source", addr_off..addr_off + 6, Some(Value::Mac(m)), None);
             }
         }
     }
     if version2 {
         if let Some(i) = be32(b, 4) {
-            f.f(
-                "ifindex",
-                "Interface index",
-                4..8,
-                Some(Value::U(i.into())),
-                None,
-            );
+            f.f("ifindex", "Interface index", 4..8, Some(Value::U(i.into())), None);
         }
     }
     if let Some(t) = proto {
-        f.f(
-            "etype",
-            "Protocol",
-            proto_r,
-            Some(Value::Hex(t.into(), 4)),
-            Some(EthertypeMeaning(t).args()),
-        );
+        f.f("etype", "Protocol", proto_r, Some(Value::Hex(t.into(), 4)), Some(EthertypeMeaning(t).args()));
     }
+}
+
+const CFP_ETHERTYPE: u16 = 0x8903;
+
+pub fn describe_cfp<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
+    v.layer(Proto::Cfp, base..base + 16, format_args!("Cisco FabricPath"));
+    let mut f = Fields { v, base, avail: b.len().min(16) };
+    f.f("dst", "Outer Destination", 0..6, arr::<6>(b, 0).map(Value::Mac), Some(format_args!("(switch address)")));
+    f.f("src", "Outer Source", 6..12, arr::<6>(b, 6).map(Value::Mac), Some(format_args!("(switch address)")));
+    f.f("type", "Type", 12..14, be16(b, 12).map(|t| Value::Hex(t.into(), 4)), None);
+    let tag = be16(b, 14).unwrap_or(0);
+    f.f("ftag", "FTag", 14..16, Some(Value::U((tag >> 6).into())), Some(format_args!("(forwarding tag)")));
+    f.f("ttl", "TTL", 14..16, Some(Value::U((tag & 0x3f).into())), None);
 }

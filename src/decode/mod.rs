@@ -26,6 +26,8 @@ pub use field::{Value, Visitor};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Proto {
     Eth,
+    /// Cisco FabricPath: an outer MAC header wrapping a whole Ethernet frame.
+    Cfp,
     Vlan,
     Sll,
     Sll2,
@@ -46,6 +48,7 @@ impl Proto {
     pub fn abbrev(self) -> &'static str {
         match self {
             Proto::Eth => "eth",
+            Proto::Cfp => "cfp",
             Proto::Vlan => "vlan",
             Proto::Sll => "sll",
             Proto::Sll2 => "sll2",
@@ -65,6 +68,7 @@ impl Proto {
     pub fn name(self) -> &'static str {
         match self {
             Proto::Eth => "Ethernet II",
+            Proto::Cfp => "Cisco FabricPath",
             Proto::Vlan => "802.1Q Virtual LAN",
             Proto::Sll => "Linux cooked capture v1",
             Proto::Sll2 => "Linux cooked capture v2",
@@ -108,6 +112,8 @@ pub enum Problem {
     BadHeaderLen { value: usize, min: usize },
     /// IPv4 total length shorter than its own header.
     BadTotalLen { total: usize, header: usize },
+    /// IPv4 total length (or IPv6 payload length) beyond the bytes on the wire.
+    TotalLenExceeds { total: usize, available: usize },
     /// UDP length field shorter than the UDP header or longer than the IP payload.
     BadUdpLen { length: usize, available: usize },
     /// A version field that does not fit the layer (an "IPv4" header saying 6).
@@ -130,41 +136,28 @@ impl fmt::Display for Malformed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = self.proto.abbrev();
         match self.problem {
-            Problem::Truncated { needed, available } => write!(
-                f,
-                "{p} header truncated at byte {}: needed {needed} bytes, {available} captured",
-                self.offset
-            ),
-            Problem::BadHeaderLen { value, min } => write!(
-                f,
-                "{p} header length {value} at byte {} is below the minimum {min}",
-                self.offset
-            ),
-            Problem::BadTotalLen { total, header } => write!(
-                f,
-                "{p} total length {total} at byte {} is less than the header length {header}",
-                self.offset
-            ),
+            Problem::Truncated { needed, available } => {
+                write!(f, "{p} header truncated at byte {}: needed {needed} bytes, {available} captured", self.offset)
+            }
+            Problem::BadHeaderLen { value, min } => {
+                write!(f, "{p} header length {value} at byte {} is below the minimum {min}", self.offset)
+            }
+            Problem::BadTotalLen { total, header } => {
+                write!(f, "{p} total length {total} at byte {} is less than the header length {header}", self.offset)
+            }
+            Problem::TotalLenExceeds { total, available } => {
+                write!(f, "{p} length {total} at byte {} exceeds the {available} bytes of the packet", self.offset)
+            }
             Problem::BadUdpLen { length, available } => write!(
                 f,
                 "{p} length {length} at byte {} does not fit the {available} bytes the IP layer carries",
                 self.offset
             ),
-            Problem::BadVersion { version } => write!(
-                f,
-                "{p} version field is {version} at byte {}",
-                self.offset
-            ),
-            Problem::UnsupportedLink { link } => write!(
-                f,
-                "link type {} is not decoded",
-                LinkType(link)
-            ),
-            Problem::BadOption { kind, len } => write!(
-                f,
-                "{p} option kind {kind} with length {len} at byte {} runs past the header",
-                self.offset
-            ),
+            Problem::BadVersion { version } => write!(f, "{p} version field is {version} at byte {}", self.offset),
+            Problem::UnsupportedLink { link } => write!(f, "link type {} is not decoded", LinkType(link)),
+            Problem::BadOption { kind, len } => {
+                write!(f, "{p} option kind {kind} with length {len} at byte {} runs past the header", self.offset)
+            }
         }
     }
 }
@@ -177,6 +170,7 @@ impl Malformed {
             Problem::BadHeaderLen { .. } => "bad-header-length",
             Problem::BadTotalLen { .. } => "bad-total-length",
             Problem::BadUdpLen { .. } => "bad-length",
+            Problem::TotalLenExceeds { .. } => "length-exceeds-packet",
             Problem::BadVersion { .. } => "bad-version",
             Problem::UnsupportedLink { .. } => "unsupported-link-type",
             Problem::BadOption { .. } => "bad-option",
@@ -201,14 +195,11 @@ pub struct Packet<'a> {
     /// IPv4/IPv6 fragment's protocol.
     pub unknown_ip_proto: Option<u8>,
     pub malformed: Option<Malformed>,
+    /// Bytes at the end of the frame that belong to the link (a FabricPath FCS).
+    trailer: usize,
 }
 
-const EMPTY: Layer = Layer {
-    proto: Proto::Data,
-    start: 0,
-    hdr_end: 0,
-    end: 0,
-};
+const EMPTY: Layer = Layer { proto: Proto::Data, start: 0, hdr_end: 0, end: 0 };
 
 impl<'a> Packet<'a> {
     pub fn layers(&self) -> &[Layer] {
@@ -225,23 +216,14 @@ impl<'a> Packet<'a> {
 
     fn push(&mut self, proto: Proto, start: usize, hdr_end: usize, end: usize) {
         if self.n < MAX_LAYERS {
-            self.layers[self.n] = Layer {
-                proto,
-                start,
-                hdr_end,
-                end,
-            };
+            self.layers[self.n] = Layer { proto, start, hdr_end, end };
             self.n += 1;
         }
     }
 
     fn fail(&mut self, proto: Proto, offset: usize, problem: Problem) {
         if self.malformed.is_none() {
-            self.malformed = Some(Malformed {
-                proto,
-                offset,
-                problem,
-            });
+            self.malformed = Some(Malformed { proto, offset, problem });
         }
     }
 
@@ -251,19 +233,16 @@ impl<'a> Packet<'a> {
     }
 
     pub fn eth(&self) -> Option<link::Ethernet<'a>> {
-        self.layer(Proto::Eth)
-            .map(|l| link::Ethernet::new(self.bytes(l)))
+        self.layer(Proto::Eth).map(|l| link::Ethernet::new(self.bytes(l)))
     }
     pub fn arp(&self) -> Option<arp::Arp<'a>> {
         self.layer(Proto::Arp).map(|l| arp::Arp::new(self.bytes(l)))
     }
     pub fn ipv4(&self) -> Option<ipv4::Ipv4<'a>> {
-        self.layer(Proto::Ipv4)
-            .map(|l| ipv4::Ipv4::new(self.bytes(l)))
+        self.layer(Proto::Ipv4).map(|l| ipv4::Ipv4::new(self.bytes(l)))
     }
     pub fn ipv6(&self) -> Option<ipv6::Ipv6<'a>> {
-        self.layer(Proto::Ipv6)
-            .map(|l| ipv6::Ipv6::new(self.bytes(l)))
+        self.layer(Proto::Ipv6).map(|l| ipv6::Ipv6::new(self.bytes(l)))
     }
     pub fn tcp(&self) -> Option<tcp::Tcp<'a>> {
         self.layer(Proto::Tcp).map(|l| tcp::Tcp::new(self.bytes(l)))
@@ -272,12 +251,10 @@ impl<'a> Packet<'a> {
         self.layer(Proto::Udp).map(|l| udp::Udp::new(self.bytes(l)))
     }
     pub fn icmp(&self) -> Option<icmp::Icmp<'a>> {
-        self.layer(Proto::Icmp)
-            .map(|l| icmp::Icmp::new(self.bytes(l)))
+        self.layer(Proto::Icmp).map(|l| icmp::Icmp::new(self.bytes(l)))
     }
     pub fn icmpv6(&self) -> Option<icmp::Icmp<'a>> {
-        self.layer(Proto::Icmpv6)
-            .map(|l| icmp::Icmp::new(self.bytes(l)))
+        self.layer(Proto::Icmpv6).map(|l| icmp::Icmp::new(self.bytes(l)))
     }
 
     /// The innermost IP layer's addresses as a pair of `IpAddr`.
@@ -302,23 +279,24 @@ impl<'a> Packet<'a> {
     pub fn tcp_len(&self) -> Option<u32> {
         let l = self.layer(Proto::Tcp)?;
         let tcp = tcp::Tcp::new(self.bytes(l));
-        let hl = tcp.header_len()?;
+        let hl = tcp.header_len()? as u32;
         let ip_payload = self.ip_payload_len()?;
-        Some(ip_payload.saturating_sub(hl as u32))
+        // A segment shorter than its own header has no length (tshark: "short segment").
+        if hl >= 20 && ip_payload < hl || l.end - l.start < 20 {
+            return None;
+        }
+        Some(ip_payload.saturating_sub(hl))
     }
 
     /// Length of the innermost IP payload according to the IP header (not the capture).
     pub fn ip_payload_len(&self) -> Option<u32> {
-        let transport = self.layers().iter().find(|l| {
-            matches!(
-                l.proto,
-                Proto::Tcp | Proto::Udp | Proto::Icmp | Proto::Icmpv6
-            )
-        })?;
-        let ip =
-            self.layers().iter().rev().find(|l| {
-                matches!(l.proto, Proto::Ipv4 | Proto::Ipv6) && l.start < transport.start
-            })?;
+        let transport =
+            self.layers().iter().find(|l| matches!(l.proto, Proto::Tcp | Proto::Udp | Proto::Icmp | Proto::Icmpv6))?;
+        let ip = self
+            .layers()
+            .iter()
+            .rev()
+            .find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6) && l.start < transport.start)?;
         let claimed_end = match ip.proto {
             Proto::Ipv4 => {
                 let v = ipv4::Ipv4::new(self.bytes(ip));
@@ -340,9 +318,7 @@ impl<'a> Packet<'a> {
 
     /// Bytes on the wire from `offset` to the end of the frame.
     fn reported_len_from(&self, offset: usize) -> usize {
-        (self.orig_len as usize)
-            .max(self.data.len())
-            .saturating_sub(offset)
+        (self.orig_len as usize).max(self.data.len()).saturating_sub(offset + self.trailer)
     }
 }
 
@@ -357,6 +333,7 @@ pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Packet<'_> {
         unknown_ethertype: 0,
         unknown_ip_proto: None,
         malformed: None,
+        trailer: 0,
     };
     link::decode_link(&mut p);
     p
@@ -444,14 +421,14 @@ pub fn ethertype_name(t: u16) -> Option<&'static str> {
 }
 
 /// Big-endian readers that return `None` past the end, so accessors never panic.
-pub(crate) fn be16(b: &[u8], off: usize) -> Option<u16> {
+pub fn be16(b: &[u8], off: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*b.get(off)?, *b.get(off + 1)?]))
 }
-pub(crate) fn be32(b: &[u8], off: usize) -> Option<u32> {
+pub fn be32(b: &[u8], off: usize) -> Option<u32> {
     let s = b.get(off..off + 4)?;
     Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
-pub(crate) fn arr<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
+pub fn arr<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
     b.get(off..off + N)?.try_into().ok()
 }
 
@@ -494,11 +471,7 @@ impl Checksum {
 /// Verifies the TCP, UDP or ICMP(v6) checksum of `l` over the pseudo-header of the
 /// IP layer before it (RFC 9293 section 3.1, RFC 768, RFC 8200 section 8.1).
 pub fn transport_checksum(p: &Packet<'_>, l: &Layer) -> Checksum {
-    let Some(ip) = p
-        .layers()
-        .iter()
-        .rev()
-        .find(|x| matches!(x.proto, Proto::Ipv4 | Proto::Ipv6) && x.start < l.start)
+    let Some(ip) = p.layers().iter().rev().find(|x| matches!(x.proto, Proto::Ipv4 | Proto::Ipv6) && x.start < l.start)
     else {
         return Checksum::Unverified;
     };
@@ -564,12 +537,13 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
         let hdr = l.hdr_end - l.start;
         match l.proto {
             Proto::Eth => link::describe_eth(v, b, l.start),
+            Proto::Cfp => link::describe_cfp(v, b, l.start),
             Proto::Vlan => link::describe_vlan(v, b, l.start),
             Proto::Null => link::describe_null(v, b, l.start, p.link == LinkType::LOOP),
             Proto::Sll => link::describe_sll(v, b, l.start, false),
             Proto::Sll2 => link::describe_sll(v, b, l.start, true),
             Proto::Arp => arp::describe(v, b, l.start),
-            Proto::Ipv4 => ipv4::describe(v, b, l.start, hdr),
+            Proto::Ipv4 => ipv4::describe(v, b, l.start, hdr, p.reported_len_from(l.start)),
             Proto::Ipv6 => ipv6::describe(v, b, l.start, hdr),
             Proto::Tcp => {
                 let tctx = tcp::Context {
@@ -581,22 +555,10 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
                 tcp::describe(v, b, l.start, hdr, &tctx)
             }
             Proto::Udp => udp::describe(v, b, l.start, hdr, transport_checksum(p, l)),
-            Proto::Icmp | Proto::Icmpv6 => {
-                icmp::describe(v, l.proto, b, l.start, hdr, transport_checksum(p, l))
-            }
+            Proto::Icmp | Proto::Icmpv6 => icmp::describe(v, l.proto, b, l.start, hdr, transport_checksum(p, l)),
             Proto::Data => {
-                v.layer(
-                    Proto::Data,
-                    l.start..l.end,
-                    format_args!("Data ({} bytes)", b.len()),
-                );
-                v.field(
-                    "len",
-                    "Length",
-                    l.start..l.end,
-                    Value::U(b.len() as u64),
-                    None,
-                );
+                v.layer(Proto::Data, l.start..l.end, format_args!("Data ({} bytes)", b.len()));
+                v.field("len", "Length", l.start..l.end, Value::U(b.len() as u64), None);
                 v.field("data", "Data", l.start..l.end, Value::Bytes(b), None);
             }
         }

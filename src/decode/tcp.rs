@@ -19,34 +19,16 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
     let avail = end - off;
     if avail < 20 {
         p.push(Proto::Tcp, off, end, end);
-        return p.fail(
-            Proto::Tcp,
-            off,
-            Problem::Truncated {
-                needed: 20,
-                available: avail,
-            },
-        );
+        return p.fail(Proto::Tcp, off, Problem::Truncated { needed: 20, available: avail });
     }
     let hl = usize::from(p.data[off + 12] >> 4) * 4;
     if hl < 20 {
         p.push(Proto::Tcp, off, off + 20, end);
-        return p.fail(
-            Proto::Tcp,
-            off,
-            Problem::BadHeaderLen { value: hl, min: 20 },
-        );
+        return p.fail(Proto::Tcp, off, Problem::BadHeaderLen { value: hl, min: 20 });
     }
     if avail < hl {
         p.push(Proto::Tcp, off, end, end);
-        return p.fail(
-            Proto::Tcp,
-            off,
-            Problem::Truncated {
-                needed: hl,
-                available: avail,
-            },
-        );
+        return p.fail(Proto::Tcp, off, Problem::Truncated { needed: hl, available: avail });
     }
     p.push(Proto::Tcp, off, off + hl, end);
     push_data(p, off + hl, end)
@@ -97,10 +79,7 @@ impl<'a> Tcp<'a> {
         self.0.get(20..hl.min(self.0.len())).unwrap_or(&[])
     }
     pub fn options(&self) -> Options<'a> {
-        Options {
-            b: self.options_bytes(),
-            i: 0,
-        }
+        Options { b: self.options_bytes(), i: 0 }
     }
 }
 
@@ -235,35 +214,19 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
             ctx.seg_len.unwrap_or(0)
         ),
     );
-    let mut f = Fields {
-        v,
-        base,
-        avail: hdr_avail,
-    };
-    f.f(
-        "srcport",
-        "Source Port",
-        0..2,
-        t.src_port().map(|x| Value::U(x.into())),
-        None,
-    );
-    f.f(
-        "dstport",
-        "Destination Port",
-        2..4,
-        t.dst_port().map(|x| Value::U(x.into())),
-        None,
-    );
+    let mut f = Fields { v, base, avail: hdr_avail };
+    f.f("srcport", "Source Port", 0..2, t.src_port().map(|x| Value::U(x.into())), None);
+    f.f("dstport", "Destination Port", 2..4, t.dst_port().map(|x| Value::U(x.into())), None);
+    if hdr_avail < 20 {
+        // Wireshark reads the fixed header as a whole: with less, it shows the ports only.
+        f.v.note("short", format_args!("only {hdr_avail} of the 20 bytes of the fixed header are present"));
+        return;
+    }
+    let hl = t.header_len().unwrap_or(0);
     if let Some(l) = ctx.seg_len {
         if f.has(&(0..4)) {
             let r = f.abs(0..hdr_avail);
-            f.v.field(
-                "len",
-                "TCP Segment Len",
-                r,
-                Value::U(l.into()),
-                Some(format_args!("(payload bytes)")),
-            );
+            f.v.field("len", "TCP Segment Len", r, Value::U(l.into()), Some(format_args!("(payload bytes)")));
         }
     }
     match ctx.rel_seq {
@@ -274,21 +237,9 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
             Some(Value::U(r.into())),
             Some(format_args!("(relative sequence number)")),
         ),
-        None => f.f(
-            "seq",
-            "Sequence Number",
-            4..8,
-            t.seq().map(|x| Value::U(x.into())),
-            None,
-        ),
+        None => f.f("seq", "Sequence Number", 4..8, t.seq().map(|x| Value::U(x.into())), None),
     }
-    f.f(
-        "seq_raw",
-        "Sequence Number (raw)",
-        4..8,
-        t.seq().map(|x| Value::U(x.into())),
-        None,
-    );
+    f.f("seq_raw", "Sequence Number (raw)", 4..8, t.seq().map(|x| Value::U(x.into())), None);
     if let (Some(l), Some(s), Some(fl)) = (ctx.seg_len, ctx.rel_seq.or(t.seq()), t.flags()) {
         // SYN and FIN each consume one sequence number (RFC 9293 section 3.4).
         let next = s.wrapping_add(l + u32::from(fl & SYN != 0) + u32::from(fl & FIN != 0));
@@ -301,14 +252,25 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
                 Value::U(next.into()),
                 Some(format_args!(
                     "(seq + len{})",
-                    if fl & (SYN | FIN) != 0 {
-                        " + 1: SYN/FIN count as one byte"
-                    } else {
-                        ""
-                    }
+                    if fl & (SYN | FIN) != 0 { " + 1: SYN/FIN count as one byte" } else { "" }
                 )),
             );
         }
+    }
+    if hl < 20 {
+        f.f(
+            "hdr_len",
+            "Header Length",
+            12..13,
+            Some(Value::U(hl as u64)),
+            Some(format_args!("bytes ({}): bogus, must be at least 20", hl / 4)),
+        );
+        return;
+    }
+    if hl < 20 {
+        let m = format_args!("bytes ({}): bogus, must be at least 20", hl / 4);
+        f.f("hdr_len", "Header Length", 12..13, Some(Value::U(hl as u64)), Some(m));
+        return;
     }
     let acked = t.has(ACK);
     match ctx.rel_ack {
@@ -324,21 +286,10 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
             "Acknowledgment Number",
             8..12,
             t.ack().map(|x| Value::U(x.into())),
-            if acked {
-                None
-            } else {
-                Some(format_args!("(ACK flag not set: ignored)"))
-            },
+            if acked { None } else { Some(format_args!("(ACK flag not set: ignored)")) },
         ),
     }
-    f.f(
-        "ack_raw",
-        "Acknowledgment number (raw)",
-        8..12,
-        t.ack().map(|x| Value::U(x.into())),
-        None,
-    );
-    let hl = t.header_len().unwrap_or(0);
+    f.f("ack_raw", "Acknowledgment number (raw)", 8..12, t.ack().map(|x| Value::U(x.into())), None);
     f.f(
         "hdr_len",
         "Header Length",
@@ -346,9 +297,6 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
         t.header_len().map(|x| Value::U(x as u64)),
         Some(format_args!("bytes ({})", hl / 4)),
     );
-    if hl < 20 {
-        return;
-    }
     if let Some(fl) = t.flags() {
         f.v.group(
             "flags",
@@ -363,42 +311,17 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
             ("flags.cwr", "Congestion Window Reduced", CWR, ""),
             ("flags.ece", "ECN-Echo", ECE, ""),
             ("flags.urg", "Urgent", URG, ""),
-            (
-                "flags.ack",
-                "Acknowledgment",
-                ACK,
-                "(the ack number is valid)",
-            ),
-            (
-                "flags.push",
-                "Push",
-                PSH,
-                "(deliver to the application now)",
-            ),
+            ("flags.ack", "Acknowledgment", ACK, "(the ack number is valid)"),
+            ("flags.push", "Push", PSH, "(deliver to the application now)"),
             ("flags.reset", "Reset", RST, "(abort the connection)"),
-            (
-                "flags.syn",
-                "Syn",
-                SYN,
-                "(synchronize: open, with this ISN)",
-            ),
+            ("flags.syn", "Syn", SYN, "(synchronize: open, with this ISN)"),
             ("flags.fin", "Fin", FIN, "(no more data from this side)"),
         ];
         for (key, label, mask, meaning) in bits {
             let on = fl & mask != 0;
-            let val = if key == "flags.res" {
-                u64::from((fl & mask) >> 9)
-            } else {
-                u64::from(on)
-            };
+            let val = if key == "flags.res" { u64::from((fl & mask) >> 9) } else { u64::from(on) };
             if on && !meaning.is_empty() {
-                f.f(
-                    key,
-                    label,
-                    12..14,
-                    Some(Value::U(val)),
-                    Some(format_args!("{meaning}")),
-                );
+                f.f(key, label, 12..14, Some(Value::U(val)), Some(format_args!("{meaning}")));
             } else {
                 f.f(key, label, 12..14, Some(Value::U(val)), None);
             }
@@ -413,9 +336,7 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
         "Window",
         14..16,
         t.window().map(|x| Value::U(x.into())),
-        Some(format_args!(
-            "(bytes the receiver can take, before scaling)"
-        )),
+        Some(format_args!("(bytes the receiver can take, before scaling)")),
     );
     let cs = ctx.checksum;
     f.f(
@@ -427,21 +348,9 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
     );
     if f.has(&(16..18)) {
         let r = f.abs(16..18);
-        f.v.field(
-            "checksum.status",
-            "Checksum Status",
-            r,
-            Value::Str(cs.key()),
-            None,
-        );
+        f.v.field("checksum.status", "Checksum Status", r, Value::Str(cs.key()), None);
     }
-    f.f(
-        "urgent_pointer",
-        "Urgent Pointer",
-        18..20,
-        t.urgent().map(|x| Value::U(x.into())),
-        None,
-    );
+    f.f("urgent_pointer", "Urgent Pointer", 18..20, t.urgent().map(|x| Value::U(x.into())), None);
     let opts = t.options_bytes();
     if !opts.is_empty() {
         describe_options(&mut f, t);
@@ -450,47 +359,21 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
 
 fn describe_options<V: Visitor>(f: &mut Fields<'_, V>, t: Tcp<'_>) {
     let opts = t.options_bytes();
-    f.v.group(
-        "options",
-        "Options",
-        f.abs(20..20 + opts.len()),
-        None,
-        Some(format_args!("({} bytes)", opts.len())),
-    );
+    f.v.group("options", "Options", f.abs(20..20 + opts.len()), None, Some(format_args!("({} bytes)", opts.len())));
     for (off, len, o) in t.options() {
         let r = 20 + off..20 + off + len;
         match o {
-            Opt::End => f.f(
-                "option_kind",
-                "End of Option List (EOL)",
-                r,
-                Some(Value::U(0)),
-                None,
-            ),
-            Opt::Nop => f.f(
-                "options.nop",
-                "No-Operation (NOP)",
-                r,
-                Some(Value::U(1)),
-                None,
-            ),
+            Opt::End => f.f("option_kind", "End of Option List (EOL)", r, Some(Value::U(0)), None),
+            Opt::Nop => f.f("options.nop", "No-Operation (NOP)", r, Some(Value::U(1)), None),
             Opt::Mss(m) => f.f(
                 "options.mss_val",
                 "Maximum segment size",
                 r,
                 Some(Value::U(m.into())),
-                Some(format_args!(
-                    "bytes (largest segment the sender wants to receive)"
-                )),
+                Some(format_args!("bytes (largest segment the sender wants to receive)")),
             ),
             Opt::WindowScale(s) => {
-                f.f(
-                    "options.wscale.shift",
-                    "Window scale shift count",
-                    r.clone(),
-                    Some(Value::U(s.into())),
-                    None,
-                );
+                f.f("options.wscale.shift", "Window scale shift count", r.clone(), Some(Value::U(s.into())), None);
                 f.f(
                     "options.wscale.multiplier",
                     "Window scale multiplier",
@@ -499,40 +382,16 @@ fn describe_options<V: Visitor>(f: &mut Fields<'_, V>, t: Tcp<'_>) {
                     Some(format_args!("(window field x this, RFC 7323)")),
                 );
             }
-            Opt::SackPermitted => f.f(
-                "options.sack_perm",
-                "SACK permitted",
-                r,
-                Some(Value::Bool(true)),
-                None,
-            ),
+            Opt::SackPermitted => f.f("options.sack_perm", "SACK permitted", r, Some(Value::Bool(true)), None),
             Opt::Sack(blocks) => {
                 let n = blocks.len() / 8;
-                f.f(
-                    "options.sack.count",
-                    "SACK blocks",
-                    r.clone(),
-                    Some(Value::U(n as u64)),
-                    None,
-                );
+                f.f("options.sack.count", "SACK blocks", r.clone(), Some(Value::U(n as u64)), None);
                 for i in 0..n {
                     let le = be32(blocks, i * 8).unwrap_or(0);
                     let re = be32(blocks, i * 8 + 4).unwrap_or(0);
                     let br = r.start + 2 + i * 8..r.start + 2 + i * 8 + 8;
-                    f.f(
-                        "options.sack_le",
-                        "left edge",
-                        br.start..br.start + 4,
-                        Some(Value::U(le.into())),
-                        None,
-                    );
-                    f.f(
-                        "options.sack_re",
-                        "right edge",
-                        br.start + 4..br.end,
-                        Some(Value::U(re.into())),
-                        None,
-                    );
+                    f.f("options.sack_le", "left edge", br.start..br.start + 4, Some(Value::U(le.into())), None);
+                    f.f("options.sack_re", "right edge", br.start + 4..br.end, Some(Value::U(re.into())), None);
                 }
             }
             Opt::Timestamps(a, b) => {
@@ -561,9 +420,7 @@ fn describe_options<V: Visitor>(f: &mut Fields<'_, V>, t: Tcp<'_>) {
             Opt::Bad(k, l) => {
                 f.v.note(
                     "options.bad",
-                    format_args!(
-                        "option kind {k} with length {l} runs past the header or is too short"
-                    ),
+                    format_args!("option kind {k} with length {l} runs past the header or is too short"),
                 );
                 break;
             }

@@ -7,26 +7,12 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
     let avail = end - off;
     if avail < 8 {
         p.push(Proto::Udp, off, end, end);
-        return p.fail(
-            Proto::Udp,
-            off,
-            Problem::Truncated {
-                needed: 8,
-                available: avail,
-            },
-        );
+        return p.fail(Proto::Udp, off, Problem::Truncated { needed: 8, available: avail });
     }
     let len = usize::from(be16(p.data, off + 4).unwrap_or(0));
     if len < 8 {
         p.push(Proto::Udp, off, off + 8, end);
-        p.fail(
-            Proto::Udp,
-            off,
-            Problem::BadUdpLen {
-                length: len,
-                available: avail,
-            },
-        );
+        p.fail(Proto::Udp, off, Problem::BadUdpLen { length: len, available: avail });
         return push_data(p, off + 8, end);
     }
     let pend = end.min(off + len);
@@ -56,13 +42,7 @@ impl<'a> Udp<'a> {
     }
 }
 
-pub fn describe<V: Visitor>(
-    v: &mut V,
-    b: &[u8],
-    base: usize,
-    hdr_avail: usize,
-    cs: super::Checksum,
-) {
+pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, cs: super::Checksum) {
     let u = Udp::new(b);
     v.layer(
         Proto::Udp,
@@ -73,34 +53,15 @@ pub fn describe<V: Visitor>(
             u.dst_port().unwrap_or(0)
         ),
     );
-    let mut f = Fields {
-        v,
-        base,
-        avail: hdr_avail,
-    };
-    f.f(
-        "srcport",
-        "Source Port",
-        0..2,
-        u.src_port().map(|x| Value::U(x.into())),
-        None,
-    );
-    f.f(
-        "dstport",
-        "Destination Port",
-        2..4,
-        u.dst_port().map(|x| Value::U(x.into())),
-        None,
-    );
+    let mut f = Fields { v, base, avail: hdr_avail };
+    f.f("srcport", "Source Port", 0..2, u.src_port().map(|x| Value::U(x.into())), None);
+    f.f("dstport", "Destination Port", 2..4, u.dst_port().map(|x| Value::U(x.into())), None);
     f.f(
         "length",
         "Length",
         4..6,
         u.length().map(|x| Value::U(x.into())),
-        Some(format_args!(
-            "(header 8 + payload {})",
-            u.length().unwrap_or(8).saturating_sub(8)
-        )),
+        Some(format_args!("(header 8 + payload {})", u.length().unwrap_or(8).saturating_sub(8))),
     );
     f.f(
         "checksum",
@@ -111,12 +72,6 @@ pub fn describe<V: Visitor>(
     );
     if f.has(&(6..8)) {
         let r = f.abs(6..8);
-        f.v.field(
-            "checksum.status",
-            "Checksum Status",
-            r,
-            Value::Str(cs.key()),
-            None,
-        );
+        f.v.field("checksum.status", "Checksum Status", r, Value::Str(cs.key()), None);
     }
 }

@@ -1,1 +1,9 @@
-//! (stage under construction)
+//! Output. Every renderer writes to any `io::Write`: the packet list, the layer tree
+//! with its hex dump, JSON lines, and the stats table.
+
+pub mod hex;
+pub mod json;
+pub mod list;
+pub mod stats;
+pub mod time;
+pub mod tree;

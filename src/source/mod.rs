@@ -112,9 +112,7 @@ pub enum SourceErrorKind {
     BadMagic([u8; 4]),
     #[error("file header cut short: needed {needed} bytes, {available} available")]
     HeaderCut { needed: usize, available: usize },
-    #[error(
-        "file cut short in the middle of a record: needed {needed} bytes, {available} available"
-    )]
+    #[error("file cut short in the middle of a record: needed {needed} bytes, {available} available")]
     RecordCut { needed: usize, available: usize },
     #[error("record claims {claimed} captured bytes, more than the maximum of {max}")]
     AbsurdLength { claimed: u64, max: u64 },

@@ -22,12 +22,8 @@ use super::{Frame, LinkType, SourceError, SourceErrorKind, Timestamp};
 /// GSO frames reach 65,549, D-Bus captures 128 MiB) but stop at a sane ceiling.
 pub const MAX_RECORD: u64 = 16 * 1024 * 1024;
 
-const PCAP_MAGICS: [[u8; 4]; 4] = [
-    [0xd4, 0xc3, 0xb2, 0xa1],
-    [0xa1, 0xb2, 0xc3, 0xd4],
-    [0x4d, 0x3c, 0xb2, 0xa1],
-    [0xa1, 0xb2, 0x3c, 0x4d],
-];
+const PCAP_MAGICS: [[u8; 4]; 4] =
+    [[0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d]];
 const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 
 const EPB: u32 = 6;
@@ -38,32 +34,18 @@ const SHB: u32 = 0x0A0D0D0A;
 /// What kind of capture file this is, for `stats` and error messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileFormat {
-    Pcap {
-        big_endian: bool,
-        nanosecond: bool,
-        version: (u16, u16),
-        snaplen: u32,
-    },
+    Pcap { big_endian: bool, nanosecond: bool, version: (u16, u16), snaplen: u32 },
     PcapNg,
 }
 
 impl FileFormat {
     pub fn describe(&self) -> String {
         match self {
-            FileFormat::Pcap {
-                big_endian,
-                nanosecond,
-                version,
-                ..
-            } => format!(
+            FileFormat::Pcap { big_endian, nanosecond, version, .. } => format!(
                 "pcap {}.{} ({}, {} resolution)",
                 version.0,
                 version.1,
-                if *big_endian {
-                    "big-endian"
-                } else {
-                    "little-endian"
-                },
+                if *big_endian { "big-endian" } else { "little-endian" },
                 if *nanosecond { "ns" } else { "µs" }
             ),
             FileFormat::PcapNg => "pcapng".to_string(),
@@ -81,11 +63,7 @@ pub struct Interface {
 
 enum Input {
     Mapped(memmap2::Mmap),
-    Stream {
-        reader: Box<dyn Read + Send>,
-        buf: Vec<u8>,
-        eof: bool,
-    },
+    Stream { reader: Box<dyn Read + Send>, buf: Vec<u8>, eof: bool },
 }
 
 enum Parser {
@@ -113,12 +91,7 @@ pub struct CaptureFile {
 impl CaptureFile {
     /// Opens a file by path, or standard input for `-`.
     pub fn open(path: &str) -> Result<CaptureFile, SourceError> {
-        let err = |kind| SourceError {
-            file: path.to_string(),
-            frame: 0,
-            offset: 0,
-            kind,
-        };
+        let err = |kind| SourceError { file: path.to_string(), frame: 0, offset: 0, kind };
         if path == "-" {
             return Self::from_reader("-", Box::new(std::io::stdin()));
         }
@@ -138,22 +111,14 @@ impl CaptureFile {
         // SAFETY: the map is read-only; if another process truncates the file while we
         // read it, the OS may signal us, the same risk every mmap-based reader
         // (tcpdump via libpcap's buffered reads excepted) accepts for the 2x speed.
-        let map =
-            unsafe { memmap2::Mmap::map(&file) }.map_err(|e| err(SourceErrorKind::Read(e)))?;
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| err(SourceErrorKind::Read(e)))?;
         let end = map.len();
         Self::start(path, Input::Mapped(map), end)
     }
 
     /// Reads a capture from any byte stream (a pipe, stdin, a test buffer).
-    pub fn from_reader(
-        name: &str,
-        reader: Box<dyn Read + Send>,
-    ) -> Result<CaptureFile, SourceError> {
-        let mut input = Input::Stream {
-            reader,
-            buf: Vec::with_capacity(256 * 1024),
-            eof: false,
-        };
+    pub fn from_reader(name: &str, reader: Box<dyn Read + Send>) -> Result<CaptureFile, SourceError> {
+        let mut input = Input::Stream { reader, buf: Vec::with_capacity(256 * 1024), eof: false };
         let mut end = 0;
         fill(&mut input, 0, &mut end, 64).map_err(|e| SourceError {
             file: name.to_string(),
@@ -162,32 +127,16 @@ impl CaptureFile {
             kind: SourceErrorKind::Read(e),
         })?;
         if end == 0 {
-            return Err(SourceError {
-                file: name.to_string(),
-                frame: 0,
-                offset: 0,
-                kind: SourceErrorKind::Empty,
-            });
+            return Err(SourceError { file: name.to_string(), frame: 0, offset: 0, kind: SourceErrorKind::Empty });
         }
         Self::start(name, input, end)
     }
 
     fn start(name: &str, input: Input, end: usize) -> Result<CaptureFile, SourceError> {
-        let err = |offset: u64, kind| SourceError {
-            file: name.to_string(),
-            frame: 0,
-            offset,
-            kind,
-        };
+        let err = |offset: u64, kind| SourceError { file: name.to_string(), frame: 0, offset, kind };
         let bytes = buffer(&input, 0, end);
         if bytes.len() < 4 {
-            return Err(err(
-                0,
-                SourceErrorKind::HeaderCut {
-                    needed: 4,
-                    available: bytes.len(),
-                },
-            ));
+            return Err(err(0, SourceErrorKind::HeaderCut { needed: 4, available: bytes.len() }));
         }
         let magic = [bytes[0], bytes[1], bytes[2], bytes[3]];
         let (parser, format, interfaces, consumed) = if PCAP_MAGICS.contains(&magic) {
@@ -204,24 +153,14 @@ impl CaptureFile {
                 version: (h.version_major, h.version_minor),
                 snaplen: h.snaplen,
             };
-            let iface = Interface {
-                link: LinkType(u32::from(h.datalink)),
-                snaplen: h.snaplen,
-                name: None,
-            };
+            let iface = Interface { link: LinkType(u32::from(h.datalink)), snaplen: h.snaplen, name: None };
             let consumed = bytes.len() - rem.len();
             (Parser::Pcap(parser), format, vec![iface], consumed)
         } else if magic == PCAPNG_MAGIC {
             let len = section_header_len(bytes);
             if let Some(len) = len {
                 if len > MAX_RECORD {
-                    return Err(err(
-                        0,
-                        SourceErrorKind::AbsurdLength {
-                            claimed: len,
-                            max: MAX_RECORD,
-                        },
-                    ));
+                    return Err(err(0, SourceErrorKind::AbsurdLength { claimed: len, max: MAX_RECORD }));
                 }
             }
             let (rem, parser) = PcapNgParser::new(bytes).map_err(|e| match e {
@@ -231,12 +170,7 @@ impl CaptureFile {
                 other => err(0, SourceErrorKind::Corrupt(error_chain(&other))),
             })?;
             let consumed = bytes.len() - rem.len();
-            (
-                Parser::PcapNg(parser),
-                FileFormat::PcapNg,
-                Vec::new(),
-                consumed,
-            )
+            (Parser::PcapNg(parser), FileFormat::PcapNg, Vec::new(), consumed)
         } else {
             return Err(err(0, SourceErrorKind::BadMagic(magic)));
         };
@@ -279,12 +213,7 @@ impl CaptureFile {
 
     fn error(&mut self, offset: u64, kind: SourceErrorKind) -> SourceError {
         self.failed = true;
-        SourceError {
-            file: self.name.clone(),
-            frame: self.frames + 1,
-            offset,
-            kind,
-        }
+        SourceError { file: self.name.clone(), frame: self.frames + 1, offset, kind }
     }
 
     /// The next frame, `Ok(None)` at a clean end of file. After an error, every call
@@ -308,10 +237,7 @@ impl CaptureFile {
                 if self.at_eof() {
                     return Err(self.error(
                         record_offset,
-                        SourceErrorKind::RecordCut {
-                            needed: needed as usize,
-                            available: avail,
-                        },
+                        SourceErrorKind::RecordCut { needed: needed as usize, available: avail },
                     ));
                 }
                 self.compact();
@@ -324,17 +250,14 @@ impl CaptureFile {
                 Ok(Some((range, ts, orig_len, interface, consumed))) => {
                     self.pos += consumed;
                     self.frames += 1;
-                    let link = self
-                        .interfaces
-                        .get(interface as usize)
-                        .map(|i| i.link)
-                        .unwrap_or(LinkType(u32::MAX));
+                    let link = self.interfaces.get(interface as usize).map(|i| i.link).unwrap_or(LinkType(u32::MAX));
                     let data = &buffer(&self.input, 0, self.end)[range];
                     return Ok(Some(Frame {
                         number: self.frames,
                         ts,
                         link,
-                        orig_len,
+                        // Wireshark keeps frame lengths in a signed 32-bit int.
+                        orig_len: orig_len.min(i32::MAX as u32),
                         data,
                         interface,
                     }));
@@ -375,10 +298,7 @@ impl CaptureFile {
                 let incl = read_u32(&bytes[8..12], p.header().endianness == Endianness::Big);
                 let max = MAX_RECORD.max(u64::from(p.header().snaplen).min(MAX_RECORD));
                 if u64::from(incl) > max {
-                    return Err(SourceErrorKind::AbsurdLength {
-                        claimed: incl.into(),
-                        max,
-                    });
+                    return Err(SourceErrorKind::AbsurdLength { claimed: incl.into(), max });
                 }
                 Ok(16 + u64::from(incl))
             }
@@ -389,32 +309,18 @@ impl CaptureFile {
                 let len = if bytes[0..4] == PCAPNG_MAGIC {
                     match section_header_len(bytes) {
                         Some(l) => l,
-                        None => {
-                            return Err(SourceErrorKind::Corrupt(
-                                "bad section header byte-order magic".into(),
-                            ))
-                        }
+                        None => return Err(SourceErrorKind::Corrupt("bad section header byte-order magic".into())),
                     }
                 } else {
-                    u64::from(read_u32(
-                        &bytes[4..8],
-                        p.state().endianness() == Endianness::Big,
-                    ))
+                    u64::from(read_u32(&bytes[4..8], p.state().endianness() == Endianness::Big))
                 };
                 if len > MAX_RECORD {
-                    return Err(SourceErrorKind::AbsurdLength {
-                        claimed: len,
-                        max: MAX_RECORD,
-                    });
+                    return Err(SourceErrorKind::AbsurdLength { claimed: len, max: MAX_RECORD });
                 }
                 if len < 12 || len % 4 != 0 {
                     return Err(SourceErrorKind::Corrupt(format!(
                         "pcapng block length {len} is {}",
-                        if len < 12 {
-                            "less than 12"
-                        } else {
-                            "not a multiple of 4"
-                        }
+                        if len < 12 { "less than 12" } else { "not a multiple of 4" }
                     )));
                 }
                 Ok(len)
@@ -434,9 +340,7 @@ impl CaptureFile {
         match &mut self.parser {
             Parser::Pcap(p) => {
                 let h = p.header();
-                let (rem, raw) = p
-                    .next_raw_packet(bytes)
-                    .map_err(|e| SourceErrorKind::Corrupt(e.to_string()))?;
+                let (rem, raw) = p.next_raw_packet(bytes).map_err(|e| SourceErrorKind::Corrupt(e.to_string()))?;
                 let nanos = match h.ts_resolution {
                     pcap_file::pcap::PcapTsResolution::MicroSecond => u64::from(raw.ts_frac) * 1000,
                     pcap_file::pcap::PcapTsResolution::NanoSecond => u64::from(raw.ts_frac),
@@ -451,10 +355,7 @@ impl CaptureFile {
             }
             Parser::PcapNg(p) => {
                 let (rem, raw) = p.next_raw_block(bytes).map_err(|e| match e {
-                    PcapNgParseError::IncompleteBuffer(n, a) => SourceErrorKind::RecordCut {
-                        needed: n,
-                        available: a,
-                    },
+                    PcapNgParseError::IncompleteBuffer(n, a) => SourceErrorKind::RecordCut { needed: n, available: a },
                     other => SourceErrorKind::Corrupt(error_chain(&other)),
                 })?;
                 let consumed = bytes.len() - rem.len();
@@ -508,19 +409,11 @@ impl CaptureFile {
                             .decode_timestamp(iface, hi, lo)
                             .map_err(|e| SourceErrorKind::Corrupt(e.to_string()))?;
                         let s = body_start + 20;
-                        Some((
-                            s..s + cap,
-                            Timestamp::from_duration(ts),
-                            orig.max(cap as u32),
-                            iface,
-                            consumed,
-                        ))
+                        Some((s..s + cap, Timestamp::from_duration(ts), orig.max(cap as u32), iface, consumed))
                     }
                     SPB => {
                         if body.len() < 4 {
-                            return Err(SourceErrorKind::Corrupt(
-                                "simple packet block shorter than 4 bytes".into(),
-                            ));
+                            return Err(SourceErrorKind::Corrupt("simple packet block shorter than 4 bytes".into()));
                         }
                         if self.interfaces.is_empty() {
                             return Err(SourceErrorKind::Corrupt(

@@ -1,0 +1,51 @@
+//! Flow keys: the address/port pair of a conversation, in a canonical order so both
+//! directions map to the same key.
+
+use crate::decode::Packet;
+
+/// An endpoint: IPv4 addresses are stored mapped into 16 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint {
+    pub addr: [u8; 16],
+    pub port: u16,
+}
+
+/// Canonical 4-tuple: `lo` is the smaller endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    pub lo: Endpoint,
+    pub hi: Endpoint,
+}
+
+impl FlowKey {
+    /// The key of a TCP or UDP packet, and whether the packet travels lo -> hi.
+    pub fn of(p: &Packet<'_>) -> Option<(FlowKey, bool)> {
+        let (sp, dp) = if let Some(t) = p.tcp() {
+            (t.src_port()?, t.dst_port()?)
+        } else {
+            let u = p.udp()?;
+            (u.src_port()?, u.dst_port()?)
+        };
+        let (sa, da) = if let Some(ip) = p.ipv4() {
+            (v4_mapped(ip.src_bytes()?), v4_mapped(ip.dst_bytes()?))
+        } else {
+            let ip = p.ipv6()?;
+            (ip.src_bytes()?, ip.dst_bytes()?)
+        };
+        let s = Endpoint { addr: sa, port: sp };
+        let d = Endpoint { addr: da, port: dp };
+        if s <= d {
+            Some((FlowKey { lo: s, hi: d }, true))
+        } else {
+            Some((FlowKey { lo: d, hi: s }, false))
+        }
+    }
+}
+
+fn v4_mapped(a: [u8; 4]) -> [u8; 16] {
+    let mut m = [0u8; 16];
+    m[10] = 0xff;
+    m[11] = 0xff;
+    m[12..].copy_from_slice(&a);
+    m
+}

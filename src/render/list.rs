@@ -1,0 +1,322 @@
+//! The packet list: one line per frame, as tshark prints it by default: number,
+//! time, source, destination, protocol, length and an informative summary.
+
+use std::fmt::{self, Write as _};
+use std::io::{self, Write};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::time::{Secs, Utc};
+use crate::cli::TimeFormat;
+use crate::decode::{self, arp, icmp, tcp, Context, Packet, Proto};
+use crate::source::{Frame, Timestamp};
+
+/// Keeps what the time column needs across frames.
+pub struct ListRenderer {
+    pub time: TimeFormat,
+    /// Decimals in times: 6 for µs captures, 9 for ns ones.
+    pub digits: u8,
+    first: Option<Timestamp>,
+    prev: Option<Timestamp>,
+}
+
+impl ListRenderer {
+    pub fn new(time: TimeFormat, digits: u8) -> Self {
+        ListRenderer { time, digits, first: None, prev: None }
+    }
+
+    /// Time reference bookkeeping must see every frame, shown or filtered out,
+    /// so relative times do not depend on the filter (as in tshark).
+    pub fn observe(&mut self, f: &Frame<'_>) -> (i128, i128) {
+        let first = *self.first.get_or_insert(f.ts);
+        let prev = self.prev.replace(f.ts).unwrap_or(f.ts);
+        (f.ts.since(first), f.ts.since(prev))
+    }
+
+    pub fn write_line<W: Write>(
+        &mut self,
+        out: &mut W,
+        f: &Frame<'_>,
+        p: &Packet<'_>,
+        ctx: &Context,
+        times: (i128, i128),
+    ) -> io::Result<()> {
+        let (rel, delta) = times;
+        write!(out, "{:>5} ", f.number)?;
+        match self.time {
+            TimeFormat::Relative => write!(out, "{:>11}", Secs { nanos: rel, digits: self.digits })?,
+            TimeFormat::Delta => write!(out, "{:>11}", Secs { nanos: delta, digits: self.digits })?,
+            TimeFormat::Epoch => write!(out, "{}", Secs { nanos: f.ts.0 as i128, digits: self.digits })?,
+            TimeFormat::Absolute => write!(out, "{}", Utc { ts: f.ts, digits: self.digits, iso: false })?,
+        }
+        let (src, dst) = addresses(p);
+        writeln!(out, " {src:>15} → {dst:<15} {:<6} {:>5} {}", ProtoColumn(p), f.orig_len, Info { f, p, ctx })
+    }
+}
+
+/// A column address: IP when there is one, else the link address.
+#[derive(Clone, Copy)]
+pub enum Addr {
+    V4(Ipv4Addr),
+    V6(Ipv6Addr),
+    Mac([u8; 6]),
+    None,
+}
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Addr::V4(a) => fmt::Display::fmt(a, f),
+            Addr::V6(a) => fmt::Display::fmt(a, f),
+            Addr::Mac(m) if decode::link::is_broadcast(m) => f.pad("Broadcast"),
+            Addr::Mac(m) => {
+                let mut buf = StackStr::<17>::new();
+                let _ = decode::field::write_mac(&mut buf, m);
+                f.pad(buf.as_str())
+            }
+            Addr::None => f.pad(""),
+        }
+    }
+}
+
+/// Source and destination as the list shows them.
+pub fn addresses(p: &Packet<'_>) -> (Addr, Addr) {
+    if let Some(ip) = p.ipv4() {
+        if let (Some(s), Some(d)) = (ip.src(), ip.dst()) {
+            return (Addr::V4(s), Addr::V4(d));
+        }
+    }
+    if let Some(ip) = p.ipv6() {
+        if let (Some(s), Some(d)) = (ip.src(), ip.dst()) {
+            return (Addr::V6(s), Addr::V6(d));
+        }
+    }
+    if let Some(e) = p.eth() {
+        if let (Some(s), Some(d)) = (e.src(), e.dst()) {
+            return (Addr::Mac(s), Addr::Mac(d));
+        }
+    }
+    for l in p.layers() {
+        if matches!(l.proto, Proto::Sll | Proto::Sll2) {
+            let b = p.bytes(l);
+            let (alen, off) = if l.proto == Proto::Sll {
+                (decode::be16(b, 4).unwrap_or(0), 6)
+            } else {
+                (u16::from(*b.get(11).unwrap_or(&0)), 12)
+            };
+            if alen == 6 {
+                if let Some(m) = decode::arr::<6>(b, off) {
+                    return (Addr::Mac(m), Addr::None);
+                }
+            }
+        }
+    }
+    (Addr::None, Addr::None)
+}
+
+/// The protocol column: the innermost protocol decoded or named.
+pub struct ProtoColumn<'p, 'a>(pub &'p Packet<'a>);
+
+impl fmt::Display for ProtoColumn<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.0;
+        if let Some(n) = p.unknown_ip_proto {
+            if p.ipv4().is_some_and(|ip| ip.fragment_offset().unwrap_or(0) > 0) {
+                return f.pad("IPv4");
+            }
+            return f.pad(decode::ip_proto_name(n));
+        }
+        let last = p.layers().iter().rev().find(|l| l.proto != Proto::Data).map(|l| l.proto);
+        let name = match last {
+            Some(Proto::Tcp) => "TCP",
+            Some(Proto::Udp) => "UDP",
+            Some(Proto::Icmp) => "ICMP",
+            Some(Proto::Icmpv6) => "ICMPv6",
+            Some(Proto::Arp) => "ARP",
+            Some(Proto::Ipv4) => "IPv4",
+            Some(Proto::Ipv6) => "IPv6",
+            _ if p.unknown_ethertype != 0 => {
+                return match decode::ethertype_name(p.unknown_ethertype) {
+                    Some(n) => f.pad(n),
+                    None if p.unknown_ethertype < 0x0600 => f.pad("LLC"),
+                    None => {
+                        let mut b = StackStr::<8>::new();
+                        let _ = write!(b, "0x{:04x}", p.unknown_ethertype);
+                        f.pad(b.as_str())
+                    }
+                };
+            }
+            Some(Proto::Eth) | Some(Proto::Vlan) | Some(Proto::Cfp) => "ETH",
+            Some(Proto::Sll) | Some(Proto::Sll2) => "SLL",
+            _ => p.link.name(),
+        };
+        f.pad(name)
+    }
+}
+
+/// The info column.
+pub struct Info<'x, 'a> {
+    pub f: &'x Frame<'a>,
+    pub p: &'x Packet<'a>,
+    pub ctx: &'x Context,
+}
+
+impl fmt::Display for Info<'_, '_> {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.p;
+        let frag = p.ipv4().filter(|ip| ip.is_fragment());
+        if let Some(ip) = frag {
+            let proto = ip.protocol().unwrap_or(0);
+            write!(
+                out,
+                "Fragmented IP protocol (proto={} {proto}, off={}, ID={:04x})",
+                decode::ip_proto_name(proto),
+                ip.fragment_offset().unwrap_or(0),
+                ip.id().unwrap_or(0)
+            )?;
+            if ip.more_fragments() {
+                out.write_str(" [more fragments follow]")?;
+            }
+        } else if let Some(t) = p.tcp() {
+            tcp_info(out, p, t, self.ctx)?;
+        } else if let Some(u) = p.udp() {
+            write!(out, "{} → {}", u.src_port().unwrap_or(0), u.dst_port().unwrap_or(0))?;
+            if let Some(len) = u.length() {
+                write!(out, " Len={}", len.saturating_sub(8))?;
+            }
+        } else if let Some(m) = p.icmp() {
+            write!(out, "{}", icmp::Info { v6: false, msg: m, hop: p.ipv4().and_then(|i| i.ttl()) })?;
+        } else if let Some(m) = p.icmpv6() {
+            write!(out, "{}", icmp::Info { v6: true, msg: m, hop: p.ipv6().and_then(|i| i.hop_limit()) })?;
+        } else if let Some(a) = p.arp() {
+            arp_info(out, a)?;
+        } else if let Some(n) = p.unknown_ip_proto {
+            write!(out, "IP protocol {n} ({}), {} bytes not decoded", decode::ip_proto_name(n), p.payload().len())?;
+        } else if p.unknown_ethertype != 0 {
+            let t = p.unknown_ethertype;
+            if t < 0x0600 {
+                write!(out, "802.3 frame, length {t}: LLC not decoded")?;
+            } else {
+                write!(out, "Ethertype 0x{t:04x}")?;
+                if let Some(n) = decode::ethertype_name(t) {
+                    write!(out, " ({n})")?;
+                }
+                write!(out, ", {} bytes not decoded", p.payload().len())?;
+            }
+        } else if !self.f.link.is_supported() {
+            write!(out, "Link type {} not decoded", self.f.link)?;
+        } else if let Some(ip) = p.ipv4() {
+            write!(out, "IPv4 header only ({} bytes)", p.data.len())?;
+            let _ = ip;
+        }
+        if self.f.is_truncated() {
+            write!(out, " [Packet size limited during capture: {} of {} bytes]", self.f.data.len(), self.f.orig_len)?;
+        }
+        if let Some(m) = p.malformed {
+            if crate::analysis::stats::is_malformed(self.f, p) {
+                write!(out, " [Malformed: {m}]")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn tcp_info(out: &mut fmt::Formatter<'_>, p: &Packet<'_>, t: tcp::Tcp<'_>, ctx: &Context) -> fmt::Result {
+    let (Some(sp), Some(dp)) = (t.src_port(), t.dst_port()) else {
+        return out.write_str("TCP header truncated");
+    };
+    write!(out, "{sp} → {dp}")?;
+    let Some(flags) = t.flags() else {
+        return Ok(());
+    };
+    write!(out, " [{}]", tcp::FlagList(flags))?;
+    if let Some(s) = ctx.rel_seq.or(t.seq()) {
+        write!(out, " Seq={s}")?;
+    }
+    if flags & tcp::ACK != 0 {
+        if let Some(a) = ctx.rel_ack.or(t.ack()) {
+            write!(out, " Ack={a}")?;
+        }
+    }
+    if let Some(w) = t.window() {
+        write!(out, " Win={w}")?;
+    }
+    if flags & tcp::URG != 0 {
+        write!(out, " Urg={}", t.urgent().unwrap_or(0))?;
+    }
+    write!(out, " Len={}", p.tcp_len().unwrap_or(0))?;
+    for (_, _, o) in t.options() {
+        match o {
+            tcp::Opt::Mss(m) => write!(out, " MSS={m}")?,
+            tcp::Opt::WindowScale(s) => write!(out, " WS={}", 1u32 << s.min(14))?,
+            tcp::Opt::SackPermitted => out.write_str(" SACK_PERM")?,
+            tcp::Opt::Timestamps(a, b) => write!(out, " TSval={a} TSecr={b}")?,
+            tcp::Opt::Sack(blocks) => {
+                let base = ctx.rel_ack.and_then(|r| t.ack().map(|a| a.wrapping_sub(r)));
+                for c in blocks.chunks_exact(8) {
+                    let le = u32::from_be_bytes([c[0], c[1], c[2], c[3]]);
+                    let re = u32::from_be_bytes([c[4], c[5], c[6], c[7]]);
+                    let (le, re) = match base {
+                        Some(b) => (le.wrapping_sub(b), re.wrapping_sub(b)),
+                        None => (le, re),
+                    };
+                    write!(out, " SLE={le} SRE={re}")?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn arp_info(out: &mut fmt::Formatter<'_>, a: arp::Arp<'_>) -> fmt::Result {
+    let (Some(spa), Some(tpa)) = (a.sender_ip(), a.target_ip()) else {
+        return write!(out, "ARP {} (non-Ethernet/IPv4 addresses)", arp::opcode_name(a.opcode().unwrap_or(0)));
+    };
+    let (spa, tpa) = (Ipv4Addr::from(spa), Ipv4Addr::from(tpa));
+    match a.opcode() {
+        Some(1) if a.is_gratuitous() => write!(out, "Gratuitous ARP for {spa} (Request)"),
+        Some(1) if a.is_probe() => write!(out, "Who has {tpa}? (ARP Probe)"),
+        Some(1) => write!(out, "Who has {tpa}? Tell {spa}"),
+        Some(2) if a.is_gratuitous() => write!(out, "Gratuitous ARP for {spa} (Reply)"),
+        Some(2) => {
+            let mut m = StackStr::<17>::new();
+            let _ = decode::field::write_mac(&mut m, &a.sender_mac().unwrap_or([0; 6]));
+            write!(out, "{spa} is at {}", m.as_str())
+        }
+        Some(op) => write!(out, "ARP {} (opcode {op})", arp::opcode_name(op)),
+        None => out.write_str("ARP (truncated)"),
+    }
+}
+
+/// A small string on the stack, for padding formatted values without allocating.
+pub struct StackStr<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackStr<N> {
+    pub fn new() -> Self {
+        StackStr { buf: [0; N], len: 0 }
+    }
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl<const N: usize> Default for StackStr<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> fmt::Write for StackStr<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let b = s.as_bytes();
+        if self.len + b.len() > N {
+            return Err(fmt::Error);
+        }
+        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
+        Ok(())
+    }
+}
