@@ -12,6 +12,19 @@ struct Bases {
     /// Base of the lo -> hi direction and of hi -> lo.
     fwd: Option<u32>,
     rev: Option<u32>,
+    /// Window scale each side announced in its SYN.
+    fwd_ws: Scale,
+    rev_ws: Scale,
+}
+
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum Scale {
+    /// No SYN seen: the factor is unknown.
+    #[default]
+    Unknown,
+    /// SYN without the option: this side does not scale.
+    None,
+    Shift(u8),
 }
 
 /// Tracks each connection's base sequence numbers.
@@ -53,7 +66,11 @@ impl SeqTracker {
             self.resets += 1;
         }
         let b = self.map.entry(key).or_default();
-        let (mine, theirs) = if lo_to_hi { (&mut b.fwd, &mut b.rev) } else { (&mut b.rev, &mut b.fwd) };
+        let (mine, theirs, my_ws, their_ws) = if lo_to_hi {
+            (&mut b.fwd, &mut b.rev, &mut b.fwd_ws, &mut b.rev_ws)
+        } else {
+            (&mut b.rev, &mut b.fwd, &mut b.rev_ws, &mut b.fwd_ws)
+        };
         let syn = flags & tcp::SYN != 0;
         let has_ack = flags & tcp::ACK != 0;
         if syn && !has_ack && mine.is_some_and(|m| m != seq) {
@@ -65,6 +82,12 @@ impl SeqTracker {
             if mine.is_none_or(|m| m != seq) {
                 *mine = Some(seq);
             }
+            let shift = t.options().find_map(|(_, _, o)| match o {
+                tcp::Opt::WindowScale(s) => Some(s),
+                _ => None,
+            });
+            // RFC 7323 section 2.3: shifts above 14 are treated as 14.
+            *my_ws = shift.map_or(Scale::None, |s| Scale::Shift(s.min(14)));
         } else if mine.is_none() {
             // Joined mid-connection: Wireshark numbers the first byte seen 1.
             *mine = Some(seq.wrapping_sub(1));
@@ -72,7 +95,16 @@ impl SeqTracker {
         if has_ack && theirs.is_none() {
             *theirs = Some(ack.wrapping_sub(1));
         }
+        // RFC 7323 section 2.2: windows in SYNs are never scaled, and scaling is on
+        // only when both sides offered it.
+        let win_shift = match (syn, *my_ws, *their_ws) {
+            (true, _, _) => Some(0),
+            (false, Scale::Shift(s), Scale::Shift(_)) => Some(s),
+            (false, Scale::None, _) | (false, _, Scale::None) => Some(0),
+            _ => None,
+        };
         Context {
+            win_shift,
             rel_seq: mine.map(|m| seq.wrapping_sub(m)),
             rel_ack: if has_ack { theirs.map(|t| ack.wrapping_sub(t)) } else { None },
         }

@@ -44,6 +44,27 @@ impl<'a> Icmp<'a> {
     pub fn nd_target(&self) -> Option<std::net::Ipv6Addr> {
         arr::<16>(self.0, 8).map(Into::into)
     }
+    /// The link-layer address option of a neighbour-discovery message (RFC 4861
+    /// section 4.6.1): source address in solicitations and adverts, target in NAs.
+    pub fn nd_link_addr(&self, kind: u8) -> Option<[u8; 6]> {
+        let (mut off, want) = match kind {
+            133 => (8, 1),
+            134 => (16, 1),
+            135 => (24, 1),
+            136 => (24, 2),
+            _ => return None,
+        };
+        while let (Some(&t), Some(&len)) = (self.0.get(off), self.0.get(off + 1)) {
+            if len == 0 {
+                return None;
+            }
+            if t == want && len == 1 {
+                return arr(self.0, off + 2);
+            }
+            off += usize::from(len) * 8;
+        }
+        None
+    }
     pub fn bytes(&self) -> &'a [u8] {
         self.0
     }
@@ -132,15 +153,38 @@ impl fmt::Display for Info<'_> {
                 if self.v6 {
                     write!(f, " id=0x{id:04x}, seq={seq}")?;
                 } else {
-                    write!(f, "  id=0x{id:04x}, seq={seq}/{}", seq.swap_bytes())?;
+                    // tshark pads "reply" to the width of "request".
+                    let pad = if t == 0 { "    " } else { "  " };
+                    write!(f, "{pad}id=0x{id:04x}, seq={seq}/{}", seq.swap_bytes())?;
                 }
                 if let Some(h) = self.hop {
                     write!(f, ", {}={h}", if self.v6 { "hop limit" } else { "ttl" })?;
                 }
             }
-        } else if self.v6 && (t == 135 || t == 136) {
-            if let Some(tg) = self.msg.nd_target() {
-                write!(f, " for {tg}")?;
+        } else if self.v6 && (133..=136).contains(&t) {
+            let mut mac = crate::render::list::StackStr::<17>::new();
+            let ll = self.msg.nd_link_addr(t).and_then(|m| super::field::write_mac(&mut mac, &m).ok());
+            match (t, self.msg.nd_target()) {
+                (135, Some(tg)) => {
+                    write!(f, " for {tg}")?;
+                    if ll.is_some() {
+                        write!(f, " from {}", mac.as_str())?;
+                    }
+                }
+                (136, Some(tg)) => {
+                    let fl = self.msg.bytes().get(4).copied().unwrap_or(0);
+                    write!(f, " {tg}")?;
+                    let names = [(0x80, "rtr"), (0x40, "sol"), (0x20, "ovr")];
+                    let set: Vec<&str> = names.iter().filter(|(b, _)| fl & b != 0).map(|(_, n)| *n).collect();
+                    if !set.is_empty() {
+                        write!(f, " ({})", set.join(", "))?;
+                    }
+                    if ll.is_some() {
+                        write!(f, " is at {}", mac.as_str())?;
+                    }
+                }
+                _ if ll.is_some() => write!(f, " from {}", mac.as_str())?,
+                _ => {}
             }
         } else if let Some(c) = code_name(self.v6, t, code) {
             write!(f, " ({c})")?;

@@ -341,6 +341,10 @@ pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Packet<'_> {
 
 /// Dispatches on an ethertype at `off`.
 pub(crate) fn decode_ethertype(p: &mut Packet<'_>, ethertype: u16, off: usize, end: usize) {
+    if p.n >= MAX_LAYERS - 2 {
+        // Tunnels inside tunnels: stop before the layer table (and the stack) runs out.
+        return push_data(p, off, end);
+    }
     match ethertype {
         0x0800 => ipv4::decode(p, off, end),
         0x86dd => ipv6::decode(p, off, end),
@@ -355,7 +359,13 @@ pub(crate) fn decode_ethertype(p: &mut Packet<'_>, ethertype: u16, off: usize, e
 
 /// Dispatches on an IP protocol number at `off` (after IPv4 or IPv6 headers).
 pub(crate) fn decode_ip_proto(p: &mut Packet<'_>, proto: u8, off: usize, end: usize) {
+    if p.n >= MAX_LAYERS - 2 {
+        return push_data(p, off, end);
+    }
     match proto {
+        // IP in IP (RFC 2003) and IPv6 in IPv4/IPv6 (RFC 4213, RFC 2473).
+        4 => ipv4::decode(p, off, end),
+        41 => ipv6::decode(p, off, end),
         6 => tcp::decode(p, off, end),
         17 => udp::decode(p, off, end),
         1 => icmp::decode(p, Proto::Icmp, off, end),
@@ -528,6 +538,8 @@ pub fn transport_checksum(p: &Packet<'_>, l: &Layer) -> Checksum {
 pub struct Context {
     pub rel_seq: Option<u32>,
     pub rel_ack: Option<u32>,
+    /// Window scale shift in force for this segment, when the handshake was seen.
+    pub win_shift: Option<u8>,
 }
 
 /// Walks every layer's fields, in order, for the tree and JSON renderers.
@@ -549,6 +561,7 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
                 let tctx = tcp::Context {
                     rel_seq: ctx.rel_seq,
                     rel_ack: ctx.rel_ack,
+                    win_shift: ctx.win_shift,
                     seg_len: p.tcp_len(),
                     checksum: transport_checksum(p, l),
                 };

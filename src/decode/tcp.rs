@@ -197,6 +197,7 @@ pub struct Context {
     /// Relative sequence and acknowledgement numbers, when tracked.
     pub rel_seq: Option<u32>,
     pub rel_ack: Option<u32>,
+    pub win_shift: Option<u8>,
     /// Segment length from the IP layer (`tcp.len`).
     pub seg_len: Option<u32>,
     pub checksum: super::Checksum,
@@ -338,6 +339,10 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
         t.window().map(|x| Value::U(x.into())),
         Some(format_args!("(bytes the receiver can take, before scaling)")),
     );
+    if let (Some(w), Some(sh)) = (t.window(), ctx.win_shift) {
+        let m = format_args!("(window x {}: bytes the receiver can take now)", 1u32 << sh);
+        f.f("window_size", "Calculated window size", 14..16, Some(Value::U(u64::from(w) << sh)), Some(m));
+    }
     let cs = ctx.checksum;
     f.f(
         "checksum",

@@ -80,14 +80,22 @@ impl fmt::Display for Addr {
 
 /// Source and destination as the list shows them.
 pub fn addresses(p: &Packet<'_>) -> (Addr, Addr) {
-    if let Some(ip) = p.ipv4() {
-        if let (Some(s), Some(d)) = (ip.src(), ip.dst()) {
-            return (Addr::V4(s), Addr::V4(d));
-        }
-    }
-    if let Some(ip) = p.ipv6() {
-        if let (Some(s), Some(d)) = (ip.src(), ip.dst()) {
-            return (Addr::V6(s), Addr::V6(d));
+    // The innermost IP header names the hosts talking (a tunnel's outer one, the routers).
+    for l in p.layers().iter().rev() {
+        match l.proto {
+            Proto::Ipv4 => {
+                let ip = decode::ipv4::Ipv4::new(p.bytes(l));
+                if let (Some(s), Some(d)) = (ip.src(), ip.dst()) {
+                    return (Addr::V4(s), Addr::V4(d));
+                }
+            }
+            Proto::Ipv6 => {
+                let ip = decode::ipv6::Ipv6::new(p.bytes(l));
+                if let (Some(s), Some(d)) = (ip.src(), ip.dst()) {
+                    return (Addr::V6(s), Addr::V6(d));
+                }
+            }
+            _ => {}
         }
     }
     if let Some(e) = p.eth() {
@@ -238,7 +246,7 @@ fn tcp_info(out: &mut fmt::Formatter<'_>, p: &Packet<'_>, t: tcp::Tcp<'_>, ctx: 
         }
     }
     if let Some(w) = t.window() {
-        write!(out, " Win={w}")?;
+        write!(out, " Win={}", u64::from(w) << ctx.win_shift.unwrap_or(0))?;
     }
     if flags & tcp::URG != 0 {
         write!(out, " Urg={}", t.urgent().unwrap_or(0))?;
@@ -274,6 +282,8 @@ fn arp_info(out: &mut fmt::Formatter<'_>, a: arp::Arp<'_>) -> fmt::Result {
     };
     let (spa, tpa) = (Ipv4Addr::from(spa), Ipv4Addr::from(tpa));
     match a.opcode() {
+        // RFC 5227 section 3: an announcement leaves the target hardware address zero.
+        Some(1) if a.is_gratuitous() && a.target_mac() == Some([0; 6]) => write!(out, "ARP Announcement for {spa}"),
         Some(1) if a.is_gratuitous() => write!(out, "Gratuitous ARP for {spa} (Request)"),
         Some(1) if a.is_probe() => write!(out, "Who has {tpa}? (ARP Probe)"),
         Some(1) => write!(out, "Who has {tpa}? Tell {spa}"),
