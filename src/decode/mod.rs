@@ -526,7 +526,9 @@ pub fn transport_checksum(p: &Packet<'_>, l: &Layer) -> Checksum {
     if w::ones_complement(total) == 0 {
         return Checksum::Good;
     }
-    let partial = w::ones_complement(pseudo);
+    // etherparse sums in native byte order: the result's native bytes are the
+    // checksum's wire bytes.
+    let partial = u16::from_be_bytes(w::ones_complement(pseudo).to_ne_bytes());
     if l.proto != Proto::Icmp && (stored == 0 || stored == !partial || stored == partial) {
         return Checksum::Offload;
     }

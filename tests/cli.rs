@@ -1,0 +1,383 @@
+//! Integration tests: the real `pktlab` binary on the captures in `captures/`,
+//! compared with golden files in `tests/golden/`. Refresh goldens with
+//! `PKTLAB_BLESS=1 cargo test --test cli`, then read the diff before committing.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde::Deserialize;
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_pktlab")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn pktlab(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).current_dir(root()).output().expect("run pktlab")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Compares with (or, under PKTLAB_BLESS=1, writes) a golden file.
+fn golden(name: &str, actual: &str) {
+    let path = root().join("tests/golden").join(name);
+    if std::env::var_os("PKTLAB_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing golden file {}: run PKTLAB_BLESS=1 cargo test", path.display()));
+    if expected != actual {
+        let mut diff = String::new();
+        for (i, (e, a)) in expected.lines().zip(actual.lines()).enumerate() {
+            if e != a {
+                diff.push_str(&format!("line {}:\n  expected: {e}\n  actual:   {a}\n", i + 1));
+                if diff.len() > 2000 {
+                    break;
+                }
+            }
+        }
+        panic!(
+            "{} differs from the output ({} vs {} lines):\n{diff}",
+            path.display(),
+            expected.lines().count(),
+            actual.lines().count()
+        );
+    }
+}
+
+/// Every capture the project ships (recorded or generated), by file name.
+fn captures() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(root().join("captures"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Captures that are damaged on purpose: a non-zero exit is their point.
+fn damaged(name: &str) -> bool {
+    name.contains("cut-short") || name.contains("malformed")
+}
+
+#[test]
+fn list_tree_and_json_match_golden_files_for_every_capture() {
+    let caps = captures();
+    assert!(caps.len() >= 4, "expected the bundled captures, found {caps:?}");
+    for c in caps {
+        let path = format!("captures/{c}");
+        for (suffix, args) in [
+            ("list", vec!["read", path.as_str()]),
+            ("tree", vec!["read", "-V", "-x", path.as_str()]),
+            ("jsonl", vec!["read", "--format", "jsonl", path.as_str()]),
+        ] {
+            let o = pktlab(&args);
+            if !damaged(&c) {
+                assert!(o.status.success(), "{c} {suffix}: exit {:?}, stderr: {}", o.status, stderr(&o));
+            }
+            assert!(!stderr(&o).contains("panicked"), "{c}: {}", stderr(&o));
+            golden(&format!("{c}.{suffix}"), &stdout(&o));
+        }
+    }
+}
+
+#[test]
+fn stats_match_golden_files() {
+    for c in captures() {
+        let o = pktlab(&["stats", "--format", "jsonl", &format!("captures/{c}")]);
+        // File size and name are in the JSON; both are stable for committed captures.
+        golden(&format!("{c}.stats.jsonl"), &stdout(&o));
+    }
+    let o = pktlab(&["stats", "captures/lo-tcp-session.pcap"]);
+    assert!(o.status.success());
+    golden("lo-tcp-session.pcap.stats.txt", &stdout(&o));
+}
+
+// ---- JSON parsed back into typed structs -------------------------------------
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct FrameInfo {
+    number: u64,
+    time: String,
+    time_epoch: f64,
+    time_relative: f64,
+    time_delta: f64,
+    len: u32,
+    cap_len: u32,
+    truncated: bool,
+    link_type: u32,
+    link_name: String,
+    interface_id: u32,
+    protocols: String,
+}
+
+#[derive(Deserialize, Debug)]
+struct Eth {
+    src: String,
+    dst: String,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize, Debug)]
+struct Ip {
+    src: String,
+    dst: String,
+    ttl: u8,
+    proto: u8,
+    len: u16,
+    #[serde(rename = "checksum.status")]
+    checksum_status: String,
+}
+
+#[derive(Deserialize, Debug)]
+struct Tcp {
+    srcport: u16,
+    dstport: u16,
+    seq: u32,
+    seq_raw: u32,
+    ack: u32,
+    ack_raw: u32,
+    len: u32,
+    flags: String,
+    #[serde(rename = "flags.syn")]
+    syn: u8,
+    #[serde(rename = "flags.ack")]
+    ack_flag: u8,
+    #[serde(rename = "checksum.status")]
+    checksum_status: String,
+}
+
+#[derive(Deserialize, Debug)]
+struct Udp {
+    srcport: u16,
+    dstport: u16,
+    length: u16,
+}
+
+#[derive(Deserialize, Debug)]
+struct Malformed {
+    layer: String,
+    offset: usize,
+    reason: String,
+    message: String,
+}
+
+#[derive(Deserialize, Debug)]
+struct JsonFrame {
+    frame: FrameInfo,
+    eth: Option<Eth>,
+    ip: Option<Ip>,
+    ipv6: Option<serde_json::Value>,
+    tcp: Option<Tcp>,
+    udp: Option<Udp>,
+    malformed: Option<Malformed>,
+}
+
+fn jsonl(path: &str) -> Vec<JsonFrame> {
+    let o = pktlab(&["read", "--format", "jsonl", path]);
+    stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+#[test]
+fn json_of_a_tcp_session_has_the_handshake_and_teardown() {
+    let frames = jsonl("captures/lo-tcp-session.pcap");
+    assert_eq!(frames.len(), 10);
+    for (i, f) in frames.iter().enumerate() {
+        assert_eq!(f.frame.number, i as u64 + 1);
+        assert!(f.frame.cap_len <= f.frame.len && !f.frame.truncated);
+        assert_eq!((f.frame.link_type, f.frame.link_name.as_str(), f.frame.interface_id), (1, "EN10MB", 0));
+        assert!(f.frame.time.ends_with('Z') && f.frame.time_epoch > 1.7e9 && f.frame.time_delta >= 0.0);
+        assert!(f.frame.protocols.starts_with("eth:ip:tcp"));
+        let eth = f.eth.as_ref().unwrap();
+        assert_eq!(
+            (eth.src.as_str(), eth.dst.as_str(), eth.kind.as_deref()),
+            ("00:00:00:00:00:00", "00:00:00:00:00:00", Some("0x0800"))
+        );
+        let ip = f.ip.as_ref().unwrap();
+        assert_eq!((ip.src.as_str(), ip.dst.as_str(), ip.ttl, ip.proto), ("127.0.0.1", "127.0.0.1", 64, 6));
+        assert_eq!(ip.checksum_status, "good");
+        assert_eq!(u32::from(ip.len) + 14, f.frame.len);
+        let t = f.tcp.as_ref().unwrap();
+        // Loopback checksums are left to the (absent) NIC: partial, flagged as offload.
+        assert!(t.checksum_status == "good" || t.checksum_status.contains("offload"), "{}", t.checksum_status);
+        assert!(f.udp.is_none() && f.malformed.is_none() && f.ipv6.is_none());
+    }
+    let t: Vec<&Tcp> = frames.iter().map(|f| f.tcp.as_ref().unwrap()).collect();
+    // SYN: relative seq 0; SYN-ACK acks ISN + 1; the third segment completes the handshake.
+    assert_eq!((t[0].syn, t[0].ack_flag, t[0].seq, t[0].flags.as_str()), (1, 0, 0, "0x002"));
+    assert_eq!((t[1].syn, t[1].ack_flag, t[1].seq, t[1].ack, t[1].flags.as_str()), (1, 1, 0, 1, "0x012"));
+    assert_eq!(t[1].ack_raw, t[0].seq_raw.wrapping_add(1));
+    assert_eq!((t[2].seq, t[2].ack, t[2].len), (1, 1, 0));
+    assert_eq!((t[3].len, t[3].srcport, t[3].dstport), (14, t[0].srcport, 40001));
+    // FIN from the client, FIN from the server, last ACK: each FIN consumes one number.
+    assert_eq!((t[7].flags.as_str(), t[8].flags.as_str(), t[9].flags.as_str()), ("0x011", "0x011", "0x010"));
+    assert_eq!((t[9].seq, t[9].ack), (16, 16));
+}
+
+#[test]
+fn json_array_format_is_one_valid_document() {
+    let o = pktlab(&["read", "--format", "json", "captures/lo-udp.pcap"]);
+    let v: Vec<JsonFrame> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.len(), 2);
+    let u = v[0].udp.as_ref().unwrap();
+    assert_eq!((u.dstport, u.length), (40002, 14));
+    assert_eq!(v[1].udp.as_ref().unwrap().srcport, 40002);
+}
+
+#[test]
+fn absolute_seq_shows_raw_numbers() {
+    let o = pktlab(&["read", "--absolute-seq", "--format", "jsonl", "captures/lo-tcp-session.pcap"]);
+    let f: JsonFrame = serde_json::from_str(stdout(&o).lines().nth(1).unwrap()).unwrap();
+    let t = f.tcp.unwrap();
+    assert_eq!((t.seq, t.ack), (t.seq_raw, t.ack_raw));
+    let o = pktlab(&["read", "--absolute-seq", "captures/lo-tcp-session.pcap"]);
+    assert!(stdout(&o).lines().nth(1).unwrap().contains(&format!("Seq={}", t.seq_raw)));
+}
+
+#[test]
+fn time_formats() {
+    let run = |t: &str| stdout(&pktlab(&["read", "--time", t, "-c", "2", "captures/lo-tcp-session.pcap"]));
+    let rel = run("relative");
+    assert!(rel.lines().next().unwrap().contains(" 0.000000 "), "{rel}");
+    let abs = run("absolute");
+    assert!(abs.lines().next().unwrap().contains("2026-11-22 "), "{abs}");
+    let epoch = run("epoch");
+    assert!(epoch.lines().next().unwrap().contains(" 1795"), "{epoch}");
+    let delta = run("delta");
+    assert!(delta.lines().nth(1).unwrap().contains("0.000021"), "{delta}");
+}
+
+#[test]
+fn show_selects_frames_and_reports_missing_ones() {
+    let o = pktlab(&["show", "captures/lo-tcp-session.pcap", "--frame", "2,9"]);
+    assert!(o.status.success());
+    let s = stdout(&o);
+    assert!(s.starts_with("Frame 2: 74 bytes on wire"));
+    assert!(s.contains("\nFrame 9: 66 bytes on wire"));
+    assert!(!s.contains("Frame 3:"));
+    let o = pktlab(&["show", "captures/lo-tcp-session.pcap", "--frame", "99"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no frame 99 (the file has 10 frames)"), "{}", stderr(&o));
+}
+
+#[test]
+fn stdin_and_several_files() {
+    let mut child =
+        Command::new(bin()).args(["read", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let bytes = std::fs::read(root().join("captures/lo-udp.pcap")).unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(stdout(&o), stdout(&pktlab(&["read", "captures/lo-udp.pcap"])));
+    let o = pktlab(&["read", "captures/lo-udp.pcap", "captures/lo-icmp.pcap"]);
+    let s = stdout(&o);
+    assert!(s.starts_with("==> captures/lo-udp.pcap <==\n"));
+    assert!(s.contains("\n==> captures/lo-icmp.pcap <==\n    1 "));
+}
+
+#[test]
+fn count_stops_early() {
+    let o = pktlab(&["read", "-c", "3", "captures/lo-tcp-session.pcap"]);
+    assert_eq!(stdout(&o).lines().count(), 3);
+}
+
+// ---- bad input is normal input ----------------------------------------------
+
+fn temp(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pktlab-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn read_err(path: &Path) -> (Option<i32>, String, String) {
+    let o = pktlab(&["read", path.to_str().unwrap()]);
+    (o.status.code(), stdout(&o), stderr(&o))
+}
+
+#[test]
+fn missing_empty_directory_and_bad_magic_files_fail_clearly() {
+    let (code, _, err) = read_err(Path::new("/nonexistent/x.pcap"));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("/nonexistent/x.pcap: at byte offset 0: cannot open"), "{err}");
+    let (code, _, err) = read_err(&temp("empty.pcap", b""));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("file is empty (0 bytes)"), "{err}");
+    let (code, _, err) = read_err(&std::env::temp_dir());
+    assert_eq!(code, Some(2));
+    assert!(err.contains("is a directory"), "{err}");
+    let (code, _, err) = read_err(&temp("text.pcap", b"hello world, not a capture"));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("not a pcap or pcapng file (magic bytes [68, 65, 6c, 6c])"), "{err}");
+    let (code, _, err) = read_err(&temp("tiny.pcap", &[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("file header cut short: needed 24 bytes, 6 available"), "{err}");
+    for e in [&err] {
+        assert!(!e.contains("panicked"));
+    }
+}
+
+#[test]
+fn a_file_cut_in_a_record_keeps_every_frame_before_the_damage() {
+    let full = std::fs::read(root().join("captures/lo-tcp-session.pcap")).unwrap();
+    // Cut 10 bytes into the last record's data.
+    let cut = temp("cut.pcap", &full[..full.len() - 60]);
+    let (code, out, err) = read_err(&cut);
+    assert_eq!(code, Some(2));
+    assert_eq!(out.lines().count(), 9, "{out}");
+    assert!(err.contains("cut.pcap: frame 10 at byte offset 806: file cut short in the middle of a record: needed 82 bytes, 22 available"), "{err}");
+}
+
+#[test]
+fn an_absurd_record_length_is_refused_without_allocating_it() {
+    let mut b = std::fs::read(root().join("captures/lo-udp.pcap")).unwrap();
+    // incl_len of the first record (offset 24 + 8) = 0xffffff00.
+    b[32..36].copy_from_slice(&0xffff_ff00u32.to_le_bytes());
+    let (code, out, err) = read_err(&temp("absurd.pcap", &b));
+    assert_eq!(code, Some(2));
+    assert!(out.is_empty());
+    assert!(err.contains("frame 1 at byte offset 24: record claims 4294967040 captured bytes"), "{err}");
+}
+
+#[test]
+fn a_broken_pipe_ends_quietly() {
+    let mut child = Command::new(bin())
+        .args(["read", "captures/lo-tcp6.pcap", "captures/lo-tcp6.pcap", "captures/lo-tcp6.pcap"])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let o = pktlab(&["--help"]);
+    let s = stdout(&o);
+    for c in ["read", "show", "stats"] {
+        assert!(s.contains(c), "{s}");
+    }
+}
