@@ -50,11 +50,13 @@ impl Problems {
         self.ok = false;
         Ok(())
     }
-    fn malformed(&mut self, file: &str, n: u64, total: u64) {
+    fn malformed(&mut self, out: &mut impl Write, file: &str, n: u64, total: u64) -> Result<()> {
         if n > 0 {
+            out.flush()?;
             eprintln!("pktlab: {file}: {n} of {total} frames are malformed (marked [Malformed] in the output)");
             self.ok = false;
         }
+        Ok(())
     }
 }
 
@@ -127,11 +129,11 @@ fn read(a: ReadArgs) -> Result<bool> {
             }
             shown += 1;
             if a.count.is_some_and(|c| shown >= c) {
-                problems.malformed(path, malformed, cap.frames_read());
+                problems.malformed(&mut out, path, malformed, cap.frames_read())?;
                 break 'files;
             }
         }
-        problems.malformed(path, malformed, cap.frames_read());
+        problems.malformed(&mut out, path, malformed, cap.frames_read())?;
     }
     if a.format == Format::Json {
         out.write_all(b"\n]\n")?;

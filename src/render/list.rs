@@ -82,6 +82,12 @@ impl fmt::Display for Addr {
 pub fn addresses(p: &Packet<'_>) -> (Addr, Addr) {
     // The innermost IP header names the hosts talking (a tunnel's outer one, the routers).
     for l in p.layers().iter().rev() {
+        let bogus = p
+            .malformed
+            .is_some_and(|m| m.offset == l.start && !matches!(m.kind(), "truncated" | "length-exceeds-packet"));
+        if bogus {
+            continue;
+        }
         match l.proto {
             Proto::Ipv4 => {
                 let ip = decode::ipv4::Ipv4::new(p.bytes(l));
@@ -172,7 +178,12 @@ impl fmt::Display for Info<'_, '_> {
     fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = self.p;
         let frag = p.ipv4().filter(|ip| ip.is_fragment());
-        if let Some(ip) = frag {
+        let bad_ip =
+            p.malformed.filter(|m| matches!(m.proto, Proto::Ipv4 | Proto::Ipv6) && m.kind() != "length-exceeds-packet");
+        if let Some(m) = bad_ip {
+            // The header cannot be trusted past the fault: say only what is wrong.
+            write!(out, "Bogus {} header", if m.proto == Proto::Ipv4 { "IPv4" } else { "IPv6" })?;
+        } else if let Some(ip) = frag {
             let proto = ip.protocol().unwrap_or(0);
             write!(
                 out,
@@ -212,9 +223,8 @@ impl fmt::Display for Info<'_, '_> {
             }
         } else if !self.f.link.is_supported() {
             write!(out, "Link type {} not decoded", self.f.link)?;
-        } else if let Some(ip) = p.ipv4() {
-            write!(out, "IPv4 header only ({} bytes)", p.data.len())?;
-            let _ = ip;
+        } else if p.ipv4().is_some() || p.ipv6().is_some() {
+            out.write_str("IP header without payload")?;
         }
         if self.f.is_truncated() {
             write!(out, " [Packet size limited during capture: {} of {} bytes]", self.f.data.len(), self.f.orig_len)?;
