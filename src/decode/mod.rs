@@ -579,3 +579,262 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ethernet II + IPv4 + TCP SYN with MSS, SACK-permitted, timestamps, NOP, window scale.
+    #[rustfmt::skip]
+    const SYN: [u8; 74] = [
+        // Ethernet: dst, src, type IPv4
+        0x00, 0x11, 0x22, 0x33, 0x44, 0x55,  0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,  0x08, 0x00,
+        // IPv4: version 4 IHL 5, DSCP 0, total length 60, id 0x1c46, DF, TTL 64, TCP, checksum, src, dst
+        0x45, 0x00, 0x00, 0x3c, 0x1c, 0x46, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00,
+        10, 0, 0, 1,  10, 0, 0, 2,
+        // TCP: sport 51234, dport 8000, seq 1000, ack 0, data offset 10 (40 bytes), SYN, window 65495
+        0xc8, 0x22, 0x1f, 0x40,  0x00, 0x00, 0x03, 0xe8,  0x00, 0x00, 0x00, 0x00,  0xa0, 0x02, 0xff, 0xd7,
+        // checksum, urgent pointer
+        0x00, 0x00, 0x00, 0x00,
+        // options: MSS 65495, SACK permitted, timestamps 1/0, NOP, window scale 7
+        0x02, 0x04, 0xff, 0xd7,  0x04, 0x02,  0x08, 0x0a, 0, 0, 0, 1, 0, 0, 0, 0,  0x01,  0x03, 0x03, 0x07,
+    ];
+
+    fn with_ip_checksum(mut f: Vec<u8>) -> Vec<u8> {
+        f[24] = 0;
+        f[25] = 0;
+        let sum = etherparse::checksum::u32_16bit_word::add_slice(0, &f[14..34]);
+        let c = etherparse::checksum::u32_16bit_word::ones_complement(sum).to_ne_bytes();
+        f[24] = c[0];
+        f[25] = c[1];
+        f
+    }
+
+    #[test]
+    fn ethernet_ipv4_tcp_syn() {
+        let f = with_ip_checksum(SYN.to_vec());
+        let p = decode(LinkType::ETHERNET, &f, 74);
+        let protos: Vec<Proto> = p.layers().iter().map(|l| l.proto).collect();
+        assert_eq!(protos, [Proto::Eth, Proto::Ipv4, Proto::Tcp]);
+        assert!(p.malformed.is_none());
+        assert_eq!(p.eth().unwrap().src(), Some([0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb]));
+        let ip = p.ipv4().unwrap();
+        assert_eq!((ip.ttl(), ip.protocol(), ip.id(), ip.dont_fragment()), (Some(64), Some(6), Some(0x1c46), true));
+        assert_eq!(ip.checksum_ok(), Some(true));
+        let t = p.tcp().unwrap();
+        assert_eq!(
+            (t.src_port(), t.dst_port(), t.seq(), t.header_len()),
+            (Some(51234), Some(8000), Some(1000), Some(40))
+        );
+        assert!(t.has(tcp::SYN) && !t.has(tcp::ACK));
+        let opts: Vec<tcp::Opt> = t.options().map(|(_, _, o)| o).collect();
+        assert_eq!(
+            opts,
+            [
+                tcp::Opt::Mss(65495),
+                tcp::Opt::SackPermitted,
+                tcp::Opt::Timestamps(1, 0),
+                tcp::Opt::Nop,
+                tcp::Opt::WindowScale(7)
+            ]
+        );
+        assert_eq!(p.tcp_len(), Some(0));
+        assert_eq!(p.layer(Proto::Tcp).unwrap().header_range(), 34..74);
+    }
+
+    #[test]
+    fn truncated_tcp_header_keeps_the_fields_captured() {
+        let f = with_ip_checksum(SYN.to_vec());
+        // Snaplen 48: 14 bytes of TCP: through the flags, not the window.
+        let p = decode(LinkType::ETHERNET, &f[..48], 74);
+        let m = p.malformed.unwrap();
+        assert_eq!((m.proto, m.offset, m.problem), (Proto::Tcp, 34, Problem::Truncated { needed: 20, available: 14 }));
+        let t = p.tcp().unwrap();
+        assert_eq!((t.src_port(), t.seq(), t.flags(), t.window()), (Some(51234), Some(1000), Some(tcp::SYN), None));
+        // Wireshark reads the fixed header as a whole: with 14 bytes, only the ports.
+        let mut keys = Keys::default();
+        describe(&p, &Context::default(), &mut keys);
+        assert!(keys.0.contains(&"tcp.srcport") && !keys.0.contains(&"tcp.seq"), "{:?}", keys.0);
+    }
+
+    #[test]
+    fn bad_header_lengths_are_malformed() {
+        let mut f = with_ip_checksum(SYN.to_vec());
+        f[46] = 0x40; // TCP data offset 4: 16 bytes
+        let p = decode(LinkType::ETHERNET, &f, 74);
+        assert_eq!(p.malformed.unwrap().problem, Problem::BadHeaderLen { value: 16, min: 20 });
+        let mut f = SYN.to_vec();
+        f[14] = 0x43; // IHL 3
+        let p = decode(LinkType::ETHERNET, &f, 74);
+        assert_eq!(p.malformed.unwrap().problem, Problem::BadHeaderLen { value: 12, min: 20 });
+        assert!(p.tcp().is_none());
+        let mut f = SYN.to_vec();
+        f[16] = 0;
+        f[17] = 10; // total length 10 < header 20
+        let p = decode(LinkType::ETHERNET, &f, 74);
+        assert_eq!(p.malformed.unwrap().problem, Problem::BadTotalLen { total: 10, header: 20 });
+    }
+
+    #[test]
+    fn ip_length_beyond_the_frame_is_flagged_but_decoded() {
+        let mut f = SYN.to_vec();
+        f[16] = 0x05; // total length 1300 in a 74-byte frame
+        let p = decode(LinkType::ETHERNET, &f, 74);
+        assert_eq!(p.malformed.unwrap().problem, Problem::TotalLenExceeds { total: 0x053c, available: 60 });
+        assert_eq!(p.tcp_len(), Some(0));
+    }
+
+    #[test]
+    fn ethernet_padding_is_not_payload() {
+        let b =
+            etherparse::PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(5000, 53);
+        let mut f = Vec::new();
+        b.write(&mut f, b"hi").unwrap();
+        f.resize(60, 0); // minimum Ethernet frame
+        let p = decode(LinkType::ETHERNET, &f, 60);
+        assert_eq!(p.payload(), b"hi");
+        assert_eq!(p.udp().unwrap().length(), Some(10));
+        assert_eq!(transport_checksum(&p, p.layer(Proto::Udp).unwrap()), Checksum::Good);
+    }
+
+    #[test]
+    fn builder_round_trips_with_checksums() {
+        let b = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv6(
+                [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+                64,
+            )
+            .tcp(40000, 443, 0xffff_fff0, 1024)
+            .ack(77)
+            .psh();
+        let mut f = Vec::new();
+        b.write(&mut f, b"payload").unwrap();
+        let p = decode(LinkType::ETHERNET, &f, f.len() as u32);
+        let t = p.tcp().unwrap();
+        assert_eq!((t.seq(), t.ack(), t.window()), (Some(0xffff_fff0), Some(77), Some(1024)));
+        assert_eq!(p.tcp_len(), Some(7));
+        assert_eq!(p.payload(), b"payload");
+        assert_eq!(transport_checksum(&p, p.layer(Proto::Tcp).unwrap()), Checksum::Good);
+        let mut bad = f.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        let p = decode(LinkType::ETHERNET, &bad, bad.len() as u32);
+        assert_eq!(transport_checksum(&p, p.layer(Proto::Tcp).unwrap()), Checksum::Bad);
+    }
+
+    #[test]
+    fn vlan_qinq_and_arp() {
+        let b = etherparse::PacketBuilder::ethernet2([0xff; 6], [2; 6])
+            .double_vlan(100.try_into().unwrap(), 200.try_into().unwrap())
+            .arp(
+                etherparse::ArpPacket::new(
+                    etherparse::ArpHardwareId::ETHERNET,
+                    etherparse::EtherType::IPV4,
+                    etherparse::ArpOperation::REQUEST,
+                    &[2; 6],
+                    &[10, 0, 0, 2],
+                    &[0; 6],
+                    &[10, 0, 0, 1],
+                )
+                .unwrap(),
+            );
+        let mut f = Vec::new();
+        b.write(&mut f).unwrap();
+        let p = decode(LinkType::ETHERNET, &f, f.len() as u32);
+        let protos: Vec<Proto> = p.layers().iter().map(|l| l.proto).collect();
+        assert_eq!(protos, [Proto::Eth, Proto::Vlan, Proto::Vlan, Proto::Arp]);
+        let a = p.arp().unwrap();
+        assert_eq!((a.opcode(), a.sender_ip(), a.target_ip()), (Some(1), Some([10, 0, 0, 2]), Some([10, 0, 0, 1])));
+        assert!(!a.is_gratuitous());
+    }
+
+    #[test]
+    fn cooked_null_and_raw_links() {
+        let b = etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(1, 2);
+        let mut ip = Vec::new();
+        b.write(&mut ip, b"x").unwrap();
+        // SLL2: protocol 0x0800, reserved, ifindex 1, ARPHRD_ETHER, outgoing, 6-byte address.
+        let mut sll2 = vec![0x08, 0x00, 0, 0, 0, 0, 0, 1, 0, 1, 4, 6, 1, 2, 3, 4, 5, 6, 0, 0];
+        sll2.extend_from_slice(&ip);
+        // SLL: outgoing, ARPHRD_LOOPBACK (772), address length 6, address, protocol 0x0800.
+        let mut sll = vec![0, 4, 0x03, 0x04, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x00];
+        sll.extend_from_slice(&ip);
+        // BSD null: AF_INET (2) in the little-endian byte order of the capturing host.
+        let mut null = vec![2, 0, 0, 0];
+        null.extend_from_slice(&ip);
+        for (link, f, first) in [
+            (LinkType::LINUX_SLL2, &sll2, Proto::Sll2),
+            (LinkType::LINUX_SLL, &sll, Proto::Sll),
+            (LinkType::NULL, &null, Proto::Null),
+            (LinkType::RAW, &ip, Proto::Ipv4),
+            (LinkType::IPV4, &ip, Proto::Ipv4),
+        ] {
+            let p = decode(link, f, f.len() as u32);
+            assert_eq!(p.layers()[0].proto, first, "{link}");
+            assert_eq!(p.udp().and_then(|u| u.dst_port()), Some(2), "{link}");
+            assert!(p.malformed.is_none(), "{link}: {:?}", p.malformed);
+        }
+        let p = decode(LinkType(105), &ip, ip.len() as u32);
+        assert_eq!(p.malformed.unwrap().problem, Problem::UnsupportedLink { link: 105 });
+    }
+
+    #[test]
+    fn ipv4_fragments_are_data() {
+        let mut f = with_ip_checksum(SYN.to_vec());
+        f[20] = 0x20; // MF set, offset 0
+        let p = decode(LinkType::ETHERNET, &f, 74);
+        assert!(p.tcp().is_none());
+        assert_eq!(p.unknown_ip_proto, Some(6));
+        assert_eq!(p.payload().len(), 40);
+    }
+
+    #[test]
+    fn nested_tunnels_stop_at_the_layer_limit() {
+        // IPv4-in-IPv4 twenty times over: decoding must stop, not recurse without end.
+        let mut f = Vec::new();
+        for _ in 0..20 {
+            f.extend_from_slice(&[0x45, 0, 0x01, 0x90, 0, 0, 0, 0, 64, 4, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        }
+        let p = decode(LinkType::RAW, &f, f.len() as u32);
+        assert!(p.layers().len() <= MAX_LAYERS);
+        assert_eq!(p.layers().last().unwrap().proto, Proto::Data);
+    }
+
+    struct Keys(Vec<&'static str>, Proto);
+    impl Default for Keys {
+        fn default() -> Self {
+            Keys(Vec::new(), Proto::Data)
+        }
+    }
+    impl Visitor for Keys {
+        fn layer(&mut self, proto: Proto, _: std::ops::Range<usize>, _: fmt::Arguments<'_>) {
+            self.1 = proto;
+        }
+        fn field(
+            &mut self,
+            key: &'static str,
+            _: &'static str,
+            _: std::ops::Range<usize>,
+            _: Value<'_>,
+            _: Option<fmt::Arguments<'_>>,
+        ) {
+            self.0.push(match (self.1, key) {
+                (Proto::Tcp, "srcport") => "tcp.srcport",
+                (Proto::Tcp, "seq") => "tcp.seq",
+                _ => "other",
+            });
+        }
+        fn group(
+            &mut self,
+            _: &'static str,
+            _: &'static str,
+            _: std::ops::Range<usize>,
+            _: Option<Value<'_>>,
+            _: Option<fmt::Arguments<'_>>,
+        ) {
+        }
+        fn end_group(&mut self) {}
+        fn note(&mut self, _: &'static str, _: fmt::Arguments<'_>) {}
+    }
+}

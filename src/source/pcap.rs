@@ -507,3 +507,159 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pcap(big: bool, nano: bool, link: u32, records: &[(u32, u32, &[u8], u32)]) -> Vec<u8> {
+        let w32 = |v: &mut Vec<u8>, x: u32| v.extend_from_slice(&if big { x.to_be_bytes() } else { x.to_le_bytes() });
+        let w16 = |v: &mut Vec<u8>, x: u16| v.extend_from_slice(&if big { x.to_be_bytes() } else { x.to_le_bytes() });
+        let mut v = Vec::new();
+        w32(&mut v, if nano { 0xa1b2_3c4d } else { 0xa1b2_c3d4 });
+        w16(&mut v, 2);
+        w16(&mut v, 4);
+        w32(&mut v, 0);
+        w32(&mut v, 0);
+        w32(&mut v, 65535);
+        w32(&mut v, link);
+        for (s, frac, data, orig) in records {
+            w32(&mut v, *s);
+            w32(&mut v, *frac);
+            w32(&mut v, data.len() as u32);
+            w32(&mut v, *orig);
+            v.extend_from_slice(data);
+        }
+        v
+    }
+
+    fn block(t: u32, body: &[u8]) -> Vec<u8> {
+        let len = (12 + body.len()).div_ceil(4) * 4;
+        let mut v = Vec::new();
+        v.extend_from_slice(&t.to_le_bytes());
+        v.extend_from_slice(&(len as u32).to_le_bytes());
+        v.extend_from_slice(body);
+        v.resize(len - 4, 0);
+        v.extend_from_slice(&(len as u32).to_le_bytes());
+        v
+    }
+
+    fn pcapng_two_interfaces() -> Vec<u8> {
+        let mut v = block(SHB, &[0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        // Interface 0: Ethernet, default µs resolution.
+        v.extend(block(1, &[1, 0, 0, 0, 0, 0, 0, 0]));
+        // Interface 1: raw IP, if_tsresol = 9 (ns).
+        v.extend(block(1, &[101, 0, 0, 0, 0, 0, 0, 0, 9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0]));
+        let epb = |iface: u32, ts: u64, data: &[u8]| {
+            let mut b = Vec::new();
+            b.extend_from_slice(&iface.to_le_bytes());
+            b.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+            b.extend_from_slice(&(ts as u32).to_le_bytes());
+            b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            b.extend_from_slice(&(data.len() as u32 + 10).to_le_bytes());
+            b.extend_from_slice(data);
+            block(EPB, &b)
+        };
+        v.extend(epb(0, 1_700_000_000_000_001, b"abc"));
+        v.extend(epb(1, 1_700_000_000_000_000_002, b"defgh"));
+        v
+    }
+
+    type Owned = (u64, Timestamp, LinkType, u32, Vec<u8>);
+
+    fn all(mut c: CaptureFile) -> (Vec<Owned>, Option<SourceError>) {
+        let mut v = Vec::new();
+        loop {
+            match c.next_frame() {
+                Ok(Some(f)) => v.push((f.number, f.ts, f.link, f.orig_len, f.data.to_vec())),
+                Ok(None) => return (v, None),
+                Err(e) => return (v, Some(e)),
+            }
+        }
+    }
+
+    fn stream(b: Vec<u8>) -> CaptureFile {
+        CaptureFile::from_reader("t", Box::new(std::io::Cursor::new(b))).unwrap()
+    }
+
+    #[test]
+    fn pcap_in_both_byte_orders_and_resolutions() {
+        for (big, nano) in [(false, false), (true, false), (false, true), (true, true)] {
+            let b = pcap(big, nano, 1, &[(10, 500, b"xy", 60), (11, 7, b"z", 1)]);
+            let c = stream(b);
+            assert_eq!(
+                c.format(),
+                &FileFormat::Pcap { big_endian: big, nanosecond: nano, version: (2, 4), snaplen: 65535 }
+            );
+            let (frames, err) = all(c);
+            assert!(err.is_none());
+            let scale = if nano { 1 } else { 1000 };
+            assert_eq!(frames[0], (1, Timestamp(10_000_000_000 + 500 * scale), LinkType::ETHERNET, 60, b"xy".to_vec()));
+            assert_eq!(frames[1].1, Timestamp(11_000_000_000 + 7 * scale));
+        }
+    }
+
+    #[test]
+    fn pcapng_interfaces_keep_their_link_types_and_resolutions() {
+        let (frames, err) = all(stream(pcapng_two_interfaces()));
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(frames.len(), 2);
+        assert_eq!((frames[0].2, frames[0].1), (LinkType::ETHERNET, Timestamp(1_700_000_000_000_001_000)));
+        assert_eq!((frames[1].2, frames[1].1), (LinkType::RAW, Timestamp(1_700_000_000_000_000_002)));
+        assert_eq!((frames[1].3, frames[1].4.as_slice()), (15, &b"defgh"[..]));
+    }
+
+    #[test]
+    fn cut_files_report_frame_and_offset() {
+        let b = pcap(false, false, 1, &[(1, 0, b"hello", 5), (2, 0, b"world!", 6)]);
+        for cut in [1, 5, 10, 21] {
+            let (frames, err) = all(stream(b[..b.len() - cut].to_vec()));
+            assert_eq!(frames.len(), 1, "cut {cut}");
+            let e = err.unwrap();
+            assert_eq!((e.frame, e.offset), (2, 24 + 16 + 5), "cut {cut}");
+            assert!(matches!(e.kind, SourceErrorKind::RecordCut { .. }), "{e}");
+        }
+        let ng = pcapng_two_interfaces();
+        let (frames, err) = all(stream(ng[..ng.len() - 3].to_vec()));
+        assert_eq!(frames.len(), 1);
+        assert!(matches!(err.unwrap().kind, SourceErrorKind::RecordCut { .. }));
+    }
+
+    #[test]
+    fn hostile_lengths_are_refused() {
+        let mut b = pcap(false, false, 1, &[(1, 0, b"hello", 5)]);
+        b[32..36].copy_from_slice(&u32::MAX.to_le_bytes());
+        let (_, err) = all(stream(b));
+        assert!(matches!(err.unwrap().kind, SourceErrorKind::AbsurdLength { .. }));
+        let mut ng = pcapng_two_interfaces();
+        // The first EPB (after a 28-byte SHB and IDBs of 20 and 32 bytes) claims 2 GiB.
+        let epb_start = 28 + 20 + 32;
+        ng[epb_start + 4..epb_start + 8].copy_from_slice(&0x8000_0000u32.to_le_bytes());
+        let (frames, err) = all(stream(ng));
+        assert!(frames.is_empty());
+        assert!(matches!(err.unwrap().kind, SourceErrorKind::AbsurdLength { .. }));
+    }
+
+    #[test]
+    fn bad_magic_and_empty_input() {
+        let e = CaptureFile::from_reader("x", Box::new(std::io::Cursor::new(b"GIF89a....".to_vec()))).err().unwrap();
+        assert!(matches!(e.kind, SourceErrorKind::BadMagic(_)));
+        let e = CaptureFile::from_reader("x", Box::new(std::io::Cursor::new(Vec::new()))).err().unwrap();
+        assert!(matches!(e.kind, SourceErrorKind::Empty));
+    }
+
+    #[test]
+    fn a_stream_fed_one_byte_at_a_time_gives_the_same_frames() {
+        struct Trickle(std::io::Cursor<Vec<u8>>);
+        impl Read for Trickle {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(1);
+                self.0.read(&mut buf[..n])
+            }
+        }
+        let ng = pcapng_two_interfaces();
+        let a = all(stream(ng.clone())).0;
+        let b = all(CaptureFile::from_reader("t", Box::new(Trickle(std::io::Cursor::new(ng)))).unwrap()).0;
+        assert_eq!(a, b);
+    }
+}
