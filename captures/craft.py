@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Crafts the synthetic sample captures byte by byte (deterministic: fixed addresses,
+ports, sequence numbers and times). Run from anywhere: writes next to this script.
+
+Checksums are computed here, so tshark finds none bad (except where a file is
+malformed on purpose). Addresses are private/documentation ranges."""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+T0 = 1_700_000_000  # 2023-11-14 22:13:20 UTC
+
+A_MAC = bytes.fromhex("020000000001")
+B_MAC = bytes.fromhex("020000000002")
+BCAST = b"\xff" * 6
+A_IP, B_IP = bytes([192, 168, 36, 10]), bytes([192, 168, 36, 20])
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ipv4(src, dst, proto, payload, ident=1, ttl=64, df=True, ihl=5, total=None):
+    total = 20 + len(payload) if total is None else total
+    h = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, total, ident, 0x4000 if df else 0, ttl, proto, 0, src, dst)
+    h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+    return h + payload
+
+
+def tcp(src, dst, sport, dport, seq, ack, flags, payload=b"", win=64240, opts=b"", doff=None):
+    doff = (20 + len(opts)) // 4 if doff is None else doff
+    h = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, doff << 4, flags, win, 0, 0) + opts
+    pseudo = src + dst + struct.pack("!BBH", 0, 6, len(h) + len(payload))
+    c = csum(pseudo + h + payload)
+    return h[:16] + struct.pack("!H", c) + h[18:] + payload
+
+
+def udp(src, dst, sport, dport, payload):
+    h = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0)
+    c = csum(src + dst + struct.pack("!BBH", 0, 17, len(h) + len(payload)) + h + payload) or 0xFFFF
+    return h[:6] + struct.pack("!H", c) + payload
+
+
+def eth(dst, src, etype, payload):
+    return dst + src + struct.pack("!H", etype) + payload
+
+
+def vlan(tci, etype, payload):
+    return struct.pack("!HH", tci, etype) + payload
+
+
+def arp(op, sha, spa, tha, tpa):
+    return struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, sha, spa, tha, tpa)
+
+
+def pcap(name, frames, link=1, snaplen=65535, nano=False):
+    """frames: list of (seconds offset, bytes, original length or None)."""
+    with open(os.path.join(HERE, name), "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B23C4D if nano else 0xA1B2C3D4, 2, 4, 0, 0, snaplen, link))
+        for t, data, orig in frames:
+            sec = int(t)
+            frac = round((t - sec) * (1e9 if nano else 1e6))
+            cap = data[:snaplen]
+            f.write(struct.pack("<IIII", T0 + sec, frac, len(cap), orig or len(data)))
+            f.write(cap)
+    print("wrote", name)
+
+
+def handshake_frames(wrap=lambda b: b):
+    """A short TCP session between A and B: handshake, request, reply, teardown."""
+    a, b = 40000, 8000
+    isn_a, isn_b = 1000, 5000
+    mss = struct.pack("!BBH", 2, 4, 1460) + b"\x01\x03\x03\x07"  # MSS, NOP, WS 7
+    segs = [
+        (A_IP, B_IP, a, b, isn_a, 0, 0x02, b"", mss),
+        (B_IP, A_IP, b, a, isn_b, isn_a + 1, 0x12, b"", mss),
+        (A_IP, B_IP, a, b, isn_a + 1, isn_b + 1, 0x10, b"", b""),
+        (A_IP, B_IP, a, b, isn_a + 1, isn_b + 1, 0x18, b"GET /\r\n", b""),
+        (B_IP, A_IP, b, a, isn_b + 1, isn_a + 8, 0x18, b"200 OK\r\n", b""),
+        (A_IP, B_IP, a, b, isn_a + 8, isn_b + 9, 0x11, b"", b""),
+        (B_IP, A_IP, b, a, isn_b + 9, isn_a + 9, 0x11, b"", b""),
+        (A_IP, B_IP, a, b, isn_a + 9, isn_b + 10, 0x10, b"", b""),
+    ]
+    out = []
+    for i, (s, d, sp, dp, seq, ack, fl, pl, op) in enumerate(segs):
+        seg = tcp(s, d, sp, dp, seq, ack, fl, pl, opts=op)
+        out.append((i * 0.001, wrap(ipv4(s, d, 6, seg, ident=100 + i), s == A_IP), None))
+    return out
+
+
+def main():
+    # ARP on a LAN: who-has, is-at, a gratuitous announcement.
+    pcap("arp-lan.pcap", [
+        (0.0, eth(BCAST, A_MAC, 0x0806, arp(1, A_MAC, A_IP, b"\0" * 6, B_IP)).ljust(60, b"\0"), None),
+        (0.0002, eth(A_MAC, B_MAC, 0x0806, arp(2, B_MAC, B_IP, A_MAC, A_IP)).ljust(60, b"\0"), None),
+        (1.0, eth(BCAST, B_MAC, 0x0806, arp(1, B_MAC, B_IP, b"\0" * 6, B_IP)).ljust(60, b"\0"), None),
+    ])
+
+    # 802.1Q: the session on VLAN 36; the last frame double-tagged (QinQ: 802.1ad outer 100).
+    frames = handshake_frames(lambda ip, a2b: eth(B_MAC if a2b else A_MAC, A_MAC if a2b else B_MAC, 0x8100,
+                                                  vlan(36, 0x0800, ip)))
+    qinq_ip = ipv4(A_IP, B_IP, 17, udp(A_IP, B_IP, 40353, 40353, b"qinq"), ident=7)
+    frames.append((0.02, eth(B_MAC, A_MAC, 0x88A8, vlan(100, 0x8100, vlan((5 << 13) | 36, 0x0800, qinq_ip))), None))
+    pcap("vlan-qinq.pcap", frames)
+
+    # Linux cooked capture v2 (what `tcpdump -i any` writes today): UDP both ways and an ARP.
+    def sll2(proto, pkttype, mac, payload):
+        return struct.pack("!HHIHBB8s", proto, 0, 2, 1, pkttype, 6, mac + b"\0\0") + payload
+    q = udp(A_IP, B_IP, 51234, 40053, b"query")
+    r = udp(B_IP, A_IP, 40053, 51234, b"answer")
+    pcap("sll2-cooked.pcap", [
+        (0.0, sll2(0x0800, 4, A_MAC, ipv4(A_IP, B_IP, 17, q)), None),
+        (0.003, sll2(0x0800, 0, B_MAC, ipv4(B_IP, A_IP, 17, r)), None),
+        (0.5, sll2(0x0806, 1, B_MAC, arp(1, B_MAC, B_IP, b"\0" * 6, A_IP)), None),
+    ], link=276)
+
+    # Cut by a 54-byte snaplen: headers of every TCP frame survive, payloads do not.
+    full = [(t, eth(B_MAC, A_MAC, 0x0800, ip), None) for t, ip, _ in handshake_frames(lambda ip, a2b: ip)]
+    pcap("snaplen-54.pcap", [(t, d, len(d)) for t, d, _ in full], snaplen=54)
+
+    # Headers that lie, one per frame: IHL 4, TCP data offset 3, IP total length beyond
+    # the frame, then a well-formed frame to show the run goes on.
+    seg = tcp(A_IP, B_IP, 40000, 8000, 1, 1, 0x10)
+    bad = [
+        ipv4(A_IP, B_IP, 6, seg, ihl=4),
+        ipv4(A_IP, B_IP, 6, tcp(A_IP, B_IP, 40000, 8000, 1, 1, 0x10, doff=3)),
+        ipv4(A_IP, B_IP, 6, seg, total=1500),
+        ipv4(A_IP, B_IP, 6, seg),
+    ]
+    pcap("malformed-headers.pcap", [(i * 0.01, eth(B_MAC, A_MAC, 0x0800, ip), None) for i, ip in enumerate(bad)])
+
+    # A valid file whose last record is cut in the middle (a capture killed mid-write).
+    pcap("cut-short-record.pcap", full)
+    p = os.path.join(HERE, "cut-short-record.pcap")
+    with open(p, "r+b") as f:
+        f.truncate(os.path.getsize(p) - 30)
+
+    # pcapng: two interfaces (Ethernet with µs stamps, raw IPv4 with ns stamps), big-endian? no:
+    # little-endian, with an interface name option on each.
+    def block(t, body):
+        n = (12 + len(body) + 3) // 4 * 4
+        return struct.pack("<II", t, n) + body.ljust(n - 12, b"\0") + struct.pack("<I", n)
+
+    def opt(code, val):
+        return struct.pack("<HH", code, len(val)) + val.ljust((len(val) + 3) // 4 * 4, b"\0")
+
+    shb = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + opt(0, b""))
+    idb0 = block(1, struct.pack("<HHI", 1, 0, 0) + opt(2, b"eth0") + opt(0, b""))
+    idb1 = block(1, struct.pack("<HHI", 101, 0, 0) + opt(2, b"tun0") + opt(9, b"\x09") + opt(0, b""))
+
+    def epb(iface, ts_units, data):
+        return block(6, struct.pack("<IIIII", iface, ts_units >> 32, ts_units & 0xFFFFFFFF, len(data), len(data)) + data)
+    blocks = [shb, idb0, idb1]
+    for i, (t, ip, _) in enumerate(handshake_frames(lambda ip, a2b: ip)[:4]):
+        if i % 2 == 0:
+            blocks.append(epb(0, (T0 * 1_000_000) + int(t * 1e6), eth(B_MAC, A_MAC, 0x0800, ip)))
+        else:
+            blocks.append(epb(1, (T0 * 1_000_000_000) + int(t * 1e9) + 7, ip))
+    with open(os.path.join(HERE, "two-interfaces.pcapng"), "wb") as f:
+        f.write(b"".join(blocks))
+    print("wrote two-interfaces.pcapng")
+
+
+if __name__ == "__main__":
+    main()

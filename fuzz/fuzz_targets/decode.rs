@@ -1,0 +1,26 @@
+//! Fuzz the decoder and every renderer: the first byte picks a link type, the rest is a frame.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use pktlab::decode::{self, Context};
+use pktlab::source::{Frame, LinkType};
+
+const LINKS: [u32; 9] = [0, 1, 12, 101, 108, 113, 228, 229, 276];
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pick, frame)) = data.split_first() else {
+        return;
+    };
+    let link = LinkType(LINKS[usize::from(pick) % LINKS.len()]);
+    let orig = frame.len() as u32 + u32::from(pick >> 4);
+    let p = decode::decode(link, frame, orig);
+    let mut seq = pktlab::analysis::seqrel::SeqTracker::default();
+    let ctx: Context = seq.relative(&p);
+    let f = Frame { number: 1, ts: Default::default(), link, orig_len: orig, data: frame, interface: 0 };
+    let _ = pktlab::render::list::Info { f: &f, p: &p, ctx: &ctx }.to_string();
+    let mut out = Vec::new();
+    let _ = pktlab::render::tree::write_tree(&mut out, &f, &p, &ctx, 0, 6, true);
+    let mut j = pktlab::render::json::JsonRenderer::default();
+    out.clear();
+    let _ = j.write_frame(&mut out, &f, &p, &ctx, (0, 0));
+});
