@@ -100,6 +100,7 @@ fn read(a: ReadArgs) -> Result<bool> {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
                 Err(e) => {
+                    list.flush(&mut out)?;
                     problems.file_error(&mut out, &e)?;
                     break;
                 }
@@ -129,10 +130,12 @@ fn read(a: ReadArgs) -> Result<bool> {
             }
             shown += 1;
             if a.count.is_some_and(|c| shown >= c) {
+                list.flush(&mut out)?;
                 problems.malformed(&mut out, path, malformed, cap.frames_read())?;
                 break 'files;
             }
         }
+        list.flush(&mut out)?;
         problems.malformed(&mut out, path, malformed, cap.frames_read())?;
     }
     if a.format == Format::Json {

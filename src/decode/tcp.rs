@@ -149,33 +149,42 @@ impl<'a> Iterator for Options<'a> {
 /// `[SYN, ACK]` as Wireshark writes the flags in the info column.
 pub struct FlagList(pub u16);
 
-impl fmt::Display for FlagList {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const NAMES: [(u16, &str); 9] = [
-            (FIN, "FIN"),
-            (SYN, "SYN"),
-            (RST, "RST"),
-            (PSH, "PSH"),
-            (ACK, "ACK"),
-            (URG, "URG"),
-            (ECE, "ECE"),
-            (CWR, "CWR"),
-            (AE, "AE"),
-        ];
+impl FlagList {
+    /// The names, comma separated, without `fmt` (the list calls this per frame).
+    pub fn write(&self, out: &mut crate::render::line::Line) {
         let mut first = true;
-        for (bit, name) in NAMES {
+        for (bit, name) in Self::NAMES {
             if self.0 & bit != 0 {
                 if !first {
-                    f.write_str(", ")?;
+                    out.str(", ");
                 }
-                f.write_str(name)?;
+                out.str(name);
                 first = false;
             }
         }
         if first {
-            f.write_str("<None>")?;
+            out.str("<None>");
         }
-        Ok(())
+    }
+
+    const NAMES: [(u16, &'static str); 9] = [
+        (FIN, "FIN"),
+        (SYN, "SYN"),
+        (RST, "RST"),
+        (PSH, "PSH"),
+        (ACK, "ACK"),
+        (URG, "URG"),
+        (ECE, "ECE"),
+        (CWR, "CWR"),
+        (AE, "AE"),
+    ];
+}
+
+impl fmt::Display for FlagList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut l = crate::render::line::Line::default();
+        self.write(&mut l);
+        f.write_str(l.as_str())
     }
 }
 

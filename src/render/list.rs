@@ -5,7 +5,8 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::time::{Secs, Utc};
+use super::line::Line;
+use super::time::Utc;
 use crate::cli::TimeFormat;
 use crate::decode::{self, arp, icmp, tcp, Context, Packet, Proto};
 use crate::source::{Frame, Timestamp};
@@ -17,11 +18,12 @@ pub struct ListRenderer {
     pub digits: u8,
     first: Option<Timestamp>,
     prev: Option<Timestamp>,
+    line: Line,
 }
 
 impl ListRenderer {
     pub fn new(time: TimeFormat, digits: u8) -> Self {
-        ListRenderer { time, digits, first: None, prev: None }
+        ListRenderer { time, digits, first: None, prev: None, line: Line::with_capacity(256) }
     }
 
     /// Time reference bookkeeping must see every frame, shown or filtered out,
@@ -41,15 +43,45 @@ impl ListRenderer {
         times: (i128, i128),
     ) -> io::Result<()> {
         let (rel, delta) = times;
-        write!(out, "{:>5} ", f.number)?;
+        let digits = self.digits;
+        let l = &mut self.line;
+        l.pad_left(5, |l| l.num(f.number));
+        l.byte(b' ');
         match self.time {
-            TimeFormat::Relative => write!(out, "{:>11}", Secs { nanos: rel, digits: self.digits })?,
-            TimeFormat::Delta => write!(out, "{:>11}", Secs { nanos: delta, digits: self.digits })?,
-            TimeFormat::Epoch => write!(out, "{}", Secs { nanos: f.ts.0 as i128, digits: self.digits })?,
-            TimeFormat::Absolute => write!(out, "{}", Utc { ts: f.ts, digits: self.digits, iso: false })?,
+            TimeFormat::Relative => l.pad_left(11, |l| l.secs(rel, digits)),
+            TimeFormat::Delta => l.pad_left(11, |l| l.secs(delta, digits)),
+            TimeFormat::Epoch => l.secs(f.ts.0 as i128, digits),
+            TimeFormat::Absolute => {
+                let _ = write!(l, "{}", Utc { ts: f.ts, digits, iso: false });
+            }
         }
         let (src, dst) = addresses(p);
-        writeln!(out, " {src:>15} → {dst:<15} {:<6} {:>5} {}", ProtoColumn(p), f.orig_len, Info { f, p, ctx })
+        l.byte(b' ');
+        l.pad_left(15, |l| src.write(l));
+        l.str(" → ");
+        l.pad_right(15, |l| dst.write(l));
+        l.byte(b' ');
+        l.pad_right(6, |l| {
+            let _ = write!(l, "{}", ProtoColumn(p));
+        });
+        l.byte(b' ');
+        l.pad_left(5, |l| l.num(f.orig_len));
+        l.byte(b' ');
+        write_info(l, f, p, ctx);
+        l.byte(b'\n');
+        // Lines collect here and go out in large writes: one copy per line, not two.
+        if l.buf.len() >= 1 << 16 {
+            out.write_all(l.as_bytes())?;
+            l.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes out the lines still held; call before anything else is written to `out`.
+    pub fn flush<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        out.write_all(self.line.as_bytes())?;
+        self.line.clear();
+        Ok(())
     }
 }
 
@@ -74,6 +106,20 @@ impl fmt::Display for Addr {
                 f.pad(buf.as_str())
             }
             Addr::None => f.pad(""),
+        }
+    }
+}
+
+impl Addr {
+    fn write(&self, l: &mut Line) {
+        match self {
+            Addr::V4(a) => l.ipv4(a.octets()),
+            Addr::Mac(m) if decode::link::is_broadcast(m) => l.str("Broadcast"),
+            Addr::Mac(m) => l.mac(m),
+            Addr::V6(a) => {
+                let _ = write!(l, "{a}");
+            }
+            Addr::None => {}
         }
     }
 }
@@ -176,98 +222,126 @@ pub struct Info<'x, 'a> {
 
 impl fmt::Display for Info<'_, '_> {
     fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let p = self.p;
-        let frag = p.ipv4().filter(|ip| ip.is_fragment());
-        let bad_ip =
-            p.malformed.filter(|m| matches!(m.proto, Proto::Ipv4 | Proto::Ipv6) && m.kind() != "length-exceeds-packet");
-        if let Some(m) = bad_ip {
-            // The header cannot be trusted past the fault: say only what is wrong.
-            write!(out, "Bogus {} header", if m.proto == Proto::Ipv4 { "IPv4" } else { "IPv6" })?;
-        } else if let Some(ip) = frag {
-            let proto = ip.protocol().unwrap_or(0);
-            write!(
-                out,
-                "Fragmented IP protocol (proto={} {proto}, off={}, ID={:04x})",
-                decode::ip_proto_name(proto),
-                ip.fragment_offset().unwrap_or(0),
-                ip.id().unwrap_or(0)
-            )?;
-            if ip.more_fragments() {
-                out.write_str(" [more fragments follow]")?;
-            }
-        } else if let Some(t) = p.tcp() {
-            tcp_info(out, p, t, self.ctx)?;
-        } else if let Some(u) = p.udp() {
-            write!(out, "{} → {}", u.src_port().unwrap_or(0), u.dst_port().unwrap_or(0))?;
-            if let Some(len) = u.length() {
-                write!(out, " Len={}", len.saturating_sub(8))?;
-            }
-        } else if let Some(m) = p.icmp() {
-            write!(out, "{}", icmp::Info { v6: false, msg: m, hop: p.ipv4().and_then(|i| i.ttl()) })?;
-        } else if let Some(m) = p.icmpv6() {
-            write!(out, "{}", icmp::Info { v6: true, msg: m, hop: p.ipv6().and_then(|i| i.hop_limit()) })?;
-        } else if let Some(a) = p.arp() {
-            arp_info(out, a)?;
-        } else if let Some(n) = p.unknown_ip_proto {
-            write!(out, "IP protocol {n} ({}), {} bytes not decoded", decode::ip_proto_name(n), p.payload().len())?;
-        } else if p.unknown_ethertype != 0 {
-            let t = p.unknown_ethertype;
-            if t < 0x0600 {
-                write!(out, "802.3 frame, length {t}: LLC not decoded")?;
-            } else {
-                write!(out, "Ethertype 0x{t:04x}")?;
-                if let Some(n) = decode::ethertype_name(t) {
-                    write!(out, " ({n})")?;
-                }
-                write!(out, ", {} bytes not decoded", p.payload().len())?;
-            }
-        } else if !self.f.link.is_supported() {
-            write!(out, "Link type {} not decoded", self.f.link)?;
-        } else if p.ipv4().is_some() || p.ipv6().is_some() {
-            out.write_str("IP header without payload")?;
-        }
-        if self.f.is_truncated() {
-            write!(out, " [Packet size limited during capture: {} of {} bytes]", self.f.data.len(), self.f.orig_len)?;
-        }
-        if let Some(m) = p.malformed {
-            if crate::analysis::stats::is_malformed(self.f, p) {
-                write!(out, " [Malformed: {m}]")?;
-            }
-        }
-        Ok(())
+        let mut l = Line::default();
+        write_info(&mut l, self.f, self.p, self.ctx);
+        out.write_str(l.as_str())
     }
 }
 
-fn tcp_info(out: &mut fmt::Formatter<'_>, p: &Packet<'_>, t: tcp::Tcp<'_>, ctx: &Context) -> fmt::Result {
+/// Writes the info column. TCP and UDP, most of any capture, take the fast path.
+pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) {
+    let frag = p.ipv4().filter(|ip| ip.is_fragment());
+    let bad_ip =
+        p.malformed.filter(|m| matches!(m.proto, Proto::Ipv4 | Proto::Ipv6) && m.kind() != "length-exceeds-packet");
+    if let Some(m) = bad_ip {
+        // The header cannot be trusted past the fault: say only what is wrong.
+        out.str(if m.proto == Proto::Ipv4 { "Bogus IPv4 header" } else { "Bogus IPv6 header" });
+    } else if let Some(ip) = frag {
+        let proto = ip.protocol().unwrap_or(0);
+        let _ = write!(
+            out,
+            "Fragmented IP protocol (proto={} {proto}, off={}, ID={:04x})",
+            decode::ip_proto_name(proto),
+            ip.fragment_offset().unwrap_or(0),
+            ip.id().unwrap_or(0)
+        );
+        if ip.more_fragments() {
+            out.str(" [more fragments follow]");
+        }
+    } else if let Some(t) = p.tcp() {
+        tcp_info(out, p, t, ctx);
+    } else if let Some(u) = p.udp() {
+        out.num(u.src_port().unwrap_or(0));
+        out.str(" → ");
+        out.num(u.dst_port().unwrap_or(0));
+        if let Some(len) = u.length() {
+            out.str(" Len=");
+            out.num(len.saturating_sub(8));
+        }
+    } else if let Some(m) = p.icmp() {
+        let _ = write!(out, "{}", icmp::Info { v6: false, msg: m, hop: p.ipv4().and_then(|i| i.ttl()) });
+    } else if let Some(m) = p.icmpv6() {
+        let _ = write!(out, "{}", icmp::Info { v6: true, msg: m, hop: p.ipv6().and_then(|i| i.hop_limit()) });
+    } else if let Some(a) = p.arp() {
+        let _ = arp_info(out, a);
+    } else if let Some(n) = p.unknown_ip_proto {
+        let _ = write!(out, "IP protocol {n} ({}), {} bytes not decoded", decode::ip_proto_name(n), p.payload().len());
+    } else if p.unknown_ethertype != 0 {
+        let t = p.unknown_ethertype;
+        if t < 0x0600 {
+            let _ = write!(out, "802.3 frame, length {t}: LLC not decoded");
+        } else {
+            let _ = write!(out, "Ethertype 0x{t:04x}");
+            if let Some(n) = decode::ethertype_name(t) {
+                let _ = write!(out, " ({n})");
+            }
+            let _ = write!(out, ", {} bytes not decoded", p.payload().len());
+        }
+    } else if !f.link.is_supported() {
+        let _ = write!(out, "Link type {} not decoded", f.link);
+    } else if p.ipv4().is_some() || p.ipv6().is_some() {
+        out.str("IP header without payload");
+    }
+    if f.is_truncated() {
+        let _ = write!(out, " [Packet size limited during capture: {} of {} bytes]", f.data.len(), f.orig_len);
+    }
+    if let Some(m) = p.malformed {
+        if crate::analysis::stats::is_malformed(f, p) {
+            let _ = write!(out, " [Malformed: {m}]");
+        }
+    }
+}
+
+fn tcp_info(out: &mut Line, p: &Packet<'_>, t: tcp::Tcp<'_>, ctx: &Context) {
     let (Some(sp), Some(dp)) = (t.src_port(), t.dst_port()) else {
-        return out.write_str("TCP header truncated");
+        return out.str("TCP header truncated");
     };
-    write!(out, "{sp} → {dp}")?;
+    out.num(sp);
+    out.str(" → ");
+    out.num(dp);
     let Some(flags) = t.flags() else {
-        return Ok(());
+        return;
     };
-    write!(out, " [{}]", tcp::FlagList(flags))?;
+    out.str(" [");
+    tcp::FlagList(flags).write(out);
+    out.byte(b']');
     if let Some(s) = ctx.rel_seq.or(t.seq()) {
-        write!(out, " Seq={s}")?;
+        out.str(" Seq=");
+        out.num(s);
     }
     if flags & tcp::ACK != 0 {
         if let Some(a) = ctx.rel_ack.or(t.ack()) {
-            write!(out, " Ack={a}")?;
+            out.str(" Ack=");
+            out.num(a);
         }
     }
     if let Some(w) = t.window() {
-        write!(out, " Win={}", u64::from(w) << ctx.win_shift.unwrap_or(0))?;
+        out.str(" Win=");
+        out.num(u64::from(w) << ctx.win_shift.unwrap_or(0));
     }
     if flags & tcp::URG != 0 {
-        write!(out, " Urg={}", t.urgent().unwrap_or(0))?;
+        out.str(" Urg=");
+        out.num(t.urgent().unwrap_or(0));
     }
-    write!(out, " Len={}", p.tcp_len().unwrap_or(0))?;
+    out.str(" Len=");
+    out.num(p.tcp_len().unwrap_or(0));
     for (_, _, o) in t.options() {
         match o {
-            tcp::Opt::Mss(m) => write!(out, " MSS={m}")?,
-            tcp::Opt::WindowScale(s) => write!(out, " WS={}", 1u32 << s.min(14))?,
-            tcp::Opt::SackPermitted => out.write_str(" SACK_PERM")?,
-            tcp::Opt::Timestamps(a, b) => write!(out, " TSval={a} TSecr={b}")?,
+            tcp::Opt::Mss(m) => {
+                out.str(" MSS=");
+                out.num(m);
+            }
+            tcp::Opt::WindowScale(s) => {
+                out.str(" WS=");
+                out.num(1u32 << s.min(14));
+            }
+            tcp::Opt::SackPermitted => out.str(" SACK_PERM"),
+            tcp::Opt::Timestamps(a, b) => {
+                out.str(" TSval=");
+                out.num(a);
+                out.str(" TSecr=");
+                out.num(b);
+            }
             tcp::Opt::Sack(blocks) => {
                 let base = ctx.rel_ack.and_then(|r| t.ack().map(|a| a.wrapping_sub(r)));
                 for c in blocks.chunks_exact(8) {
@@ -277,16 +351,18 @@ fn tcp_info(out: &mut fmt::Formatter<'_>, p: &Packet<'_>, t: tcp::Tcp<'_>, ctx: 
                         Some(b) => (le.wrapping_sub(b), re.wrapping_sub(b)),
                         None => (le, re),
                     };
-                    write!(out, " SLE={le} SRE={re}")?;
+                    out.str(" SLE=");
+                    out.num(le);
+                    out.str(" SRE=");
+                    out.num(re);
                 }
             }
             _ => {}
         }
     }
-    Ok(())
 }
 
-fn arp_info(out: &mut fmt::Formatter<'_>, a: arp::Arp<'_>) -> fmt::Result {
+fn arp_info(out: &mut Line, a: arp::Arp<'_>) -> fmt::Result {
     let (Some(spa), Some(tpa)) = (a.sender_ip(), a.target_ip()) else {
         return write!(out, "ARP {} (non-Ethernet/IPv4 addresses)", arp::opcode_name(a.opcode().unwrap_or(0)));
     };

@@ -3,6 +3,7 @@
 
 pub mod hex;
 pub mod json;
+pub mod line;
 pub mod list;
 pub mod stats;
 pub mod time;

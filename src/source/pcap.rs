@@ -86,6 +86,8 @@ pub struct CaptureFile {
     interfaces: Vec<Interface>,
     frames: u64,
     failed: bool,
+    /// Mapped bytes before this offset have been handed back to the kernel.
+    released: usize,
 }
 
 impl CaptureFile {
@@ -112,6 +114,8 @@ impl CaptureFile {
         // read it, the OS may signal us, the same risk every mmap-based reader
         // (tcpdump via libpcap's buffered reads excepted) accepts for the 2x speed.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| err(SourceErrorKind::Read(e)))?;
+        // Read-ahead suits a front-to-back scan; errors only lose the hint.
+        let _ = map.advise(memmap2::Advice::Sequential);
         let end = map.len();
         Self::start(path, Input::Mapped(map), end)
     }
@@ -185,6 +189,7 @@ impl CaptureFile {
             interfaces,
             frames: 0,
             failed: false,
+            released: 0,
         })
     }
 
@@ -246,6 +251,7 @@ impl CaptureFile {
                 }
                 continue;
             }
+            self.release_behind();
             match self.parse_record() {
                 Ok(Some((range, ts, orig_len, interface, consumed))) => {
                     self.pos += consumed;
@@ -264,6 +270,25 @@ impl CaptureFile {
                 }
                 Ok(None) => continue,
                 Err(kind) => return Err(self.error(record_offset, kind)),
+            }
+        }
+    }
+
+    /// Hands pages already read back to the kernel, so the resident set stays the
+    /// size of the frame in flight rather than growing with the file: the mapped
+    /// pages of a 2 GB capture would otherwise all count as ours.
+    fn release_behind(&mut self) {
+        const STEP: usize = 32 << 20;
+        if let Input::Mapped(map) = &self.input {
+            let upto = self.pos & !(STEP - 1);
+            if upto > self.released {
+                // SAFETY: the pages lie before every frame still lent out (frames borrow
+                // only the record at `pos` or later), and MADV_DONTNEED on a read-only
+                // file mapping only drops them from memory: a later access reads the file.
+                let _ = unsafe {
+                    map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, self.released, upto - self.released)
+                };
+                self.released = upto;
             }
         }
     }

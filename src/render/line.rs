@@ -1,0 +1,145 @@
+//! A reusable output line: numbers, addresses and padding written straight into bytes.
+//! The per-frame renderers use it instead of `write!`, whose formatting machinery was
+//! most of the time spent listing a large capture.
+
+use std::fmt;
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+#[derive(Default)]
+pub struct Line {
+    pub buf: Vec<u8>,
+}
+
+impl Line {
+    pub fn with_capacity(n: usize) -> Self {
+        Line { buf: Vec::with_capacity(n) }
+    }
+    pub fn clear(&mut self) {
+        self.buf.clear();
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf).unwrap_or("")
+    }
+    pub fn str(&mut self, s: &str) {
+        self.buf.extend_from_slice(s.as_bytes());
+    }
+    pub fn byte(&mut self, b: u8) {
+        self.buf.push(b);
+    }
+    pub fn num<I: itoa::Integer>(&mut self, n: I) {
+        let mut b = itoa::Buffer::new();
+        self.buf.extend_from_slice(b.format(n).as_bytes());
+    }
+    pub fn ipv4(&mut self, a: [u8; 4]) {
+        for (i, o) in a.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b'.');
+            }
+            self.num(*o);
+        }
+    }
+    pub fn mac(&mut self, m: &[u8; 6]) {
+        for (i, b) in m.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b':');
+            }
+            self.buf.push(HEX[usize::from(b >> 4)]);
+            self.buf.push(HEX[usize::from(b & 15)]);
+        }
+    }
+    /// Lowercase hex of every byte, no separators.
+    pub fn hex(&mut self, bytes: &[u8]) {
+        self.buf.reserve(bytes.len() * 2);
+        for b in bytes {
+            self.buf.push(HEX[usize::from(b >> 4)]);
+            self.buf.push(HEX[usize::from(b & 15)]);
+        }
+    }
+    /// `0x` and `width` hex digits (more if the value needs them).
+    pub fn hexnum(&mut self, v: u64, width: u8) {
+        self.str("0x");
+        let digits = ((64 - v.leading_zeros()).div_ceil(4) as u8).max(width).max(1);
+        for i in (0..digits).rev() {
+            self.buf.push(HEX[((v >> (i * 4)) & 15) as usize]);
+        }
+    }
+    /// Seconds from nanoseconds, `digits` decimals (6 or 9), no floats.
+    pub fn secs(&mut self, nanos: i128, digits: u8) {
+        if nanos < 0 {
+            self.buf.push(b'-');
+        }
+        let n = nanos.unsigned_abs();
+        self.num((n / 1_000_000_000) as u64);
+        self.buf.push(b'.');
+        let frac = (n % 1_000_000_000) as u32;
+        let (v, w) = if digits >= 9 { (frac, 9) } else { (frac / 1000, 6) };
+        let mut b = itoa::Buffer::new();
+        let s = b.format(v);
+        for _ in s.len()..w {
+            self.buf.push(b'0');
+        }
+        self.str(s);
+    }
+    /// Runs `f`, then right-aligns what it wrote in `width` columns.
+    pub fn pad_left(&mut self, width: usize, f: impl FnOnce(&mut Line)) {
+        let start = self.buf.len();
+        f(self);
+        let n = chars(&self.buf[start..]);
+        if n < width {
+            let k = width - n;
+            self.buf.resize(self.buf.len() + k, b' ');
+            self.buf[start..].rotate_right(k);
+        }
+    }
+    /// Runs `f`, then left-aligns what it wrote in `width` columns.
+    pub fn pad_right(&mut self, width: usize, f: impl FnOnce(&mut Line)) {
+        let start = self.buf.len();
+        f(self);
+        let n = chars(&self.buf[start..]);
+        for _ in n..width {
+            self.buf.push(b' ');
+        }
+    }
+}
+
+fn chars(b: &[u8]) -> usize {
+    b.iter().filter(|&&c| c & 0xc0 != 0x80).count()
+}
+
+impl fmt::Write for Line {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.str(s);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_like_the_formatter() {
+        let mut l = Line::default();
+        l.pad_left(5, |l| l.num(42u32));
+        l.byte(b'|');
+        l.pad_right(16, |l| l.ipv4([192, 168, 0, 1]));
+        l.byte(b'|');
+        l.secs(1_500_000_001, 9);
+        l.byte(b' ');
+        l.secs(-2_000, 6);
+        l.byte(b' ');
+        l.hexnum(0x12, 3);
+        l.byte(b' ');
+        l.mac(&[0, 0x1b, 0xff, 1, 2, 3]);
+        l.byte(b' ');
+        l.hex(&[0xde, 0xad]);
+        assert_eq!(l.as_str(), "   42|192.168.0.1     |1.500000001 -0.000002 0x012 00:1b:ff:01:02:03 dead");
+        l.clear();
+        l.pad_left(4, |l| l.str("→"));
+        assert_eq!(l.as_str(), "   →");
+    }
+}
