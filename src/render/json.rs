@@ -8,13 +8,14 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 use std::ops::Range;
 
-use super::time::{Secs, Utc};
+use super::line::Line;
+use super::time::Utc;
 use crate::decode::{self, Context, Packet, Proto, Value, Visitor};
 use crate::source::Frame;
 
 /// Reusable JSON writer for frames.
 pub struct JsonRenderer {
-    buf: String,
+    buf: Line,
     keys: Vec<&'static str>,
     layers: Vec<Proto>,
     open: bool,
@@ -30,7 +31,7 @@ impl Default for JsonRenderer {
 impl JsonRenderer {
     pub fn new(digits: u8) -> Self {
         JsonRenderer {
-            buf: String::with_capacity(4096),
+            buf: Line::with_capacity(4096),
             keys: Vec::with_capacity(64),
             layers: Vec::with_capacity(8),
             open: false,
@@ -51,22 +52,27 @@ impl JsonRenderer {
         self.layers.clear();
         self.open = false;
         let b = &mut self.buf;
-        let _ = write!(
-            b,
-            "{{\"frame\":{{\"number\":{},\"time\":\"{}\",\"time_epoch\":{},\"time_relative\":{},\"time_delta\":{},\"len\":{},\"cap_len\":{},\"truncated\":{},\"link_type\":{},\"link_name\":\"{}\",\"interface_id\":{},\"protocols\":\"{}\"}}",
-            f.number,
-            Utc { ts: f.ts, digits: 9, iso: true },
-            Secs { nanos: f.ts.0 as i128, digits: 9 },
-            Secs { nanos: times.0, digits: 9 },
-            Secs { nanos: times.1, digits: 9 },
-            f.orig_len,
-            f.data.len(),
-            f.is_truncated(),
-            f.link.0,
-            f.link.name(),
-            f.interface,
-            super::tree::Protocols(p),
-        );
+        b.str("{\"frame\":{\"number\":");
+        b.num(f.number);
+        let _ = write!(b, ",\"time\":\"{}\"", Utc { ts: f.ts, digits: 9, iso: true });
+        b.str(",\"time_epoch\":");
+        b.secs(f.ts.0 as i128, 9);
+        b.str(",\"time_relative\":");
+        b.secs(times.0, 9);
+        b.str(",\"time_delta\":");
+        b.secs(times.1, 9);
+        b.str(",\"len\":");
+        b.num(f.orig_len);
+        b.str(",\"cap_len\":");
+        b.num(f.data.len());
+        b.str(if f.is_truncated() { ",\"truncated\":true" } else { ",\"truncated\":false" });
+        b.str(",\"link_type\":");
+        b.num(f.link.0);
+        b.str(",\"link_name\":\"");
+        b.str(f.link.name());
+        b.str("\",\"interface_id\":");
+        b.num(f.interface);
+        let _ = write!(b, ",\"protocols\":\"{}\"}}", super::tree::Protocols(p));
         decode::describe(p, ctx, self);
         self.close_layer();
         if let Some(m) = p.malformed {
@@ -80,50 +86,64 @@ impl JsonRenderer {
                 !malformed && f.is_truncated(),
             );
             write_str(&mut self.buf, format_args!("{m}"));
-            self.buf.push('}');
+            self.buf.byte(b'}');
         }
-        self.buf.push('}');
+        self.buf.byte(b'}');
         out.write_all(self.buf.as_bytes())
     }
 
     fn close_layer(&mut self) {
         if self.open {
-            self.buf.push('}');
+            self.buf.byte(b'}');
             self.open = false;
         }
     }
 
     fn key(&mut self, key: &'static str) -> bool {
-        if self.keys.contains(&key) {
-            return false;
+        // Only options repeat within a header (NOPs, SACK edges, IPv4 options).
+        if key.starts_with("option") {
+            if self.keys.contains(&key) {
+                return false;
+            }
+            self.keys.push(key);
         }
-        self.keys.push(key);
-        if !self.buf.ends_with('{') {
-            self.buf.push(',');
+        if self.buf.as_bytes().last() != Some(&b'{') {
+            self.buf.byte(b',');
         }
-        self.buf.push('"');
-        self.buf.push_str(key);
-        self.buf.push_str("\":");
+        self.buf.byte(b'"');
+        self.buf.str(key);
+        self.buf.str("\":");
         true
     }
 }
 
-fn write_value(b: &mut String, v: Value<'_>) {
+fn write_value(b: &mut Line, v: Value<'_>) {
     match v {
-        Value::U(n) => {
-            let _ = write!(b, "{n}");
-        }
+        Value::U(n) => b.num(n),
         Value::F(x) => {
             let _ = write!(b, "{x:.9}");
         }
-        Value::Bool(x) => b.push_str(if x { "true" } else { "false" }),
+        Value::Bool(x) => b.str(if x { "true" } else { "false" }),
         Value::Str(s) => write_str(b, format_args!("{s}")),
         Value::Bytes(bytes) => {
-            b.push('"');
-            for x in bytes {
-                let _ = write!(b, "{x:02x}");
-            }
-            b.push('"');
+            b.byte(b'"');
+            b.hex(bytes);
+            b.byte(b'"');
+        }
+        Value::Hex(n, w) => {
+            b.byte(b'"');
+            b.hexnum(n, w);
+            b.byte(b'"');
+        }
+        Value::Mac(m) => {
+            b.byte(b'"');
+            b.mac(&m);
+            b.byte(b'"');
+        }
+        Value::Ipv4(a) => {
+            b.byte(b'"');
+            b.ipv4(a);
+            b.byte(b'"');
         }
         other => {
             let _ = write!(b, "\"{other}\"");
@@ -132,27 +152,30 @@ fn write_value(b: &mut String, v: Value<'_>) {
 }
 
 /// A JSON string with escaping (our strings are ASCII, but a message may quote anything).
-fn write_str(b: &mut String, s: fmt::Arguments<'_>) {
-    struct Esc<'s>(&'s mut String);
+fn write_str(b: &mut Line, s: fmt::Arguments<'_>) {
+    struct Esc<'s>(&'s mut Line);
     impl fmt::Write for Esc<'_> {
         fn write_str(&mut self, s: &str) -> fmt::Result {
             for c in s.chars() {
                 match c {
-                    '"' => self.0.push_str("\\\""),
-                    '\\' => self.0.push_str("\\\\"),
-                    '\n' => self.0.push_str("\\n"),
+                    '"' => self.0.str("\\\""),
+                    '\\' => self.0.str("\\\\"),
+                    '\n' => self.0.str("\\n"),
                     c if (c as u32) < 0x20 => {
                         let _ = write!(self.0, "\\u{:04x}", c as u32);
                     }
-                    c => self.0.push(c),
+                    c => {
+                        let mut tmp = [0u8; 4];
+                        self.0.str(c.encode_utf8(&mut tmp));
+                    }
                 }
             }
             Ok(())
         }
     }
-    b.push('"');
+    b.byte(b'"');
     let _ = Esc(b).write_fmt(s);
-    b.push('"');
+    b.byte(b'"');
 }
 
 impl Visitor for JsonRenderer {
@@ -161,12 +184,12 @@ impl Visitor for JsonRenderer {
         let n = self.layers.iter().filter(|p| **p == proto).count();
         self.layers.push(proto);
         self.keys.clear();
-        self.buf.push_str(",\"");
-        self.buf.push_str(proto.abbrev());
+        self.buf.str(",\"");
+        self.buf.str(proto.abbrev());
         if n > 0 {
             let _ = write!(self.buf, "_{}", n + 1);
         }
-        self.buf.push_str("\":{");
+        self.buf.str("\":{");
         self.open = true;
     }
     fn field(

@@ -53,10 +53,11 @@ impl Line {
     }
     /// Lowercase hex of every byte, no separators.
     pub fn hex(&mut self, bytes: &[u8]) {
-        self.buf.reserve(bytes.len() * 2);
-        for b in bytes {
-            self.buf.push(HEX[usize::from(b >> 4)]);
-            self.buf.push(HEX[usize::from(b & 15)]);
+        let start = self.buf.len();
+        self.buf.resize(start + bytes.len() * 2, 0);
+        for (o, b) in self.buf[start..].chunks_exact_mut(2).zip(bytes) {
+            o[0] = HEX[usize::from(b >> 4)];
+            o[1] = HEX[usize::from(b & 15)];
         }
     }
     /// `0x` and `width` hex digits (more if the value needs them).
