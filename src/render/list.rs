@@ -45,7 +45,7 @@ impl ListRenderer {
         let (rel, delta) = times;
         let digits = self.digits;
         let l = &mut self.line;
-        l.pad_left(5, |l| l.num(f.number));
+        l.num_right(5, f.number);
         l.byte(b' ');
         match self.time {
             TimeFormat::Relative => l.pad_left(11, |l| l.secs(rel, digits)),
@@ -57,15 +57,32 @@ impl ListRenderer {
         }
         let (src, dst) = addresses(p);
         l.byte(b' ');
-        l.pad_left(15, |l| src.write(l));
-        l.str(" → ");
-        l.pad_right(15, |l| dst.write(l));
+        match (src, dst) {
+            (Addr::V4(s), Addr::V4(d)) => {
+                l.ipv4_padded(s.octets(), 15, true);
+                l.str(" → ");
+                l.ipv4_padded(d.octets(), 15, false);
+            }
+            _ => {
+                l.pad_left(15, |l| src.write(l));
+                l.str(" → ");
+                l.pad_right(15, |l| dst.write(l));
+            }
+        }
         l.byte(b' ');
-        l.pad_right(6, |l| {
-            let _ = write!(l, "{}", ProtoColumn(p));
-        });
+        match ProtoColumn(p).fast() {
+            Some(name) => {
+                l.str(name);
+                for _ in name.len()..6 {
+                    l.byte(b' ');
+                }
+            }
+            None => l.pad_right(6, |l| {
+                let _ = write!(l, "{}", ProtoColumn(p));
+            }),
+        }
         l.byte(b' ');
-        l.pad_left(5, |l| l.num(f.orig_len));
+        l.num_right(5, f.orig_len);
         l.byte(b' ');
         write_info(l, f, p, ctx);
         l.byte(b'\n');
@@ -175,6 +192,20 @@ pub fn addresses(p: &Packet<'_>) -> (Addr, Addr) {
 
 /// The protocol column: the innermost protocol decoded or named.
 pub struct ProtoColumn<'p, 'a>(pub &'p Packet<'a>);
+
+impl ProtoColumn<'_, '_> {
+    /// The column for the common transports, without formatting.
+    fn fast(&self) -> Option<&'static str> {
+        if self.0.unknown_ip_proto.is_some() {
+            return None;
+        }
+        match self.0.layers().iter().rev().find(|l| l.proto != Proto::Data)?.proto {
+            Proto::Tcp => Some("TCP"),
+            Proto::Udp => Some("UDP"),
+            _ => None,
+        }
+    }
+}
 
 impl fmt::Display for ProtoColumn<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
