@@ -412,3 +412,32 @@ fn help_lists_the_commands() {
         assert!(s.contains(c), "{s}");
     }
 }
+
+#[test]
+fn display_filter_selects_frames_and_keeps_numbering() {
+    let o = pktlab(&["read", "-Y", "tcp.flags.syn == 1 or tcp.flags.fin == 1", "captures/vlan-qinq.pcap"]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    golden("filter-syn-fin.list", &out);
+    let nums: Vec<&str> = out.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
+    assert_eq!(nums, ["1", "2", "6", "7"]);
+    let o = pktlab(&["read", "--format", "jsonl", "-Y", "vlan.id == 100", "captures/vlan-qinq.pcap"]);
+    let frames: Vec<JsonFrame> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].frame.number, 9);
+    assert_eq!(frames[0].udp.as_ref().unwrap().dstport, 40353);
+    let o = pktlab(&["stats", "--format", "jsonl", "-Y", "arp", "captures/sll2-cooked.pcap"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["frames"], 1);
+}
+
+#[test]
+fn a_bad_filter_is_refused_with_its_column() {
+    let o = pktlab(&["read", "-Y", "ip.addr == 10.0.0.0/33", "captures/lo-udp.pcap"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert_eq!(
+        stderr(&o),
+        "pktlab: filter error at column 12: 'ip.addr' takes a prefix length from 0 to 32: '/33' is not one\n  ip.addr == 10.0.0.0/33\n             ^\n"
+    );
+}

@@ -1,0 +1,205 @@
+//! The fields a filter can name: Wireshark's names, the same as the JSON keys, with
+//! their types, and how to read each from a decoded frame.
+
+use super::Lit;
+use crate::decode::{self, tcp, Context, Packet, Proto};
+use crate::source::Frame;
+
+/// What kind of literal a field compares with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A protocol: only presence can be tested.
+    Proto,
+    Num,
+    /// A 0/1 flag, comparable with `true`/`false` too.
+    Bool,
+    Ipv4,
+    Ipv6,
+    Mac,
+}
+
+macro_rules! fields {
+    ($($id:ident = $name:literal : $kind:ident),* $(,)?) => {
+        /// A field (or protocol) a filter names.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Field { $($id),* }
+        /// Every field, with its name and kind.
+        pub const FIELDS: &[(&str, Field, Kind)] = &[$(($name, Field::$id, Kind::$kind)),*];
+    };
+}
+
+fields! {
+    Eth = "eth": Proto, Vlan = "vlan": Proto, Sll = "sll": Proto, Sll2 = "sll2": Proto, Arp = "arp": Proto,
+    Ip = "ip": Proto, Ipv6 = "ipv6": Proto, Tcp = "tcp": Proto, Udp = "udp": Proto, Icmp = "icmp": Proto,
+    Icmpv6 = "icmpv6": Proto, Data = "data": Proto,
+    FrameNumber = "frame.number": Num, FrameLen = "frame.len": Num, FrameCapLen = "frame.cap_len": Num,
+    EthSrc = "eth.src": Mac, EthDst = "eth.dst": Mac, EthAddr = "eth.addr": Mac, EthType = "eth.type": Num,
+    VlanId = "vlan.id": Num,
+    ArpOpcode = "arp.opcode": Num, ArpSrcIp = "arp.src.proto_ipv4": Ipv4, ArpDstIp = "arp.dst.proto_ipv4": Ipv4,
+    ArpSrcMac = "arp.src.hw_mac": Mac, ArpDstMac = "arp.dst.hw_mac": Mac,
+    IpSrc = "ip.src": Ipv4, IpDst = "ip.dst": Ipv4, IpAddr = "ip.addr": Ipv4, IpTtl = "ip.ttl": Num,
+    IpProto = "ip.proto": Num, IpId = "ip.id": Num, IpLen = "ip.len": Num, IpHdrLen = "ip.hdr_len": Num,
+    IpDf = "ip.flags.df": Bool, IpMf = "ip.flags.mf": Bool, IpFragOffset = "ip.frag_offset": Num,
+    IpDscp = "ip.dsfield.dscp": Num, IpChecksum = "ip.checksum": Num,
+    Ipv6Src = "ipv6.src": Ipv6, Ipv6Dst = "ipv6.dst": Ipv6, Ipv6Addr = "ipv6.addr": Ipv6, Ipv6Nxt = "ipv6.nxt": Num,
+    Ipv6Hlim = "ipv6.hlim": Num, Ipv6Plen = "ipv6.plen": Num,
+    TcpSrcPort = "tcp.srcport": Num, TcpDstPort = "tcp.dstport": Num, TcpPort = "tcp.port": Num,
+    TcpSeq = "tcp.seq": Num, TcpSeqRaw = "tcp.seq_raw": Num, TcpAck = "tcp.ack": Num, TcpAckRaw = "tcp.ack_raw": Num,
+    TcpLen = "tcp.len": Num, TcpHdrLen = "tcp.hdr_len": Num, TcpWindow = "tcp.window_size_value": Num,
+    TcpFlags = "tcp.flags": Num, TcpSyn = "tcp.flags.syn": Bool, TcpAckFlag = "tcp.flags.ack": Bool,
+    TcpFin = "tcp.flags.fin": Bool, TcpRst = "tcp.flags.reset": Bool, TcpPsh = "tcp.flags.push": Bool,
+    TcpUrg = "tcp.flags.urg": Bool, TcpEce = "tcp.flags.ece": Bool, TcpCwr = "tcp.flags.cwr": Bool,
+    TcpAe = "tcp.flags.ae": Bool, TcpChecksum = "tcp.checksum": Num, TcpUrgentPointer = "tcp.urgent_pointer": Num,
+    TcpMss = "tcp.options.mss_val": Num, TcpWscale = "tcp.options.wscale.shift": Num,
+    TcpSackPerm = "tcp.options.sack_perm": Bool,
+    UdpSrcPort = "udp.srcport": Num, UdpDstPort = "udp.dstport": Num, UdpPort = "udp.port": Num,
+    UdpLength = "udp.length": Num, UdpChecksum = "udp.checksum": Num,
+    IcmpType = "icmp.type": Num, IcmpCode = "icmp.code": Num, Icmpv6Type = "icmpv6.type": Num,
+    Icmpv6Code = "icmpv6.code": Num,
+}
+
+pub fn lookup(name: &str) -> Option<(Field, Kind)> {
+    FIELDS.iter().find(|(n, _, _)| *n == name).map(|(_, f, k)| (*f, *k))
+}
+
+fn v4(a: [u8; 4]) -> Lit {
+    Lit::V4(u32::from_be_bytes(a), 32)
+}
+
+fn v6(a: [u8; 16]) -> Lit {
+    Lit::V6(u128::from_be_bytes(a), 128)
+}
+
+fn num<T: Into<u64>>(x: Option<T>) -> Option<Lit> {
+    x.map(|v| Lit::Num(v.into()))
+}
+
+/// Calls `f` with each value of `field` in the frame until it returns true.
+pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context, f: &mut dyn FnMut(Lit) -> bool) {
+    use Field::*;
+    let one = |v: Option<Lit>, f: &mut dyn FnMut(Lit) -> bool| {
+        if let Some(v) = v {
+            f(v);
+        }
+    };
+    let two = |a: Option<Lit>, b: Option<Lit>, f: &mut dyn FnMut(Lit) -> bool| {
+        if !a.is_some_and(&mut *f) {
+            if let Some(b) = b {
+                f(b);
+            }
+        }
+    };
+    let proto = |pr: Proto, f: &mut dyn FnMut(Lit) -> bool| {
+        if p.has(pr) {
+            f(Lit::Num(1));
+        }
+    };
+    let tcpflag = |bit: u16, f: &mut dyn FnMut(Lit) -> bool| {
+        one(p.tcp().and_then(|t| t.flags()).map(|fl| Lit::Num(u64::from(fl & bit != 0))), f)
+    };
+    let ip = p.ipv4();
+    let ip6 = p.ipv6();
+    let t = p.tcp();
+    let u = p.udp();
+    let arp = p.arp().filter(|a| a.is_eth_ipv4());
+    match field {
+        Eth => proto(Proto::Eth, f),
+        Vlan => proto(Proto::Vlan, f),
+        Sll => proto(Proto::Sll, f),
+        Sll2 => proto(Proto::Sll2, f),
+        Arp => proto(Proto::Arp, f),
+        Ip => proto(Proto::Ipv4, f),
+        Ipv6 => proto(Proto::Ipv6, f),
+        Tcp => proto(Proto::Tcp, f),
+        Udp => proto(Proto::Udp, f),
+        Icmp => proto(Proto::Icmp, f),
+        Icmpv6 => proto(Proto::Icmpv6, f),
+        Data => proto(Proto::Data, f),
+        FrameNumber => one(Some(Lit::Num(fr.number)), f),
+        FrameLen => one(Some(Lit::Num(fr.orig_len.into())), f),
+        FrameCapLen => one(Some(Lit::Num(fr.data.len() as u64)), f),
+        EthSrc => one(p.eth().and_then(|e| e.src()).map(Lit::Mac), f),
+        EthDst => one(p.eth().and_then(|e| e.dst()).map(Lit::Mac), f),
+        EthAddr => two(p.eth().and_then(|e| e.src()).map(Lit::Mac), p.eth().and_then(|e| e.dst()).map(Lit::Mac), f),
+        EthType => one(num(p.eth().and_then(|e| e.ethertype()).filter(|t| *t >= 0x0600)), f),
+        VlanId => {
+            for l in p.layers().iter().filter(|l| l.proto == Proto::Vlan) {
+                if let Some(tci) = decode::be16(p.bytes(l), 0) {
+                    if f(Lit::Num(u64::from(tci & 0x0fff))) {
+                        return;
+                    }
+                }
+            }
+        }
+        ArpOpcode => one(num(p.arp().and_then(|a| a.opcode())), f),
+        ArpSrcIp => one(arp.and_then(|a| a.sender_ip()).map(v4), f),
+        ArpDstIp => one(arp.and_then(|a| a.target_ip()).map(v4), f),
+        ArpSrcMac => one(arp.and_then(|a| a.sender_mac()).map(Lit::Mac), f),
+        ArpDstMac => one(arp.and_then(|a| a.target_mac()).map(Lit::Mac), f),
+        IpSrc => one(ip.and_then(|i| i.src_bytes()).map(v4), f),
+        IpDst => one(ip.and_then(|i| i.dst_bytes()).map(v4), f),
+        IpAddr => two(ip.and_then(|i| i.src_bytes()).map(v4), ip.and_then(|i| i.dst_bytes()).map(v4), f),
+        IpTtl => one(num(ip.and_then(|i| i.ttl())), f),
+        IpProto => one(num(ip.and_then(|i| i.protocol())), f),
+        IpId => one(num(ip.and_then(|i| i.id())), f),
+        IpLen => one(num(ip.and_then(|i| i.total_len())), f),
+        IpHdrLen => one(ip.and_then(|i| i.header_len()).map(|h| Lit::Num(h as u64)), f),
+        IpDf => one(ip.map(|i| Lit::Num(u64::from(i.dont_fragment()))), f),
+        IpMf => one(ip.map(|i| Lit::Num(u64::from(i.more_fragments()))), f),
+        IpFragOffset => one(num(ip.and_then(|i| i.fragment_offset())), f),
+        IpDscp => one(num(ip.and_then(|i| i.dsfield()).map(|d| d >> 2)), f),
+        IpChecksum => one(num(ip.and_then(|i| i.checksum())), f),
+        Ipv6Src => one(ip6.and_then(|i| i.src_bytes()).map(v6), f),
+        Ipv6Dst => one(ip6.and_then(|i| i.dst_bytes()).map(v6), f),
+        Ipv6Addr => two(ip6.and_then(|i| i.src_bytes()).map(v6), ip6.and_then(|i| i.dst_bytes()).map(v6), f),
+        Ipv6Nxt => one(num(ip6.and_then(|i| i.next_header())), f),
+        Ipv6Hlim => one(num(ip6.and_then(|i| i.hop_limit())), f),
+        Ipv6Plen => one(num(ip6.and_then(|i| i.payload_len())), f),
+        TcpSrcPort => one(num(t.and_then(|t| t.src_port())), f),
+        TcpDstPort => one(num(t.and_then(|t| t.dst_port())), f),
+        TcpPort => two(num(t.and_then(|t| t.src_port())), num(t.and_then(|t| t.dst_port())), f),
+        TcpSeq => one(num(t.and_then(|t| c.rel_seq.or(t.seq()))), f),
+        TcpSeqRaw => one(num(t.and_then(|t| t.seq())), f),
+        TcpAck => one(num(t.and_then(|t| c.rel_ack.or(t.ack()))), f),
+        TcpAckRaw => one(num(t.and_then(|t| t.ack())), f),
+        TcpLen => one(num(p.tcp_len()), f),
+        TcpHdrLen => one(t.and_then(|t| t.header_len()).map(|h| Lit::Num(h as u64)), f),
+        TcpWindow => one(num(t.and_then(|t| t.window())), f),
+        TcpFlags => one(num(t.and_then(|t| t.flags())), f),
+        TcpSyn => tcpflag(tcp::SYN, f),
+        TcpAckFlag => tcpflag(tcp::ACK, f),
+        TcpFin => tcpflag(tcp::FIN, f),
+        TcpRst => tcpflag(tcp::RST, f),
+        TcpPsh => tcpflag(tcp::PSH, f),
+        TcpUrg => tcpflag(tcp::URG, f),
+        TcpEce => tcpflag(tcp::ECE, f),
+        TcpCwr => tcpflag(tcp::CWR, f),
+        TcpAe => tcpflag(tcp::AE, f),
+        TcpChecksum => one(num(t.and_then(|t| t.checksum())), f),
+        TcpUrgentPointer => one(num(t.and_then(|t| t.urgent())), f),
+        TcpMss | TcpWscale | TcpSackPerm => {
+            if let Some(t) = t {
+                for (_, _, o) in t.options() {
+                    let v = match (field, o) {
+                        (TcpMss, tcp::Opt::Mss(m)) => u64::from(m),
+                        (TcpWscale, tcp::Opt::WindowScale(s)) => u64::from(s),
+                        (TcpSackPerm, tcp::Opt::SackPermitted) => 1,
+                        _ => continue,
+                    };
+                    if f(Lit::Num(v)) {
+                        return;
+                    }
+                }
+            }
+        }
+        UdpSrcPort => one(num(u.and_then(|u| u.src_port())), f),
+        UdpDstPort => one(num(u.and_then(|u| u.dst_port())), f),
+        UdpPort => two(num(u.and_then(|u| u.src_port())), num(u.and_then(|u| u.dst_port())), f),
+        UdpLength => one(num(u.and_then(|u| u.length())), f),
+        UdpChecksum => one(num(u.and_then(|u| u.checksum())), f),
+        IcmpType => one(num(p.icmp().and_then(|m| m.kind())), f),
+        IcmpCode => one(num(p.icmp().and_then(|m| m.code())), f),
+        Icmpv6Type => one(num(p.icmpv6().and_then(|m| m.kind())), f),
+        Icmpv6Code => one(num(p.icmpv6().and_then(|m| m.code())), f),
+    }
+}
