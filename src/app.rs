@@ -25,8 +25,10 @@ pub fn run(cli: Cli) -> Result<bool> {
     }
 }
 
-fn stdout() -> BufWriter<io::StdoutLock<'static>> {
-    BufWriter::with_capacity(256 * 1024, io::stdout().lock())
+/// Buffered standard output. Not locked for the whole run: the list pipeline writes
+/// from a second thread.
+fn stdout() -> BufWriter<io::Stdout> {
+    BufWriter::with_capacity(256 * 1024, io::stdout())
 }
 
 /// Parses the display filter once, with a caret under the column that failed.
@@ -91,6 +93,21 @@ fn read(a: ReadArgs) -> Result<bool> {
             writeln!(out, "==> {path} <==")?;
         }
         let d = digits(cap.format());
+        let plain_list = a.format == Format::List && !a.verbose && !a.hex;
+        if plain_list && cap.mapping().is_some() && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+            out.flush()?;
+            let remaining = a.count.map(|c| c - shown);
+            let run = pipeline::list(&mut cap, filter.as_ref(), &a, d, remaining)?;
+            shown += run.shown;
+            if let Some(e) = run.error {
+                problems.file_error(&mut out, &e)?;
+            }
+            problems.malformed(&mut out, path, run.malformed, cap.frames_read())?;
+            if a.count.is_some_and(|c| shown >= c) {
+                break 'files;
+            }
+            continue;
+        }
         let mut list = ListRenderer::new(a.time, d);
         let mut json = JsonRenderer::new(d);
         let mut seq = SeqTracker::default();
@@ -245,4 +262,237 @@ fn stats_cmd(a: StatsArgs) -> Result<bool> {
     }
     out.flush().context("writing output")?;
     Ok(problems.ok)
+}
+
+/// The packet list on two cores, for mapped files. The reader thread keeps all the
+/// sequential state (relative sequence numbers, times, the filter) and formats one
+/// batch in three itself; the writer thread formats the others and writes every
+/// batch in order. Frames travel as offsets into the shared mapping, so nothing is
+/// copied and nothing is allocated per frame (batches are recycled).
+mod pipeline {
+    use std::io::{self, Write};
+    use std::sync::mpsc;
+
+    use crate::analysis::seqrel::SeqTracker;
+    use crate::analysis::stats;
+    use crate::cli::ReadArgs;
+    use crate::decode::{self, Context};
+    use crate::filter::Filter;
+    use crate::render::list::ListRenderer;
+    use crate::source::pcap::release_mapped;
+    use crate::source::{CaptureFile, Frame, LinkType, SourceError, Timestamp};
+
+    const BATCH: usize = 2048;
+
+    #[derive(Clone, Copy)]
+    struct Job {
+        number: u64,
+        ts: Timestamp,
+        link: LinkType,
+        orig_len: u32,
+        interface: u32,
+        off: usize,
+        len: usize,
+        ctx: Context,
+        times: (i128, i128),
+    }
+
+    enum Batch {
+        Jobs(Vec<Job>),
+        /// Lines the reader formatted, and the offset below which it is done.
+        Text(Vec<u8>, usize),
+    }
+
+    pub struct Run {
+        pub shown: u64,
+        pub malformed: u64,
+        pub error: Option<SourceError>,
+    }
+
+    pub fn list(
+        cap: &mut CaptureFile,
+        filter: Option<&Filter>,
+        a: &ReadArgs,
+        digits: u8,
+        limit: Option<u64>,
+    ) -> anyhow::Result<Run> {
+        let Some(map) = cap.mapping() else {
+            anyhow::bail!("the list pipeline needs a mapped file");
+        };
+        cap.set_release(false);
+        let base = map.as_ptr() as usize;
+        let (tx, rx) = mpsc::sync_channel::<Batch>(4);
+        let (back_tx, back_rx) = mpsc::channel::<Batch>();
+        let time = a.time;
+        let absolute = a.absolute_seq;
+        std::thread::scope(|s| {
+            let writer_map = map.clone();
+            let writer = s.spawn(move || -> io::Result<()> {
+                let mut out = super::stdout();
+                let mut list = ListRenderer::new(time, digits);
+                let mut released = 0;
+                for b in rx {
+                    match b {
+                        Batch::Jobs(jobs) => {
+                            for j in &jobs {
+                                let data = &writer_map[j.off..j.off + j.len];
+                                let f = Frame {
+                                    number: j.number,
+                                    ts: j.ts,
+                                    link: j.link,
+                                    orig_len: j.orig_len,
+                                    data,
+                                    interface: j.interface,
+                                };
+                                let p = decode::decode(f.link, f.data, f.orig_len);
+                                list.write_line(&mut out, &f, &p, &j.ctx, j.times)?;
+                            }
+                            list.flush(&mut out)?;
+                            if let Some(j) = jobs.first() {
+                                released = release_mapped(&writer_map, released, j.off);
+                            }
+                            let _ = back_tx.send(Batch::Jobs(jobs));
+                        }
+                        Batch::Text(text, done) => {
+                            out.write_all(&text)?;
+                            released = release_mapped(&writer_map, released, done);
+                            let _ = back_tx.send(Batch::Text(text, 0));
+                        }
+                    }
+                }
+                out.flush()
+            });
+            let mut run = Run { shown: 0, malformed: 0, error: None };
+            let mut seq = SeqTracker::default();
+            let mut list = ListRenderer::new(time, digits);
+            let mut mine = ListRenderer::new(time, digits);
+            let mut jobs: Vec<Job> = Vec::with_capacity(BATCH);
+            let mut text: Vec<u8> = Vec::with_capacity(256 * 1024);
+            let mut n_batch = 0u64;
+            let mut in_batch = 0usize;
+            let mut spare_jobs: Vec<Vec<Job>> = Vec::new();
+            let mut spare_text: Vec<Vec<u8>> = Vec::new();
+            let mut last_off = 0;
+            let mut send = |b: Batch| tx.send(b).is_ok();
+            'frames: loop {
+                let frame = match cap.next_frame() {
+                    Ok(Some(f)) => f,
+                    Ok(None) => break,
+                    Err(e) => {
+                        run.error = Some(e);
+                        break;
+                    }
+                };
+                let p = decode::decode(frame.link, frame.data, frame.orig_len);
+                let rel = seq.relative(&p);
+                let times = list.observe(&frame);
+                let ctx = if absolute { Context::default() } else { rel };
+                if filter.is_some_and(|f| !f.matches(&frame, &p, &ctx)) {
+                    continue;
+                }
+                if stats::is_malformed(&frame, &p) {
+                    run.malformed += 1;
+                }
+                let off = frame.data.as_ptr() as usize - base;
+                last_off = off;
+                // One batch in three is formatted here: the reader's own work is about
+                // half the writer's, so this keeps both cores busy.
+                if n_batch % 3 == 2 {
+                    if mine.write_line(&mut text, &frame, &p, &ctx, times).is_err() {
+                        break;
+                    }
+                } else {
+                    jobs.push(Job {
+                        number: frame.number,
+                        ts: frame.ts,
+                        link: frame.link,
+                        orig_len: frame.orig_len,
+                        interface: frame.interface,
+                        off,
+                        len: frame.data.len(),
+                        ctx,
+                        times,
+                    });
+                }
+                in_batch += 1;
+                run.shown += 1;
+                let full = in_batch == BATCH;
+                let last = limit.is_some_and(|l| run.shown >= l);
+                if full || last {
+                    if !flush_batch(
+                        &mut send,
+                        &mut n_batch,
+                        &mut jobs,
+                        &mut text,
+                        &mut mine,
+                        last_off,
+                        &mut spare_jobs,
+                        &mut spare_text,
+                        &back_rx,
+                    ) {
+                        break 'frames;
+                    }
+                    in_batch = 0;
+                }
+                if last {
+                    break;
+                }
+            }
+            if in_batch > 0 {
+                flush_batch(
+                    &mut send,
+                    &mut n_batch,
+                    &mut jobs,
+                    &mut text,
+                    &mut mine,
+                    last_off,
+                    &mut spare_jobs,
+                    &mut spare_text,
+                    &back_rx,
+                );
+            }
+            drop(tx);
+            let result = writer.join().unwrap_or_else(|_| Err(io::Error::other("the list writer thread failed")));
+            result?;
+            Ok(run)
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn flush_batch(
+        send: &mut impl FnMut(Batch) -> bool,
+        n_batch: &mut u64,
+        jobs: &mut Vec<Job>,
+        text: &mut Vec<u8>,
+        mine: &mut ListRenderer,
+        last_off: usize,
+        spare_jobs: &mut Vec<Vec<Job>>,
+        spare_text: &mut Vec<Vec<u8>>,
+        back: &mpsc::Receiver<Batch>,
+    ) -> bool {
+        while let Ok(b) = back.try_recv() {
+            match b {
+                Batch::Jobs(mut v) => {
+                    v.clear();
+                    spare_jobs.push(v);
+                }
+                Batch::Text(mut t, _) => {
+                    t.clear();
+                    spare_text.push(t);
+                }
+            }
+        }
+        let ok = if *n_batch % 3 == 2 {
+            if mine.flush(text).is_err() {
+                return false;
+            }
+            let next = spare_text.pop().unwrap_or_else(|| Vec::with_capacity(256 * 1024));
+            send(Batch::Text(std::mem::replace(text, next), last_off))
+        } else {
+            let next = spare_jobs.pop().unwrap_or_else(|| Vec::with_capacity(BATCH));
+            send(Batch::Jobs(std::mem::replace(jobs, next)))
+        };
+        *n_batch += 1;
+        ok
+    }
 }

@@ -62,7 +62,7 @@ pub struct Interface {
 }
 
 enum Input {
-    Mapped(memmap2::Mmap),
+    Mapped(std::sync::Arc<memmap2::Mmap>),
     Stream { reader: Box<dyn Read + Send>, buf: Vec<u8>, eof: bool },
 }
 
@@ -88,6 +88,9 @@ pub struct CaptureFile {
     failed: bool,
     /// Mapped bytes before this offset have been handed back to the kernel.
     released: usize,
+    /// Whether to hand pages back as the reader moves on (off when another thread
+    /// still reads frames behind the reader).
+    release: bool,
 }
 
 impl CaptureFile {
@@ -117,7 +120,7 @@ impl CaptureFile {
         // Read-ahead suits a front-to-back scan; errors only lose the hint.
         let _ = map.advise(memmap2::Advice::Sequential);
         let end = map.len();
-        Self::start(path, Input::Mapped(map), end)
+        Self::start(path, Input::Mapped(std::sync::Arc::new(map)), end)
     }
 
     /// Reads a capture from any byte stream (a pipe, stdin, a test buffer).
@@ -190,6 +193,7 @@ impl CaptureFile {
             frames: 0,
             failed: false,
             released: 0,
+            release: true,
         })
     }
 
@@ -204,6 +208,21 @@ impl CaptureFile {
     /// Interfaces seen so far (pcapng files may describe more as they go).
     pub fn interfaces(&self) -> &[Interface] {
         &self.interfaces
+    }
+
+    /// The whole mapped file, when the input is a mapped file: frames returned by
+    /// `next_frame` are slices of it, so another thread can format them later.
+    pub fn mapping(&self) -> Option<std::sync::Arc<memmap2::Mmap>> {
+        match &self.input {
+            Input::Mapped(m) => Some(m.clone()),
+            Input::Stream { .. } => None,
+        }
+    }
+
+    /// Turns off handing read pages back to the kernel (the caller does it instead,
+    /// with `release_mapped`, once it is done with them).
+    pub fn set_release(&mut self, on: bool) {
+        self.release = on;
     }
 
     /// Frames returned so far.
@@ -278,18 +297,8 @@ impl CaptureFile {
     /// size of the frame in flight rather than growing with the file: the mapped
     /// pages of a 2 GB capture would otherwise all count as ours.
     fn release_behind(&mut self) {
-        const STEP: usize = 32 << 20;
-        if let Input::Mapped(map) = &self.input {
-            let upto = self.pos & !(STEP - 1);
-            if upto > self.released {
-                // SAFETY: the pages lie before every frame still lent out (frames borrow
-                // only the record at `pos` or later), and MADV_DONTNEED on a read-only
-                // file mapping only drops them from memory: a later access reads the file.
-                let _ = unsafe {
-                    map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, self.released, upto - self.released)
-                };
-                self.released = upto;
-            }
+        if let (Input::Mapped(map), true) = (&self.input, self.release) {
+            self.released = release_mapped(map, self.released, self.pos);
         }
     }
 
@@ -459,6 +468,22 @@ impl CaptureFile {
             }
         }
     }
+}
+
+/// Hands the pages of `map` between `released` and `upto` (rounded down to 32 MiB
+/// steps) back to the kernel; returns the new `released`. The caller must be done with
+/// every frame in that range.
+pub fn release_mapped(map: &memmap2::Mmap, released: usize, upto: usize) -> usize {
+    const STEP: usize = 32 << 20;
+    let upto = upto & !(STEP - 1);
+    if upto <= released {
+        return released;
+    }
+    // SAFETY: no frame in the range is borrowed any more (the caller's contract), and
+    // MADV_DONTNEED on a read-only file mapping only drops pages from memory: a later
+    // access would read the same bytes from the file again.
+    let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, released, upto - released) };
+    upto
 }
 
 /// Block Total Length of a pcapng Section Header Block, whose byte order is
