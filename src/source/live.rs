@@ -78,8 +78,8 @@ pub enum LiveError {
         "interface {name} has hardware type {arphrd} (see /sys/class/net/{name}/type), which pktlab cannot capture yet"
     )]
     UnsupportedLink { name: String, arphrd: u16 },
-    #[error("{interface}: {what} failed: {source}")]
-    Socket { interface: String, what: &'static str, source: io::Error },
+    #[error("{interface}: {what} failed: {error}")]
+    Socket { interface: String, what: &'static str, error: io::Error },
 }
 
 /// The kernel's counters for this socket since it was opened.
@@ -150,7 +150,7 @@ impl LiveSource {
         let loopback = iface.is_loopback();
         let err = |what: &'static str| {
             let name = name.clone();
-            move |source: io::Error| LiveError::Socket { interface: name, what, source }
+            move |error: io::Error| LiveError::Socket { interface: name, what, error }
         };
 
         // Protocol 0: the socket receives nothing until `bind` names ETH_P_ALL, so no
@@ -161,7 +161,7 @@ impl LiveSource {
             let e = io::Error::last_os_error();
             return Err(match e.raw_os_error() {
                 Some(libc::EPERM) | Some(libc::EACCES) => LiveError::Permission { interface: name },
-                _ => LiveError::Socket { interface: name, what: "socket(AF_PACKET)", source: e },
+                _ => LiveError::Socket { interface: name, what: "socket(AF_PACKET)", error: e },
             });
         }
         // SAFETY: `raw` is a fresh descriptor that nothing else owns.
@@ -313,7 +313,7 @@ impl LiveSource {
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted => {
                         return Ok(if self.stopped() { Got::Stopped } else { Got::Idle });
                     }
-                    _ => return Err(LiveError::Socket { interface: self.name.clone(), what: "recvmsg", source: e }),
+                    _ => return Err(LiveError::Socket { interface: self.name.clone(), what: "recvmsg", error: e }),
                 }
             }
             if self.loopback && from.sll_pkttype == libc::PACKET_OUTGOING {

@@ -18,12 +18,10 @@ use crate::source::{Frame, LinkType};
 /// Why the pcap file could not take more frames.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("{path}: cannot create: {source}")]
-    Create { path: String, source: io::Error },
-    #[error(
-        "{path}: write failed after {frames} frames ({source}); the file holds those {frames} frames and is valid"
-    )]
-    Write { path: String, frames: u64, source: io::Error },
+    #[error("{path}: cannot create: {error}")]
+    Create { path: String, error: io::Error },
+    #[error("{path}: write failed after {frames} frames ({error}); the file holds those {frames} frames and is valid")]
+    Write { path: String, frames: u64, error: io::Error },
     #[error("{path}: frame {number} cannot be stored: {reason}")]
     Frame { path: String, number: u64, reason: String },
 }
@@ -77,7 +75,7 @@ impl PcapFileWriter {
     /// Creates (or truncates) `path` and commits the file header at once, so an
     /// unwritable path fails before the capture starts.
     pub fn create(path: &str, link: LinkType, snaplen: u32) -> Result<PcapFileWriter, WriteError> {
-        let create = |source| WriteError::Create { path: path.to_string(), source };
+        let create = |error| WriteError::Create { path: path.to_string(), error };
         let file = File::create(path).map_err(create)?;
         let header = PcapHeader {
             snaplen,
@@ -121,7 +119,7 @@ impl PcapFileWriter {
             Err(e) => {
                 self.inner = None;
                 self.staged_frames = 0;
-                Err(WriteError::Write { path: self.path.clone(), frames: self.written, source: to_io(e) })
+                Err(WriteError::Write { path: self.path.clone(), frames: self.written, error: to_io(e) })
             }
         }
     }
