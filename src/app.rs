@@ -485,7 +485,7 @@ fn capture(a: CaptureArgs) -> Result<bool> {
         None => "stopped",
     };
     let mut summary =
-        format!("pktlab: capture on {} stopped ({why}): {} frames captured", src.interface(), src.frames());
+        format!("pktlab: capture on {} stopped ({why}): {} captured", src.interface(), frames(src.frames()));
     if filter.is_some() {
         summary += &format!(", {kept} matched the filter");
     }
@@ -493,6 +493,9 @@ fn capture(a: CaptureArgs) -> Result<bool> {
         summary += &format!(", {} written to {}", w.written(), w.path());
     }
     summary += &format!(", {} dropped by the kernel", ks.dropped);
+    fn frames(n: u64) -> String {
+        format!("{n} frame{}", if n == 1 { "" } else { "s" })
+    }
     eprintln!("{summary}");
     if ks.dropped > 0 {
         eprintln!("pktlab: the kernel dropped frames because pktlab fell behind; raise -B, use -q or -w, or a -Y the kernel can run");
