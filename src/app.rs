@@ -3,17 +3,23 @@
 //! become a plan, and problems that do not stop the run are counted and reported once.
 
 use std::io::{self, BufWriter, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 
 use crate::analysis::seqrel::SeqTracker;
 use crate::analysis::stats::{self, Stats};
-use crate::cli::{Cli, Command, Format, ReadArgs, ShowArgs, StatsArgs, StatsFormat};
+use crate::cli::{
+    CaptureArgs, Cli, Command, Format, IfacesArgs, ReadArgs, ShowArgs, StatsArgs, StatsFormat, TimeFormat,
+};
 use crate::decode::{self, Context};
 use crate::filter::Filter;
 use crate::render::{json::JsonRenderer, list::ListRenderer, tree};
+use crate::source::live::{self, bpf, writer::PcapFileWriter, Event, LiveSource};
 use crate::source::pcap::FileFormat;
-use crate::source::CaptureFile;
+use crate::source::{CaptureFile, Frame};
 
 /// Runs a command; `Ok(true)` when everything went well, `Ok(false)` when the run
 /// finished but some frames or files had problems (exit status 2).
@@ -22,6 +28,8 @@ pub fn run(cli: Cli) -> Result<bool> {
         Command::Read(a) => read(a),
         Command::Show(a) => show(a),
         Command::Stats(a) => stats_cmd(a),
+        Command::Ifaces(a) => ifaces(a),
+        Command::Capture(a) => capture(a),
     }
 }
 
@@ -69,15 +77,118 @@ fn digits(format: &FileFormat) -> u8 {
     }
 }
 
+/// How frames are shown, the same for `read` and `capture`.
+#[derive(Clone, Copy)]
+struct View {
+    format: Format,
+    verbose: bool,
+    hex: bool,
+    time: TimeFormat,
+    absolute_seq: bool,
+}
+
+/// A frame that passed the filter, decoded, with what the renderers need.
+struct Matched<'a> {
+    packet: decode::Packet<'a>,
+    ctx: Context,
+    times: (i128, i128),
+}
+
+/// The per-frame part of `read` and `capture`: decode, relative sequence numbers,
+/// filter, render. Files and live interfaces go through exactly this.
+struct Pipeline<'f> {
+    view: View,
+    filter: Option<&'f Filter>,
+    digits: u8,
+    list: ListRenderer,
+    json: JsonRenderer,
+    seq: SeqTracker,
+    first_json: bool,
+    malformed: u64,
+}
+
+impl<'f> Pipeline<'f> {
+    fn new(view: View, filter: Option<&'f Filter>) -> Self {
+        Pipeline {
+            view,
+            filter,
+            digits: 6,
+            list: ListRenderer::new(view.time, 6),
+            json: JsonRenderer::new(6),
+            seq: SeqTracker::default(),
+            first_json: true,
+            malformed: 0,
+        }
+    }
+
+    /// A new source: times, sequence numbers and the malformed count start over.
+    fn start(&mut self, digits: u8) {
+        self.digits = digits;
+        self.list = ListRenderer::new(self.view.time, digits);
+        self.json = JsonRenderer::new(digits);
+        self.seq = SeqTracker::default();
+        self.malformed = 0;
+    }
+
+    fn matches<'a>(&mut self, frame: &Frame<'a>) -> Option<Matched<'a>> {
+        let packet = decode::decode(frame.link, frame.data, frame.orig_len);
+        let rel = self.seq.relative(&packet);
+        let times = self.list.observe(frame);
+        let ctx = if self.view.absolute_seq { Context::default() } else { rel };
+        if self.filter.is_some_and(|f| !f.matches(frame, &packet, &ctx)) {
+            return None;
+        }
+        if stats::is_malformed(frame, &packet) {
+            self.malformed += 1;
+        }
+        Some(Matched { packet, ctx, times })
+    }
+
+    fn begin(&self, out: &mut impl Write) -> io::Result<()> {
+        if self.view.format == Format::Json {
+            out.write_all(b"[")?;
+        }
+        Ok(())
+    }
+
+    fn show(&mut self, out: &mut impl Write, frame: &Frame<'_>, m: &Matched<'_>) -> io::Result<()> {
+        let (v, p, ctx, d) = (self.view, &m.packet, &m.ctx, self.digits);
+        match v.format {
+            Format::List if v.verbose || v.hex => tree::write_tree(out, frame, p, ctx, m.times.0, d, v.hex),
+            Format::List => self.list.write_line(out, frame, p, ctx, m.times),
+            Format::Jsonl => {
+                self.json.write_frame(out, frame, p, ctx, m.times)?;
+                out.write_all(b"\n")
+            }
+            Format::Json => {
+                out.write_all(if self.first_json { b"\n" } else { b",\n" })?;
+                self.first_json = false;
+                self.json.write_frame(out, frame, p, ctx, m.times)
+            }
+        }
+    }
+
+    /// Writes out list lines the renderer still holds.
+    fn flush(&mut self, out: &mut impl Write) -> io::Result<()> {
+        self.list.flush(out)
+    }
+
+    fn end(&self, out: &mut impl Write) -> io::Result<()> {
+        if self.view.format == Format::Json {
+            out.write_all(b"\n]\n")?;
+        }
+        Ok(())
+    }
+}
+
 fn read(a: ReadArgs) -> Result<bool> {
     let filter = parse_filter(a.filter.as_deref())?;
     let mut out = stdout();
     let mut problems = Problems { ok: true };
     let mut shown = 0u64;
-    let mut first_json = true;
-    if a.format == Format::Json {
-        out.write_all(b"[")?;
-    }
+    let view = View { format: a.format, verbose: a.verbose, hex: a.hex, time: a.time, absolute_seq: a.absolute_seq };
+    let mut pipe = Pipeline::new(view, filter.as_ref());
+    pipe.begin(&mut out)?;
     'files: for (fi, path) in a.files.iter().enumerate() {
         let mut cap = match CaptureFile::open(path) {
             Ok(c) => c,
@@ -108,56 +219,30 @@ fn read(a: ReadArgs) -> Result<bool> {
             }
             continue;
         }
-        let mut list = ListRenderer::new(a.time, d);
-        let mut json = JsonRenderer::new(d);
-        let mut seq = SeqTracker::default();
-        let mut malformed = 0u64;
+        pipe.start(d);
         loop {
             let frame = match cap.next_frame() {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
                 Err(e) => {
-                    list.flush(&mut out)?;
+                    pipe.flush(&mut out)?;
                     problems.file_error(&mut out, &e)?;
                     break;
                 }
             };
-            let p = decode::decode(frame.link, frame.data, frame.orig_len);
-            let rel = seq.relative(&p);
-            let times = list.observe(&frame);
-            let ctx = if a.absolute_seq { Context::default() } else { rel };
-            if filter.as_ref().is_some_and(|f| !f.matches(&frame, &p, &ctx)) {
-                continue;
-            }
-            if stats::is_malformed(&frame, &p) {
-                malformed += 1;
-            }
-            match a.format {
-                Format::List if a.verbose || a.hex => tree::write_tree(&mut out, &frame, &p, &ctx, times.0, d, a.hex)?,
-                Format::List => list.write_line(&mut out, &frame, &p, &ctx, times)?,
-                Format::Jsonl => {
-                    json.write_frame(&mut out, &frame, &p, &ctx, times)?;
-                    out.write_all(b"\n")?;
-                }
-                Format::Json => {
-                    out.write_all(if first_json { b"\n" } else { b",\n" })?;
-                    first_json = false;
-                    json.write_frame(&mut out, &frame, &p, &ctx, times)?;
-                }
-            }
+            let Some(m) = pipe.matches(&frame) else { continue };
+            pipe.show(&mut out, &frame, &m)?;
             shown += 1;
             if a.count.is_some_and(|c| shown >= c) {
-                list.flush(&mut out)?;
-                problems.malformed(&mut out, path, malformed, cap.frames_read())?;
+                pipe.flush(&mut out)?;
+                problems.malformed(&mut out, path, pipe.malformed, cap.frames_read())?;
                 break 'files;
             }
         }
-        list.flush(&mut out)?;
-        problems.malformed(&mut out, path, malformed, cap.frames_read())?;
+        pipe.flush(&mut out)?;
+        problems.malformed(&mut out, path, pipe.malformed, cap.frames_read())?;
     }
-    if a.format == Format::Json {
-        out.write_all(b"\n]\n")?;
-    }
+    pipe.end(&mut out)?;
     out.flush()?;
     Ok(problems.ok)
 }
@@ -495,4 +580,206 @@ mod pipeline {
         *n_batch += 1;
         ok
     }
+}
+
+fn ifaces(a: IfacesArgs) -> Result<bool> {
+    let mut out = stdout();
+    let all = live::interfaces();
+    match a.format {
+        StatsFormat::Table => {
+            let mut t = comfy_table::Table::new();
+            t.load_style(comfy_table::presets::NOTHING);
+            t.set_header(vec!["Index", "Name", "MAC", "IPv4", "IPv6", "Flags"]);
+            for i in &all {
+                let flags: Vec<&str> = [(i.up, "up"), (i.running, "running"), (i.loopback, "loopback")]
+                    .iter()
+                    .filter(|(on, _)| *on)
+                    .map(|(_, name)| *name)
+                    .collect();
+                t.add_row(vec![
+                    i.index.to_string(),
+                    i.name.clone(),
+                    i.mac.clone().unwrap_or_else(|| "-".into()),
+                    if i.ipv4.is_empty() { "-".into() } else { i.ipv4.join("\n") },
+                    if i.ipv6.is_empty() { "-".into() } else { i.ipv6.join("\n") },
+                    if flags.is_empty() { "down".into() } else { flags.join(",") },
+                ]);
+            }
+            writeln!(out, "{t}")?;
+        }
+        StatsFormat::Jsonl => {
+            for i in &all {
+                serde_json::to_writer(&mut out, i)?;
+                out.write_all(b"\n")?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(true)
+}
+
+/// Why a capture ended, for the summary.
+enum Stop {
+    Signal,
+    Count,
+    Duration,
+    Output(io::Error),
+    Pcap(live::writer::WriteError),
+    Socket(live::LiveError),
+}
+
+/// Whether output goes to a regular file; anything else (terminal, pipe, socket)
+/// gets each frame at once, so `pktlab capture ... | head` shows frames as they come.
+fn stdout_is_file() -> bool {
+    use std::os::fd::AsFd as _;
+    io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .and_then(|f| f.metadata())
+        .is_ok_and(|m| m.is_file())
+}
+
+fn capture(a: CaptureArgs) -> Result<bool> {
+    let filter = parse_filter(a.filter.as_deref())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal ends the process at once, in case stopping ever hangs;
+        // the conditional shutdown must be registered before the flag it reads.
+        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
+    let opts = live::Options {
+        interface: a.interface.clone(),
+        snaplen: a.snaplen,
+        buffer: a.buffer_kib as usize * 1024,
+        promiscuous: !a.no_promiscuous,
+        duration: a.duration,
+        kernel_filter: a.filter.as_deref().and_then(bpf::simple),
+    };
+    let mut src = LiveSource::open(&opts, Arc::clone(&stop))?;
+    let mut pcap = match &a.write {
+        Some(path) => Some(PcapFileWriter::create(path, src.link(), src.snaplen())?),
+        None => None,
+    };
+    let kf = src.kernel_filter().map_or_else(|| "none".to_string(), |f| f.to_string());
+    eprintln!(
+        "pktlab: capturing on {}, link-type {}, snaplen {} bytes, kernel filter: {kf}, receive buffer {} KiB",
+        src.interface(),
+        src.link(),
+        src.snaplen(),
+        src.receive_buffer() / 1024
+    );
+
+    let view = View { format: a.format, verbose: a.verbose, hex: a.hex, time: a.time, absolute_seq: a.absolute_seq };
+    let mut pipe = Pipeline::new(view, filter.as_ref());
+    pipe.start(9);
+    let mut out = stdout();
+    let flush_each = !stdout_is_file();
+    // Frames without -Y and without output need no decoding.
+    let decode = filter.is_some() || !a.quiet;
+    let mut kept = 0u64;
+    let mut last_flush = Instant::now();
+    let shown = |r: io::Result<()>| r.map_err(Stop::Output);
+    let stop_reason = (|| -> std::result::Result<(), Stop> {
+        if !a.quiet {
+            shown(pipe.begin(&mut out))?;
+        }
+        loop {
+            match src.next_event().map_err(Stop::Socket)? {
+                Event::Stopped => {
+                    return Err(if stop.load(Ordering::Relaxed) { Stop::Signal } else { Stop::Duration });
+                }
+                Event::Idle => {}
+                Event::Frame(frame) => {
+                    let m = if decode {
+                        match pipe.matches(&frame) {
+                            Some(m) => Some(m),
+                            None => continue,
+                        }
+                    } else {
+                        None
+                    };
+                    // Numbered among the frames kept, so numbers match the written file.
+                    kept += 1;
+                    let frame = Frame { number: kept, ..frame };
+                    if let Some(w) = pcap.as_mut() {
+                        w.write(&frame).map_err(Stop::Pcap)?;
+                    }
+                    if let (Some(m), false) = (&m, a.quiet) {
+                        shown(pipe.show(&mut out, &frame, m))?;
+                        if flush_each {
+                            shown(pipe.flush(&mut out))?;
+                            shown(out.flush())?;
+                        }
+                    }
+                    if a.count.is_some_and(|c| kept >= c) {
+                        return Err(Stop::Count);
+                    }
+                }
+            }
+            if last_flush.elapsed() >= Duration::from_millis(100) {
+                last_flush = Instant::now();
+                if let Some(w) = pcap.as_mut() {
+                    w.flush().map_err(Stop::Pcap)?;
+                }
+                shown(pipe.flush(&mut out))?;
+                shown(out.flush())?;
+            }
+        }
+    })()
+    .err();
+
+    let mut problems = Problems { ok: true };
+    // Whatever stopped the capture, what was staged still goes to the file.
+    let pcap_error = pcap.as_mut().and_then(|w| w.flush().err());
+    if !a.quiet && !matches!(stop_reason, Some(Stop::Output(_))) {
+        pipe.flush(&mut out)?;
+        pipe.end(&mut out)?;
+        out.flush()?;
+    }
+    let ks = src.kernel_stats();
+    let why = match &stop_reason {
+        Some(Stop::Signal) => "interrupted",
+        Some(Stop::Count) => "count reached",
+        Some(Stop::Duration) => "duration over",
+        Some(Stop::Output(_)) => "output closed",
+        Some(Stop::Pcap(_)) => "pcap write failed",
+        Some(Stop::Socket(_)) => "socket error",
+        None => "stopped",
+    };
+    let mut summary =
+        format!("pktlab: capture on {} stopped ({why}): {} captured", src.interface(), frames(src.frames()));
+    if filter.is_some() {
+        summary += &format!(", {kept} matched the filter");
+    }
+    if let Some(w) = &pcap {
+        summary += &format!(", {} written to {}", w.written(), w.path());
+    }
+    summary += &format!(", {} dropped by the kernel", ks.dropped);
+    fn frames(n: u64) -> String {
+        format!("{n} frame{}", if n == 1 { "" } else { "s" })
+    }
+    eprintln!("{summary}");
+    if ks.dropped > 0 {
+        eprintln!("pktlab: the kernel dropped frames because pktlab fell behind; raise -B, use -q or -w, or a -Y the kernel can run");
+    }
+    problems.malformed(&mut out, src.interface(), pipe.malformed, kept)?;
+    match stop_reason {
+        Some(Stop::Output(e)) => return Err(e.into()),
+        Some(Stop::Pcap(e)) => {
+            eprintln!("pktlab: {e}");
+            problems.ok = false;
+        }
+        Some(Stop::Socket(e)) => {
+            eprintln!("pktlab: {e}");
+            problems.ok = false;
+        }
+        _ => {}
+    }
+    if let Some(e) = pcap_error {
+        eprintln!("pktlab: {e}");
+        problems.ok = false;
+    }
+    Ok(problems.ok)
 }

@@ -21,6 +21,10 @@ pub enum Command {
     Show(ShowArgs),
     /// Summarize capture files: format, link types, counts, times, rates, protocols.
     Stats(StatsArgs),
+    /// List network interfaces: index, name, MAC, addresses, flags (no privileges needed).
+    Ifaces(IfacesArgs),
+    /// Capture live from an interface (needs root or CAP_NET_RAW): show frames as they arrive, write a pcap.
+    Capture(CaptureArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -80,6 +84,67 @@ pub struct StatsArgs {
     pub format: StatsFormat,
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct IfacesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
+    pub format: StatsFormat,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CaptureArgs {
+    /// Interface to capture on (see `pktlab ifaces`).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: String,
+    /// Stop after this many frames (those matching -Y, if given).
+    #[arg(short = 'c', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Stop after this many seconds (fractions allowed).
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub duration: Option<std::time::Duration>,
+    /// Write the frames (those matching -Y, if given) to this pcap file.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<String>,
+    /// Display filter; simple ones (tcp, udp, arp, icmp, tcp.port == N, udp.port == N, ip.addr == A) also run in the kernel.
+    #[arg(short = 'Y', long = "filter", value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Bytes kept of each frame (the original length is always recorded).
+    #[arg(short = 's', long, value_name = "N", default_value_t = 262_144, value_parser = clap::value_parser!(u32).range(64..=262_144))]
+    pub snaplen: u32,
+    /// Kernel receive buffer in KiB (raise it if the summary reports drops).
+    #[arg(short = 'B', long = "buffer-size", value_name = "KIB", default_value_t = 32 * 1024, value_parser = clap::value_parser!(u32).range(64..=2_097_152))]
+    pub buffer_kib: u32,
+    /// Do not put the interface into promiscuous mode.
+    #[arg(short = 'p', long = "no-promiscuous")]
+    pub no_promiscuous: bool,
+    /// Do not show frames (only write them and print the summary).
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// Layer tree for every frame instead of one line per frame.
+    #[arg(short = 'V', long = "verbose")]
+    pub verbose: bool,
+    /// Add a hex + ASCII dump of each frame, marking each layer's bytes.
+    #[arg(short = 'x', long = "hex")]
+    pub hex: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::List)]
+    pub format: Format,
+    /// Time column: seconds since the first frame, since the previous frame, UTC date and time, or Unix epoch.
+    #[arg(long, value_enum, default_value_t = TimeFormat::Relative)]
+    pub time: TimeFormat,
+    /// Show raw TCP sequence numbers instead of numbers relative to each connection's first.
+    #[arg(long)]
+    pub absolute_seq: bool,
+}
+
+fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if v.is_nan() || v <= 0.0 {
+        return Err("the duration must be more than 0 seconds".into());
+    }
+    std::time::Duration::try_from_secs_f64(v).map_err(|_| format!("{s} seconds is too long"))
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// One line per frame (tshark's default view).
@@ -102,4 +167,86 @@ pub enum TimeFormat {
     Delta,
     Absolute,
     Epoch,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capture(args: &[&str]) -> Result<CaptureArgs, clap::Error> {
+        let mut v = vec!["pktlab", "capture"];
+        v.extend_from_slice(args);
+        match Cli::try_parse_from(v)?.command {
+            Command::Capture(a) => Ok(a),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn capture_defaults() {
+        let a = capture(&["-i", "lo"]).unwrap();
+        assert_eq!(a.interface, "lo");
+        assert_eq!((a.count, a.duration, a.write.as_deref()), (None, None, None));
+        assert_eq!((a.snaplen, a.buffer_kib, a.quiet, a.no_promiscuous), (262_144, 32 * 1024, false, false));
+        assert_eq!(a.format, Format::List);
+    }
+
+    #[test]
+    fn capture_full_grammar() {
+        let a = capture(&[
+            "-i",
+            "eth0",
+            "-c",
+            "3",
+            "--duration",
+            "2.5",
+            "-w",
+            "x.pcap",
+            "-Y",
+            "udp",
+            "-s",
+            "1500",
+            "-q",
+            "-V",
+            "--format",
+            "jsonl",
+            "-B",
+            "1024",
+            "-p",
+        ])
+        .unwrap();
+        assert_eq!(a.count, Some(3));
+        assert_eq!(a.duration, Some(std::time::Duration::from_millis(2500)));
+        assert_eq!(a.write.as_deref(), Some("x.pcap"));
+        assert_eq!(a.filter.as_deref(), Some("udp"));
+        assert_eq!((a.snaplen, a.buffer_kib), (1500, 1024));
+        assert!(a.quiet && a.verbose && a.no_promiscuous);
+        assert_eq!(a.format, Format::Jsonl);
+    }
+
+    #[test]
+    fn capture_rejects_bad_values() {
+        assert!(capture(&[]).is_err(), "interface is required");
+        for bad in [
+            &["-i", "lo", "-c", "0"][..],
+            &["-i", "lo", "-c", "-1"],
+            &["-i", "lo", "--duration", "0"],
+            &["-i", "lo", "--duration", "-2"],
+            &["-i", "lo", "--duration", "NaN"],
+            &["-i", "lo", "--duration", "soon"],
+            &["-i", "lo", "-s", "10"],
+            &["-i", "lo", "-s", "300000"],
+            &["-i", "lo", "--format", "xml"],
+        ] {
+            assert!(capture(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ifaces_formats() {
+        let Command::Ifaces(a) = Cli::try_parse_from(["pktlab", "ifaces", "--format", "jsonl"]).unwrap().command else {
+            panic!()
+        };
+        assert_eq!(a.format, StatsFormat::Jsonl);
+    }
 }
