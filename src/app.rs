@@ -382,9 +382,10 @@ mod pipeline {
         times: (i128, i128),
     }
 
+    /// A batch, with the reader's position in the file when it was sent: no later
+    /// batch refers to bytes before it, so the writer may release them.
     enum Batch {
-        Jobs(Vec<Job>),
-        /// Lines the reader formatted, and the offset below which it is done.
+        Jobs(Vec<Job>, usize),
         Text(Vec<u8>, usize),
     }
 
@@ -418,7 +419,7 @@ mod pipeline {
                 let mut released = 0;
                 for b in rx {
                     match b {
-                        Batch::Jobs(jobs) => {
+                        Batch::Jobs(jobs, done) => {
                             for j in &jobs {
                                 let data = &writer_map[j.off..j.off + j.len];
                                 let f = Frame {
@@ -433,10 +434,8 @@ mod pipeline {
                                 list.write_line(&mut out, &f, &p, &j.ctx, j.times)?;
                             }
                             list.flush(&mut out)?;
-                            if let Some(j) = jobs.first() {
-                                released = release_mapped(&writer_map, released, j.off);
-                            }
-                            let _ = back_tx.send(Batch::Jobs(jobs));
+                            released = release_mapped(&writer_map, released, done);
+                            let _ = back_tx.send(Batch::Jobs(jobs, 0));
                         }
                         Batch::Text(text, done) => {
                             out.write_all(&text)?;
@@ -458,6 +457,7 @@ mod pipeline {
             let mut spare_jobs: Vec<Vec<Job>> = Vec::new();
             let mut spare_text: Vec<Vec<u8>> = Vec::new();
             let mut last_off = 0;
+            let mut batch_start = 0;
             let mut send = |b: Batch| tx.send(b).is_ok();
             'frames: loop {
                 let frame = match cap.next_frame() {
@@ -468,6 +468,26 @@ mod pipeline {
                         break;
                     }
                 };
+                let off = frame.data.as_ptr() as usize - base;
+                // A selective filter fills batches slowly (or never): send what there
+                // is every 16 MiB of file, so the writer can release the pages behind.
+                if off - batch_start >= 16 << 20 {
+                    if !flush_batch(
+                        &mut send,
+                        &mut n_batch,
+                        &mut jobs,
+                        &mut text,
+                        &mut mine,
+                        off,
+                        &mut spare_jobs,
+                        &mut spare_text,
+                        &back_rx,
+                    ) {
+                        break 'frames;
+                    }
+                    in_batch = 0;
+                    batch_start = off;
+                }
                 let p = decode::decode(frame.link, frame.data, frame.orig_len);
                 let rel = seq.relative(&p);
                 let times = list.observe(&frame);
@@ -478,8 +498,10 @@ mod pipeline {
                 if stats::is_malformed(&frame, &p) {
                     run.malformed += 1;
                 }
-                let off = frame.data.as_ptr() as usize - base;
                 last_off = off;
+                if in_batch == 0 {
+                    batch_start = off;
+                }
                 // One batch in three is formatted here: the reader's own work is about
                 // half the writer's, so this keeps both cores busy.
                 if n_batch % 3 == 2 {
@@ -557,7 +579,7 @@ mod pipeline {
     ) -> bool {
         while let Ok(b) = back.try_recv() {
             match b {
-                Batch::Jobs(mut v) => {
+                Batch::Jobs(mut v, _) => {
                     v.clear();
                     spare_jobs.push(v);
                 }
@@ -575,7 +597,7 @@ mod pipeline {
             send(Batch::Text(std::mem::replace(text, next), last_off))
         } else {
             let next = spare_jobs.pop().unwrap_or_else(|| Vec::with_capacity(BATCH));
-            send(Batch::Jobs(std::mem::replace(jobs, next)))
+            send(Batch::Jobs(std::mem::replace(jobs, next), last_off))
         };
         *n_batch += 1;
         ok

@@ -152,6 +152,20 @@ pub struct FlagList(pub u16);
 impl FlagList {
     /// The names, comma separated, without `fmt` (the list calls this per frame).
     pub fn write(&self, out: &mut crate::render::line::Line) {
+        // The combinations nearly every segment carries, without the loop.
+        let common = match self.0 {
+            0x010 => "ACK",
+            0x018 => "PSH, ACK",
+            0x002 => "SYN",
+            0x012 => "SYN, ACK",
+            0x011 => "FIN, ACK",
+            0x014 => "RST, ACK",
+            0x004 => "RST",
+            _ => "",
+        };
+        if !common.is_empty() {
+            return out.str(common);
+        }
         let mut first = true;
         for (bit, name) in Self::NAMES {
             if self.0 & bit != 0 {

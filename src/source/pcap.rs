@@ -297,8 +297,10 @@ impl CaptureFile {
     /// size of the frame in flight rather than growing with the file: the mapped
     /// pages of a 2 GB capture would otherwise all count as ours.
     fn release_behind(&mut self) {
-        if let (Input::Mapped(map), true) = (&self.input, self.release) {
-            self.released = release_mapped(map, self.released, self.pos);
+        if let Input::Mapped(map) = &self.input {
+            if self.release {
+                self.released = release_mapped(map, self.released, self.pos);
+            }
         }
     }
 
