@@ -25,6 +25,61 @@ pub enum Command {
     Ifaces(IfacesArgs),
     /// Capture live from an interface (needs root or CAP_NET_RAW): show frames as they arrive, write a pcap.
     Capture(CaptureArgs),
+    /// Subnet calculator: ADDR/PREFIX, ADDR MASK; and `same`, `split`, `summarize`, `range`.
+    Subnet(SubnetArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct SubnetArgs {
+    #[command(subcommand)]
+    pub command: Option<SubnetCommand>,
+    /// ADDR/PREFIX (192.168.1.10/24), ADDR/MASK, or ADDR MASK (192.168.1.10 255.255.255.0).
+    #[arg(value_name = "ADDR", num_args = 1..=2, required = true)]
+    pub net: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatsFormat::Table, global = true)]
+    pub format: StatsFormat,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum SubnetCommand {
+    /// Are two hosts on the same network? `same A B --mask M`, `same A/P B`, or `same A/P B/Q`.
+    Same {
+        /// First host, with its prefix or mask (A/24), or alone with --mask.
+        a: String,
+        /// Second host; without a prefix it takes A's (or --mask).
+        b: String,
+        /// The mask both hosts use (255.255.255.0 or /24).
+        #[arg(long)]
+        mask: Option<String>,
+    },
+    /// Split a network: into /P blocks, into N blocks, or by host counts (VLSM, largest first).
+    #[command(group(clap::ArgGroup::new("how").required(true).args(["prefix", "count", "hosts"])))]
+    Split {
+        /// The network to split, e.g. 192.168.0.0/24.
+        net: String,
+        /// Prefix of the blocks (26 or /26).
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Number of equal blocks wanted (rounded up to a power of two).
+        #[arg(long)]
+        count: Option<u64>,
+        /// Hosts needed per subnet, e.g. 50,20,10.
+        #[arg(long, value_delimiter = ',')]
+        hosts: Option<Vec<u64>>,
+    },
+    /// The smallest block covering networks, and the exact minimal set of blocks.
+    Summarize {
+        /// Networks, e.g. 10.0.0.0/24 10.0.1.0/24.
+        #[arg(required = true)]
+        nets: Vec<String>,
+    },
+    /// An address range as CIDR blocks: A-B.
+    Range {
+        /// First and last address, e.g. 10.0.0.5-10.0.0.20.
+        range: String,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
