@@ -11,9 +11,7 @@ use anyhow::{Context as _, Result};
 
 use crate::analysis::seqrel::SeqTracker;
 use crate::analysis::stats::{self, Stats};
-use crate::cli::{
-    CaptureArgs, Cli, Command, Format, IfacesArgs, ReadArgs, ShowArgs, StatsArgs, StatsFormat, TimeFormat,
-};
+use crate::cli::{CaptureArgs, Cli, Command, Format, IfacesArgs, ReadArgs, ShowArgs, StatsArgs, StatsFormat, ViewArgs};
 use crate::decode::{self, Context};
 use crate::filter::Filter;
 use crate::render::{json::JsonRenderer, list::ListRenderer, tree};
@@ -78,16 +76,6 @@ fn digits(format: &FileFormat) -> u8 {
     }
 }
 
-/// How frames are shown, the same for `read` and `capture`.
-#[derive(Clone, Copy)]
-struct View {
-    format: Format,
-    verbose: bool,
-    hex: bool,
-    time: TimeFormat,
-    absolute_seq: bool,
-}
-
 /// A frame that passed the filter, decoded, with what the renderers need.
 struct Matched<'a> {
     packet: decode::Packet<'a>,
@@ -98,7 +86,7 @@ struct Matched<'a> {
 /// The per-frame part of `read` and `capture`: decode, relative sequence numbers,
 /// filter, render. Files and live interfaces go through exactly this.
 struct Pipeline<'f> {
-    view: View,
+    view: ViewArgs,
     filter: Option<&'f Filter>,
     digits: u8,
     list: ListRenderer,
@@ -109,7 +97,7 @@ struct Pipeline<'f> {
 }
 
 impl<'f> Pipeline<'f> {
-    fn new(view: View, filter: Option<&'f Filter>) -> Self {
+    fn new(view: ViewArgs, filter: Option<&'f Filter>) -> Self {
         Pipeline {
             view,
             filter,
@@ -187,7 +175,7 @@ fn read(a: ReadArgs) -> Result<bool> {
     let mut out = stdout();
     let mut problems = Problems { ok: true };
     let mut shown = 0u64;
-    let view = View { format: a.format, verbose: a.verbose, hex: a.hex, time: a.time, absolute_seq: a.absolute_seq };
+    let view = a.view;
     let mut pipe = Pipeline::new(view, filter.as_ref());
     pipe.begin(&mut out)?;
     'files: for (fi, path) in a.files.iter().enumerate() {
@@ -198,14 +186,14 @@ fn read(a: ReadArgs) -> Result<bool> {
                 continue;
             }
         };
-        if a.files.len() > 1 && a.format == Format::List {
+        if a.files.len() > 1 && view.format == Format::List {
             if fi > 0 {
                 writeln!(out)?;
             }
             writeln!(out, "==> {path} <==")?;
         }
         let d = digits(cap.format());
-        let plain_list = a.format == Format::List && !a.verbose && !a.hex;
+        let plain_list = view.format == Format::List && !view.verbose && !view.hex;
         if plain_list && cap.mapping().is_some() && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
             out.flush()?;
             let remaining = a.count.map(|c| c - shown);
@@ -410,8 +398,8 @@ mod pipeline {
         let base = map.as_ptr() as usize;
         let (tx, rx) = mpsc::sync_channel::<Batch>(4);
         let (back_tx, back_rx) = mpsc::channel::<Batch>();
-        let time = a.time;
-        let absolute = a.absolute_seq;
+        let time = a.view.time;
+        let absolute = a.view.absolute_seq;
         std::thread::scope(|s| {
             let writer_map = map.clone();
             let writer = s.spawn(move || -> io::Result<()> {
@@ -450,17 +438,20 @@ mod pipeline {
             let mut run = Run { shown: 0, malformed: 0, error: None };
             let mut seq = SeqTracker::default();
             let mut list = ListRenderer::new(time, digits);
-            let mut mine = ListRenderer::new(time, digits);
-            let mut jobs: Vec<Job> = Vec::with_capacity(BATCH);
-            let mut text: Vec<u8> = Vec::with_capacity(256 * 1024);
-            let mut n_batch = 0u64;
-            let mut in_batch = 0usize;
-            let mut spare_jobs: Vec<Vec<Job>> = Vec::new();
-            let mut spare_text: Vec<Vec<u8>> = Vec::new();
+            let mut b = Batcher {
+                tx,
+                back: back_rx,
+                jobs: Vec::with_capacity(BATCH),
+                text: Vec::with_capacity(256 * 1024),
+                mine: ListRenderer::new(time, digits),
+                n_batch: 0,
+                len: 0,
+                start: 0,
+                spare_jobs: Vec::new(),
+                spare_text: Vec::new(),
+            };
             let mut last_off = 0;
-            let mut batch_start = 0;
-            let mut send = |b: Batch| tx.send(b).is_ok();
-            'frames: loop {
+            loop {
                 let frame = match cap.next_frame() {
                     Ok(Some(f)) => f,
                     Ok(None) => break,
@@ -472,22 +463,8 @@ mod pipeline {
                 let off = frame.data.as_ptr() as usize - base;
                 // A selective filter fills batches slowly (or never): send what there
                 // is every 16 MiB of file, so the writer can release the pages behind.
-                if off - batch_start >= 16 << 20 {
-                    if !flush_batch(
-                        &mut send,
-                        &mut n_batch,
-                        &mut jobs,
-                        &mut text,
-                        &mut mine,
-                        off,
-                        &mut spare_jobs,
-                        &mut spare_text,
-                        &back_rx,
-                    ) {
-                        break 'frames;
-                    }
-                    in_batch = 0;
-                    batch_start = off;
+                if off - b.start >= 16 << 20 && !b.send(off) {
+                    break;
                 }
                 let p = decode::decode(frame.link, frame.data, frame.orig_len);
                 let rel = seq.relative(&p);
@@ -500,17 +477,15 @@ mod pipeline {
                     run.malformed += 1;
                 }
                 last_off = off;
-                if in_batch == 0 {
-                    batch_start = off;
+                if b.len == 0 {
+                    b.start = off;
                 }
-                // One batch in three is formatted here: the reader's own work is about
-                // half the writer's, so this keeps both cores busy.
-                if n_batch % 3 == 2 {
-                    if mine.write_line(&mut text, &frame, &p, &ctx, times).is_err() {
+                if b.formats_here() {
+                    if b.mine.write_line(&mut b.text, &frame, &p, &ctx, times).is_err() {
                         break;
                     }
                 } else {
-                    jobs.push(Job {
+                    b.jobs.push(Job {
                         number: frame.number,
                         ts: frame.ts,
                         link: frame.link,
@@ -522,86 +497,80 @@ mod pipeline {
                         times,
                     });
                 }
-                in_batch += 1;
+                b.len += 1;
                 run.shown += 1;
-                let full = in_batch == BATCH;
                 let last = limit.is_some_and(|l| run.shown >= l);
-                if full || last {
-                    if !flush_batch(
-                        &mut send,
-                        &mut n_batch,
-                        &mut jobs,
-                        &mut text,
-                        &mut mine,
-                        last_off,
-                        &mut spare_jobs,
-                        &mut spare_text,
-                        &back_rx,
-                    ) {
-                        break 'frames;
-                    }
-                    in_batch = 0;
+                if (b.len == BATCH || last) && !b.send(last_off) {
+                    break;
                 }
                 if last {
                     break;
                 }
             }
-            if in_batch > 0 {
-                flush_batch(
-                    &mut send,
-                    &mut n_batch,
-                    &mut jobs,
-                    &mut text,
-                    &mut mine,
-                    last_off,
-                    &mut spare_jobs,
-                    &mut spare_text,
-                    &back_rx,
-                );
+            if b.len > 0 {
+                b.send(last_off);
             }
-            drop(tx);
+            // Closing the channel ends the writer's loop.
+            drop(b);
             let result = writer.join().unwrap_or_else(|_| Err(io::Error::other("the list writer thread failed")));
             result?;
             Ok(run)
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn flush_batch(
-        send: &mut impl FnMut(Batch) -> bool,
-        n_batch: &mut u64,
-        jobs: &mut Vec<Job>,
-        text: &mut Vec<u8>,
-        mine: &mut ListRenderer,
-        last_off: usize,
-        spare_jobs: &mut Vec<Vec<Job>>,
-        spare_text: &mut Vec<Vec<u8>>,
-        back: &mpsc::Receiver<Batch>,
-    ) -> bool {
-        while let Ok(b) = back.try_recv() {
-            match b {
-                Batch::Jobs(mut v, _) => {
-                    v.clear();
-                    spare_jobs.push(v);
-                }
-                Batch::Text(mut t, _) => {
-                    t.clear();
-                    spare_text.push(t);
-                }
-            }
+    /// The reader's side: fills batches and sends them, in order, to the writer.
+    struct Batcher {
+        tx: mpsc::SyncSender<Batch>,
+        back: mpsc::Receiver<Batch>,
+        jobs: Vec<Job>,
+        /// Lines of the batches the reader formats itself.
+        text: Vec<u8>,
+        mine: ListRenderer,
+        n_batch: u64,
+        /// Frames in the batch being filled, and the file offset it began at.
+        len: usize,
+        start: usize,
+        spare_jobs: Vec<Vec<Job>>,
+        spare_text: Vec<Vec<u8>>,
+    }
+
+    impl Batcher {
+        /// One batch in three is formatted by the reader: its own work is about half
+        /// the writer's, so this keeps both cores busy.
+        fn formats_here(&self) -> bool {
+            self.n_batch % 3 == 2
         }
-        let ok = if *n_batch % 3 == 2 {
-            if mine.flush(text).is_err() {
-                return false;
+
+        /// Sends the batch being filled (possibly empty, to pass on `done`, the
+        /// reader's position); false when the writer has stopped.
+        fn send(&mut self, done: usize) -> bool {
+            while let Ok(b) = self.back.try_recv() {
+                match b {
+                    Batch::Jobs(mut v, _) => {
+                        v.clear();
+                        self.spare_jobs.push(v);
+                    }
+                    Batch::Text(mut t, _) => {
+                        t.clear();
+                        self.spare_text.push(t);
+                    }
+                }
             }
-            let next = spare_text.pop().unwrap_or_else(|| Vec::with_capacity(256 * 1024));
-            send(Batch::Text(std::mem::replace(text, next), last_off))
-        } else {
-            let next = spare_jobs.pop().unwrap_or_else(|| Vec::with_capacity(BATCH));
-            send(Batch::Jobs(std::mem::replace(jobs, next), last_off))
-        };
-        *n_batch += 1;
-        ok
+            let batch = if self.formats_here() {
+                if self.mine.flush(&mut self.text).is_err() {
+                    return false;
+                }
+                let next = self.spare_text.pop().unwrap_or_else(|| Vec::with_capacity(256 * 1024));
+                Batch::Text(std::mem::replace(&mut self.text, next), done)
+            } else {
+                let next = self.spare_jobs.pop().unwrap_or_else(|| Vec::with_capacity(BATCH));
+                Batch::Jobs(std::mem::replace(&mut self.jobs, next), done)
+            };
+            self.n_batch += 1;
+            self.len = 0;
+            self.start = done;
+            self.tx.send(batch).is_ok()
+        }
     }
 }
 
@@ -694,7 +663,7 @@ fn capture(a: CaptureArgs) -> Result<bool> {
         src.receive_buffer() / 1024
     );
 
-    let view = View { format: a.format, verbose: a.verbose, hex: a.hex, time: a.time, absolute_seq: a.absolute_seq };
+    let view = a.view;
     let mut pipe = Pipeline::new(view, filter.as_ref());
     pipe.start(9);
     let mut out = stdout();

@@ -82,11 +82,9 @@ pub enum SubnetCommand {
     },
 }
 
-#[derive(Args, Debug, Clone)]
-pub struct ReadArgs {
-    /// Capture files to read (`-` for standard input).
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<String>,
+/// How frames are shown: the same for `read` and `capture`.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct ViewArgs {
     /// Layer tree for every frame instead of one line per frame.
     #[arg(short = 'V', long = "verbose")]
     pub verbose: bool,
@@ -102,6 +100,15 @@ pub struct ReadArgs {
     /// Show raw TCP sequence numbers instead of numbers relative to each connection's first.
     #[arg(long)]
     pub absolute_seq: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReadArgs {
+    /// Capture files to read (`-` for standard input).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    #[command(flatten)]
+    pub view: ViewArgs,
     /// Display filter, e.g. 'tcp.port == 80 and ip.addr == 10.0.0.0/8'.
     #[arg(short = 'Y', long = "filter", value_name = "EXPR")]
     pub filter: Option<String>,
@@ -175,21 +182,8 @@ pub struct CaptureArgs {
     /// Do not show frames (only write them and print the summary).
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
-    /// Layer tree for every frame instead of one line per frame.
-    #[arg(short = 'V', long = "verbose")]
-    pub verbose: bool,
-    /// Add a hex + ASCII dump of each frame, marking each layer's bytes.
-    #[arg(short = 'x', long = "hex")]
-    pub hex: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::List)]
-    pub format: Format,
-    /// Time column: seconds since the first frame, since the previous frame, UTC date and time, or Unix epoch.
-    #[arg(long, value_enum, default_value_t = TimeFormat::Relative)]
-    pub time: TimeFormat,
-    /// Show raw TCP sequence numbers instead of numbers relative to each connection's first.
-    #[arg(long)]
-    pub absolute_seq: bool,
+    #[command(flatten)]
+    pub view: ViewArgs,
 }
 
 fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
@@ -243,7 +237,7 @@ mod tests {
         assert_eq!(a.interface, "lo");
         assert_eq!((a.count, a.duration, a.write.as_deref()), (None, None, None));
         assert_eq!((a.snaplen, a.buffer_kib, a.quiet, a.no_promiscuous), (262_144, 32 * 1024, false, false));
-        assert_eq!(a.format, Format::List);
+        assert_eq!(a.view.format, Format::List);
     }
 
     #[test]
@@ -275,8 +269,8 @@ mod tests {
         assert_eq!(a.write.as_deref(), Some("x.pcap"));
         assert_eq!(a.filter.as_deref(), Some("udp"));
         assert_eq!((a.snaplen, a.buffer_kib), (1500, 1024));
-        assert!(a.quiet && a.verbose && a.no_promiscuous);
-        assert_eq!(a.format, Format::Jsonl);
+        assert!(a.quiet && a.view.verbose && a.no_promiscuous);
+        assert_eq!(a.view.format, Format::Jsonl);
     }
 
     #[test]
