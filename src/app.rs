@@ -29,6 +29,7 @@ pub fn run(cli: Cli) -> Result<bool> {
         Command::Ifaces(a) => ifaces(a),
         Command::Capture(a) => capture(a),
         Command::Subnet(a) => subnet_cmd(a),
+        Command::Gen(a) => gen_cmd(a),
     }
 }
 
@@ -852,5 +853,56 @@ fn subnet_cmd(a: crate::cli::SubnetArgs) -> Result<bool> {
         }
     }
     out.flush()?;
+    Ok(true)
+}
+
+fn gen_cmd(a: crate::cli::GenArgs) -> Result<bool> {
+    use crate::cli::Scenario;
+    use crate::gen::{scenarios as sc, Out, Rng};
+    use crate::sink::pcap::PcapSink;
+    let w: Box<dyn Write> = if a.write == "-" {
+        Box::new(io::stdout())
+    } else {
+        Box::new(std::fs::File::create(&a.write).with_context(|| format!("{}: cannot create", a.write))?)
+    };
+    let w = BufWriter::with_capacity(1 << 20, w);
+    let mut out = Out::new(PcapSink::new(w, crate::source::LinkType::ETHERNET, 262_144)?);
+    let mut rng = Rng::new(a.seed);
+    let lines = ["hello", "how are you?", "bye"];
+    match a.scenario {
+        Scenario::Handshake => sc::handshake(&mut out, &mut rng, a.close, a.half_close)?,
+        Scenario::EchoTcp => sc::echo_tcp(&mut out, &mut rng, &lines)?,
+        Scenario::EchoUdp => sc::echo_udp(&mut out, &mut rng, &lines)?,
+        Scenario::Arp => sc::arp(&mut out)?,
+        Scenario::Refused => sc::refused(&mut out, &mut rng)?,
+        Scenario::Wrap => sc::wrap(&mut out, &mut rng)?,
+        Scenario::Mix => sc::mix(&mut out, &mut rng, a.frames)?,
+        Scenario::Scan => {
+            let parsed =
+                a.ports.split_once('-').and_then(|(x, y)| Some((x.parse::<u16>().ok()?, y.parse::<u16>().ok()?)));
+            let Some((first, last)) = parsed.filter(|(x, y)| x <= y && y - x < 4096) else {
+                anyhow::bail!("--ports takes FIRST-LAST with at most 4096 ports, e.g. 20-30; got '{}'", a.ports);
+            };
+            sc::scan(&mut out, &mut rng, first, last, &[22, 25, 80, 443])?
+        }
+        Scenario::Sticky => {
+            let sizes = a.sizes.clone().unwrap_or_else(|| vec![a.size; a.messages]);
+            let limit = if a.framing == sc::Framing::Len16be { 65_535 } else { 1 << 24 };
+            if sizes.is_empty() || sizes.iter().any(|&s| s > limit) {
+                anyhow::bail!(
+                    "sticky needs at least one message, each at most {limit} bytes with --framing {:?}",
+                    a.framing
+                );
+            }
+            let s =
+                sc::Sticky { sizes, framing: a.framing, mss: usize::from(a.mss), coalesce: usize::from(a.coalesce) };
+            sc::sticky(&mut out, &mut rng, &s)?;
+        }
+    }
+    let frames = out.frames();
+    out.finish()?.flush()?;
+    if a.write != "-" {
+        eprintln!("pktlab: wrote {frames} frames to {}", a.write);
+    }
     Ok(true)
 }

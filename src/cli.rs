@@ -27,6 +27,73 @@ pub enum Command {
     Capture(CaptureArgs),
     /// Subnet calculator: ADDR/PREFIX, ADDR MASK; and `same`, `split`, `summarize`, `range`.
     Subnet(SubnetArgs),
+    /// Write a synthetic capture of a scenario (deterministic for a seed, no privileges).
+    Gen(GenArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// Three-way handshake, a request and a reply, then a close (see --close, --half-close).
+    Handshake,
+    /// The echo exchange over TCP: lines sent, answered upper-cased.
+    EchoTcp,
+    /// The echo exchange over UDP datagrams.
+    EchoUdp,
+    /// Framed messages coalesced into and split across segments (the sticky-packet lesson).
+    Sticky,
+    /// ARP request, reply, and a gratuitous announcement.
+    Arp,
+    /// A connection refused: SYN answered by RST-ACK.
+    Refused,
+    /// SYNs to a port range: open ports answer SYN-ACK, closed ones RST-ACK.
+    Scan,
+    /// Sequence numbers that wrap past 2^32.
+    Wrap,
+    /// A large mix of many concurrent connections, UDP and ARP, for benchmarks.
+    Mix,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GenArgs {
+    /// What to generate.
+    #[arg(value_enum)]
+    pub scenario: Scenario,
+    /// Output pcap file (`-` for standard output).
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: String,
+    /// Seed for ports, ISNs and the mix: the same seed writes the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// handshake: how the connection ends.
+    #[arg(long, value_enum, default_value_t = crate::gen::scenarios::Close::Client)]
+    pub close: crate::gen::scenarios::Close,
+    /// handshake: the client half-closes, the server still sends, then closes.
+    #[arg(long)]
+    pub half_close: bool,
+    /// sticky: number of messages of --size bytes.
+    #[arg(long, default_value_t = 6)]
+    pub messages: usize,
+    /// sticky: body size of each message.
+    #[arg(long, default_value_t = 100)]
+    pub size: usize,
+    /// sticky: body sizes, one per message (instead of --messages/--size).
+    #[arg(long, value_delimiter = ',')]
+    pub sizes: Option<Vec<usize>>,
+    /// sticky: how messages are framed.
+    #[arg(long, value_enum, default_value_t = crate::gen::scenarios::Framing::Len32le)]
+    pub framing: crate::gen::scenarios::Framing,
+    /// sticky: maximum segment size.
+    #[arg(long, default_value_t = 1460, value_parser = clap::value_parser!(u16).range(1..))]
+    pub mss: u16,
+    /// sticky: messages written per burst (coalesced into shared segments).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
+    pub coalesce: u16,
+    /// mix: number of frames (the exchange in progress may add up to two more).
+    #[arg(long, default_value_t = 100_000)]
+    pub frames: u64,
+    /// scan: port range FIRST-LAST.
+    #[arg(long, default_value = "20-30")]
+    pub ports: String,
 }
 
 #[derive(Args, Debug, Clone)]

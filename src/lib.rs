@@ -8,6 +8,8 @@ pub mod app;
 pub mod cli;
 pub mod decode;
 pub mod filter;
+pub mod gen;
 pub mod render;
+pub mod sink;
 pub mod source;
 pub mod subnet;

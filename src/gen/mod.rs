@@ -1,0 +1,307 @@
+//! Synthetic captures: scenarios crafted offline, deterministic for a given seed, no
+//! privileges. Takes a scenario and its options, hands frames (built with etherparse's
+//! `PacketBuilder`, so every checksum is right) to a `sink::pcap::PcapSink`.
+//!
+//! The heart is `Conn`, a TCP connection seen from the wire: it keeps each side's
+//! next sequence number, so every segment's seq and ack are consistent (SYN and FIN
+//! each consume one number, RFC 9293 section 3.4), whatever the scenario does.
+
+pub mod scenarios;
+
+use std::io::{self, Write};
+
+use etherparse::{PacketBuilder, TcpOptionElement};
+
+use crate::sink::pcap::PcapSink;
+use crate::source::Timestamp;
+
+/// splitmix64: small, fast, and the same sequence everywhere for a seed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// A number in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+}
+
+/// A host on the simulated LAN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Host {
+    pub mac: [u8; 6],
+    pub ip: [u8; 4],
+}
+
+impl Host {
+    /// Host `n` of 192.168.36.0/24 with a locally administered MAC.
+    pub fn lan(n: u8) -> Host {
+        Host { mac: [0x02, 0x00, 0x5e, 0x10, 0x00, n], ip: [192, 168, 36, n] }
+    }
+}
+
+/// Where frames go, with the simulated clock.
+pub struct Out<W: Write> {
+    sink: PcapSink<W>,
+    /// Nanoseconds since the epoch of the next frame.
+    pub now: u64,
+    buf: Vec<u8>,
+}
+
+/// 2026-01-01 00:00:00 UTC: fixed, so output never depends on when it was made.
+pub const EPOCH_NS: u64 = 1_767_225_600 * 1_000_000_000;
+
+impl<W: Write> Out<W> {
+    pub fn new(sink: PcapSink<W>) -> Self {
+        Out { sink, now: EPOCH_NS, buf: Vec::with_capacity(2048) }
+    }
+    pub fn wait_us(&mut self, us: u64) {
+        self.now += us * 1000;
+    }
+    /// Writes the frame in `self.buf`.
+    fn emit(&mut self) -> io::Result<()> {
+        let len = self.buf.len() as u32;
+        self.sink.write(Timestamp(self.now), len, &self.buf)
+    }
+    pub fn frames(&self) -> u64 {
+        self.sink.frames()
+    }
+    pub fn finish(mut self) -> io::Result<W> {
+        self.sink.flush()?;
+        Ok(self.sink.into_inner())
+    }
+
+    /// One UDP datagram.
+    pub fn udp(&mut self, from: Host, to: Host, sport: u16, dport: u16, payload: &[u8]) -> io::Result<()> {
+        self.buf.clear();
+        PacketBuilder::ethernet2(from.mac, to.mac)
+            .ipv4(from.ip, to.ip, 64)
+            .udp(sport, dport)
+            .write(&mut self.buf, payload)
+            .map_err(io::Error::other)?;
+        self.emit()
+    }
+
+    /// One ARP message (1 request, 2 reply); a request goes to the broadcast address.
+    pub fn arp(&mut self, op: u16, sender: Host, target: Host, target_mac: [u8; 6]) -> io::Result<()> {
+        let dst = if op == 1 { [0xff; 6] } else { target.mac };
+        let arp = etherparse::ArpPacket::new(
+            etherparse::ArpHardwareId::ETHERNET,
+            etherparse::EtherType::IPV4,
+            etherparse::ArpOperation(op),
+            &sender.mac,
+            &sender.ip,
+            &target_mac,
+            &target.ip,
+        )
+        .map_err(io::Error::other)?;
+        self.buf.clear();
+        PacketBuilder::ethernet2(sender.mac, dst).arp(arp).write(&mut self.buf).map_err(io::Error::other)?;
+        // Ethernet's minimum frame: real NICs pad ARP to 60 bytes.
+        self.buf.resize(60, 0);
+        self.emit()
+    }
+}
+
+pub const FIN: u8 = 0x01;
+pub const SYN: u8 = 0x02;
+pub const RST: u8 = 0x04;
+pub const PSH: u8 = 0x08;
+pub const ACK: u8 = 0x10;
+
+/// A TCP connection between a client and a server, as the wire sees it.
+#[derive(Clone, Debug)]
+pub struct Conn {
+    pub client: Host,
+    pub server: Host,
+    pub cport: u16,
+    pub sport: u16,
+    /// Each side's next sequence number.
+    pub cseq: u32,
+    pub sseq: u32,
+    pub window: u16,
+    /// Whether the handshake negotiated timestamps (RFC 7323): then every later
+    /// segment carries them.
+    pub ts: bool,
+}
+
+impl Conn {
+    pub fn new(client: Host, server: Host, cport: u16, sport: u16, cisn: u32, sisn: u32) -> Conn {
+        Conn { client, server, cport, sport, cseq: cisn, sseq: sisn, window: 64240, ts: false }
+    }
+
+    /// Sends one segment from the client (`from_client`) or the server, acking all
+    /// the other side has sent when ACK is set, and advances the sender's sequence.
+    pub fn send<W: Write>(&mut self, out: &mut Out<W>, from_client: bool, flags: u8, payload: &[u8]) -> io::Result<()> {
+        self.send_opts(out, from_client, flags, payload, &[])
+    }
+
+    pub fn send_opts<W: Write>(
+        &mut self,
+        out: &mut Out<W>,
+        from_client: bool,
+        flags: u8,
+        payload: &[u8],
+        opts: &[TcpOptionElement],
+    ) -> io::Result<()> {
+        let (src, dst, sp, dp) = if from_client {
+            (self.client, self.server, self.cport, self.sport)
+        } else {
+            (self.server, self.client, self.sport, self.cport)
+        };
+        let (seq, ack) = if from_client { (self.cseq, self.sseq) } else { (self.sseq, self.cseq) };
+        let mut b = PacketBuilder::ethernet2(src.mac, dst.mac).ipv4(src.ip, dst.ip, 64).tcp(sp, dp, seq, self.window);
+        if flags & ACK != 0 {
+            b = b.ack(ack);
+        }
+        if flags & SYN != 0 {
+            b = b.syn();
+        }
+        if flags & FIN != 0 {
+            b = b.fin();
+        }
+        if flags & RST != 0 {
+            b = b.rst();
+        }
+        if flags & PSH != 0 {
+            b = b.psh();
+        }
+        // Each side's timestamp clock ticks in milliseconds from its own origin; the
+        // echo is the other side's clock, which it last sent at most one RTT ago.
+        let ms = ((out.now - EPOCH_NS) / 1_000_000) as u32;
+        let (mine, theirs) = if from_client { (1000 + ms, 5000 + ms) } else { (5000 + ms, 1000 + ms) };
+        let ts_opts = [TcpOptionElement::Noop, TcpOptionElement::Noop, TcpOptionElement::Timestamp(mine, theirs)];
+        if self.ts && flags & SYN == 0 {
+            b = b.options(&ts_opts).map_err(io::Error::other)?;
+        } else if !opts.is_empty() {
+            b = b.options(opts).map_err(io::Error::other)?;
+        }
+        out.buf.clear();
+        b.write(&mut out.buf, payload).map_err(io::Error::other)?;
+        out.emit()?;
+        let used = payload.len() as u32 + u32::from(flags & SYN != 0) + u32::from(flags & FIN != 0);
+        if from_client {
+            self.cseq = self.cseq.wrapping_add(used);
+        } else {
+            self.sseq = self.sseq.wrapping_add(used);
+        }
+        Ok(())
+    }
+
+    /// SYN, SYN-ACK, ACK with MSS, SACK-permitted, timestamps and window scale.
+    pub fn handshake<W: Write>(&mut self, out: &mut Out<W>, rtt_us: u64) -> io::Result<()> {
+        let opts = |val: u32, ecr: u32| {
+            [
+                TcpOptionElement::MaximumSegmentSize(1460),
+                TcpOptionElement::SelectiveAcknowledgementPermitted,
+                TcpOptionElement::Timestamp(val, ecr),
+                TcpOptionElement::Noop,
+                TcpOptionElement::WindowScale(7),
+            ]
+        };
+        let ms = ((out.now - EPOCH_NS) / 1_000_000) as u32;
+        self.send_opts(out, true, SYN, &[], &opts(1000 + ms, 0))?;
+        out.wait_us(rtt_us / 2);
+        let ms2 = ((out.now - EPOCH_NS) / 1_000_000) as u32;
+        self.send_opts(out, false, SYN | ACK, &[], &opts(5000 + ms2, 1000 + ms))?;
+        out.wait_us(rtt_us / 2);
+        self.ts = true;
+        // Windows after the SYNs are scaled by 2^7 (RFC 7323): 501 * 128 = 64128 bytes.
+        self.window = 501;
+        self.send(out, true, ACK, &[])
+    }
+}
+
+/// What ended a generated capture, for the summary line.
+pub struct Summary {
+    pub frames: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scenarios::{self, Close, Framing, Sticky};
+    use super::*;
+
+    fn run(f: impl FnOnce(&mut Out<Vec<u8>>, &mut Rng) -> io::Result<()>, seed: u64) -> Vec<u8> {
+        let sink = PcapSink::new(Vec::new(), crate::source::LinkType::ETHERNET, 65535).unwrap();
+        let mut out = Out::new(sink);
+        f(&mut out, &mut Rng::new(seed)).unwrap();
+        out.finish().unwrap()
+    }
+
+    #[test]
+    fn same_seed_same_bytes_other_seed_other_bytes() {
+        let a = run(|o, r| scenarios::handshake(o, r, Close::Client, false), 1);
+        let b = run(|o, r| scenarios::handshake(o, r, Close::Client, false), 1);
+        let c = run(|o, r| scenarios::handshake(o, r, Close::Client, false), 2);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn syn_and_fin_consume_one_sequence_number() {
+        let mut out = Out::new(PcapSink::new(Vec::new(), crate::source::LinkType::ETHERNET, 65535).unwrap());
+        let mut c = Conn::new(Host::lan(1), Host::lan(2), 1000, 80, u32::MAX, 7);
+        c.send(&mut out, true, SYN, &[]).unwrap();
+        assert_eq!(c.cseq, 0, "the ISN wraps: 2^32 - 1 + 1");
+        c.send(&mut out, true, ACK | PSH, b"abc").unwrap();
+        assert_eq!(c.cseq, 3);
+        c.send(&mut out, false, FIN | ACK, &[]).unwrap();
+        assert_eq!(c.sseq, 8);
+        assert_eq!(out.frames(), 3);
+    }
+
+    #[test]
+    fn framings() {
+        let mut v = Vec::new();
+        Framing::Len32le.frame(b"hi", &mut v);
+        Framing::Len32be.frame(b"hi", &mut v);
+        Framing::Len16be.frame(b"hi", &mut v);
+        Framing::Line.frame(b"hi", &mut v);
+        assert_eq!(v, b"\x02\x00\x00\x00hi\x00\x00\x00\x02hi\x00\x02hihi\n");
+    }
+
+    #[test]
+    fn sticky_segments_never_exceed_the_mss() {
+        let s = Sticky { sizes: vec![10, 3000, 7], framing: Framing::Len32be, mss: 500, coalesce: 2 };
+        let mut stream = Vec::new();
+        let bytes = run(
+            |o, r| {
+                stream = scenarios::sticky(o, r, &s)?;
+                Ok(())
+            },
+            3,
+        );
+        assert_eq!(stream.len(), 4 * 3 + 10 + 3000 + 7);
+        let mut cap = crate::source::CaptureFile::from_reader("t", Box::new(std::io::Cursor::new(bytes))).unwrap();
+        let mut carried = Vec::new();
+        while let Some(f) = cap.next_frame().unwrap() {
+            let p = crate::decode::decode(f.link, f.data, f.orig_len);
+            if p.tcp().is_some_and(|t| t.dst_port() == Some(9000)) {
+                assert!(p.payload().len() <= 500);
+                carried.extend_from_slice(p.payload());
+            }
+        }
+        assert_eq!(carried, stream);
+    }
+
+    #[test]
+    fn mix_writes_at_least_the_frames_asked() {
+        let bytes = run(|o, r| scenarios::mix(o, r, 1000), 9);
+        let mut cap = crate::source::CaptureFile::from_reader("t", Box::new(std::io::Cursor::new(bytes))).unwrap();
+        let mut n = 0;
+        while cap.next_frame().unwrap().is_some() {
+            n += 1;
+        }
+        assert!((1000..=1002).contains(&n), "{n}");
+    }
+}

@@ -1,0 +1,3 @@
+//! Frames out: capture files written from generated or captured frames.
+
+pub mod pcap;
