@@ -1,22 +1,17 @@
-//! A pcap writer over any `io::Write`, through pcap-file. The generator writes
-//! millions of frames with it, so a frame goes straight from the caller's buffer to
-//! the writer: nothing is copied or allocated per frame.
+//! A pcap writer over any `io::Write`. pcap-file writes the file header; records are
+//! written here, from several slices, so a generated frame's header and payload go
+//! to the writer without being joined first (the generator writes millions of them).
 
 use std::io::{self, Write};
-use std::time::Duration;
 
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapTsResolution, PcapWriter};
+use pcap_file::pcap::{PcapHeader, PcapTsResolution, PcapWriter};
 use pcap_file::{DataLink, Endianness};
 
 use crate::source::{LinkType, Timestamp};
 
 pub struct PcapSink<W: Write> {
-    w: PcapWriter<W>,
+    w: W,
     frames: u64,
-}
-
-fn io_err(e: impl std::fmt::Display) -> io::Error {
-    io::Error::other(e.to_string())
 }
 
 impl<W: Write> PcapSink<W> {
@@ -32,13 +27,29 @@ impl<W: Write> PcapSink<W> {
             ts_resolution: PcapTsResolution::NanoSecond,
             endianness: Endianness::Little,
         };
-        Ok(PcapSink { w: PcapWriter::with_header(w, header).map_err(io_err)?, frames: 0 })
+        let w = PcapWriter::with_header(w, header).map_err(|e| io::Error::other(e.to_string()))?.into_inner();
+        Ok(PcapSink { w, frames: 0 })
     }
 
     /// Writes one frame; `orig_len` is its length on the wire (>= `data.len()`).
     pub fn write(&mut self, ts: Timestamp, orig_len: u32, data: &[u8]) -> io::Result<()> {
-        let pkt = PcapPacket::new(Duration::from_nanos(ts.0), orig_len.max(data.len() as u32), data).map_err(io_err)?;
-        self.w.write_packet(&pkt).map_err(io_err)?;
+        self.write_parts(ts, orig_len, &[data])
+    }
+
+    /// Writes one frame given in pieces (header bytes, then payload).
+    pub fn write_parts(&mut self, ts: Timestamp, orig_len: u32, parts: &[&[u8]]) -> io::Result<()> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let len = u32::try_from(len).map_err(|_| io::Error::other("frame longer than 4 GiB"))?;
+        let secs = u32::try_from(ts.secs()).map_err(|_| io::Error::other("timestamp beyond 2106"))?;
+        let mut rec = [0u8; 16];
+        rec[0..4].copy_from_slice(&secs.to_le_bytes());
+        rec[4..8].copy_from_slice(&ts.subsec_nanos().to_le_bytes());
+        rec[8..12].copy_from_slice(&len.to_le_bytes());
+        rec[12..16].copy_from_slice(&orig_len.max(len).to_le_bytes());
+        self.w.write_all(&rec)?;
+        for p in parts {
+            self.w.write_all(p)?;
+        }
         self.frames += 1;
         Ok(())
     }
@@ -48,10 +59,10 @@ impl<W: Write> PcapSink<W> {
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
-        self.w.flush().map_err(io_err)
+        self.w.flush()
     }
 
     pub fn into_inner(self) -> W {
-        self.w.into_inner()
+        self.w
     }
 }
