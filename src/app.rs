@@ -876,6 +876,8 @@ fn gen_cmd(a: crate::cli::GenArgs) -> Result<bool> {
         Scenario::Arp => sc::arp(&mut out)?,
         Scenario::Refused => sc::refused(&mut out, &mut rng)?,
         Scenario::Wrap => sc::wrap(&mut out, &mut rng)?,
+        Scenario::Loss => sc::loss(&mut out, &mut rng)?,
+        Scenario::ZeroWindow => sc::zero_window(&mut out, &mut rng)?,
         Scenario::Mix => sc::mix(&mut out, &mut rng, a.frames)?,
         Scenario::Scan => {
             let parsed =

@@ -49,6 +49,10 @@ pub enum Scenario {
     Scan,
     /// Sequence numbers that wrap past 2^32.
     Wrap,
+    /// A lost segment: duplicate ACKs, fast retransmission, recovery.
+    Loss,
+    /// The receiver stalls: window shrinks to zero, probes, window update.
+    ZeroWindow,
     /// A large mix of many concurrent connections, UDP and ARP, for benchmarks.
     Mix,
 }

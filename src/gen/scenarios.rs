@@ -30,6 +30,9 @@ pub enum Framing {
     Len16be,
     /// The body, then a newline.
     Line,
+    /// A 4-byte big-endian length of a JSON header that carries the body's size, the
+    /// header, then the body (the course's "header + body" protocol).
+    JsonHeader,
 }
 
 impl Framing {
@@ -40,6 +43,11 @@ impl Framing {
             Framing::Len32be => out.extend_from_slice(&(n as u32).to_be_bytes()),
             Framing::Len16be => out.extend_from_slice(&(n as u16).to_be_bytes()),
             Framing::Line => {}
+            Framing::JsonHeader => {
+                let header = format!("{{\"size\":{n}}}");
+                out.extend_from_slice(&(header.len() as u32).to_be_bytes());
+                out.extend_from_slice(header.as_bytes());
+            }
         }
         out.extend_from_slice(body);
         if self == Framing::Line {
@@ -336,4 +344,104 @@ pub fn mix<W: Write>(out: &mut Out<W>, rng: &mut Rng, frames: u64) -> io::Result
         *sent += 1;
     }
     Ok(())
+}
+
+/// A bulk transfer that loses one segment: the receiver's duplicate ACKs, the
+/// sender's fast retransmission after the third (RFC 5681 section 3.2), and the
+/// cumulative ACK once the gap is filled.
+pub fn loss<W: Write>(out: &mut Out<W>, rng: &mut Rng) -> io::Result<()> {
+    let mut c = Conn::new(
+        client(),
+        server(),
+        40000 + rng.below(20000) as u16,
+        8000,
+        rng.next_u64() as u32,
+        rng.next_u64() as u32,
+    );
+    c.handshake(out, RTT_US)?;
+    let seg = vec![b'd'; 1000];
+    for i in 0..8 {
+        out.wait_us(50);
+        if i == 2 {
+            // Lost on the way: the sender's sequence moves on, the wire never sees it.
+            let lost_at = c.cseq;
+            c.cseq = c.cseq.wrapping_add(seg.len() as u32);
+            out.wait_us(50);
+            c.send(out, true, PSH | ACK, &seg)?;
+            // Every later segment makes the receiver repeat its ACK for the gap.
+            let resume = c.cseq;
+            c.cseq = lost_at;
+            out.wait_us(RTT_US / 2);
+            for _ in 0..3 {
+                c.send(out, false, ACK, &[])?;
+                out.wait_us(30);
+            }
+            // Three duplicates: fast retransmission of the missing segment.
+            c.send(out, true, PSH | ACK, &seg)?;
+            c.cseq = resume;
+            out.wait_us(RTT_US / 2);
+            c.send(out, false, ACK, &[])?;
+            continue;
+        }
+        c.send(out, true, PSH | ACK, &seg)?;
+        if i % 2 == 1 {
+            out.wait_us(RTT_US / 2);
+            c.send(out, false, ACK, &[])?;
+        }
+    }
+    out.wait_us(RTT_US / 2);
+    c.send(out, false, ACK, &[])?;
+    c.send(out, true, FIN | ACK, &[])?;
+    out.wait_us(RTT_US / 2);
+    c.send(out, false, FIN | ACK, &[])?;
+    out.wait_us(RTT_US / 2);
+    c.send(out, true, ACK, &[])
+}
+
+/// A receiver that stops reading: its window shrinks to zero, the sender probes
+/// (RFC 9293 section 3.8.6.1), and a window update lets the transfer go on.
+pub fn zero_window<W: Write>(out: &mut Out<W>, rng: &mut Rng) -> io::Result<()> {
+    let mut c = Conn::new(
+        client(),
+        server(),
+        40000 + rng.below(20000) as u16,
+        8000,
+        rng.next_u64() as u32,
+        rng.next_u64() as u32,
+    );
+    c.handshake(out, RTT_US)?;
+    let seg = vec![b'z'; 1000];
+    // The receiver advertises less room after each segment it does not read.
+    for win in [16u16, 8, 0] {
+        out.wait_us(100);
+        c.window = 501;
+        c.send(out, true, PSH | ACK, &seg)?;
+        out.wait_us(RTT_US / 2);
+        c.window = win;
+        c.send(out, false, ACK, &[])?;
+    }
+    // Zero-window probes with growing backoff, each answered with the window still 0.
+    for backoff in [200_000u64, 400_000, 800_000] {
+        out.wait_us(backoff);
+        c.window = 501;
+        let probe_at = c.cseq;
+        c.send(out, true, ACK, &seg[..1])?;
+        c.cseq = probe_at;
+        out.wait_us(RTT_US / 2);
+        c.window = 0;
+        c.send(out, false, ACK, &[])?;
+    }
+    // The application reads: a window update, and data flows again.
+    out.wait_us(50_000);
+    c.window = 501;
+    c.send(out, false, ACK, &[])?;
+    out.wait_us(RTT_US / 2);
+    c.send(out, true, PSH | ACK, &seg)?;
+    out.wait_us(RTT_US / 2);
+    c.send(out, false, ACK, &[])?;
+    c.send(out, true, FIN | ACK, &[])?;
+    out.wait_us(RTT_US / 2);
+    c.send(out, false, FIN | ACK, &[])?;
+    out.wait_us(RTT_US / 2);
+    c.send(out, true, ACK, &[])
 }
