@@ -866,7 +866,15 @@ fn gen_cmd(a: crate::cli::GenArgs) -> Result<bool> {
         Box::new(std::fs::File::create(&a.write).with_context(|| format!("{}: cannot create", a.write))?)
     };
     let w = BufWriter::with_capacity(1 << 20, w);
-    let mut out = Out::new(PcapSink::new(w, crate::source::LinkType::ETHERNET, 262_144)?);
+    if a.vlan.len() > 2 || (!a.vlan.is_empty() && a.link != crate::gen::Link::Ethernet) {
+        anyhow::bail!("--vlan takes one or two ids (QinQ), and only with --link ethernet");
+    }
+    let snaplen = a.snaplen.unwrap_or(262_144);
+    let link = a.link.link_type();
+    let sink = if a.pcapng { PcapSink::new_pcapng(w, link, snaplen)? } else { PcapSink::new(w, link, snaplen)? };
+    let shape = crate::gen::Shape { link: a.link, vlan: a.vlan.clone(), snaplen: a.snaplen };
+    let mut out = Out::with_shape(sink, shape);
+    out.me = crate::gen::Host::lan(10).mac;
     let mut rng = Rng::new(a.seed);
     let lines = ["hello", "how are you?", "bye"];
     match a.scenario {

@@ -98,6 +98,18 @@ pub struct GenArgs {
     /// scan: port range FIRST-LAST.
     #[arg(long, default_value = "20-30")]
     pub ports: String,
+    /// Link layer to record the frames with.
+    #[arg(long, value_enum, default_value_t = crate::gen::Link::Ethernet)]
+    pub link: crate::gen::Link,
+    /// 802.1Q VLAN id(s), outermost first; two make QinQ (e.g. 100,36).
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u16).range(1..4095))]
+    pub vlan: Vec<u16>,
+    /// Cut each frame to this many captured bytes (keeping its original length).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub snaplen: Option<u32>,
+    /// Write pcapng instead of pcap.
+    #[arg(long)]
+    pub pcapng: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -52,6 +52,10 @@ fn generated_frames_decode_with_good_checksums_and_consistent_sequence_numbers()
         while let Some(f) = cap.next_frame().unwrap() {
             n += 1;
             let p = decode::decode(f.link, f.data, f.orig_len);
+            if f.is_truncated() {
+                // Cut by --snaplen on purpose: nothing past the cut to verify.
+                continue;
+            }
             assert!(p.malformed.is_none(), "{name} frame {n}: {:?}", p.malformed);
             if let Some(ip) = p.ipv4() {
                 assert_eq!(ip.checksum_ok(), Some(true), "{name} frame {n}");

@@ -13,7 +13,7 @@ use std::io::{self, Write};
 use etherparse::{PacketBuilder, TcpOptionElement};
 
 use crate::sink::pcap::PcapSink;
-use crate::source::Timestamp;
+use crate::source::{LinkType, Timestamp};
 
 /// splitmix64: small, fast, and the same sequence everywhere for a seed.
 pub struct Rng(u64);
@@ -49,12 +49,62 @@ impl Host {
     }
 }
 
+/// The link layer generated frames are recorded with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Link {
+    /// Ethernet II (with --vlan tags, if any).
+    #[default]
+    Ethernet,
+    /// Linux cooked capture v1 (what `tcpdump -i any` wrote before 2021).
+    Sll,
+    /// Linux cooked capture v2.
+    Sll2,
+    /// Raw IP, no link header (tun devices, VPNs).
+    Raw,
+    /// BSD null/loopback: a 4-byte address family.
+    Null,
+}
+
+impl Link {
+    pub fn link_type(self) -> LinkType {
+        match self {
+            Link::Ethernet => LinkType::ETHERNET,
+            Link::Sll => LinkType::LINUX_SLL,
+            Link::Sll2 => LinkType::LINUX_SLL2,
+            Link::Raw => LinkType::RAW,
+            Link::Null => LinkType::NULL,
+        }
+    }
+}
+
+/// How frames are recorded: link layer, VLAN tags, snaplen.
+#[derive(Clone, Debug, Default)]
+pub struct Shape {
+    pub link: Link,
+    /// 802.1Q tag ids, outermost first; two make a QinQ frame (outer tag 802.1ad).
+    pub vlan: Vec<u16>,
+    /// Captured bytes per frame, the rest cut as a snaplen would (original length kept).
+    pub snaplen: Option<u32>,
+}
+
+impl Shape {
+    fn plain(&self) -> bool {
+        self.link == Link::Ethernet && self.vlan.is_empty() && self.snaplen.is_none()
+    }
+}
+
 /// Where frames go, with the simulated clock.
 pub struct Out<W: Write> {
     sink: PcapSink<W>,
     /// Nanoseconds since the epoch of the next frame.
     pub now: u64,
     buf: Vec<u8>,
+    shape: Shape,
+    plain: bool,
+    /// The frame re-shaped for another link layer.
+    shaped: Vec<u8>,
+    /// The host whose frames count as "sent by us" in cooked captures.
+    pub me: [u8; 6],
 }
 
 /// 2026-01-01 00:00:00 UTC: fixed, so output never depends on when it was made.
@@ -62,15 +112,85 @@ pub const EPOCH_NS: u64 = 1_767_225_600 * 1_000_000_000;
 
 impl<W: Write> Out<W> {
     pub fn new(sink: PcapSink<W>) -> Self {
-        Out { sink, now: EPOCH_NS, buf: Vec::with_capacity(2048) }
+        Self::with_shape(sink, Shape::default())
+    }
+    pub fn with_shape(sink: PcapSink<W>, shape: Shape) -> Self {
+        let plain = shape.plain();
+        Out {
+            sink,
+            now: EPOCH_NS,
+            buf: Vec::with_capacity(2048),
+            shape,
+            plain,
+            shaped: Vec::with_capacity(2048),
+            me: [0; 6],
+        }
     }
     pub fn wait_us(&mut self, us: u64) {
         self.now += us * 1000;
     }
-    /// Writes the frame in `self.buf`.
+    /// Writes the Ethernet frame in `self.buf`, shaped as asked.
     fn emit(&mut self) -> io::Result<()> {
-        let len = self.buf.len() as u32;
-        self.sink.write(Timestamp(self.now), len, &self.buf)
+        if self.plain {
+            let len = self.buf.len() as u32;
+            return self.sink.write(Timestamp(self.now), len, &self.buf);
+        }
+        self.reshape()?;
+        let len = self.shaped.len();
+        let cap = self.shape.snaplen.map_or(len, |s| len.min(s as usize));
+        self.sink.write(Timestamp(self.now), len as u32, &self.shaped[..cap])
+    }
+
+    /// Rewrites `buf` (an untagged Ethernet frame) into `shaped` for the link asked.
+    fn reshape(&mut self) -> io::Result<()> {
+        let b = &self.buf;
+        let (dst, src, etype) = (&b[0..6], &b[6..12], [b[12], b[13]]);
+        let mut payload = &b[14..];
+        let o = &mut self.shaped;
+        o.clear();
+        if self.shape.link != Link::Ethernet && etype == [0x08, 0x06] {
+            // Ethernet's minimum-size padding is not part of the ARP message.
+            payload = &payload[..payload.len().min(28)];
+        }
+        // Linux's packet types: 4 = sent by this host, 0 = addressed to it.
+        let pkttype: u8 = if src == self.me { 4 } else { 0 };
+        match self.shape.link {
+            Link::Ethernet => {
+                o.extend_from_slice(dst);
+                o.extend_from_slice(src);
+                for (i, id) in self.shape.vlan.iter().enumerate() {
+                    let tpid: u16 = if i == 0 && self.shape.vlan.len() > 1 { 0x88a8 } else { 0x8100 };
+                    o.extend_from_slice(&tpid.to_be_bytes());
+                    o.extend_from_slice(&(id & 0x0fff).to_be_bytes());
+                }
+                o.extend_from_slice(&etype);
+            }
+            Link::Sll => {
+                o.extend_from_slice(&[0, pkttype, 0, 1, 0, 6]);
+                o.extend_from_slice(src);
+                o.extend_from_slice(&[0, 0]);
+                o.extend_from_slice(&etype);
+            }
+            Link::Sll2 => {
+                o.extend_from_slice(&etype);
+                o.extend_from_slice(&[0, 0, 0, 0, 0, 2, 0, 1, pkttype, 6]);
+                o.extend_from_slice(src);
+                o.extend_from_slice(&[0, 0]);
+            }
+            Link::Raw | Link::Null => {
+                if etype != [0x08, 0x00] {
+                    return Err(io::Error::other(
+                        "raw and null links carry only IP: this scenario sends ARP (use --link ethernet, sll or sll2)",
+                    ));
+                }
+                if self.shape.link == Link::Null {
+                    // AF_INET in the capturing host's (little-endian) byte order.
+                    o.extend_from_slice(&[2, 0, 0, 0]);
+                }
+            }
+        }
+        o.extend_from_slice(payload);
+        Ok(())
     }
     pub fn frames(&self) -> u64 {
         self.sink.frames()
@@ -245,8 +365,13 @@ impl Conn {
         let pseudo = sum_be(&src.ip) + sum_be(&dst.ip) + 6 + tcp_len as u32;
         let c = fold(pseudo + sum_be(&b[t..t + 32]) + payload_sum);
         b[t + 16..t + 18].copy_from_slice(&(!c).to_be_bytes());
-        let len = (b.len() + payload.len()) as u32;
-        out.sink.write_parts(Timestamp(out.now), len, &[b, payload])?;
+        if out.plain {
+            let len = (b.len() + payload.len()) as u32;
+            out.sink.write_parts(Timestamp(out.now), len, &[b, payload])?;
+        } else {
+            b.extend_from_slice(payload);
+            out.emit()?;
+        }
         let used = payload.len() as u32 + u32::from(flags & FIN != 0);
         if from_client {
             self.cseq = self.cseq.wrapping_add(used);
