@@ -30,6 +30,8 @@ pub fn run(cli: Cli) -> Result<bool> {
         Command::Capture(a) => capture(a),
         Command::Subnet(a) => subnet_cmd(a),
         Command::Gen(a) => gen_cmd(a),
+        Command::Serve(a) => serve_cmd(a),
+        Command::Send(a) => send_cmd(a),
     }
 }
 
@@ -914,5 +916,40 @@ fn gen_cmd(a: crate::cli::GenArgs) -> Result<bool> {
     if a.write != "-" {
         eprintln!("pktlab: wrote {frames} frames to {}", a.write);
     }
+    Ok(true)
+}
+
+fn serve_cmd(a: crate::cli::ServeArgs) -> Result<bool> {
+    use crate::gen::peer;
+    let log: Box<dyn Write + Send> = Box::new(io::stdout());
+    let opts = peer::Serve {
+        udp: a.kind == crate::cli::ServeKind::UdpEcho,
+        port: a.port,
+        upper: a.upper,
+        read_delay: std::time::Duration::from_millis(a.read_delay),
+        recv_size: a.recv_size as usize,
+        framing: a.framing,
+        max_clients: usize::from(a.max_clients),
+        duration: a.duration.map(std::time::Duration::from_secs),
+    };
+    peer::serve(opts, std::sync::Arc::new(std::sync::Mutex::new(log))).context("serve")?;
+    Ok(true)
+}
+
+fn send_cmd(a: crate::cli::SendArgs) -> Result<bool> {
+    use crate::gen::peer;
+    peer::check_target(a.to.ip(), a.allow_remote)?;
+    let opts = peer::SendOpts {
+        udp: a.proto == crate::cli::SendProto::Udp,
+        to: a.to,
+        messages: a.messages.clone(),
+        framing: a.framing,
+        nodelay: a.nodelay,
+        count: a.count as usize,
+        interval: std::time::Duration::from_millis(a.interval),
+    };
+    let mut out = stdout();
+    peer::send(&opts, &mut out).with_context(|| format!("send to {}", a.to))?;
+    out.flush()?;
     Ok(true)
 }

@@ -29,6 +29,78 @@ pub enum Command {
     Subnet(SubnetArgs),
     /// Write a synthetic capture of a scenario (deterministic for a seed, no privileges).
     Gen(GenArgs),
+    /// A real echo server on loopback that logs every recv() (and framed messages).
+    Serve(ServeArgs),
+    /// Send messages to a server with one send() each (loopback unless --allow-remote).
+    Send(SendArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServeKind {
+    TcpEcho,
+    UdpEcho,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// What to serve.
+    #[arg(value_enum)]
+    pub kind: ServeKind,
+    /// Port on 127.0.0.1 (0: any free port, printed at start).
+    #[arg(long, default_value_t = 9000)]
+    pub port: u16,
+    /// Answer upper-cased.
+    #[arg(long)]
+    pub upper: bool,
+    /// Wait this long before each recv(): a slow reader makes messages pile up (sticky packets).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub read_delay: u64,
+    /// Bytes asked for per recv() (small values split messages).
+    #[arg(long, value_name = "N", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub recv_size: u32,
+    /// Reassemble and print whole messages of this framing too.
+    #[arg(long, value_enum)]
+    pub framing: Option<crate::gen::scenarios::Framing>,
+    /// Clients served at once; more are refused.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub max_clients: u16,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<u64>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendProto {
+    Tcp,
+    Udp,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SendArgs {
+    /// TCP or UDP.
+    #[arg(value_enum)]
+    pub proto: SendProto,
+    /// Where to send, e.g. 127.0.0.1:9000.
+    #[arg(long)]
+    pub to: std::net::SocketAddr,
+    /// The messages, comma separated; each goes out with one send().
+    #[arg(long, value_delimiter = ',', default_value = "hello")]
+    pub messages: Vec<String>,
+    /// Frame each message (the receiver's fix for lost boundaries).
+    #[arg(long, value_enum)]
+    pub framing: Option<crate::gen::scenarios::Framing>,
+    /// Turn Nagle's algorithm off (TCP_NODELAY): small writes are not held back to coalesce.
+    #[arg(long)]
+    pub nodelay: bool,
+    /// Rounds of all the messages.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub count: u32,
+    /// Pause between rounds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub interval: u64,
+    /// Allow a destination outside loopback (it is your network: your call).
+    #[arg(long)]
+    pub allow_remote: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

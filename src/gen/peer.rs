@@ -1,0 +1,270 @@
+//! Real loopback peers for the sticky-packet lesson: `serve` logs every `recv()` with
+//! its size (the receiver's view of message boundaries) and, with a framing, also
+//! the whole messages it reassembles; `send` writes each message with one `send()`.
+//! Bounded: a client limit, a count, a duration; loopback unless the user allows more.
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::scenarios::Framing;
+
+/// Refuses a non-loopback address unless the user said so: the tool must not
+/// surprise anyone's network.
+pub fn check_target(addr: IpAddr, allow_remote: bool) -> io::Result<()> {
+    if addr.is_loopback() || allow_remote {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!("{addr} is not a loopback address: add --allow-remote to use the network")))
+    }
+}
+
+/// Splits whole messages off the front of `buf`, as a receiver with this framing
+/// would; returns them and leaves a partial message in `buf`.
+pub fn take_messages(framing: Framing, buf: &mut Vec<u8>) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let taken = match framing {
+            Framing::Line => buf.iter().position(|&b| b == b'\n').map(|i| (0, i, i + 1)),
+            Framing::Len32le | Framing::Len32be | Framing::Len16be | Framing::JsonHeader => {
+                let (hl, len) = match framing {
+                    Framing::Len32le if buf.len() >= 4 => {
+                        (4, u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize)
+                    }
+                    Framing::Len32be | Framing::JsonHeader if buf.len() >= 4 => {
+                        (4, u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize)
+                    }
+                    Framing::Len16be if buf.len() >= 2 => (2, usize::from(u16::from_be_bytes([buf[0], buf[1]]))),
+                    _ => break,
+                };
+                if framing == Framing::JsonHeader {
+                    // The length is the JSON header's; the header names the body's size.
+                    if buf.len() < hl + len {
+                        break;
+                    }
+                    let header = String::from_utf8_lossy(&buf[hl..hl + len]).into_owned();
+                    let size = header
+                        .split("\"size\":")
+                        .nth(1)
+                        .and_then(|r| r.trim_start().split(|c: char| !c.is_ascii_digit()).next())
+                        .and_then(|d| d.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    let start = hl + len;
+                    (buf.len() >= start + size).then_some((start, start + size, start + size))
+                } else {
+                    (buf.len() >= hl + len).then_some((hl, hl + len, hl + len))
+                }
+            }
+        };
+        let Some((s, e, consumed)) = taken else { break };
+        out.push(buf[s..e].to_vec());
+        buf.drain(..consumed);
+    }
+    out
+}
+
+/// Options of `serve`.
+pub struct Serve {
+    pub udp: bool,
+    pub port: u16,
+    pub upper: bool,
+    pub read_delay: Duration,
+    pub recv_size: usize,
+    pub framing: Option<Framing>,
+    pub max_clients: usize,
+    pub duration: Option<Duration>,
+}
+
+fn preview(b: &[u8]) -> String {
+    let s: String = b.iter().take(40).map(|&c| if (0x20..0x7f).contains(&c) { c as char } else { '.' }).collect();
+    if b.len() > 40 {
+        format!("{s}…")
+    } else {
+        s
+    }
+}
+
+/// Runs the echo server until the duration ends (or forever without one), logging to
+/// `log` (one line per event; shared by the client threads).
+pub fn serve(opts: Serve, log: Arc<std::sync::Mutex<Box<dyn Write + Send>>>) -> io::Result<()> {
+    let started = Instant::now();
+    let say = |line: String| {
+        if let Ok(mut l) = log.lock() {
+            let _ = writeln!(l, "{line}");
+            let _ = l.flush();
+        }
+    };
+    let up = |b: &[u8]| if opts.upper { b.to_ascii_uppercase() } else { b.to_vec() };
+    if opts.udp {
+        let sock = UdpSocket::bind(("127.0.0.1", opts.port))?;
+        say(format!("listening on udp {}", sock.local_addr()?));
+        sock.set_read_timeout(Some(Duration::from_millis(200)))?;
+        let mut buf = vec![0u8; 65_536];
+        while opts.duration.is_none_or(|d| started.elapsed() < d) {
+            match sock.recv_from(&mut buf) {
+                Ok((n, from)) => {
+                    say(format!("recv {n} bytes from {from}: {}", preview(&buf[..n])));
+                    sock.send_to(&up(&buf[..n]), from)?;
+                }
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        return Ok(());
+    }
+    let listener = TcpListener::bind(("127.0.0.1", opts.port))?;
+    say(format!("listening on tcp {}", listener.local_addr()?));
+    listener.set_nonblocking(true)?;
+    let active = Arc::new(AtomicUsize::new(0));
+    std::thread::scope(|s| -> io::Result<()> {
+        while opts.duration.is_none_or(|d| started.elapsed() < d) {
+            match listener.accept() {
+                Ok((mut stream, from)) => {
+                    if active.load(Ordering::SeqCst) >= opts.max_clients {
+                        say(format!("refused {from}: already {} clients", opts.max_clients));
+                        continue;
+                    }
+                    active.fetch_add(1, Ordering::SeqCst);
+                    let (active, say, up, opts) = (active.clone(), &say, &up, &opts);
+                    s.spawn(move || {
+                        say(format!("accepted {from}"));
+                        let _ = stream.set_nonblocking(false);
+                        let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+                        let mut buf = vec![0u8; opts.recv_size.max(1)];
+                        let mut pending = Vec::new();
+                        loop {
+                            if opts.duration.is_some_and(|d| started.elapsed() >= d) {
+                                break;
+                            }
+                            std::thread::sleep(opts.read_delay);
+                            match stream.read(&mut buf) {
+                                Ok(0) => {
+                                    say(format!("{from} closed"));
+                                    break;
+                                }
+                                Ok(n) => {
+                                    say(format!("recv {n} bytes from {from}: {}", preview(&buf[..n])));
+                                    if let Some(f) = opts.framing {
+                                        pending.extend_from_slice(&buf[..n]);
+                                        for m in take_messages(f, &mut pending) {
+                                            say(format!("message of {} bytes: {}", m.len(), preview(&m)));
+                                        }
+                                    }
+                                    if stream.write_all(&up(&buf[..n])).is_err() {
+                                        break;
+                                    }
+                                }
+                                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+                                Err(_) => break,
+                            }
+                        }
+                        active.fetch_sub(1, Ordering::SeqCst);
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Options of `send`.
+pub struct SendOpts {
+    pub udp: bool,
+    pub to: SocketAddr,
+    pub messages: Vec<String>,
+    pub framing: Option<Framing>,
+    pub nodelay: bool,
+    pub count: usize,
+    pub interval: Duration,
+}
+
+/// Sends each message with one `send()`, `count` rounds; returns what it printed.
+pub fn send(opts: &SendOpts, out: &mut dyn Write) -> io::Result<()> {
+    let frame = |m: &str| {
+        let mut v = Vec::new();
+        match opts.framing {
+            Some(f) => f.frame(m.as_bytes(), &mut v),
+            None => v.extend_from_slice(m.as_bytes()),
+        }
+        v
+    };
+    if opts.udp {
+        let sock = UdpSocket::bind(("127.0.0.1", 0))?;
+        for round in 0..opts.count {
+            for m in &opts.messages {
+                let b = frame(m);
+                sock.send_to(&b, opts.to)?;
+                writeln!(out, "sent {} bytes (round {}): {}", b.len(), round + 1, preview(&b))?;
+            }
+            std::thread::sleep(opts.interval);
+        }
+        return Ok(());
+    }
+    let mut s = TcpStream::connect_timeout(&opts.to, Duration::from_secs(5))?;
+    s.set_nodelay(opts.nodelay)?;
+    for round in 0..opts.count {
+        for m in &opts.messages {
+            let b = frame(m);
+            s.write_all(&b)?;
+            writeln!(out, "sent {} bytes (round {}): {}", b.len(), round + 1, preview(&b))?;
+        }
+        std::thread::sleep(opts.interval);
+    }
+    s.shutdown(std::net::Shutdown::Write)?;
+    // Read the echoes until the server closes or goes quiet, so the capture shows both sides.
+    s.set_read_timeout(Some(Duration::from_millis(500)))?;
+    let mut buf = [0u8; 65_536];
+    let mut total = 0;
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    writeln!(out, "received {total} bytes back")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_split_every_way() {
+        for f in [Framing::Len32le, Framing::Len32be, Framing::Len16be, Framing::Line, Framing::JsonHeader] {
+            let mut stream = Vec::new();
+            for m in ["a", "hello", "", "0123456789"] {
+                if f == Framing::Line && m.is_empty() {
+                    continue;
+                }
+                f.frame(m.as_bytes(), &mut stream);
+            }
+            let expect: Vec<&str> =
+                ["a", "hello", "", "0123456789"].into_iter().filter(|m| f != Framing::Line || !m.is_empty()).collect();
+            // All at once, byte by byte, and in every two-way split: same messages.
+            for chunk in [stream.len(), 1, 3, 7] {
+                let mut pending = Vec::new();
+                let mut got = Vec::new();
+                for c in stream.chunks(chunk) {
+                    pending.extend_from_slice(c);
+                    got.extend(take_messages(f, &mut pending));
+                }
+                let got: Vec<String> = got.into_iter().map(|m| String::from_utf8(m).unwrap()).collect();
+                assert_eq!(got, expect, "{f:?} in chunks of {chunk}");
+                assert!(pending.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn only_loopback_without_permission() {
+        assert!(check_target("127.0.0.1".parse().unwrap(), false).is_ok());
+        assert!(check_target("::1".parse().unwrap(), false).is_ok());
+        assert!(check_target("192.0.2.1".parse().unwrap(), false).is_err());
+        assert!(check_target("192.0.2.1".parse().unwrap(), true).is_ok());
+    }
+}
