@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> Result<bool> {
         Command::Gen(a) => gen_cmd(a),
         Command::Serve(a) => serve_cmd(a),
         Command::Send(a) => send_cmd(a),
+        Command::Scan(a) => scan_cmd(a),
     }
 }
 
@@ -950,6 +951,23 @@ fn send_cmd(a: crate::cli::SendArgs) -> Result<bool> {
     };
     let mut out = stdout();
     peer::send(&opts, &mut out).with_context(|| format!("send to {}", a.to))?;
+    out.flush()?;
+    Ok(true)
+}
+
+fn scan_cmd(a: crate::cli::ScanArgs) -> Result<bool> {
+    use crate::gen::peer;
+    peer::check_target(a.host, a.allow_remote)?;
+    let range = a.ports.split_once('-').and_then(|(x, y)| Some((x.parse::<u16>().ok()?, y.parse::<u16>().ok()?)));
+    let Some((first, last)) = range.filter(|(x, y)| x <= y && *x > 0) else {
+        anyhow::bail!("--ports takes FIRST-LAST from 1 to 65535, e.g. 1-1024; got '{}'", a.ports);
+    };
+    let open = peer::scan(a.host, first, last, std::time::Duration::from_millis(a.timeout), usize::from(a.concurrency));
+    let mut out = stdout();
+    for p in &open {
+        writeln!(out, "{}:{p} open", a.host)?;
+    }
+    writeln!(out, "{} of {} ports open on {}", open.len(), u32::from(last) - u32::from(first) + 1, a.host)?;
     out.flush()?;
     Ok(true)
 }

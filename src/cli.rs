@@ -33,6 +33,26 @@ pub enum Command {
     Serve(ServeArgs),
     /// Send messages to a server with one send() each (loopback unless --allow-remote).
     Send(SendArgs),
+    /// TCP connect scan of a port range, bounded (loopback unless --allow-remote).
+    Scan(ScanArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ScanArgs {
+    /// Host to scan, e.g. 127.0.0.1.
+    pub host: std::net::IpAddr,
+    /// Port range FIRST-LAST.
+    #[arg(long, default_value = "1-1024")]
+    pub ports: String,
+    /// Give up on a port after this long.
+    #[arg(long, value_name = "MS", default_value_t = 500)]
+    pub timeout: u64,
+    /// Ports tried at once.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub concurrency: u16,
+    /// Allow a host outside loopback (it is your network: your call).
+    #[arg(long)]
+    pub allow_remote: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

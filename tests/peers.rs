@@ -112,3 +112,16 @@ fn remote_targets_need_permission() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a loopback address: add --allow-remote"));
 }
+
+#[test]
+fn scan_finds_the_listening_port() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let range = format!("{}-{}", port.saturating_sub(5).max(1), port.saturating_add(5));
+    let o = Command::new(bin()).args(["scan", "127.0.0.1", "--ports", &range, "--timeout", "300"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains(&format!("127.0.0.1:{port} open")), "{out}");
+    let o = Command::new(bin()).args(["scan", "198.51.100.7"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
