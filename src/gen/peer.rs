@@ -229,6 +229,26 @@ pub fn send(opts: &SendOpts, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// A TCP connect scan: tries each port with a timeout, `concurrency` at a time, and
+/// returns the open ones in order. Closed ports answer RST at once; filtered ones time out.
+pub fn scan(host: IpAddr, first: u16, last: u16, timeout: Duration, concurrency: usize) -> Vec<u16> {
+    let ports: Vec<u16> = (first..=last).collect();
+    let mut open = Vec::new();
+    for chunk in ports.chunks(concurrency.max(1)) {
+        let found: Vec<u16> = std::thread::scope(|s| {
+            let handles: Vec<_> = chunk
+                .iter()
+                .map(|&p| {
+                    s.spawn(move || TcpStream::connect_timeout(&SocketAddr::new(host, p), timeout).is_ok().then_some(p))
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok().flatten()).collect()
+        });
+        open.extend(found);
+    }
+    open
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,24 +287,4 @@ mod tests {
         assert!(check_target("192.0.2.1".parse().unwrap(), false).is_err());
         assert!(check_target("192.0.2.1".parse().unwrap(), true).is_ok());
     }
-}
-
-/// A TCP connect scan: tries each port with a timeout, `concurrency` at a time, and
-/// returns the open ones in order. Closed ports answer RST at once; filtered ones time out.
-pub fn scan(host: IpAddr, first: u16, last: u16, timeout: Duration, concurrency: usize) -> Vec<u16> {
-    let ports: Vec<u16> = (first..=last).collect();
-    let mut open = Vec::new();
-    for chunk in ports.chunks(concurrency.max(1)) {
-        let found: Vec<u16> = std::thread::scope(|s| {
-            let handles: Vec<_> = chunk
-                .iter()
-                .map(|&p| {
-                    s.spawn(move || TcpStream::connect_timeout(&SocketAddr::new(host, p), timeout).is_ok().then_some(p))
-                })
-                .collect();
-            handles.into_iter().filter_map(|h| h.join().ok().flatten()).collect()
-        });
-        open.extend(found);
-    }
-    open
 }
