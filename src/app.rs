@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 
-use crate::analysis::seqrel::SeqTracker;
+use crate::analysis::conn::Tracker;
 use crate::analysis::stats::{self, Stats};
 use crate::cli::{CaptureArgs, Cli, Command, Format, IfacesArgs, ReadArgs, ShowArgs, StatsArgs, StatsFormat, ViewArgs};
 use crate::decode::{self, Context};
@@ -95,7 +95,7 @@ struct Pipeline<'f> {
     digits: u8,
     list: ListRenderer,
     json: JsonRenderer,
-    seq: SeqTracker,
+    seq: Tracker,
     first_json: bool,
     malformed: u64,
 }
@@ -108,7 +108,7 @@ impl<'f> Pipeline<'f> {
             digits: 6,
             list: ListRenderer::new(view.time, 6),
             json: JsonRenderer::new(6),
-            seq: SeqTracker::default(),
+            seq: Tracker::default(),
             first_json: true,
             malformed: 0,
         }
@@ -119,13 +119,13 @@ impl<'f> Pipeline<'f> {
         self.digits = digits;
         self.list = ListRenderer::new(self.view.time, digits);
         self.json = JsonRenderer::new(digits);
-        self.seq = SeqTracker::default();
+        self.seq = Tracker::default();
         self.malformed = 0;
     }
 
     fn matches<'a>(&mut self, frame: &Frame<'a>) -> Option<Matched<'a>> {
         let packet = decode::decode(frame.link, frame.data, frame.orig_len);
-        let rel = self.seq.relative(&packet);
+        let rel = self.seq.observe(frame.number, frame.ts.0, frame.orig_len, &packet).ctx;
         let times = self.list.observe(frame);
         let ctx = if self.view.absolute_seq { Context::default() } else { rel };
         if self.filter.is_some_and(|f| !f.matches(frame, &packet, &ctx)) {
@@ -249,7 +249,7 @@ fn show(a: ShowArgs) -> Result<bool> {
     wanted.sort_unstable();
     wanted.dedup();
     let last = wanted.last().copied().unwrap_or(0);
-    let mut seq = SeqTracker::default();
+    let mut seq = Tracker::default();
     let mut list = ListRenderer::new(crate::cli::TimeFormat::Relative, d);
     let mut found = Vec::new();
     loop {
@@ -262,7 +262,7 @@ fn show(a: ShowArgs) -> Result<bool> {
             }
         };
         let p = decode::decode(frame.link, frame.data, frame.orig_len);
-        let rel = seq.relative(&p);
+        let rel = seq.observe(frame.number, frame.ts.0, frame.orig_len, &p).ctx;
         let times = list.observe(&frame);
         if wanted.binary_search(&frame.number).is_ok() {
             let ctx = if a.absolute_seq { Context::default() } else { rel };
@@ -295,7 +295,7 @@ fn stats_cmd(a: StatsArgs) -> Result<bool> {
             }
         };
         let mut st = Stats::default();
-        let mut seq = SeqTracker::default();
+        let mut seq = Tracker::default();
         let mut error = None;
         loop {
             let frame = match cap.next_frame() {
@@ -309,7 +309,7 @@ fn stats_cmd(a: StatsArgs) -> Result<bool> {
             };
             let p = decode::decode(frame.link, frame.data, frame.orig_len);
             if let Some(f) = &filter {
-                let ctx = seq.relative(&p);
+                let ctx = seq.observe(frame.number, frame.ts.0, frame.orig_len, &p).ctx;
                 if !f.matches(&frame, &p, &ctx) {
                     continue;
                 }
@@ -351,7 +351,7 @@ mod pipeline {
     use std::io::{self, Write};
     use std::sync::mpsc;
 
-    use crate::analysis::seqrel::SeqTracker;
+    use crate::analysis::conn::Tracker;
     use crate::analysis::stats;
     use crate::cli::ReadArgs;
     use crate::decode::{self, Context};
@@ -440,7 +440,7 @@ mod pipeline {
                 out.flush()
             });
             let mut run = Run { shown: 0, malformed: 0, error: None };
-            let mut seq = SeqTracker::default();
+            let mut seq = Tracker::default();
             let mut list = ListRenderer::new(time, digits);
             let mut b = Batcher {
                 tx,
@@ -471,7 +471,7 @@ mod pipeline {
                     break;
                 }
                 let p = decode::decode(frame.link, frame.data, frame.orig_len);
-                let rel = seq.relative(&p);
+                let rel = seq.observe(frame.number, frame.ts.0, frame.orig_len, &p).ctx;
                 let times = list.observe(&frame);
                 let ctx = if absolute { Context::default() } else { rel };
                 if filter.is_some_and(|f| !f.matches(&frame, &p, &ctx)) {

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use pktlab::analysis::seqrel::SeqTracker;
+use pktlab::analysis::conn::Tracker;
 use pktlab::decode::{self, Checksum, Proto};
 use pktlab::source::CaptureFile;
 
@@ -47,7 +47,7 @@ fn every_scenario_regenerates_the_committed_capture_byte_for_byte() {
 fn generated_frames_decode_with_good_checksums_and_consistent_sequence_numbers() {
     for (name, _) in scenarios() {
         let mut cap = CaptureFile::open(root().join("captures").join(&name).to_str().unwrap()).unwrap();
-        let mut seq = SeqTracker::default();
+        let mut seq = Tracker::default();
         let mut n = 0;
         while let Some(f) = cap.next_frame().unwrap() {
             n += 1;
@@ -63,7 +63,7 @@ fn generated_frames_decode_with_good_checksums_and_consistent_sequence_numbers()
             for l in p.layers().iter().filter(|l| matches!(l.proto, Proto::Tcp | Proto::Udp)) {
                 assert_eq!(decode::transport_checksum(&p, l), Checksum::Good, "{name} frame {n}");
             }
-            let ctx = seq.relative(&p);
+            let ctx = seq.observe(n, f.ts.0, f.orig_len, &p).ctx;
             if let (Some(t), Some(rel)) = (p.tcp(), ctx.rel_seq) {
                 // A handshake's SYN starts at relative 0; everything after it at 1 or more.
                 if t.has(decode::tcp::SYN) {

@@ -44,8 +44,8 @@ fn exercise(link: LinkType, data: &[u8], orig: u32) {
     }
     let mut s = Sink(0);
     decode::describe(&p, &Context::default(), &mut s);
-    let mut seq = pktlab::analysis::seqrel::SeqTracker::default();
-    let ctx = seq.relative(&p);
+    let mut seq = pktlab::analysis::conn::Tracker::default();
+    let ctx = seq.observe(1, 0, orig, &p).ctx;
     decode::describe(&p, &ctx, &mut s);
     let frame = pktlab::source::Frame { number: 1, ts: Default::default(), link, orig_len: orig, data, interface: 0 };
     let _ = pktlab::render::list::Info { f: &frame, p: &p, ctx: &ctx }.to_string();

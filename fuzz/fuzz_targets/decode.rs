@@ -14,8 +14,8 @@ fuzz_target!(|data: &[u8]| {
     let link = LinkType(LINKS[usize::from(pick) % LINKS.len()]);
     let orig = frame.len() as u32 + u32::from(pick >> 4);
     let p = decode::decode(link, frame, orig);
-    let mut seq = pktlab::analysis::seqrel::SeqTracker::default();
-    let ctx: Context = seq.relative(&p);
+    let mut seq = pktlab::analysis::conn::Tracker::default();
+    let ctx: Context = seq.observe(1, 0, orig, &p).ctx;
     let f = Frame { number: 1, ts: Default::default(), link, orig_len: orig, data: frame, interface: 0 };
     let _ = pktlab::render::list::Info { f: &f, p: &p, ctx: &ctx }.to_string();
     let mut out = Vec::new();

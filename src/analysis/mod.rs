@@ -2,6 +2,7 @@
 //! timestamps and keep their own bounded state; no I/O and no clock, so a file and a
 //! live capture give the same results.
 
+pub mod conn;
 pub mod flow;
-pub mod seqrel;
+pub mod seq;
 pub mod stats;

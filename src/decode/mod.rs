@@ -542,6 +542,10 @@ pub struct Context {
     pub rel_ack: Option<u32>,
     /// Window scale shift in force for this segment, when the handshake was seen.
     pub win_shift: Option<u8>,
+    /// tshark's `tcp.stream` / `udp.stream`, when connections are tracked.
+    pub stream: Option<u32>,
+    /// Connection-tracking verdicts on this segment.
+    pub analysis: crate::analysis::conn::flags::Analysis,
 }
 
 /// Walks every layer's fields, in order, for the tree and JSON renderers.
@@ -566,6 +570,8 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
                     win_shift: ctx.win_shift,
                     seg_len: p.tcp_len(),
                     checksum: transport_checksum(p, l),
+                    stream: ctx.stream,
+                    analysis: ctx.analysis,
                 };
                 tcp::describe(v, b, l.start, hdr, &tctx)
             }

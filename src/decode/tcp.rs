@@ -224,6 +224,8 @@ pub struct Context {
     /// Segment length from the IP layer (`tcp.len`).
     pub seg_len: Option<u32>,
     pub checksum: super::Checksum,
+    pub stream: Option<u32>,
+    pub analysis: crate::analysis::conn::flags::Analysis,
 }
 
 pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, ctx: &Context) {
@@ -241,6 +243,16 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
     let mut f = Fields { v, base, avail: hdr_avail };
     f.f("srcport", "Source Port", 0..2, t.src_port().map(|x| Value::U(x.into())), None);
     f.f("dstport", "Destination Port", 2..4, t.dst_port().map(|x| Value::U(x.into())), None);
+    if let (Some(s), true) = (ctx.stream, f.has(&(0..4))) {
+        let r = f.abs(0..4);
+        f.v.field(
+            "stream",
+            "Stream index",
+            r,
+            Value::U(s.into()),
+            Some(format_args!("(connection number: tcp.stream)")),
+        );
+    }
     if hdr_avail < 20 {
         // Wireshark reads the fixed header as a whole: with less, it shows the ports only.
         f.v.note("short", format_args!("only {hdr_avail} of the 20 bytes of the fixed header are present"));
@@ -383,6 +395,49 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
     if !opts.is_empty() {
         describe_options(&mut f, t);
     }
+    describe_analysis(&mut f, &ctx.analysis);
+}
+
+/// Connection-tracking verdicts, each with its evidence as the value, so JSON carries
+/// the reason as well as the verdict.
+fn describe_analysis<V: Visitor>(f: &mut Fields<'_, V>, a: &crate::analysis::conn::flags::Analysis) {
+    use crate::analysis::conn::flags::Flags;
+    use std::fmt::Write;
+    let shown = Flags(a.flags.0 & !Flags::RST.0);
+    if shown.is_empty() || !f.has(&(0..20)) {
+        return;
+    }
+    let r = f.abs(0..20);
+    f.v.group(
+        "analysis",
+        "SEQ/ACK analysis",
+        r.clone(),
+        None,
+        Some(format_args!("(what the segment means for its connection)")),
+    );
+    let mut text = String::new();
+    for (flag, key, label) in shown.iter() {
+        text.clear();
+        let _ = write!(text, "{}", a.evidence(flag));
+        f.v.field(key, label, r.clone(), Value::Str(&text), None);
+        if flag == Flags::DUP_ACK {
+            f.v.field(
+                "analysis.duplicate_ack_num",
+                "Duplicate ACK number",
+                r.clone(),
+                Value::U(a.dup_ack_num.into()),
+                None,
+            );
+            f.v.field(
+                "analysis.duplicate_ack_frame",
+                "Duplicate to the ACK in frame",
+                r.clone(),
+                Value::U(a.ref_frame),
+                None,
+            );
+        }
+    }
+    f.v.end_group();
 }
 
 fn describe_options<V: Visitor>(f: &mut Fields<'_, V>, t: Tcp<'_>) {

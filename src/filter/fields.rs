@@ -2,6 +2,7 @@
 //! their types, and how to read each from a decoded frame.
 
 use super::Lit;
+use crate::analysis::conn::flags::Flags;
 use crate::decode::{self, tcp, Context, Packet, Proto};
 use crate::source::Frame;
 
@@ -51,7 +52,18 @@ fields! {
     TcpUrg = "tcp.flags.urg": Bool, TcpEce = "tcp.flags.ece": Bool, TcpCwr = "tcp.flags.cwr": Bool,
     TcpAe = "tcp.flags.ae": Bool, TcpChecksum = "tcp.checksum": Num, TcpUrgentPointer = "tcp.urgent_pointer": Num,
     TcpMss = "tcp.options.mss_val": Num, TcpWscale = "tcp.options.wscale.shift": Num,
-    TcpSackPerm = "tcp.options.sack_perm": Bool,
+    TcpSackPerm = "tcp.options.sack_perm": Bool, TcpStream = "tcp.stream": Num, UdpStream = "udp.stream": Num,
+    TcpAnalysisFlags = "tcp.analysis.flags": Bool, TcpRetransmission = "tcp.analysis.retransmission": Bool,
+    TcpFastRetransmission = "tcp.analysis.fast_retransmission": Bool,
+    TcpSpuriousRetransmission = "tcp.analysis.spurious_retransmission": Bool,
+    TcpOutOfOrder = "tcp.analysis.out_of_order": Bool, TcpDupAck = "tcp.analysis.duplicate_ack": Bool,
+    TcpDupAckNum = "tcp.analysis.duplicate_ack_num": Num, TcpLostSegment = "tcp.analysis.lost_segment": Bool,
+    TcpAckLostSegment = "tcp.analysis.ack_lost_segment": Bool, TcpZeroWindow = "tcp.analysis.zero_window": Bool,
+    TcpZeroWindowProbe = "tcp.analysis.zero_window_probe": Bool,
+    TcpZeroWindowProbeAck = "tcp.analysis.zero_window_probe_ack": Bool,
+    TcpWindowFull = "tcp.analysis.window_full": Bool, TcpWindowUpdate = "tcp.analysis.window_update": Bool,
+    TcpKeepAlive = "tcp.analysis.keep_alive": Bool, TcpKeepAliveAck = "tcp.analysis.keep_alive_ack": Bool,
+    TcpReusedPorts = "tcp.analysis.reused_ports": Bool,
     UdpSrcPort = "udp.srcport": Num, UdpDstPort = "udp.dstport": Num, UdpPort = "udp.port": Num,
     UdpLength = "udp.length": Num, UdpChecksum = "udp.checksum": Num,
     IcmpType = "icmp.type": Num, IcmpCode = "icmp.code": Num, Icmpv6Type = "icmpv6.type": Num,
@@ -190,6 +202,50 @@ pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context,
                         return;
                     }
                 }
+            }
+        }
+        TcpStream => one(num(c.stream.filter(|_| t.is_some())), f),
+        UdpStream => one(num(c.stream.filter(|_| t.is_none() && u.is_some())), f),
+        TcpAnalysisFlags => {
+            if c.analysis.flags.0 & !Flags::RST.0 != 0 {
+                f(Lit::Num(1));
+            }
+        }
+        TcpDupAckNum => one(Some(c.analysis.dup_ack_num).filter(|n| *n > 0).map(|n| Lit::Num(n.into())), f),
+        TcpRetransmission
+        | TcpFastRetransmission
+        | TcpSpuriousRetransmission
+        | TcpOutOfOrder
+        | TcpDupAck
+        | TcpLostSegment
+        | TcpAckLostSegment
+        | TcpZeroWindow
+        | TcpZeroWindowProbe
+        | TcpZeroWindowProbeAck
+        | TcpWindowFull
+        | TcpWindowUpdate
+        | TcpKeepAlive
+        | TcpKeepAliveAck
+        | TcpReusedPorts => {
+            let bit = match field {
+                TcpRetransmission => Flags::RETRANSMISSION,
+                TcpFastRetransmission => Flags::FAST_RETRANSMISSION,
+                TcpSpuriousRetransmission => Flags::SPURIOUS_RETRANSMISSION,
+                TcpOutOfOrder => Flags::OUT_OF_ORDER,
+                TcpDupAck => Flags::DUP_ACK,
+                TcpLostSegment => Flags::LOST_SEGMENT,
+                TcpAckLostSegment => Flags::ACKED_UNSEEN,
+                TcpZeroWindow => Flags::ZERO_WINDOW,
+                TcpZeroWindowProbe => Flags::ZERO_WINDOW_PROBE,
+                TcpZeroWindowProbeAck => Flags::ZERO_WINDOW_PROBE_ACK,
+                TcpWindowFull => Flags::WINDOW_FULL,
+                TcpWindowUpdate => Flags::WINDOW_UPDATE,
+                TcpKeepAlive => Flags::KEEP_ALIVE,
+                TcpKeepAliveAck => Flags::KEEP_ALIVE_ACK,
+                _ => Flags::PORT_REUSE,
+            };
+            if c.analysis.flags.contains(bit) {
+                f(Lit::Num(1));
             }
         }
         UdpSrcPort => one(num(u.and_then(|u| u.src_port())), f),

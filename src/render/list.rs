@@ -327,6 +327,9 @@ fn tcp_info(out: &mut Line, p: &Packet<'_>, t: tcp::Tcp<'_>, ctx: &Context) {
     let (Some(sp), Some(dp)) = (t.src_port(), t.dst_port()) else {
         return out.str("TCP header truncated");
     };
+    if ctx.analysis.flags.0 & !crate::analysis::conn::flags::Flags::RST.0 != 0 {
+        let _ = write!(out, "{} ", ctx.analysis.labels());
+    }
     out.num(sp);
     out.str(" → ");
     out.num(dp);

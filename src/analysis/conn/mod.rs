@@ -1,0 +1,1032 @@
+//! Connection tracking. Takes decoded frames with their capture timestamps, one at a
+//! time, and hands back what each one means for its connection: relative sequence
+//! numbers, the connection's number, analysis verdicts with evidence, and the TCP
+//! state each side enters. Finished connections leave the table as [`Summary`] rows.
+//!
+//! It follows RFC 9293 as an observer on the wire sees it, numbers connections the way
+//! tshark's `tcp.stream` does, and judges segments by Wireshark's rules
+//! (`tcp_analyze_sequence_number`); Zeek's `history` and `conn_state` are kept too.
+//! No I/O and no clock: a file and a live capture give the same answers.
+
+pub mod flags;
+pub mod zeek;
+
+#[cfg(test)]
+mod tests;
+
+use rustc_hash::FxHashMap;
+
+use self::flags::{Analysis, Flags};
+use self::zeek::{Endpoint as ZState, History};
+use super::flow::{Endpoint, FlowKey};
+use super::seq::SeqNum;
+use crate::decode::{tcp, Context, Packet};
+
+/// Connections kept at most, by default: hostile captures open millions.
+pub const DEFAULT_MAX_CONNS: usize = 500_000;
+
+/// A closed connection stays this long (capture time) after its last frame, so late
+/// retransmissions and final ACKs still count for it: twice the Maximum Segment
+/// Lifetime, as TIME-WAIT (RFC 9293 section 3.4.2, MSL = 2 minutes).
+pub const LINGER_NS: u64 = 240 * 1_000_000_000;
+
+/// Frames between sweeps of finished connections.
+const SWEEP_EVERY: u64 = 1 << 16;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+/// TCP states by their RFC 9293 names, as an observer infers them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum State {
+    #[default]
+    Closed,
+    Listen,
+    SynSent,
+    SynReceived,
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+    TimeWait,
+}
+
+impl State {
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Closed => "CLOSED",
+            State::Listen => "LISTEN",
+            State::SynSent => "SYN-SENT",
+            State::SynReceived => "SYN-RECEIVED",
+            State::Established => "ESTABLISHED",
+            State::FinWait1 => "FIN-WAIT-1",
+            State::FinWait2 => "FIN-WAIT-2",
+            State::CloseWait => "CLOSE-WAIT",
+            State::Closing => "CLOSING",
+            State::LastAck => "LAST-ACK",
+            State::TimeWait => "TIME-WAIT",
+        }
+    }
+}
+
+/// How a connection ended, as far as the capture shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Close {
+    /// No FIN or RST seen.
+    #[default]
+    Open,
+    /// Only one side sent a FIN (the other may still be sending: half-close).
+    HalfClosed,
+    /// FIN, ACK, FIN, ACK.
+    FourWay,
+    /// FIN, FIN+ACK, ACK: the second FIN carried the ACK of the first.
+    ThreeWay,
+    /// Both sides sent a FIN before seeing the other's.
+    Simultaneous,
+    /// A RST ended an established connection.
+    Reset,
+    /// SYN answered by RST: nothing listened on the port.
+    Refused,
+}
+
+impl Close {
+    pub fn name(self) -> &'static str {
+        match self {
+            Close::Open => "open",
+            Close::HalfClosed => "half-closed",
+            Close::FourWay => "four-way",
+            Close::ThreeWay => "three-way",
+            Close::Simultaneous => "simultaneous",
+            Close::Reset => "reset",
+            Close::Refused => "refused",
+        }
+    }
+}
+
+/// What the handshake negotiated, per side (from its SYN).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Offer {
+    pub mss: Option<u16>,
+    /// Window scale shift, when offered.
+    pub ws: Option<u8>,
+    pub sack: bool,
+    pub timestamps: bool,
+}
+
+/// One connection (TCP) or conversation (UDP), for the `conns` table.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// Index in order of first frame, TCP and UDP together (`--conn N`).
+    pub id: u32,
+    pub proto: Proto,
+    /// tshark's `tcp.stream` / `udp.stream`.
+    pub stream: u32,
+    /// A sent the first frame (tshark's rule).
+    pub a: Endpoint,
+    pub b: Endpoint,
+    pub frames_ab: u64,
+    pub bytes_ab: u64,
+    pub frames_ba: u64,
+    pub bytes_ba: u64,
+    /// Payload bytes each way.
+    pub payload_ab: u64,
+    pub payload_ba: u64,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub first_ns: u64,
+    pub last_ns: u64,
+    /// The client (Zeek's originator): the SYN's sender, when seen; true when it is A.
+    pub client_is_a: bool,
+    /// TCP only.
+    pub tcp: Option<TcpSummary>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TcpSummary {
+    pub conn_state: &'static str,
+    pub history: History,
+    pub close: Close,
+    /// Who sent the first FIN or RST.
+    pub closed_by: Option<Role>,
+    /// Handshake round trip: first SYN to the ACK that completes it.
+    pub rtt_ns: Option<u64>,
+    pub client: Offer,
+    pub server: Offer,
+    /// Both sides offered: what is in force.
+    pub sack: bool,
+    pub timestamps: bool,
+    /// Window scaling in force (both offered): the client's and the server's shifts.
+    pub ws: Option<(u8, u8)>,
+    /// Segments flagged as retransmissions (any kind), duplicate ACKs, gaps.
+    pub retransmissions: u64,
+    pub dup_acks: u64,
+    pub lost: u64,
+    /// The client's and server's states at the end of the capture.
+    pub client_state: State,
+    pub server_state: State,
+    /// The table was full and this connection was closed out early.
+    pub evicted: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Client,
+    Server,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Client => "client",
+            Role::Server => "server",
+        }
+    }
+}
+
+/// What the tracker says about one frame.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Seen {
+    /// Relative numbers, stream index and verdicts, for every renderer.
+    pub ctx: Context,
+    /// The connection's `id` (see [`Summary::id`]), when the frame belongs to one.
+    pub id: Option<u32>,
+    pub proto: Option<Proto>,
+    /// The segment travels from the client to the server.
+    pub from_client: bool,
+    /// The state the sender and the receiver enter because of this segment.
+    pub sender_enters: Option<State>,
+    pub receiver_enters: Option<State>,
+    /// The segment is counted in the connection (a TCP header tshark would tap).
+    pub counted: bool,
+}
+
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+enum Scale {
+    /// No SYN seen: the factor is unknown.
+    #[default]
+    Unknown,
+    /// SYN without the option: this side does not scale.
+    None,
+    Shift(u8),
+}
+
+/// One direction of a connection: what its sender has done.
+#[derive(Clone, Debug, Default)]
+struct Side {
+    frames: u64,
+    bytes: u64,
+    payload: u64,
+    /// Base for relative numbers (the ISN when the SYN was seen).
+    base: Option<u32>,
+    scale: Scale,
+    offer: Offer,
+    saw_syn: bool,
+    // Wireshark's sequence analysis state (raw numbers).
+    nextseq: Option<SeqNum>,
+    nextseq_frame: u64,
+    nextseq_ts: u64,
+    maxseqtobeacked: Option<SeqNum>,
+    lastack: Option<SeqNum>,
+    lastack_ts: u64,
+    lastack_frame: u64,
+    window: Option<u16>,
+    dupacks: u32,
+    lastnondupack: u64,
+    last_flags: Flags,
+    /// Sequence number of this side's FIN (the number it consumes), and whether the
+    /// other side acknowledged it.
+    fin: Option<SeqNum>,
+    fin_acked: bool,
+    rst: bool,
+    state: State,
+    zeek: ZState,
+    marks: zeek::Marks,
+    retransmissions: u64,
+    dup_acks: u64,
+    lost: u64,
+}
+
+#[derive(Clone, Debug)]
+struct Conn {
+    id: u32,
+    stream: u32,
+    proto: Proto,
+    first_frame: u64,
+    last_frame: u64,
+    first_ts: u64,
+    last_ts: u64,
+    /// A (the first frame's sender) is the `lo` endpoint of the key.
+    a_is_lo: bool,
+    /// The client is the `lo` endpoint.
+    client_is_lo: bool,
+    lo: Side,
+    hi: Side,
+    hist: History,
+    syn_ts: Option<u64>,
+    synack_seen: bool,
+    rtt_ns: Option<u64>,
+    first_closer: Option<bool>,
+    close: Close,
+    evicted: bool,
+}
+
+impl Conn {
+    fn new(id: u32, stream: u32, proto: Proto, frame: u64, ts: u64, from_lo: bool) -> Conn {
+        Conn {
+            id,
+            stream,
+            proto,
+            first_frame: frame,
+            last_frame: frame,
+            first_ts: ts,
+            last_ts: ts,
+            a_is_lo: from_lo,
+            client_is_lo: from_lo,
+            lo: Side::default(),
+            hi: Side::default(),
+            hist: History::default(),
+            syn_ts: None,
+            synack_seen: false,
+            rtt_ns: None,
+            first_closer: None,
+            close: Close::Open,
+            evicted: false,
+        }
+    }
+
+    /// Both directions are done: RST, or both FINs sent and acknowledged.
+    fn finished(&self) -> bool {
+        self.lo.rst || self.hi.rst || (self.lo.fin_acked && self.hi.fin_acked)
+    }
+
+    fn summary(&self, key: &FlowKey) -> Summary {
+        let (a, b) = if self.a_is_lo { (key.lo, key.hi) } else { (key.hi, key.lo) };
+        let (sa, sb) = if self.a_is_lo { (&self.lo, &self.hi) } else { (&self.hi, &self.lo) };
+        let tcp = (self.proto == Proto::Tcp).then(|| {
+            let (c, s) = if self.client_is_lo { (&self.lo, &self.hi) } else { (&self.hi, &self.lo) };
+            let closed_by =
+                self.first_closer.map(|lo| if lo == self.client_is_lo { Role::Client } else { Role::Server });
+            let (cs, ss) = (c.offer, s.offer);
+            TcpSummary {
+                conn_state: zeek::conn_state(c.zeek, s.zeek, c.payload, s.payload, &self.hist),
+                history: self.hist,
+                close: self.close,
+                closed_by,
+                rtt_ns: self.rtt_ns,
+                client: cs,
+                server: ss,
+                sack: cs.sack && ss.sack,
+                timestamps: cs.timestamps && ss.timestamps,
+                ws: match (cs.ws, ss.ws) {
+                    (Some(x), Some(y)) => Some((x.min(14), y.min(14))),
+                    _ => None,
+                },
+                retransmissions: c.retransmissions + s.retransmissions,
+                dup_acks: c.dup_acks + s.dup_acks,
+                lost: c.lost + s.lost,
+                client_state: c.state,
+                server_state: s.state,
+                evicted: self.evicted,
+            }
+        });
+        Summary {
+            id: self.id,
+            proto: self.proto,
+            stream: self.stream,
+            a,
+            b,
+            frames_ab: sa.frames,
+            bytes_ab: sa.bytes,
+            frames_ba: sb.frames,
+            bytes_ba: sb.bytes,
+            payload_ab: sa.payload,
+            payload_ba: sb.payload,
+            first_frame: self.first_frame,
+            last_frame: self.last_frame,
+            first_ns: self.first_ts,
+            last_ns: self.last_ts,
+            client_is_a: self.client_is_lo == self.a_is_lo,
+            tcp,
+        }
+    }
+}
+
+/// The connection table.
+pub struct Tracker {
+    map: FxHashMap<FlowKey, Conn>,
+    cap: usize,
+    next_id: u32,
+    next_tcp: u32,
+    next_udp: u32,
+    frames: u64,
+    /// Finished connections, when `keep` is set (the `conns` command); otherwise they
+    /// are dropped as they leave the table.
+    finished: Vec<Summary>,
+    keep: bool,
+    /// Connections closed out early because the table was full.
+    pub evicted: u64,
+    /// Capture time of the latest frame, for sweeps.
+    now: u64,
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Tracker::new(DEFAULT_MAX_CONNS, false)
+    }
+}
+
+impl Tracker {
+    /// `cap` bounds the live table; `keep` collects a [`Summary`] per connection.
+    pub fn new(cap: usize, keep: bool) -> Tracker {
+        Tracker {
+            map: FxHashMap::default(),
+            cap: cap.max(1),
+            next_id: 0,
+            next_tcp: 0,
+            next_udp: 0,
+            frames: 0,
+            finished: Vec::new(),
+            keep,
+            evicted: 0,
+            now: 0,
+        }
+    }
+
+    pub fn live(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Takes one frame (`number`, capture time in ns, original length).
+    pub fn observe(&mut self, number: u64, ts: u64, orig_len: u32, p: &Packet<'_>) -> Seen {
+        self.frames += 1;
+        if ts > self.now {
+            self.now = ts;
+        }
+        if self.frames % SWEEP_EVERY == 0 {
+            self.sweep();
+        }
+        let Some((key, from_lo)) = FlowKey::of(p) else {
+            return Seen::default();
+        };
+        if let Some(t) = p.tcp() {
+            self.tcp(number, ts, orig_len, p, t, key, from_lo)
+        } else {
+            self.udp(number, ts, orig_len, p, key, from_lo)
+        }
+    }
+
+    fn make_room(&mut self) {
+        if self.map.len() < self.cap {
+            return;
+        }
+        // First the finished ones, then the quarter idle the longest.
+        let before = self.map.len();
+        let mut out = Vec::new();
+        self.map.retain(|k, c| {
+            if c.finished() {
+                out.push((*k, c.clone()));
+                false
+            } else {
+                true
+            }
+        });
+        if self.map.len() >= self.cap {
+            let mut idle: Vec<u64> = self.map.values().map(|c| c.last_ts).collect();
+            let n = (idle.len() / 4).max(1).min(idle.len() - 1);
+            let (_, cut, _) = idle.select_nth_unstable(n);
+            let cut = *cut;
+            self.map.retain(|k, c| {
+                if c.last_ts < cut || (c.last_ts == cut && out.len() < n) {
+                    c.evicted = true;
+                    out.push((*k, c.clone()));
+                    false
+                } else {
+                    true
+                }
+            });
+            self.evicted += (before - self.map.len()) as u64;
+        }
+        for (k, c) in out {
+            self.retire(&k, &c);
+        }
+    }
+
+    /// Moves closed connections whose TIME-WAIT is over out of the table.
+    fn sweep(&mut self) {
+        let now = self.now;
+        let mut out = Vec::new();
+        self.map.retain(|k, c| {
+            if c.finished() && c.last_ts.saturating_add(LINGER_NS) < now {
+                out.push((*k, c.clone()));
+                false
+            } else {
+                true
+            }
+        });
+        for (k, c) in out {
+            self.retire(&k, &c);
+        }
+    }
+
+    fn retire(&mut self, key: &FlowKey, c: &Conn) {
+        if self.keep {
+            self.finished.push(c.summary(key));
+        }
+    }
+
+    /// Ends the capture: every connection still in the table, and the ones that left,
+    /// in order of first frame.
+    pub fn finish(mut self) -> Vec<Summary> {
+        let map = std::mem::take(&mut self.map);
+        for (k, c) in map {
+            self.retire(&k, &c);
+        }
+        let mut v = self.finished;
+        v.sort_unstable_by_key(|s| s.id);
+        v
+    }
+
+    fn new_conn(&mut self, proto: Proto, number: u64, ts: u64, key: FlowKey, from_lo: bool) -> &mut Conn {
+        self.make_room();
+        let stream = match proto {
+            Proto::Tcp => &mut self.next_tcp,
+            Proto::Udp => &mut self.next_udp,
+        };
+        let c = Conn::new(self.next_id, *stream, proto, number, ts, from_lo);
+        *stream += 1;
+        self.next_id += 1;
+        self.map.insert(key, c);
+        self.map.get_mut(&key).expect("just inserted")
+    }
+
+    fn udp(&mut self, number: u64, ts: u64, orig_len: u32, p: &Packet<'_>, key: FlowKey, from_lo: bool) -> Seen {
+        if !self.map.contains_key(&key) {
+            self.new_conn(Proto::Udp, number, ts, key, from_lo);
+        }
+        let c = self.map.get_mut(&key).expect("present");
+        c.last_frame = number;
+        c.last_ts = ts.max(c.last_ts);
+        let side = if from_lo { &mut c.lo } else { &mut c.hi };
+        side.frames += 1;
+        side.bytes += u64::from(orig_len);
+        let len = p.udp().and_then(|u| u.length()).map_or(0, |l| u64::from(l.saturating_sub(8)));
+        side.payload += len;
+        Seen {
+            ctx: Context { stream: Some(c.stream), ..Context::default() },
+            id: Some(c.id),
+            proto: Some(Proto::Udp),
+            from_client: from_lo == c.client_is_lo,
+            counted: true,
+            ..Seen::default()
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn tcp(
+        &mut self,
+        number: u64,
+        ts: u64,
+        orig_len: u32,
+        p: &Packet<'_>,
+        t: tcp::Tcp<'_>,
+        key: FlowKey,
+        from_lo: bool,
+    ) -> Seen {
+        let (Some(seq), Some(ack), Some(flags), Some(win)) = (t.seq(), t.ack(), t.flags(), t.window()) else {
+            return Seen::default();
+        };
+        let seglen = p.tcp_len();
+        let whole = seglen.is_some() && t.header_len().is_some_and(|h| h >= 20);
+        let syn = flags & tcp::SYN != 0;
+        let has_ack = flags & tcp::ACK != 0;
+        let seglen = seglen.unwrap_or(0);
+        let mut reused = false;
+        match self.map.get(&key) {
+            None => {}
+            Some(c) => {
+                let mine = if from_lo { &c.lo } else { &c.hi };
+                // Wireshark's rule: a SYN without ACK whose sequence number differs from
+                // the one this side started with opens a new conversation (the 4-tuple
+                // was reused after a close, or the client gave up and retried).
+                if syn && !has_ack && mine.base.is_some_and(|b| b != seq) {
+                    let old = self.map.remove(&key).expect("present");
+                    self.retire(&key, &old);
+                    reused = true;
+                }
+            }
+        }
+        if !self.map.contains_key(&key) {
+            self.new_conn(Proto::Tcp, number, ts, key, from_lo);
+        }
+        let c = self.map.get_mut(&key).expect("present");
+        if !whole {
+            // tshark numbers such a header but feeds it neither to its analyses nor to
+            // its conversation table.
+            let (mine, theirs) = if from_lo { (&mut c.lo, &mut c.hi) } else { (&mut c.hi, &mut c.lo) };
+            let (rel_seq, rel_ack, win_shift) = relative(mine, theirs, &t, seq, ack, flags);
+            let ctx =
+                Context { rel_seq: Some(rel_seq), rel_ack, win_shift, stream: Some(c.stream), ..Context::default() };
+            return Seen { ctx, id: Some(c.id), proto: Some(Proto::Tcp), ..Seen::default() };
+        }
+        if c.lo.frames + c.hi.frames == 0 {
+            // A is the sender of the first frame counted.
+            c.a_is_lo = from_lo;
+            c.first_frame = number;
+            c.first_ts = ts;
+        }
+        c.last_frame = number;
+        c.last_ts = ts.max(c.last_ts);
+        let mut seen = segment(c, number, ts, orig_len, &t, seq, ack, flags, win, seglen, from_lo);
+        if reused {
+            seen.ctx.analysis.flags.insert(Flags::PORT_REUSE);
+        }
+        seen
+    }
+}
+
+/// Decides who is the client, from the first segment seen (Zeek's originator).
+fn roles(c: &mut Conn, from_lo: bool, flags: u16, sport: u16, dport: u16) {
+    if c.lo.frames + c.hi.frames != 0 {
+        return;
+    }
+    let syn = flags & tcp::SYN != 0;
+    let ack = flags & tcp::ACK != 0;
+    // A SYN-ACK first: its receiver opened the connection. Joined mid-connection: a
+    // segment from a well-known port to an ephemeral one comes from the server.
+    let server_sent = if syn { ack } else { sport < 1024 && dport >= 1024 };
+    c.client_is_lo = from_lo != server_sent;
+    if server_sent {
+        c.hist.flip();
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn segment(
+    c: &mut Conn,
+    number: u64,
+    ts: u64,
+    orig_len: u32,
+    t: &tcp::Tcp<'_>,
+    seq: u32,
+    ack: u32,
+    flags: u16,
+    win: u16,
+    seglen: u32,
+    from_lo: bool,
+) -> Seen {
+    let syn = flags & tcp::SYN != 0;
+    let rst = flags & tcp::RST != 0;
+    let has_ack = flags & tcp::ACK != 0;
+    roles(c, from_lo, flags, t.src_port().unwrap_or(0), t.dst_port().unwrap_or(0));
+    let from_client = from_lo == c.client_is_lo;
+    let (mine, theirs) = if from_lo { (&mut c.lo, &mut c.hi) } else { (&mut c.hi, &mut c.lo) };
+    mine.frames += 1;
+    mine.bytes += u64::from(orig_len);
+    mine.payload += u64::from(seglen);
+
+    let (rel_seq, rel_ack, win_shift) = relative(mine, theirs, t, seq, ack, flags);
+    let base = seq.wrapping_sub(rel_seq);
+
+    let a = analyze(mine, theirs, number, ts, SeqNum(seq), SeqNum(ack), flags, win, seglen, c.rtt_ns);
+    let mut a = a;
+    a.seq = rel_seq;
+    a.len = seglen;
+    a.expected = a.expected.map(|e| e.wrapping_sub(base));
+    if a.flags.contains(Flags::ACKED_UNSEEN) {
+        let tb = theirs.base.unwrap_or(0);
+        a.expected = Some(ack.wrapping_sub(tb));
+        a.seen_up_to = theirs.nextseq.map_or(0, |n| n.0.wrapping_sub(tb));
+    }
+    if rst {
+        a.flags.insert(Flags::RST);
+    }
+    if a.flags.is_retransmission() {
+        mine.retransmissions += 1;
+    }
+    if a.flags.contains(Flags::DUP_ACK) {
+        mine.dup_acks += 1;
+    }
+    if a.flags.contains(Flags::LOST_SEGMENT) {
+        mine.lost += 1;
+    }
+
+    // Zeek's view.
+    zeek::update(mine, theirs, from_client, flags, seglen, win, u64::from(rel_seq), &a.flags, &mut c.hist);
+
+    // The handshake's round trip (Wireshark's initial RTT): first SYN to the ACK of
+    // the SYN-ACK.
+    if syn && !has_ack && from_client && c.syn_ts.is_none() {
+        c.syn_ts = Some(ts);
+    } else if syn && has_ack && !from_client {
+        c.synack_seen = true;
+    } else if !syn && has_ack && from_client && c.synack_seen && c.rtt_ns.is_none() {
+        if let Some(s) = c.syn_ts {
+            c.rtt_ns = Some(ts.saturating_sub(s));
+        }
+    }
+
+    let (sender_enters, receiver_enters) = transitions(c, from_lo, SeqNum(seq), SeqNum(ack), flags, seglen);
+
+    let mine = if from_lo { &mut c.lo } else { &mut c.hi };
+    mine.last_flags = a.flags;
+    Seen {
+        ctx: Context {
+            rel_seq: Some(rel_seq),
+            rel_ack,
+            win_shift,
+            stream: Some(c.stream),
+            analysis: a,
+            ..Context::default()
+        },
+        id: Some(c.id),
+        proto: Some(Proto::Tcp),
+        from_client,
+        sender_enters,
+        receiver_enters,
+        counted: true,
+    }
+}
+
+/// Relative numbers (RFC 9293 section 3.4.1: each side's numbers start at its ISN)
+/// and the window shift in force, with the bookkeeping behind them.
+fn relative(
+    mine: &mut Side,
+    theirs: &mut Side,
+    t: &tcp::Tcp<'_>,
+    seq: u32,
+    ack: u32,
+    flags: u16,
+) -> (u32, Option<u32>, Option<u8>) {
+    let syn = flags & tcp::SYN != 0;
+    let has_ack = flags & tcp::ACK != 0;
+    if syn {
+        if mine.base.is_none_or(|m| m != seq) {
+            mine.base = Some(seq);
+        }
+        mine.saw_syn = true;
+        let mut offer = Offer::default();
+        for (_, _, o) in t.options() {
+            match o {
+                tcp::Opt::Mss(m) => offer.mss = Some(m),
+                tcp::Opt::WindowScale(s) => offer.ws = Some(s),
+                tcp::Opt::SackPermitted => offer.sack = true,
+                tcp::Opt::Timestamps(..) => offer.timestamps = true,
+                _ => {}
+            }
+        }
+        // RFC 7323 section 2.3: shifts above 14 are treated as 14.
+        mine.scale = offer.ws.map_or(Scale::None, |s| Scale::Shift(s.min(14)));
+        mine.offer = offer;
+    } else if mine.base.is_none() {
+        // Joined mid-connection: Wireshark numbers the first byte seen 1.
+        mine.base = Some(seq.wrapping_sub(1));
+    }
+    if has_ack && theirs.base.is_none() {
+        theirs.base = Some(ack.wrapping_sub(1));
+    }
+    // RFC 7323 section 2.2: windows in SYNs are never scaled, and scaling is on only
+    // when both sides offered it.
+    let win_shift = match (syn, mine.scale, theirs.scale) {
+        (true, _, _) => Some(0),
+        (false, Scale::Shift(s), Scale::Shift(_)) => Some(s),
+        (false, Scale::None, _) | (false, _, Scale::None) => Some(0),
+        _ => None,
+    };
+    let rel_seq = seq.wrapping_sub(mine.base.unwrap_or(seq));
+    let rel_ack = if has_ack { theirs.base.map(|t| ack.wrapping_sub(t)) } else { None };
+    (rel_seq, rel_ack, win_shift)
+}
+
+/// Wireshark's `tcp_analyze_sequence_number`, on raw numbers: the verdicts on one
+/// segment, then the sender's bookkeeping. Where we differ from Wireshark, it says so.
+#[allow(clippy::too_many_arguments)]
+fn analyze(
+    fwd: &mut Side,
+    rev: &mut Side,
+    number: u64,
+    ts: u64,
+    seq: SeqNum,
+    ack: SeqNum,
+    flags: u16,
+    win: u16,
+    seglen: u32,
+    rtt: Option<u64>,
+) -> Analysis {
+    let syn = flags & tcp::SYN != 0;
+    let fin = flags & tcp::FIN != 0;
+    let rst = flags & tcp::RST != 0;
+    let has_ack = flags & tcp::ACK != 0;
+    let sfr = syn || fin || rst;
+    let mut a = Analysis::default();
+    let f = &mut a.flags;
+    let same_acks = fwd.nextseq == Some(seq) && fwd.lastack == Some(ack);
+
+    'fwd: {
+        // ZERO WINDOW PROBE: one byte at the next expected number into a closed window.
+        if seglen == 1 && fwd.nextseq == Some(seq) && rev.window == Some(0) {
+            f.insert(Flags::ZERO_WINDOW_PROBE);
+            break 'fwd;
+        }
+        if win == 0 && !sfr {
+            f.insert(Flags::ZERO_WINDOW);
+        }
+        // LOST SEGMENT: beyond the next expected number, so something was not captured.
+        if let Some(n) = fwd.nextseq {
+            if seq.after(n) && !rst {
+                f.insert(Flags::LOST_SEGMENT);
+                a.expected = Some(n.0);
+                a.ref_frame = fwd.nextseq_frame;
+                a.ref_ago_ns = ts.saturating_sub(fwd.nextseq_ts);
+            }
+        }
+        // KEEP-ALIVE: zero or one byte, one before the next expected number.
+        if seglen <= 1 && !sfr && fwd.nextseq.is_some_and(|n| seq == n.sub(1)) {
+            f.insert(Flags::KEEP_ALIVE);
+            a.expected = fwd.nextseq.map(|n| n.0);
+        }
+        // WINDOW UPDATE: nothing new but the window.
+        if seglen == 0 && win != 0 && fwd.window != Some(win) && fwd.window.is_some() && same_acks && !sfr {
+            f.insert(Flags::WINDOW_UPDATE);
+        }
+        // WINDOW FULL: the data reaches the right edge of the receiver's window.
+        if seglen > 0 && !sfr {
+            if let (Some(la), Some(w), Some(shift)) = (rev.lastack, rev.window, rev_shift(rev, fwd)) {
+                if seq.add(seglen) == la.add(u32::from(w) << shift) {
+                    f.insert(Flags::WINDOW_FULL);
+                }
+            }
+        }
+        if seglen == 0 && win != 0 && fwd.window == Some(win) && same_acks && !sfr {
+            if rev.last_flags.contains(Flags::KEEP_ALIVE) {
+                f.insert(Flags::KEEP_ALIVE_ACK);
+                break 'fwd;
+            }
+        }
+        if seglen == 0
+            && win == 0
+            && fwd.window == Some(0)
+            && fwd.nextseq == Some(seq)
+            && fwd.lastack.is_some_and(|l| ack == l || ack == l.add(1))
+            && rev.last_flags.contains(Flags::ZERO_WINDOW_PROBE)
+            && !sfr
+        {
+            f.insert(Flags::ZERO_WINDOW_PROBE_ACK);
+            break 'fwd;
+        }
+        // DUPLICATE ACK: same ack, same window, no data, nothing else new.
+        if seglen == 0 && win != 0 && fwd.window == Some(win) && same_acks && !sfr {
+            fwd.dupacks += 1;
+            f.insert(Flags::DUP_ACK);
+            a.dup_ack_num = fwd.dupacks;
+            a.ref_frame = fwd.lastnondupack;
+            a.ref_ago_ns = ts.saturating_sub(fwd.lastack_ts);
+        }
+    }
+    if !f.contains(Flags::DUP_ACK) {
+        fwd.lastnondupack = number;
+        fwd.dupacks = 0;
+    }
+    // ACKED UNSEEN: acknowledges more than the other side was seen to send.
+    if has_ack {
+        if let Some(m) = rev.maxseqtobeacked {
+            if ack.after(m) {
+                f.insert(Flags::ACKED_UNSEEN);
+                rev.maxseqtobeacked = rev.nextseq;
+            }
+        }
+    }
+    // RETRANSMISSION / FAST RETRANSMISSION / OUT-OF-ORDER / SPURIOUS.
+    if (seglen > 0 || syn || fin) && !f.contains(Flags::KEEP_ALIVE) {
+        let not_advanced = fwd.nextseq.is_some_and(|n| seq.before(n));
+        'kind: {
+            let since_dup = ts.saturating_sub(rev.lastack_ts);
+            if not_advanced && rev.dupacks >= 2 && rev.lastack == Some(seq) && since_dup < 20_000_000 {
+                f.insert(Flags::FAST_RETRANSMISSION);
+                a.ref_frame = rev.lastack_frame;
+                a.ref_ago_ns = since_dup;
+                break 'kind;
+            }
+            let since_next = ts.saturating_sub(fwd.nextseq_ts);
+            // Within one round trip of reaching the highest number, a lower one is more
+            // likely reordered than resent (3 ms when the RTT is unknown).
+            let ooo_thres = rtt.filter(|&r| r > 0).unwrap_or(3_000_000);
+            let consumed = seglen + u32::from(syn || fin);
+            if not_advanced && since_next < ooo_thres && fwd.nextseq != Some(seq.add(consumed)) {
+                f.insert(Flags::OUT_OF_ORDER);
+                break 'kind;
+            }
+            if seglen > 0 && rev.lastack.is_some_and(|l| !seq.add(seglen).after(l)) {
+                f.insert(Flags::SPURIOUS_RETRANSMISSION);
+                break 'kind;
+            }
+            if not_advanced {
+                f.insert(Flags::RETRANSMISSION);
+            }
+        }
+        if f.is_retransmission() || f.contains(Flags::OUT_OF_ORDER) {
+            a.expected = fwd.nextseq.map(|n| n.0);
+            if !f.contains(Flags::FAST_RETRANSMISSION) {
+                a.ref_frame = fwd.nextseq_frame;
+                a.ref_ago_ns = ts.saturating_sub(fwd.nextseq_ts);
+            }
+        }
+    }
+
+    // Bookkeeping.
+    let next = seq.add(seglen + u32::from(syn || fin));
+    if (fwd.nextseq.is_none() || next.after(fwd.nextseq.unwrap_or(next))) && !f.contains(Flags::ZERO_WINDOW_PROBE) {
+        fwd.nextseq = Some(next);
+        fwd.nextseq_frame = number;
+        fwd.nextseq_ts = ts;
+    }
+    if (fwd.maxseqtobeacked.is_none() || fwd.maxseqtobeacked == Some(seq)) && !f.contains(Flags::ZERO_WINDOW_PROBE) {
+        fwd.maxseqtobeacked = fwd.nextseq;
+    }
+    fwd.window = Some(win);
+    if has_ack || fwd.lastack.is_none() {
+        fwd.lastack = Some(ack);
+    }
+    fwd.lastack_ts = ts;
+    fwd.lastack_frame = number;
+    a
+}
+
+/// The shift of `rev`'s windows as seen by `fwd`, when known.
+fn rev_shift(rev: &Side, fwd: &Side) -> Option<u8> {
+    match (rev.scale, fwd.scale) {
+        (Scale::Shift(s), Scale::Shift(_)) => Some(s),
+        (Scale::None, _) | (_, Scale::None) => Some(0),
+        _ => None,
+    }
+}
+
+/// RFC 9293's state machine as an observer sees it: the states the sender and the
+/// receiver of this segment enter (each only when it changes). An observer cannot tell
+/// when a segment arrives, so sending and receiving happen at once here.
+fn transitions(
+    c: &mut Conn,
+    from_lo: bool,
+    seq: SeqNum,
+    ack: SeqNum,
+    flags: u16,
+    seglen: u32,
+) -> (Option<State>, Option<State>) {
+    let syn = flags & tcp::SYN != 0;
+    let fin = flags & tcp::FIN != 0;
+    let rst = flags & tcp::RST != 0;
+    let has_ack = flags & tcp::ACK != 0;
+    let first = c.lo.frames + c.hi.frames == 1;
+    let synack_seen = c.synack_seen;
+    let (mine, theirs) = if from_lo { (&mut c.lo, &mut c.hi) } else { (&mut c.hi, &mut c.lo) };
+    if first {
+        // Where each side must have been for this segment to be the first one seen.
+        if syn && has_ack {
+            (mine.state, theirs.state) = (State::Listen, State::SynSent);
+        } else if syn {
+            (mine.state, theirs.state) = (State::Closed, State::Listen);
+        } else {
+            (mine.state, theirs.state) = (State::Established, State::Established);
+        }
+    }
+    let (m0, t0) = (mine.state, theirs.state);
+    if rst {
+        // A RST to a SYN: nothing listened on the port (RFC 9293 section 3.10.7.1).
+        let refused = !synack_seen && has_ack && t0 == State::SynSent;
+        mine.state = State::Closed;
+        theirs.state = State::Closed;
+        if c.first_closer.is_none() {
+            c.first_closer = Some(from_lo);
+        }
+        if matches!(c.close, Close::Open | Close::HalfClosed) {
+            c.close = if refused { Close::Refused } else { Close::Reset };
+        }
+        mine.rst = true;
+        return ((mine.state != m0).then_some(mine.state), (theirs.state != t0).then_some(theirs.state));
+    }
+    if syn && !has_ack {
+        if matches!(mine.state, State::Closed | State::Listen) {
+            mine.state = State::SynSent;
+        }
+        if theirs.state == State::SynSent {
+            // Simultaneous open: a SYN reaches a side that sent its own.
+            theirs.state = State::SynReceived;
+        }
+    } else if syn {
+        if matches!(mine.state, State::Closed | State::Listen | State::SynSent) {
+            mine.state = State::SynReceived;
+        }
+        if matches!(theirs.state, State::SynSent | State::SynReceived) {
+            theirs.state = State::Established;
+        }
+    } else if has_ack {
+        if theirs.state == State::SynReceived && theirs.saw_syn {
+            theirs.state = State::Established;
+        }
+        if mine.state == State::SynReceived && !mine.saw_syn {
+            mine.state = State::Established;
+        }
+    }
+    // The ACK of the other side's FIN (it consumes one number: RFC 9293 section 3.4).
+    let acks_their_fin = has_ack && theirs.fin.is_some_and(|f| !ack.before(f.add(1)));
+    if acks_their_fin && !theirs.fin_acked {
+        theirs.fin_acked = true;
+        theirs.state = match theirs.state {
+            State::FinWait1 => State::FinWait2,
+            State::Closing => State::TimeWait,
+            State::LastAck => State::Closed,
+            s => s,
+        };
+    }
+    if fin {
+        let fseq = seq.add(seglen + u32::from(syn));
+        let new_fin = mine.fin.is_none();
+        if new_fin {
+            mine.fin = Some(fseq);
+            if c.first_closer.is_none() {
+                c.first_closer = Some(from_lo);
+            }
+        }
+        let simultaneous = new_fin && theirs.fin.is_some() && !acks_their_fin;
+        mine.state = match mine.state {
+            _ if simultaneous => State::Closing,
+            State::Established | State::SynReceived | State::SynSent => State::FinWait1,
+            State::CloseWait => State::LastAck,
+            s => s,
+        };
+        if new_fin {
+            theirs.state = match theirs.state {
+                State::Established | State::SynReceived | State::SynSent => State::CloseWait,
+                State::FinWait2 => State::TimeWait,
+                State::FinWait1 => State::Closing,
+                s => s,
+            };
+            if theirs.fin.is_some() && matches!(c.close, Close::Open | Close::HalfClosed) {
+                c.close = if simultaneous {
+                    Close::Simultaneous
+                } else if t0 == State::FinWait1 {
+                    // This FIN carried the ACK of the first one.
+                    Close::ThreeWay
+                } else {
+                    Close::FourWay
+                };
+            } else if c.close == Close::Open {
+                c.close = Close::HalfClosed;
+            }
+        }
+    }
+    ((mine.state != m0).then_some(mine.state), (theirs.state != t0).then_some(theirs.state))
+}
