@@ -28,6 +28,7 @@ pub fn run(cli: Cli) -> Result<bool> {
         Command::Stats(a) => stats_cmd(a),
         Command::Ifaces(a) => ifaces(a),
         Command::Capture(a) => capture(a),
+        Command::Conns(a) => conns_cmd(a),
         Command::Subnet(a) => subnet_cmd(a),
         Command::Gen(a) => gen_cmd(a),
         Command::Serve(a) => serve_cmd(a),
@@ -626,6 +627,66 @@ enum Stop {
 
 /// Whether output goes to a regular file; anything else (terminal, pipe, socket)
 /// gets each frame at once, so `pktlab capture ... | head` shows frames as they come.
+/// The terminal's width when standard output is one (or `COLUMNS`), else `None`.
+pub fn term_width() -> Option<u16> {
+    use std::io::IsTerminal as _;
+    if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<u16>().ok()) {
+        return Some(c.max(40));
+    }
+    if !io::stdout().is_terminal() {
+        return None;
+    }
+    // SAFETY: TIOCGWINSZ fills a winsize struct we own; fd 1 is valid for the call.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(ws.ws_col.max(40))
+}
+
+fn conns_cmd(a: crate::cli::ConnsArgs) -> Result<bool> {
+    use crate::analysis::conn::{Proto, Tracker};
+    let mut out = stdout();
+    let mut problems = Problems { ok: true };
+    let mut cap = CaptureFile::open(&a.file)?;
+    let mut tracker = Tracker::new(a.track.max_conns as usize, true);
+    let mut t0 = None;
+    loop {
+        let frame = match cap.next_frame() {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                problems.file_error(&mut out, &e)?;
+                break;
+            }
+        };
+        t0.get_or_insert(frame.ts.0);
+        let p = decode::decode(frame.link, frame.data, frame.orig_len);
+        tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+    }
+    let evicted = tracker.evicted;
+    let mut rows = tracker.finish();
+    if let Some(want) = a.proto {
+        let want = match want {
+            crate::cli::ConnProto::Tcp => Proto::Tcp,
+            crate::cli::ConnProto::Udp => Proto::Udp,
+        };
+        rows.retain(|r| r.proto == want);
+    }
+    let t0 = t0.unwrap_or(0);
+    match a.format {
+        StatsFormat::Table => crate::render::conns::write_table(&mut out, &rows, t0, term_width())?,
+        StatsFormat::Jsonl => crate::render::conns::write_jsonl(&mut out, &rows, t0)?,
+    }
+    out.flush()?;
+    if evicted > 0 {
+        eprintln!(
+            "pktlab: {}: the connection table reached --max-conns {}: {evicted} connections were closed out early \
+             (their later frames count as new connections)",
+            a.file, a.track.max_conns
+        );
+    }
+    Ok(problems.ok)
+}
+
 fn stdout_is_file() -> bool {
     use std::os::fd::AsFd as _;
     io::stdout()

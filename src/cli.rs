@@ -25,6 +25,8 @@ pub enum Command {
     Ifaces(IfacesArgs),
     /// Capture live from an interface (needs root or CAP_NET_RAW): show frames as they arrive, write a pcap.
     Capture(CaptureArgs),
+    /// One row per TCP connection / UDP conversation: tshark's conv counts, Zeek's state and history, close, RTT.
+    Conns(ConnsArgs),
     /// Subnet calculator: ADDR/PREFIX, ADDR MASK; and `same`, `split`, `summarize`, `range`.
     Subnet(SubnetArgs),
     /// Write a synthetic capture of a scenario (deterministic for a seed, no privileges).
@@ -35,6 +37,36 @@ pub enum Command {
     Send(SendArgs),
     /// TCP connect scan of a port range, bounded (loopback unless --allow-remote).
     Scan(ScanArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ConnsArgs {
+    /// Capture file (`-` for standard input).
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
+    pub format: StatsFormat,
+    /// Only TCP connections or only UDP conversations.
+    #[arg(long, value_enum)]
+    pub proto: Option<ConnProto>,
+    #[command(flatten)]
+    pub track: TrackArgs,
+}
+
+/// Connection-table limits, shared by the commands that track connections.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct TrackArgs {
+    /// Most connections tracked at once (hostile captures open millions); beyond it the
+    /// longest idle are closed out early, with a note.
+    #[arg(long, value_name = "N", default_value_t = 500_000, value_parser = clap::value_parser!(u64).range(1..=50_000_000))]
+    pub max_conns: u64,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnProto {
+    Tcp,
+    Udp,
 }
 
 #[derive(Args, Debug, Clone)]

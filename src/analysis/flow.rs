@@ -49,3 +49,24 @@ fn v4_mapped(a: [u8; 4]) -> [u8; 16] {
     m[12..].copy_from_slice(&a);
     m
 }
+
+impl Endpoint {
+    /// The address, IPv4 when it is stored mapped.
+    pub fn ip(&self) -> std::net::IpAddr {
+        let v6 = std::net::Ipv6Addr::from(self.addr);
+        match v6.to_ipv4_mapped() {
+            Some(v4) => v4.into(),
+            None => v6.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    /// `10.0.0.1:80`, `[::1]:80`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.ip() {
+            std::net::IpAddr::V4(a) => write!(f, "{a}:{}", self.port),
+            std::net::IpAddr::V6(a) => write!(f, "[{a}]:{}", self.port),
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Output. Every renderer writes to any `io::Write`: the packet list, the layer tree
 //! with its hex dump, JSON lines, and the stats table.
 
+pub mod conns;
 pub mod hex;
 pub mod json;
 pub mod line;

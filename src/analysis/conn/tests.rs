@@ -1,1 +1,476 @@
+//! Tracker tests, grouped by the state the connection is in when the segment under
+//! test arrives. Each starts from a fixture (`listen()`, `established()`,
+//! `fin_wait()`) and writes every segment as a small literal:
+//! `n.c("S", 1000, 0, 0)` = from the client, flags SYN, seq 1000, ack 0, no payload.
 
+use etherparse::PacketBuilder;
+
+use super::flags::Flags;
+use super::*;
+use crate::decode::decode;
+use crate::source::LinkType;
+
+const C: ([u8; 4], u16) = ([10, 0, 0, 1], 40000);
+const S: ([u8; 4], u16) = ([10, 0, 0, 2], 80);
+/// Client and server ISNs in the fixtures.
+const CI: u32 = 1000;
+const SI: u32 = 5000;
+
+struct Net {
+    t: Tracker,
+    n: u64,
+    ts: u64,
+    win: u16,
+}
+
+impl Net {
+    fn new() -> Net {
+        Net { t: Tracker::new(1000, true), n: 0, ts: 1_000_000_000, win: 1000 }
+    }
+
+    /// One segment; `flags` letters: S SYN, A ACK, F FIN, R RST, P PSH.
+    fn seg(&mut self, from_client: bool, flags: &str, seq: u32, ack: u32, len: usize) -> Seen {
+        let (src, dst) = if from_client { (C, S) } else { (S, C) };
+        let mut b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4(src.0, dst.0, 64)
+            .tcp(src.1, dst.1, seq, self.win);
+        for f in flags.chars() {
+            b = match f {
+                'S' => b.syn(),
+                'A' => b.ack(ack),
+                'F' => b.fin(),
+                'R' => b.rst(),
+                'P' => b.psh(),
+                _ => panic!("flag {f}"),
+            };
+        }
+        let mut buf = Vec::new();
+        b.write(&mut buf, &vec![b'x'; len]).unwrap();
+        self.n += 1;
+        self.ts += 100_000;
+        let p = decode(LinkType::ETHERNET, &buf, buf.len() as u32);
+        self.t.observe(self.n, self.ts, buf.len() as u32, &p)
+    }
+    fn c(&mut self, flags: &str, seq: u32, ack: u32, len: usize) -> Seen {
+        self.seg(true, flags, seq, ack, len)
+    }
+    fn s(&mut self, flags: &str, seq: u32, ack: u32, len: usize) -> Seen {
+        self.seg(false, flags, seq, ack, len)
+    }
+    fn rows(self) -> Vec<Summary> {
+        self.t.finish()
+    }
+}
+
+fn listen() -> Net {
+    Net::new()
+}
+
+/// After SYN, SYN-ACK, ACK: client next seq CI+1, server SI+1.
+fn established() -> Net {
+    let mut n = listen();
+    n.c("S", CI, 0, 0);
+    n.s("SA", SI, CI + 1, 0);
+    n.c("A", CI + 1, SI + 1, 0);
+    n
+}
+
+/// Established, then 100 bytes each way, acknowledged.
+fn with_data() -> Net {
+    let mut n = established();
+    n.c("PA", CI + 1, SI + 1, 100);
+    n.s("PA", SI + 1, CI + 101, 100);
+    n.c("A", CI + 101, SI + 101, 0);
+    n
+}
+
+fn has(s: &Seen, f: Flags) -> bool {
+    s.ctx.analysis.flags.contains(f)
+}
+
+fn tcp(rows: &[Summary], i: usize) -> &TcpSummary {
+    rows[i].tcp.as_ref().unwrap()
+}
+
+mod closed_and_listen {
+    use super::*;
+
+    #[test]
+    fn three_way_handshake_moves_both_sides_to_established() {
+        let mut n = listen();
+        let syn = n.c("S", CI, 0, 0);
+        assert_eq!((syn.sender_enters, syn.receiver_enters), (Some(State::SynSent), None));
+        assert_eq!(syn.ctx.rel_seq, Some(0));
+        let synack = n.s("SA", SI, CI + 1, 0);
+        assert_eq!((synack.sender_enters, synack.receiver_enters), (Some(State::SynReceived), Some(State::Established)));
+        assert_eq!((synack.ctx.rel_seq, synack.ctx.rel_ack), (Some(0), Some(1)));
+        let ack = n.c("A", CI + 1, SI + 1, 0);
+        assert_eq!((ack.sender_enters, ack.receiver_enters), (None, Some(State::Established)));
+        assert!(ack.ctx.analysis.is_empty());
+        let rows = n.rows();
+        assert_eq!(rows.len(), 1);
+        let t = tcp(&rows, 0);
+        assert_eq!((t.conn_state, t.history.as_str()), ("S1", "ShA"));
+        // SYN at +0.1 ms, the ACK that completes the handshake at +0.3 ms.
+        assert_eq!(t.rtt_ns, Some(200_000));
+        assert!(rows[0].client_is_a);
+    }
+
+    #[test]
+    fn unanswered_syn_is_s0_and_its_copy_a_retransmission() {
+        let mut n = listen();
+        n.c("S", CI, 0, 0);
+        let again = n.c("S", CI, 0, 0);
+        assert!(has(&again, Flags::RETRANSMISSION), "{:?}", again.ctx.analysis);
+        let rows = n.rows();
+        assert_eq!(rows.len(), 1, "a retransmitted SYN (same ISN) is the same connection");
+        assert_eq!(tcp(&rows, 0).conn_state, "S0");
+        assert_eq!(tcp(&rows, 0).history.as_str(), "ST");
+    }
+
+    #[test]
+    fn refused_connection_is_rej() {
+        let mut n = listen();
+        n.c("S", CI, 0, 0);
+        let rst = n.s("RA", 0, CI + 1, 0);
+        assert_eq!(rst.receiver_enters, Some(State::Closed));
+        let rows = n.rows();
+        let t = tcp(&rows, 0);
+        assert_eq!((t.conn_state, t.history.as_str(), t.close), ("REJ", "Sr", Close::Refused));
+        assert_eq!(t.closed_by, Some(Role::Server));
+    }
+
+    #[test]
+    fn simultaneous_open() {
+        let mut n = listen();
+        n.c("S", CI, 0, 0);
+        let second = n.s("S", SI, 0, 0);
+        assert_eq!(second.sender_enters, Some(State::SynSent));
+        assert_eq!(second.receiver_enters, Some(State::SynReceived));
+        n.c("SA", CI, SI + 1, 0);
+        let last = n.s("SA", SI, CI + 1, 0);
+        assert_eq!(last.receiver_enters, Some(State::Established));
+        let rows = n.rows();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(tcp(&rows, 0).client_state, State::Established);
+    }
+
+    #[test]
+    fn syn_ack_first_flips_the_roles() {
+        let mut n = listen();
+        n.s("SA", SI, CI + 1, 0);
+        n.c("A", CI + 1, SI + 1, 0);
+        let rows = n.rows();
+        assert!(!rows[0].client_is_a, "the SYN-ACK's receiver is the client");
+        assert_eq!(tcp(&rows, 0).history.as_str(), "^hA");
+    }
+
+    #[test]
+    fn handshake_options_are_recorded() {
+        let mut n = listen();
+        let opts = [
+            etherparse::TcpOptionElement::MaximumSegmentSize(1460),
+            etherparse::TcpOptionElement::WindowScale(7),
+            etherparse::TcpOptionElement::SelectiveAcknowledgementPermitted,
+        ];
+        let b = PacketBuilder::ethernet2([2; 6], [3; 6])
+            .ipv4(C.0, S.0, 64)
+            .tcp(C.1, S.1, CI, 1000)
+            .syn()
+            .options(&opts)
+            .unwrap();
+        let mut buf = Vec::new();
+        b.write(&mut buf, &[]).unwrap();
+        let p = decode(LinkType::ETHERNET, &buf, buf.len() as u32);
+        n.t.observe(1, 1, buf.len() as u32, &p);
+        let rows = n.rows();
+        let t = tcp(&rows, 0);
+        assert_eq!(t.client.mss, Some(1460));
+        assert_eq!(t.client.ws, Some(7));
+        assert!(t.client.sack);
+        assert!(!t.sack, "the server never answered: nothing is in force");
+    }
+}
+
+mod established_state {
+    use super::*;
+
+    #[test]
+    fn relative_numbers_count_from_each_isn() {
+        let mut n = established();
+        let d = n.c("PA", CI + 1, SI + 1, 10);
+        assert_eq!((d.ctx.rel_seq, d.ctx.rel_ack), (Some(1), Some(1)));
+        assert!(d.from_client);
+        assert!(d.ctx.analysis.is_empty(), "{:?}", d.ctx.analysis);
+    }
+
+    #[test]
+    fn resent_data_is_a_retransmission_with_evidence() {
+        let mut n = with_data();
+        n.ts += 500_000_000;
+        let r = n.c("PA", CI + 1, SI + 101, 100);
+        assert!(has(&r, Flags::RETRANSMISSION) || has(&r, Flags::SPURIOUS_RETRANSMISSION), "{:?}", r.ctx.analysis);
+        // The data was acknowledged (frame 5): this copy was not needed.
+        assert!(has(&r, Flags::SPURIOUS_RETRANSMISSION));
+        let mut n = established();
+        n.c("PA", CI + 1, SI + 1, 100);
+        n.ts += 300_000_000;
+        let r = n.c("PA", CI + 1, SI + 1, 100);
+        assert!(has(&r, Flags::RETRANSMISSION), "{:?}", r.ctx.analysis);
+        let a = r.ctx.analysis;
+        assert_eq!((a.ref_frame, a.expected), (4, Some(101)));
+        assert_eq!(
+            a.evidence(Flags::RETRANSMISSION).to_string(),
+            "seq 1..101 was sent before: the sender had reached seq 101 in frame 4, 0.300 s earlier"
+        );
+        let rows = n.rows();
+        assert_eq!(tcp(&rows, 0).history.as_str(), "ShADT");
+        assert_eq!(tcp(&rows, 0).retransmissions, 1);
+    }
+
+    #[test]
+    fn three_duplicate_acks_then_fast_retransmission() {
+        let mut n = established();
+        n.c("PA", CI + 1, SI + 1, 100);
+        // Segment 101..201 is lost; 201..301 arrives.
+        let gap = n.c("PA", CI + 201, SI + 1, 100);
+        assert!(has(&gap, Flags::LOST_SEGMENT));
+        n.s("A", SI + 1, CI + 101, 0);
+        for i in 1..=3 {
+            let d = n.s("A", SI + 1, CI + 101, 0);
+            assert!(has(&d, Flags::DUP_ACK));
+            assert_eq!(d.ctx.analysis.dup_ack_num, i);
+            assert_eq!(d.ctx.analysis.ref_frame, 6);
+        }
+        let fr = n.c("PA", CI + 101, SI + 1, 100);
+        assert!(has(&fr, Flags::FAST_RETRANSMISSION), "{:?}", fr.ctx.analysis);
+    }
+
+    #[test]
+    fn lower_seq_within_an_rtt_is_out_of_order() {
+        let mut n = established();
+        n.c("PA", CI + 101, SI + 1, 100);
+        n.ts += 10_000;
+        let o = n.c("PA", CI + 1, SI + 1, 100);
+        assert!(has(&o, Flags::OUT_OF_ORDER), "{:?}", o.ctx.analysis);
+    }
+
+    #[test]
+    fn ack_beyond_anything_seen_is_acked_unseen() {
+        let mut n = established();
+        n.c("PA", CI + 1, SI + 1, 100);
+        let a = n.s("A", SI + 1, CI + 301, 0);
+        assert!(has(&a, Flags::ACKED_UNSEEN), "{:?}", a.ctx.analysis);
+        let rows = n.rows();
+        assert!(tcp(&rows, 0).history.as_str().contains('g'));
+    }
+
+    #[test]
+    fn zero_window_probe_and_update() {
+        let mut n = established();
+        n.c("PA", CI + 1, SI + 1, 100);
+        n.win = 0;
+        let z = n.s("A", SI + 1, CI + 101, 0);
+        assert!(has(&z, Flags::ZERO_WINDOW));
+        n.win = 1000;
+        let probe = n.c("A", CI + 101, SI + 1, 1);
+        assert!(has(&probe, Flags::ZERO_WINDOW_PROBE), "{:?}", probe.ctx.analysis);
+        let upd = n.s("A", SI + 1, CI + 101, 0);
+        assert!(has(&upd, Flags::WINDOW_UPDATE), "{:?}", upd.ctx.analysis);
+    }
+
+    #[test]
+    fn keep_alive_and_its_ack() {
+        let mut n = with_data();
+        let ka = n.c("A", CI + 100, SI + 101, 0);
+        assert!(has(&ka, Flags::KEEP_ALIVE), "{:?}", ka.ctx.analysis);
+        assert!(!has(&ka, Flags::RETRANSMISSION));
+        let ack = n.s("A", SI + 101, CI + 101, 0);
+        assert!(has(&ack, Flags::KEEP_ALIVE_ACK), "{:?}", ack.ctx.analysis);
+    }
+
+    #[test]
+    fn isn_near_the_wrap() {
+        let isn = u32::MAX - 10;
+        let mut n = listen();
+        n.c("S", isn, 0, 0);
+        n.s("SA", SI, isn.wrapping_add(1), 0);
+        n.c("A", isn.wrapping_add(1), SI + 1, 0);
+        let a = n.c("PA", isn.wrapping_add(1), SI + 1, 100);
+        let b = n.c("PA", isn.wrapping_add(101), SI + 1, 100);
+        assert_eq!((a.ctx.rel_seq, b.ctx.rel_seq), (Some(1), Some(101)));
+        assert!(b.ctx.analysis.is_empty(), "crossing 2^32 is not a gap: {:?}", b.ctx.analysis);
+        let ack = n.s("A", SI + 1, isn.wrapping_add(201), 0);
+        assert_eq!(ack.ctx.rel_ack, Some(201));
+        assert!(ack.ctx.analysis.is_empty());
+    }
+
+    #[test]
+    fn rst_aborts_rsto() {
+        let mut n = with_data();
+        let r = n.c("RA", CI + 101, SI + 101, 0);
+        assert_eq!((r.sender_enters, r.receiver_enters), (Some(State::Closed), Some(State::Closed)));
+        let rows = n.rows();
+        let t = tcp(&rows, 0);
+        assert_eq!((t.conn_state, t.close, t.closed_by), ("RSTO", Close::Reset, Some(Role::Client)));
+        assert_eq!(t.history.as_str(), "ShADdR");
+    }
+
+    #[test]
+    fn rst_from_the_server_is_rstr() {
+        let mut n = with_data();
+        n.s("R", SI + 101, 0, 0);
+        let rows = n.rows();
+        assert_eq!(tcp(&rows, 0).conn_state, "RSTR");
+    }
+}
+
+mod closing {
+    use super::*;
+
+    #[test]
+    fn four_way_teardown_states() {
+        let mut n = with_data();
+        let f1 = n.c("FA", CI + 101, SI + 101, 0);
+        assert_eq!((f1.sender_enters, f1.receiver_enters), (Some(State::FinWait1), Some(State::CloseWait)));
+        let a1 = n.s("A", SI + 101, CI + 102, 0);
+        assert_eq!((a1.sender_enters, a1.receiver_enters), (None, Some(State::FinWait2)));
+        let f2 = n.s("FA", SI + 101, CI + 102, 0);
+        assert_eq!((f2.sender_enters, f2.receiver_enters), (Some(State::LastAck), Some(State::TimeWait)));
+        let a2 = n.c("A", CI + 102, SI + 102, 0);
+        assert_eq!((a2.sender_enters, a2.receiver_enters), (None, Some(State::Closed)));
+        let rows = n.rows();
+        let t = tcp(&rows, 0);
+        assert_eq!((t.conn_state, t.close, t.closed_by), ("SF", Close::FourWay, Some(Role::Client)));
+        // The server's first pure ACK comes after the client's FIN.
+        assert_eq!(t.history.as_str(), "ShADdFaf");
+        assert_eq!((t.client_state, t.server_state), (State::TimeWait, State::Closed));
+    }
+
+    #[test]
+    fn three_segment_close_fin_carries_the_ack() {
+        let mut n = with_data();
+        n.c("FA", CI + 101, SI + 101, 0);
+        let f2 = n.s("FA", SI + 101, CI + 102, 0);
+        assert_eq!(f2.receiver_enters, Some(State::TimeWait));
+        assert_eq!(f2.sender_enters, Some(State::LastAck));
+        n.c("A", CI + 102, SI + 102, 0);
+        let rows = n.rows();
+        assert_eq!(tcp(&rows, 0).close, Close::ThreeWay);
+        assert_eq!(tcp(&rows, 0).conn_state, "SF");
+    }
+
+    #[test]
+    fn simultaneous_close_goes_through_closing() {
+        let mut n = with_data();
+        n.c("FA", CI + 101, SI + 101, 0);
+        // The server's FIN does not acknowledge the client's: it was sent before.
+        let f2 = n.s("FA", SI + 101, CI + 101, 0);
+        assert_eq!((f2.sender_enters, f2.receiver_enters), (Some(State::Closing), Some(State::Closing)));
+        let a1 = n.c("A", CI + 102, SI + 102, 0);
+        assert_eq!(a1.receiver_enters, Some(State::TimeWait));
+        let a2 = n.s("A", SI + 102, CI + 102, 0);
+        assert_eq!(a2.receiver_enters, Some(State::TimeWait));
+        let rows = n.rows();
+        assert_eq!(tcp(&rows, 0).close, Close::Simultaneous);
+    }
+
+    #[test]
+    fn half_close_lets_the_other_side_keep_sending() {
+        let mut n = with_data();
+        n.c("FA", CI + 101, SI + 101, 0);
+        n.s("A", SI + 101, CI + 102, 0);
+        let d = n.s("PA", SI + 101, CI + 102, 50);
+        assert!(d.ctx.analysis.is_empty(), "{:?}", d.ctx.analysis);
+        n.c("A", CI + 102, SI + 151, 0);
+        let rows = n.rows();
+        let t = tcp(&rows, 0);
+        assert_eq!((t.close, t.conn_state), (Close::HalfClosed, "S2"));
+        assert_eq!((t.client_state, t.server_state), (State::FinWait2, State::CloseWait));
+    }
+}
+
+mod reuse_and_midstream {
+    use super::*;
+
+    #[test]
+    fn new_syn_with_another_isn_starts_a_new_connection() {
+        let mut n = with_data();
+        n.c("FA", CI + 101, SI + 101, 0);
+        n.s("FA", SI + 101, CI + 102, 0);
+        n.c("A", CI + 102, SI + 102, 0);
+        let syn = n.c("S", 9000, 0, 0);
+        assert!(has(&syn, Flags::PORT_REUSE));
+        assert_eq!(syn.ctx.stream, Some(1));
+        assert_eq!(syn.ctx.rel_seq, Some(0));
+        let rows = n.rows();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].frames_ab, rows[1].frames_ab), (6, 1));
+    }
+
+    #[test]
+    fn capture_starting_mid_connection() {
+        let mut n = listen();
+        let first = n.s("PA", SI + 500, CI + 700, 10);
+        assert_eq!((first.ctx.rel_seq, first.ctx.rel_ack), (Some(1), Some(1)));
+        assert!(!first.from_client, "port 80 to an ephemeral port: the server");
+        let a = n.c("A", CI + 700, SI + 510, 0);
+        assert_eq!(a.ctx.rel_ack, Some(11));
+        let rows = n.rows();
+        let t = tcp(&rows, 0);
+        assert_eq!(t.conn_state, "OTH");
+        assert!(!rows[0].client_is_a);
+        assert_eq!(t.history.as_str(), "^dA");
+        assert_eq!(t.client_state, State::Established);
+    }
+}
+
+mod bad_input {
+    use super::*;
+
+    #[test]
+    fn nonsense_flags_are_recorded_not_trusted() {
+        let mut n = established();
+        // SYN+FIN with another sequence number than the ISN: Wireshark's rule makes
+        // any such SYN a new connection, and so does pktlab.
+        let sf = n.c("SF", CI + 1, 0, 0);
+        assert_eq!(sf.proto, Some(Proto::Tcp));
+        let none = n.c("", CI + 2, 0, 0);
+        assert_eq!(none.ctx.stream, Some(1));
+        let rows = n.rows();
+        assert_eq!(rows.len(), 2);
+        assert!(tcp(&rows, 1).history.as_str().contains('Q'), "{:?}", tcp(&rows, 1).history);
+    }
+
+    #[test]
+    fn a_jump_of_half_the_sequence_space_does_not_panic() {
+        let mut n = established();
+        let j = n.c("PA", (CI + 1).wrapping_add(1 << 31), SI + 1, 10);
+        assert!(j.ctx.analysis.flags.0 & Flags::RETRANSMISSION.0 == 0 || j.ctx.rel_seq.is_some());
+        let back = n.c("PA", CI + 1, SI + 1, 10);
+        assert!(back.ctx.rel_seq == Some(1));
+        assert_eq!(n.rows().len(), 1);
+    }
+
+    #[test]
+    fn the_table_stays_bounded() {
+        let mut n = Net { t: Tracker::new(100, true), ..Net::new() };
+        let mut buf = Vec::new();
+        for port in 0..1000u16 {
+            buf.clear();
+            PacketBuilder::ethernet2([2; 6], [3; 6])
+                .ipv4(C.0, S.0, 64)
+                .tcp(1024 + port, 80, 1, 100)
+                .syn()
+                .write(&mut buf, &[])
+                .unwrap();
+            let p = decode(LinkType::ETHERNET, &buf, buf.len() as u32);
+            n.t.observe(u64::from(port) + 1, u64::from(port), buf.len() as u32, &p);
+            assert!(n.t.live() <= 100);
+        }
+        assert!(n.t.evicted > 0);
+        let rows = n.rows();
+        assert_eq!(rows.len(), 1000, "every connection still gets its row");
+        assert!(rows.windows(2).all(|w| w[0].id < w[1].id));
+    }
+}
