@@ -71,10 +71,9 @@ def pcap(name, frames, link=1, snaplen=65535, nano=False):
     print("wrote", name)
 
 
-def handshake_frames(wrap=lambda b: b):
+def handshake_frames(wrap=lambda b: b, isn_a=1000, isn_b=5000, t0=0.0):
     """A short TCP session between A and B: handshake, request, reply, teardown."""
     a, b = 40000, 8000
-    isn_a, isn_b = 1000, 5000
     mss = struct.pack("!BBH", 2, 4, 1460) + b"\x01\x03\x03\x07"  # MSS, NOP, WS 7
     segs = [
         (A_IP, B_IP, a, b, isn_a, 0, 0x02, b"", mss),
@@ -89,7 +88,7 @@ def handshake_frames(wrap=lambda b: b):
     out = []
     for i, (s, d, sp, dp, seq, ack, fl, pl, op) in enumerate(segs):
         seg = tcp(s, d, sp, dp, seq, ack, fl, pl, opts=op)
-        out.append((i * 0.001, wrap(ipv4(s, d, 6, seg, ident=100 + i), s == A_IP), None))
+        out.append((t0 + i * 0.001, wrap(ipv4(s, d, 6, seg, ident=100 + i), s == A_IP), None))
     return out
 
 
@@ -122,6 +121,13 @@ def main():
     # Cut by a 54-byte snaplen: headers of every TCP frame survive, payloads do not.
     full = [(t, eth(B_MAC, A_MAC, 0x0800, ip), None) for t, ip, _ in handshake_frames(lambda ip, a2b: ip)]
     pcap("snaplen-54.pcap", [(t, d, len(d)) for t, d, _ in full], snaplen=54)
+
+    # A capture that starts mid-connection (no handshake: the request is the first
+    # frame), and the same 4-tuple used twice: the second SYN, with a new ISN, starts a
+    # new connection (tshark's tcp.stream 1).
+    on_eth = lambda ip, a2b: eth(B_MAC if a2b else A_MAC, A_MAC if a2b else B_MAC, 0x0800, ip)
+    pcap("tcp-midstream.pcap", handshake_frames(on_eth)[3:])
+    pcap("tcp-port-reuse.pcap", handshake_frames(on_eth) + handshake_frames(on_eth, 900000, 770000, 2.0))
 
     # Headers that lie, one per frame: IHL 4, TCP data offset 3, IP total length beyond
     # the frame, then a well-formed frame to show the run goes on.

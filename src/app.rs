@@ -29,6 +29,7 @@ pub fn run(cli: Cli) -> Result<bool> {
         Command::Ifaces(a) => ifaces(a),
         Command::Capture(a) => capture(a),
         Command::Conns(a) => conns_cmd(a),
+        Command::Ladder(a) => ladder_cmd(a),
         Command::Subnet(a) => subnet_cmd(a),
         Command::Gen(a) => gen_cmd(a),
         Command::Serve(a) => serve_cmd(a),
@@ -683,6 +684,77 @@ fn conns_cmd(a: crate::cli::ConnsArgs) -> Result<bool> {
              (their later frames count as new connections)",
             a.file, a.track.max_conns
         );
+    }
+    Ok(problems.ok)
+}
+
+fn ladder_cmd(a: crate::cli::LadderArgs) -> Result<bool> {
+    use crate::analysis::conn::Tracker;
+    use crate::render::ladder::{Ladder, Style};
+    let filter = parse_filter(a.filter.as_deref())?;
+    let mut out = stdout();
+    let mut problems = Problems { ok: true };
+    let mut cap = CaptureFile::open(&a.file)?;
+    let mut tracker = Tracker::new(a.track.max_conns as usize, false);
+    let mut ladders: rustc_hash::FxHashMap<u32, Ladder> = Default::default();
+    let mut more = false;
+    let mut conns = 0u32;
+    loop {
+        let frame = match cap.next_frame() {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                problems.file_error(&mut out, &e)?;
+                break;
+            }
+        };
+        let p = decode::decode(frame.link, frame.data, frame.orig_len);
+        let seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+        let Some(id) = seen.id else { continue };
+        conns = conns.max(id + 1);
+        if a.conn.is_some_and(|c| c != id) || !seen.counted {
+            continue;
+        }
+        if filter.as_ref().is_some_and(|f| !f.matches(&frame, &p, &seen.ctx)) {
+            continue;
+        }
+        if !ladders.contains_key(&id) {
+            if ladders.len() >= a.max {
+                more = true;
+                continue;
+            }
+            let Some(l) = Ladder::new(&seen, &p, frame.ts.0, a.expand) else { continue };
+            ladders.insert(id, l);
+        }
+        if let Some(l) = ladders.get_mut(&id) {
+            l.push(frame.number, frame.ts.0, &seen, &p, a.absolute);
+        }
+    }
+    let mut all: Vec<Ladder> = ladders.into_values().collect();
+    all.sort_by_key(|l| l.id);
+    let style =
+        Style { width: usize::from(a.width.or_else(term_width).unwrap_or(100)), ascii: a.ascii, absolute: a.absolute };
+    for (i, l) in all.iter_mut().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        l.finish();
+        l.write(&mut out, style)?;
+    }
+    if more {
+        writeln!(
+            out,
+            "\n(only the first {} connections are drawn: pick one with --conn N, see `pktlab conns`)",
+            a.max
+        )?;
+    }
+    out.flush()?;
+    if all.is_empty() {
+        match a.conn {
+            Some(c) => eprintln!("pktlab: {}: no connection {c} (it has {conns}: see `pktlab conns`)", a.file),
+            None => eprintln!("pktlab: {}: no TCP connection or UDP exchange to draw", a.file),
+        }
+        return Ok(false);
     }
     Ok(problems.ok)
 }

@@ -27,6 +27,8 @@ pub enum Command {
     Capture(CaptureArgs),
     /// One row per TCP connection / UDP conversation: tshark's conv counts, Zeek's state and history, close, RTT.
     Conns(ConnsArgs),
+    /// Ladder diagram of TCP connections / UDP exchanges: arrows with seq/ack, states entered, what each step means.
+    Ladder(LadderArgs),
     /// Subnet calculator: ADDR/PREFIX, ADDR MASK; and `same`, `split`, `summarize`, `range`.
     Subnet(SubnetArgs),
     /// Write a synthetic capture of a scenario (deterministic for a seed, no privileges).
@@ -50,6 +52,36 @@ pub struct ConnsArgs {
     /// Only TCP connections or only UDP conversations.
     #[arg(long, value_enum)]
     pub proto: Option<ConnProto>,
+    #[command(flatten)]
+    pub track: TrackArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LadderArgs {
+    /// Capture file (`-` for standard input).
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Draw only this connection (the `#` column of `pktlab conns`).
+    #[arg(long, value_name = "N")]
+    pub conn: Option<u32>,
+    /// Draw only the frames matching this display filter (and so only their connections).
+    #[arg(short = 'Y', long = "filter", value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Raw sequence and acknowledgment numbers instead of relative ones.
+    #[arg(long)]
+    pub absolute: bool,
+    /// Plain ASCII instead of box-drawing characters.
+    #[arg(long)]
+    pub ascii: bool,
+    /// Draw every segment (long runs of plain data segments are folded by default).
+    #[arg(long)]
+    pub expand: bool,
+    /// Width in columns (default: the terminal's, or 100).
+    #[arg(long, value_name = "COLS", value_parser = clap::value_parser!(u16).range(60..=1000))]
+    pub width: Option<u16>,
+    /// Most connections drawn when --conn is not given.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max: usize,
     #[command(flatten)]
     pub track: TrackArgs,
 }

@@ -1,7 +1,7 @@
 //! Flow keys: the address/port pair of a conversation, in a canonical order so both
 //! directions map to the same key.
 
-use crate::decode::Packet;
+use crate::decode::{Packet, Proto};
 
 /// An endpoint: IPv4 addresses are stored mapped into 16 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,10 +26,14 @@ impl FlowKey {
             let u = p.udp()?;
             (u.src_port()?, u.dst_port()?)
         };
-        let (sa, da) = if let Some(ip) = p.ipv4() {
+        // The IP header that carries the transport header: the inner one of a tunnel.
+        let t = p.layers().iter().position(|l| matches!(l.proto, Proto::Tcp | Proto::Udp))?;
+        let ip = p.layers()[..t].iter().rev().find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6))?;
+        let (sa, da) = if ip.proto == Proto::Ipv4 {
+            let ip = crate::decode::ipv4::Ipv4::new(p.bytes(ip));
             (v4_mapped(ip.src_bytes()?), v4_mapped(ip.dst_bytes()?))
         } else {
-            let ip = p.ipv6()?;
+            let ip = crate::decode::ipv6::Ipv6::new(p.bytes(ip));
             (ip.src_bytes()?, ip.dst_bytes()?)
         };
         let s = Endpoint { addr: sa, port: sp };

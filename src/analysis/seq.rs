@@ -16,12 +16,12 @@ pub struct SeqNum(pub u32);
 
 impl SeqNum {
     /// The number `n` octets further on, wrapping at 2^32.
-    pub fn add(self, n: u32) -> SeqNum {
+    pub fn plus(self, n: u32) -> SeqNum {
         SeqNum(self.0.wrapping_add(n))
     }
 
     /// The number `n` octets earlier, wrapping at 2^32.
-    pub fn sub(self, n: u32) -> SeqNum {
+    pub fn minus(self, n: u32) -> SeqNum {
         SeqNum(self.0.wrapping_sub(n))
     }
 
@@ -86,14 +86,14 @@ mod tests {
     fn order_across_the_wrap() {
         // An ISN 10 octets before 2^32: 100 octets later the raw number is 90.
         let isn = SeqNum(u32::MAX - 9);
-        let later = isn.add(100);
+        let later = isn.plus(100);
         assert_eq!(later, SeqNum(90));
         assert!(isn.before(later));
         assert!(later.after(isn));
         assert!(isn < later);
         assert_eq!(later.since(isn), 100);
         assert_eq!(later.offset_from(isn), 100);
-        assert_eq!(later.sub(100), isn);
+        assert_eq!(later.minus(100), isn);
         assert_eq!(isn.max(later), later);
         assert_eq!(later.max(isn), later);
     }
@@ -102,7 +102,7 @@ mod tests {
     fn half_the_space_apart_is_unordered() {
         // RFC 1982 section 3.2: i1 + 2^31 is neither before nor after i1.
         let a = SeqNum(17);
-        let b = a.add(1 << 31);
+        let b = a.plus(1 << 31);
         assert_eq!(a.partial_cmp(&b), None);
         assert!(!a.before(b) && !a.after(b) && !b.before(a) && !b.after(a));
         assert_eq!(a.max(b), a);
@@ -111,7 +111,7 @@ mod tests {
     #[test]
     fn just_under_half_is_still_ordered() {
         let a = SeqNum(0x8000_0010);
-        assert!(a.before(a.add((1 << 31) - 1)));
-        assert!(a.after(a.add((1 << 31) + 1)));
+        assert!(a.before(a.plus((1 << 31) - 1)));
+        assert!(a.after(a.plus((1 << 31) + 1)));
     }
 }

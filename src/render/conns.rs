@@ -39,8 +39,20 @@ pub fn write_table<W: Write>(out: &mut W, rows: &[Summary], t0: u64, width: Opti
         }
     }
     t.set_header(vec![
-        "#", "Proto", "A", "B", "Frames A→B", "Bytes A→B", "Frames B→A", "Bytes B→A", "Start", "Duration", "State",
-        "History", "Close", "RTT",
+        "#",
+        "Proto",
+        "A",
+        "B",
+        "Frames A→B",
+        "Bytes A→B",
+        "Frames B→A",
+        "Bytes B→A",
+        "Start",
+        "Duration",
+        "State",
+        "History",
+        "Close",
+        "RTT",
     ]);
     for s in rows {
         let client = |is_a: bool| if s.client_is_a == is_a { " (client)" } else { "" };

@@ -4,6 +4,7 @@
 pub mod conns;
 pub mod hex;
 pub mod json;
+pub mod ladder;
 pub mod line;
 pub mod list;
 pub mod stats;

@@ -416,7 +416,7 @@ impl Tracker {
         if ts > self.now {
             self.now = ts;
         }
-        if self.frames % SWEEP_EVERY == 0 {
+        if self.frames.is_multiple_of(SWEEP_EVERY) {
             self.sweep();
         }
         let Some((key, from_lo)) = FlowKey::of(p) else {
@@ -483,7 +483,8 @@ impl Tracker {
     }
 
     fn retire(&mut self, key: &FlowKey, c: &Conn) {
-        if self.keep {
+        // A connection only ever seen through headers tshark would not count has no row.
+        if self.keep && c.lo.frames + c.hi.frames > 0 {
             self.finished.push(c.summary(key));
         }
     }
@@ -496,7 +497,8 @@ impl Tracker {
             self.retire(&k, &c);
         }
         let mut v = self.finished;
-        v.sort_unstable_by_key(|s| s.id);
+        // tshark orders its conversation table by first counted frame.
+        v.sort_unstable_by_key(|s| (s.first_frame, s.id));
         v
     }
 
@@ -684,14 +686,7 @@ fn segment(
     let mine = if from_lo { &mut c.lo } else { &mut c.hi };
     mine.last_flags = a.flags;
     Seen {
-        ctx: Context {
-            rel_seq: Some(rel_seq),
-            rel_ack,
-            win_shift,
-            stream: Some(c.stream),
-            analysis: a,
-            ..Context::default()
-        },
+        ctx: Context { rel_seq: Some(rel_seq), rel_ack, win_shift, stream: Some(c.stream), analysis: a },
         id: Some(c.id),
         proto: Some(Proto::Tcp),
         from_client,
@@ -794,7 +789,7 @@ fn analyze(
             }
         }
         // KEEP-ALIVE: zero or one byte, one before the next expected number.
-        if seglen <= 1 && !sfr && fwd.nextseq.is_some_and(|n| seq == n.sub(1)) {
+        if seglen <= 1 && !sfr && fwd.nextseq.is_some_and(|n| seq == n.minus(1)) {
             f.insert(Flags::KEEP_ALIVE);
             a.expected = fwd.nextseq.map(|n| n.0);
         }
@@ -805,22 +800,26 @@ fn analyze(
         // WINDOW FULL: the data reaches the right edge of the receiver's window.
         if seglen > 0 && !sfr {
             if let (Some(la), Some(w), Some(shift)) = (rev.lastack, rev.window, rev_shift(rev, fwd)) {
-                if seq.add(seglen) == la.add(u32::from(w) << shift) {
+                if seq.plus(seglen) == la.plus(u32::from(w) << shift) {
                     f.insert(Flags::WINDOW_FULL);
                 }
             }
         }
-        if seglen == 0 && win != 0 && fwd.window == Some(win) && same_acks && !sfr {
-            if rev.last_flags.contains(Flags::KEEP_ALIVE) {
-                f.insert(Flags::KEEP_ALIVE_ACK);
-                break 'fwd;
-            }
+        if seglen == 0
+            && win != 0
+            && fwd.window == Some(win)
+            && same_acks
+            && !sfr
+            && rev.last_flags.contains(Flags::KEEP_ALIVE)
+        {
+            f.insert(Flags::KEEP_ALIVE_ACK);
+            break 'fwd;
         }
         if seglen == 0
             && win == 0
             && fwd.window == Some(0)
             && fwd.nextseq == Some(seq)
-            && fwd.lastack.is_some_and(|l| ack == l || ack == l.add(1))
+            && fwd.lastack.is_some_and(|l| ack == l || ack == l.plus(1))
             && rev.last_flags.contains(Flags::ZERO_WINDOW_PROBE)
             && !sfr
         {
@@ -865,11 +864,11 @@ fn analyze(
             // likely reordered than resent (3 ms when the RTT is unknown).
             let ooo_thres = rtt.filter(|&r| r > 0).unwrap_or(3_000_000);
             let consumed = seglen + u32::from(syn || fin);
-            if not_advanced && since_next < ooo_thres && fwd.nextseq != Some(seq.add(consumed)) {
+            if not_advanced && since_next < ooo_thres && fwd.nextseq != Some(seq.plus(consumed)) {
                 f.insert(Flags::OUT_OF_ORDER);
                 break 'kind;
             }
-            if seglen > 0 && rev.lastack.is_some_and(|l| !seq.add(seglen).after(l)) {
+            if seglen > 0 && rev.lastack.is_some_and(|l| !seq.plus(seglen).after(l)) {
                 f.insert(Flags::SPURIOUS_RETRANSMISSION);
                 break 'kind;
             }
@@ -887,7 +886,7 @@ fn analyze(
     }
 
     // Bookkeeping.
-    let next = seq.add(seglen + u32::from(syn || fin));
+    let next = seq.plus(seglen + u32::from(syn || fin));
     if (fwd.nextseq.is_none() || next.after(fwd.nextseq.unwrap_or(next))) && !f.contains(Flags::ZERO_WINDOW_PROBE) {
         fwd.nextseq = Some(next);
         fwd.nextseq_frame = number;
@@ -981,7 +980,7 @@ fn transitions(
         }
     }
     // The ACK of the other side's FIN (it consumes one number: RFC 9293 section 3.4).
-    let acks_their_fin = has_ack && theirs.fin.is_some_and(|f| !ack.before(f.add(1)));
+    let acks_their_fin = has_ack && theirs.fin.is_some_and(|f| !ack.before(f.plus(1)));
     if acks_their_fin && !theirs.fin_acked {
         theirs.fin_acked = true;
         theirs.state = match theirs.state {
@@ -992,7 +991,7 @@ fn transitions(
         };
     }
     if fin {
-        let fseq = seq.add(seglen + u32::from(syn));
+        let fseq = seq.plus(seglen + u32::from(syn));
         let new_fin = mine.fin.is_none();
         if new_fin {
             mine.fin = Some(fseq);

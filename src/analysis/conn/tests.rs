@@ -102,7 +102,10 @@ mod closed_and_listen {
         assert_eq!((syn.sender_enters, syn.receiver_enters), (Some(State::SynSent), None));
         assert_eq!(syn.ctx.rel_seq, Some(0));
         let synack = n.s("SA", SI, CI + 1, 0);
-        assert_eq!((synack.sender_enters, synack.receiver_enters), (Some(State::SynReceived), Some(State::Established)));
+        assert_eq!(
+            (synack.sender_enters, synack.receiver_enters),
+            (Some(State::SynReceived), Some(State::Established))
+        );
         assert_eq!((synack.ctx.rel_seq, synack.ctx.rel_ack), (Some(0), Some(1)));
         let ack = n.c("A", CI + 1, SI + 1, 0);
         assert_eq!((ack.sender_enters, ack.receiver_enters), (None, Some(State::Established)));

@@ -1,0 +1,283 @@
+//! `conns` and `ladder` on the bundled captures: golden outputs for every capture,
+//! JSON lines read back into typed rows, the lesson scenarios checked fact by fact,
+//! and (where tshark is installed) the counts compared with `tshark -z conv,tcp`.
+//! Refresh goldens with `PKTLAB_BLESS=1 cargo test --test conns`, read the diff, commit.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde::Deserialize;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn pktlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pktlab"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("COLUMNS")
+        .output()
+        .expect("run pktlab")
+}
+
+fn golden(name: &str, actual: &str) {
+    let path = root().join("tests/golden").join(name);
+    if std::env::var_os("PKTLAB_BLESS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing golden file {}: run PKTLAB_BLESS=1 cargo test", path.display()));
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .enumerate()
+            .find(|(_, (e, a))| e != a)
+            .map(|(i, (e, a))| format!("line {}:\n  expected: {e}\n  actual:   {a}", i + 1))
+            .unwrap_or_else(|| "(one is a prefix of the other)".into());
+        panic!("{} differs from the output:\n{first}", path.display());
+    }
+}
+
+fn captures() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(root().join("captures"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Row {
+    id: u32,
+    proto: String,
+    stream: u32,
+    a_addr: String,
+    a_port: u16,
+    b_addr: String,
+    b_port: u16,
+    frames_ab: u64,
+    bytes_ab: u64,
+    frames_ba: u64,
+    bytes_ba: u64,
+    frames: u64,
+    bytes: u64,
+    payload_ab: u64,
+    payload_ba: u64,
+    first_frame: u64,
+    last_frame: u64,
+    rel_start: f64,
+    duration: f64,
+    client: String,
+    #[serde(flatten)]
+    tcp: Option<TcpRow>,
+}
+
+#[derive(Deserialize, Debug)]
+struct TcpRow {
+    conn_state: String,
+    history: String,
+    close: String,
+    closed_by: Option<String>,
+    rtt: Option<f64>,
+    client_mss: Option<u16>,
+    server_mss: Option<u16>,
+    client_ws: Option<u8>,
+    server_ws: Option<u8>,
+    client_sack: bool,
+    server_sack: bool,
+    client_timestamps: bool,
+    server_timestamps: bool,
+    sack: bool,
+    timestamps: bool,
+    window_scaling: bool,
+    retransmissions: u64,
+    dup_acks: u64,
+    lost_segments: u64,
+    client_state: String,
+    server_state: String,
+    evicted: bool,
+}
+
+fn rows(capture: &str) -> Vec<Row> {
+    let o = pktlab(&["conns", "--format", "jsonl", &format!("captures/{capture}")]);
+    assert!(o.status.success(), "{capture}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{capture}: {e}: {l}")))
+        .collect()
+}
+
+fn tcp(r: &Row) -> &TcpRow {
+    r.tcp.as_ref().expect("a TCP row")
+}
+
+#[test]
+fn conns_and_ladder_match_golden_files_for_every_capture() {
+    for c in captures() {
+        let path = format!("captures/{c}");
+        let damaged = c.contains("cut-short") || c.contains("malformed");
+        let o = pktlab(&["conns", &path]);
+        assert!(damaged || o.status.success(), "{c}: {}", String::from_utf8_lossy(&o.stderr));
+        golden(&format!("{c}.conns"), &String::from_utf8_lossy(&o.stdout));
+        let o = pktlab(&["conns", "--format", "jsonl", &path]);
+        golden(&format!("{c}.conns.jsonl"), &String::from_utf8_lossy(&o.stdout));
+        let o = pktlab(&["ladder", "--width", "100", &path]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "{c}: {err}");
+        golden(&format!("{c}.ladder"), &String::from_utf8_lossy(&o.stdout));
+    }
+}
+
+#[test]
+fn json_rows_add_up() {
+    for c in captures() {
+        let o = pktlab(&["conns", "--format", "jsonl", &format!("captures/{c}")]);
+        for l in String::from_utf8_lossy(&o.stdout).lines() {
+            let r: Row = serde_json::from_str(l).unwrap_or_else(|e| panic!("{c}: {e}: {l}"));
+            assert_eq!(r.frames, r.frames_ab + r.frames_ba, "{c}");
+            assert_eq!(r.bytes, r.bytes_ab + r.bytes_ba, "{c}");
+            assert!(r.first_frame <= r.last_frame && r.duration >= 0.0 && r.rel_start >= 0.0, "{c}");
+            assert!(r.client == "a" || r.client == "b");
+            assert!(r.a_port > 0 || r.b_port > 0 || r.proto == "udp");
+            assert_eq!(r.tcp.is_some(), r.proto == "tcp", "{c}: {l}");
+            let _ = (r.id, r.stream, &r.a_addr, &r.b_addr, r.payload_ab, r.payload_ba);
+            if let Some(t) = &r.tcp {
+                assert!(!t.evicted);
+                assert!(t.history.len() <= 40);
+                let _ = (&t.client_state, &t.server_state, t.dup_acks, t.lost_segments, t.timestamps);
+                let _ = (t.client_sack, t.server_sack, t.client_timestamps, t.server_timestamps, t.window_scaling);
+                let _ = (t.client_ws, t.server_ws, t.server_mss, t.sack);
+            }
+        }
+    }
+}
+
+#[test]
+fn normal_session() {
+    let r = rows("gen-handshake.pcap");
+    assert_eq!(r.len(), 1);
+    let t = tcp(&r[0]);
+    assert_eq!((t.conn_state.as_str(), t.history.as_str()), ("SF", "ShADadFf"));
+    assert_eq!((t.close.as_str(), t.closed_by.as_deref()), ("four-way", Some("client")));
+    assert_eq!((t.client_state.as_str(), t.server_state.as_str()), ("TIME-WAIT", "CLOSED"));
+    assert_eq!(t.client_mss, Some(1460));
+    assert!(t.rtt.unwrap() > 0.0);
+}
+
+#[test]
+fn refused_connection() {
+    let r = rows("gen-refused.pcap");
+    let t = tcp(&r[0]);
+    assert_eq!((t.conn_state.as_str(), t.close.as_str(), t.closed_by.as_deref()), ("REJ", "refused", Some("server")));
+    let o = pktlab(&["ladder", "--width", "100", "captures/gen-refused.pcap"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("ECONNREFUSED"));
+}
+
+#[test]
+fn rst_abort() {
+    let r = rows("gen-handshake-rst.pcap");
+    let t = tcp(&r[0]);
+    assert_eq!((t.conn_state.as_str(), t.close.as_str()), ("RSTO", "reset"));
+    assert!(t.history.ends_with('R'));
+}
+
+#[test]
+fn half_close_then_data_then_close() {
+    let r = rows("gen-handshake-half-close.pcap");
+    let t = tcp(&r[0]);
+    assert_eq!(t.conn_state, "SF");
+    // The server kept sending after the client's FIN.
+    assert!(r[0].payload_ba > 0);
+}
+
+#[test]
+fn simultaneous_and_three_segment_close() {
+    assert_eq!(tcp(&rows("gen-handshake-simultaneous.pcap")[0]).close, "simultaneous");
+    assert_eq!(tcp(&rows("gen-handshake-three-way.pcap")[0]).close, "three-way");
+    let o = pktlab(&["ladder", "--width", "100", "captures/gen-handshake-simultaneous.pcap"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("CLOSING"));
+}
+
+#[test]
+fn retransmission_after_loss() {
+    let t = rows("gen-loss.pcap");
+    let t = tcp(&t[0]);
+    assert!(t.retransmissions >= 1 && t.dup_acks >= 3, "{t:?}");
+    assert!(t.history.contains('T'));
+    let o = pktlab(&["read", "-Y", "tcp.analysis.fast_retransmission", "captures/gen-loss.pcap"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1);
+}
+
+#[test]
+fn capture_starting_mid_connection() {
+    let r = rows("tcp-midstream.pcap");
+    assert_eq!(r.len(), 1);
+    let t = tcp(&r[0]);
+    assert!(!t.history.contains('S') && t.rtt.is_none(), "{t:?}");
+    let o = pktlab(&["read", "captures/tcp-midstream.pcap"]);
+    assert!(String::from_utf8_lossy(&o.stdout).lines().next().unwrap().contains("Seq=1 Ack=1"));
+}
+
+#[test]
+fn isn_wrap() {
+    let r = rows("gen-wrap.pcap");
+    assert_eq!(r.len(), 1);
+    assert_eq!(tcp(&r[0]).conn_state, "SF");
+    assert_eq!(tcp(&r[0]).retransmissions, 0);
+    let o = pktlab(&["read", "-Y", "tcp.analysis.flags", "captures/gen-wrap.pcap"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "", "crossing 2^32 raises no verdict");
+}
+
+#[test]
+fn port_reuse_is_a_new_connection() {
+    let r = rows("tcp-port-reuse.pcap");
+    assert_eq!(r.len(), 2);
+    assert_eq!((r[0].stream, r[1].stream), (0, 1));
+    let o = pktlab(&["read", "-Y", "tcp.analysis.reused_ports", "captures/tcp-port-reuse.pcap"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("[TCP Port numbers reused]"));
+    let o = pktlab(&["ladder", "--conn", "1", "--width", "100", "captures/tcp-port-reuse.pcap"]);
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("Connection 1 (tcp.stream 1)"));
+}
+
+#[test]
+fn ladder_options() {
+    let o = pktlab(&["ladder", "--ascii", "--width", "80", "captures/gen-handshake.pcap"]);
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.is_ascii() || !s.contains('─'), "--ascii draws no box characters");
+    assert!(s.lines().filter(|l| l.contains("->|") || l.contains("|<-")).count() >= 8);
+    let o = pktlab(&["ladder", "--absolute", "--width", "100", "captures/gen-handshake.pcap"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("seq=1703865447"));
+    let folded = pktlab(&["ladder", "--width", "100", "captures/gen-sticky-len32le.pcap"]);
+    let expanded = pktlab(&["ladder", "--expand", "--width", "100", "captures/gen-sticky-len32le.pcap"]);
+    assert!(String::from_utf8_lossy(&folded.stdout).contains("folded"));
+    assert!(!String::from_utf8_lossy(&expanded.stdout).contains("folded"));
+    let o = pktlab(&["ladder", "--conn", "99", "captures/gen-handshake.pcap"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no connection 99"));
+}
+
+/// Our counts against tshark's own conversation table, on every bundled capture.
+#[test]
+fn conns_agree_with_tshark() {
+    let oracle = root().join("../shared/oracle/tshark_conv.sh");
+    if Command::new("tshark").arg("--version").output().is_err() || !oracle.exists() {
+        eprintln!("skipping: tshark or ../shared/oracle/tshark_conv.sh not available");
+        return;
+    }
+    let caps: Vec<String> = captures().iter().map(|c| format!("captures/{c}")).collect();
+    let mut args = vec![root().join("scripts/conv_compare.py").to_string_lossy().into_owned()];
+    args.push(env!("CARGO_BIN_EXE_pktlab").into());
+    args.extend(caps);
+    let o = Command::new("python3").args(&args).current_dir(root()).output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains(" 0 differ"), "{out}");
+}
