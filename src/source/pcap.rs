@@ -472,11 +472,13 @@ impl CaptureFile {
     }
 }
 
-/// Hands the pages of `map` between `released` and `upto` (rounded down to 32 MiB
+/// Hands the pages of `map` between `released` and `upto` (rounded down to 8 MiB
 /// steps) back to the kernel; returns the new `released`. The caller must be done with
 /// every frame in that range.
 pub fn release_mapped(map: &memmap2::Mmap, released: usize, upto: usize) -> usize {
-    const STEP: usize = 32 << 20;
+    // Small enough that the pages read but not yet released stay a minor part of the
+    // memory a run needs; large enough that madvise calls cost nothing.
+    const STEP: usize = 8 << 20;
     let upto = upto & !(STEP - 1);
     if upto <= released {
         return released;

@@ -25,10 +25,12 @@ use crate::decode::{tcp, Context, Packet};
 /// Connections kept at most, by default: hostile captures open millions.
 pub const DEFAULT_MAX_CONNS: usize = 500_000;
 
-/// A closed connection stays this long (capture time) after its last frame, so late
-/// retransmissions and final ACKs still count for it: twice the Maximum Segment
-/// Lifetime, as TIME-WAIT (RFC 9293 section 3.4.2, MSL = 2 minutes).
-pub const LINGER_NS: u64 = 240 * 1_000_000_000;
+/// A closed connection stays this long (capture time) after its last frame, so a
+/// retransmitted FIN or final ACK, which comes within a few retransmission timeouts,
+/// still counts for it. TIME-WAIT lasts longer (2MSL: 60 s on Linux), but keeping every
+/// closed connection that long would bound memory by the capture's rate, not by what is
+/// in flight.
+pub const LINGER_NS: u64 = 10 * 1_000_000_000;
 
 /// Frames between sweeps of finished connections.
 const SWEEP_EVERY: u64 = 1 << 16;
@@ -367,7 +369,8 @@ impl Conn {
 
 /// The connection table.
 pub struct Tracker {
-    map: FxHashMap<FlowKey, Conn>,
+    /// Boxed: the table's buckets stay small, so its empty slots cost little.
+    map: FxHashMap<FlowKey, Box<Conn>>,
     cap: usize,
     next_id: u32,
     next_tcp: u32,
@@ -438,7 +441,7 @@ impl Tracker {
         let mut out = Vec::new();
         self.map.retain(|k, c| {
             if c.finished() {
-                out.push((*k, c.clone()));
+                out.push((*k, std::mem::replace(c, Box::new(Conn::new(0, 0, Proto::Tcp, 0, 0, false)))));
                 false
             } else {
                 true
@@ -452,7 +455,7 @@ impl Tracker {
             self.map.retain(|k, c| {
                 if c.last_ts < cut || (c.last_ts == cut && out.len() < n) {
                     c.evicted = true;
-                    out.push((*k, c.clone()));
+                    out.push((*k, std::mem::replace(c, Box::new(Conn::new(0, 0, Proto::Tcp, 0, 0, false)))));
                     false
                 } else {
                     true
@@ -471,7 +474,7 @@ impl Tracker {
         let mut out = Vec::new();
         self.map.retain(|k, c| {
             if c.finished() && c.last_ts.saturating_add(LINGER_NS) < now {
-                out.push((*k, c.clone()));
+                out.push((*k, std::mem::replace(c, Box::new(Conn::new(0, 0, Proto::Tcp, 0, 0, false)))));
                 false
             } else {
                 true
@@ -492,10 +495,11 @@ impl Tracker {
     /// Ends the capture: every connection still in the table, and the ones that left,
     /// in order of first frame.
     pub fn finish(mut self) -> Vec<Summary> {
-        let map = std::mem::take(&mut self.map);
-        for (k, c) in map {
+        let mut map = std::mem::take(&mut self.map);
+        for (k, c) in map.drain() {
             self.retire(&k, &c);
         }
+        drop(map);
         let mut v = self.finished;
         // tshark orders its conversation table by first counted frame.
         v.sort_unstable_by_key(|s| (s.first_frame, s.id));
@@ -511,7 +515,7 @@ impl Tracker {
         let c = Conn::new(self.next_id, *stream, proto, number, ts, from_lo);
         *stream += 1;
         self.next_id += 1;
-        self.map.insert(key, c);
+        self.map.insert(key, Box::new(c));
         self.map.get_mut(&key).expect("just inserted")
     }
 
@@ -667,7 +671,7 @@ fn segment(
     }
 
     // Zeek's view.
-    zeek::update(mine, theirs, from_client, flags, seglen, win, u64::from(rel_seq), &a.flags, &mut c.hist);
+    zeek::update(mine, theirs, from_client, flags, seglen, win, rel_seq, &a.flags, &mut c.hist);
 
     // The handshake's round trip (Wireshark's initial RTT): first SYN to the ACK of
     // the SYN-ACK.

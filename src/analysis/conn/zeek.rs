@@ -120,9 +120,9 @@ impl Scaled {
 /// Per-side history bookkeeping.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Marks {
-    last_syn: Option<u64>,
-    last_fin: Option<u64>,
-    last_rst: Option<u64>,
+    last_syn: Option<u32>,
+    last_fin: Option<u32>,
+    last_rst: Option<u32>,
     rexmit: Scaled,
     zero_win: Scaled,
     gap: Scaled,
@@ -137,7 +137,7 @@ pub(super) fn update(
     flags: u16,
     len: u32,
     win: u16,
-    rel_seq: u64,
+    rel_seq: u32,
     verdicts: &Flags,
     hist: &mut History,
 ) {
@@ -201,7 +201,7 @@ pub(super) fn update(
         }
         if fin {
             // A FIN's number comes after its data.
-            let s = rel_seq + u64::from(len);
+            let s = rel_seq.wrapping_add(len);
             if hist.check(FIN_PKT, b'F', orig) && m.last_fin != Some(s) {
                 hist.add(b'F', orig);
             }
