@@ -3,5 +3,6 @@
 //! live capture give the same results.
 
 pub mod flow;
+pub mod reassembly;
 pub mod seqrel;
 pub mod stats;
