@@ -3,6 +3,7 @@
 //! live capture give the same results.
 
 pub mod flow;
+pub mod framing;
 pub mod reassembly;
 pub mod seqrel;
 pub mod stats;
