@@ -5,5 +5,6 @@
 pub mod flow;
 pub mod framing;
 pub mod reassembly;
+pub mod segments;
 pub mod seqrel;
 pub mod stats;
