@@ -570,6 +570,62 @@ mod tests {
         assert_eq!(m.totals().outside, 6);
     }
 
+    /// The generator's sticky scenario, decoded from the pcap bytes it writes: the
+    /// client's stream holds exactly the messages it framed, and the view sees the
+    /// coalescing and splitting the scenario is built to show.
+    #[test]
+    fn the_generated_sticky_scenario() {
+        use crate::decode::{self, tcp};
+        use crate::gen::{scenarios, Out, Rng};
+        let sizes = vec![10, 3000, 7, 5, 6];
+        let sticky = scenarios::Sticky { sizes: sizes.clone(), framing: spec("len32be"), mss: 500, coalesce: 3 };
+        let sink = crate::sink::pcap::PcapSink::new(Vec::new(), crate::source::LinkType::ETHERNET, 65535).unwrap();
+        let mut out = Out::new(sink);
+        scenarios::sticky(&mut out, &mut Rng::new(3), &sticky).unwrap();
+        let bytes = out.finish().unwrap();
+        let mut cap = crate::source::CaptureFile::from_reader("t", Box::new(std::io::Cursor::new(bytes))).unwrap();
+        let mut m = Model::new(sticky.framing.clone());
+        let mut budget = Budget::new(1 << 20);
+        let mut s = Stream::new(Limits::default());
+        let mut n = 0;
+        while let Some(f) = cap.next_frame().unwrap() {
+            n += 1;
+            let p = decode::decode(f.link, f.data, f.orig_len);
+            let Some(t) = p.tcp().filter(|t| t.dst_port() == Some(9000)) else { continue };
+            let seg = Segment {
+                frame: n,
+                ts: f.ts.0,
+                seq: t.seq().unwrap(),
+                syn: t.has(tcp::SYN),
+                fin: t.has(tcp::FIN),
+                rst: t.has(tcp::RST),
+                psh: t.has(tcp::PSH),
+                payload: p.payload(),
+            };
+            s.push(&seg, &mut budget, &mut m);
+        }
+        s.finish(&mut budget, &mut m);
+        m.finish();
+        let lens: Vec<usize> = m.messages().iter().map(|x| x.len() as usize).collect();
+        assert_eq!(lens, sizes);
+        assert!(m.messages()[1].preview.as_bytes().starts_with(b"msg1:"));
+        let t = m.totals();
+        assert_eq!((t.outside, t.missing, t.incomplete), (0, 0, false));
+        // Burst 1 (10 + 3000 + 7 bytes, framed 3029) in 7 segments of up to 500; burst 2 in one.
+        assert_eq!(t.segments, 8);
+        let said: Vec<String> = m.notes().iter().map(|x| x.to_string()).collect();
+        assert_eq!(
+            said,
+            [
+                // Message 1 spans 0..14, message 2 14..3018 (header 14..18), message 3 3018..3029.
+                "segment 1 (frame 4) carries message 1 and the first 486 bytes of message 2: coalesced",
+                "message 2 (3000 bytes) spans segments 1-7 (frames 4-10): split",
+                "segment 7 (frame 10) carries the last 18 bytes of message 2 and message 3: coalesced",
+                "segment 8 (frame 12) carries messages 4, 5: coalesced",
+            ]
+        );
+    }
+
     #[test]
     fn columns_scale_offsets_to_the_width() {
         assert_eq!(columns(0..50, 0..100, 80), 0..40);
