@@ -297,7 +297,7 @@ impl Stream {
         if before > 0 {
             self.retransmission(seg.frame, 0, before as u64, false, sink);
         }
-        if cur < self.next {
+        if cur < self.next && cur < end {
             let stop = self.next.min(end);
             self.retransmission(seg.frame, cur, stop - cur, false, sink);
             cur = stop;
@@ -707,6 +707,13 @@ mod tests {
                 ]
             );
         }
+    }
+
+    #[test]
+    fn a_segment_wholly_before_the_first_one_seen() {
+        let g = run(Limits::default(), &[seg(1, 100, b"cd"), seg(2, 90, b"ab")]);
+        assert_eq!(g.stream, b"cd");
+        assert_eq!(g.other, vec![Event::Retransmission { frame: 2, offset: 0, len: 2, checked: false }]);
     }
 
     mod out_of_order {
