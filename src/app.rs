@@ -1033,10 +1033,13 @@ fn gen_cmd(a: crate::cli::GenArgs) -> Result<bool> {
         }
         Scenario::Sticky => {
             let sizes = a.sizes.clone().unwrap_or_else(|| vec![a.size; a.messages]);
-            let limit = if a.framing == sc::Framing::Len16be { 65_535 } else { 1 << 24 };
+            let limit = match &a.framing {
+                crate::analysis::framing::Spec::Len { int, .. } if int.width() < 4 => (1 << (8 * int.width())) - 1,
+                _ => 1 << 24,
+            };
             if sizes.is_empty() || sizes.iter().any(|&s| s > limit) {
                 anyhow::bail!(
-                    "sticky needs at least one message, each at most {limit} bytes with --framing {:?}",
+                    "sticky needs at least one message, each at most {limit} bytes with --framing {}",
                     a.framing
                 );
             }

@@ -142,9 +142,11 @@ pub struct ServeArgs {
     /// Bytes asked for per recv() (small values split messages).
     #[arg(long, value_name = "N", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     pub recv_size: u32,
-    /// Reassemble and print whole messages of this framing too.
-    #[arg(long, value_enum)]
-    pub framing: Option<crate::gen::scenarios::Framing>,
+    /// Reassemble and print whole messages of this framing too: none, len:INT
+    /// (u8, u16be, u32le, i32le, ...), jsonhdr, line[:DELIM], fixed:N, or len32le,
+    /// len32be, len16be, line, json-header.
+    #[arg(long, value_name = "SPEC")]
+    pub framing: Option<crate::analysis::framing::Spec>,
     /// Clients served at once; more are refused.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub max_clients: u16,
@@ -170,9 +172,11 @@ pub struct SendArgs {
     /// The messages, comma separated; each goes out with one send().
     #[arg(long, value_delimiter = ',', default_value = "hello")]
     pub messages: Vec<String>,
-    /// Frame each message (the receiver's fix for lost boundaries).
-    #[arg(long, value_enum)]
-    pub framing: Option<crate::gen::scenarios::Framing>,
+    /// Frame each message (the receiver's fix for lost boundaries): len:INT (u8,
+    /// u16be, u32le, i32le, ...), jsonhdr, line[:DELIM], fixed:N, or len32le, len32be,
+    /// len16be, line, json-header.
+    #[arg(long, value_name = "SPEC")]
+    pub framing: Option<crate::analysis::framing::Spec>,
     /// Turn Nagle's algorithm off (TCP_NODELAY): small writes are not held back to coalesce.
     #[arg(long)]
     pub nodelay: bool,
@@ -239,9 +243,10 @@ pub struct GenArgs {
     /// sticky: body sizes, one per message (instead of --messages/--size).
     #[arg(long, value_delimiter = ',')]
     pub sizes: Option<Vec<usize>>,
-    /// sticky: how messages are framed.
-    #[arg(long, value_enum, default_value_t = crate::gen::scenarios::Framing::Len32le)]
-    pub framing: crate::gen::scenarios::Framing,
+    /// sticky: how messages are framed: len32le, len32be, len16be, line, json-header, or
+    /// any spec: none, len:INT (u8, u16be, u32le, i32le, ...), jsonhdr, line[:DELIM], fixed:N.
+    #[arg(long, value_name = "SPEC", default_value = "len32le")]
+    pub framing: crate::analysis::framing::Spec,
     /// sticky: maximum segment size.
     #[arg(long, default_value_t = 1460, value_parser = clap::value_parser!(u16).range(1..))]
     pub mss: u16,

@@ -4,5 +4,8 @@
 
 pub mod conn;
 pub mod flow;
+pub mod framing;
+pub mod reassembly;
+pub mod segments;
 pub mod seq;
 pub mod stats;

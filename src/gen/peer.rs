@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::scenarios::Framing;
+use crate::analysis::framing::{self, Framer, Spec};
 
 /// Refuses a non-loopback address unless the user said so: the tool must not
 /// surprise anyone's network.
@@ -21,50 +21,6 @@ pub fn check_target(addr: IpAddr, allow_remote: bool) -> io::Result<()> {
     }
 }
 
-/// Splits whole messages off the front of `buf`, as a receiver with this framing
-/// would; returns them and leaves a partial message in `buf`.
-pub fn take_messages(framing: Framing, buf: &mut Vec<u8>) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let taken = match framing {
-            Framing::Line => buf.iter().position(|&b| b == b'\n').map(|i| (0, i, i + 1)),
-            Framing::Len32le | Framing::Len32be | Framing::Len16be | Framing::JsonHeader => {
-                let (hl, len) = match framing {
-                    Framing::Len32le if buf.len() >= 4 => {
-                        (4, u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize)
-                    }
-                    Framing::Len32be | Framing::JsonHeader if buf.len() >= 4 => {
-                        (4, u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize)
-                    }
-                    Framing::Len16be if buf.len() >= 2 => (2, usize::from(u16::from_be_bytes([buf[0], buf[1]]))),
-                    _ => break,
-                };
-                if framing == Framing::JsonHeader {
-                    // The length is the JSON header's; the header names the body's size.
-                    if buf.len() < hl + len {
-                        break;
-                    }
-                    let header = String::from_utf8_lossy(&buf[hl..hl + len]).into_owned();
-                    let size = header
-                        .split("\"size\":")
-                        .nth(1)
-                        .and_then(|r| r.trim_start().split(|c: char| !c.is_ascii_digit()).next())
-                        .and_then(|d| d.parse::<usize>().ok())
-                        .unwrap_or(0);
-                    let start = hl + len;
-                    (buf.len() >= start + size).then_some((start, start + size, start + size))
-                } else {
-                    (buf.len() >= hl + len).then_some((hl, hl + len, hl + len))
-                }
-            }
-        };
-        let Some((s, e, consumed)) = taken else { break };
-        out.push(buf[s..e].to_vec());
-        buf.drain(..consumed);
-    }
-    out
-}
-
 /// Options of `serve`.
 pub struct Serve {
     pub udp: bool,
@@ -72,14 +28,19 @@ pub struct Serve {
     pub upper: bool,
     pub read_delay: Duration,
     pub recv_size: usize,
-    pub framing: Option<Framing>,
+    pub framing: Option<Spec>,
     pub max_clients: usize,
     pub duration: Option<Duration>,
 }
 
 fn preview(b: &[u8]) -> String {
+    preview_of(b, b.len() as u64)
+}
+
+/// The first 40 bytes of something `len` bytes long, printable.
+fn preview_of(b: &[u8], len: u64) -> String {
     let s: String = b.iter().take(40).map(|&c| if (0x20..0x7f).contains(&c) { c as char } else { '.' }).collect();
-    if b.len() > 40 {
+    if len > 40 {
         format!("{s}…")
     } else {
         s
@@ -133,7 +94,17 @@ pub fn serve(opts: Serve, log: Arc<std::sync::Mutex<Box<dyn Write + Send>>>) -> 
                         let _ = stream.set_nonblocking(false);
                         let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
                         let mut buf = vec![0u8; opts.recv_size.max(1)];
-                        let mut pending = Vec::new();
+                        // The framer keeps only a header in progress, never a whole message.
+                        let mut framer = opts.framing.clone().map(Framer::new);
+                        let mut at = 0u64;
+                        let mut report = |e: framing::Event| match e {
+                            framing::Event::Message(m) => say(format!(
+                                "message of {} bytes: {}",
+                                m.len(),
+                                preview_of(m.preview.as_bytes(), m.len())
+                            )),
+                            other => say(format!("{from}: {other}")),
+                        };
                         loop {
                             if opts.duration.is_some_and(|d| started.elapsed() >= d) {
                                 break;
@@ -141,16 +112,17 @@ pub fn serve(opts: Serve, log: Arc<std::sync::Mutex<Box<dyn Write + Send>>>) -> 
                             std::thread::sleep(opts.read_delay);
                             match stream.read(&mut buf) {
                                 Ok(0) => {
+                                    if let Some(f) = &mut framer {
+                                        f.finish(&mut report);
+                                    }
                                     say(format!("{from} closed"));
                                     break;
                                 }
                                 Ok(n) => {
                                     say(format!("recv {n} bytes from {from}: {}", preview(&buf[..n])));
-                                    if let Some(f) = opts.framing {
-                                        pending.extend_from_slice(&buf[..n]);
-                                        for m in take_messages(f, &mut pending) {
-                                            say(format!("message of {} bytes: {}", m.len(), preview(&m)));
-                                        }
+                                    if let Some(f) = &mut framer {
+                                        f.feed(at, &buf[..n], &mut report);
+                                        at += n as u64;
                                     }
                                     if stream.write_all(&up(&buf[..n])).is_err() {
                                         break;
@@ -176,7 +148,7 @@ pub struct SendOpts {
     pub udp: bool,
     pub to: SocketAddr,
     pub messages: Vec<String>,
-    pub framing: Option<Framing>,
+    pub framing: Option<Spec>,
     pub nodelay: bool,
     pub count: usize,
     pub interval: Duration,
@@ -184,19 +156,19 @@ pub struct SendOpts {
 
 /// Sends each message with one `send()`, `count` rounds; returns what it printed.
 pub fn send(opts: &SendOpts, out: &mut dyn Write) -> io::Result<()> {
-    let frame = |m: &str| {
+    let frame = |m: &str| -> io::Result<Vec<u8>> {
         let mut v = Vec::new();
-        match opts.framing {
-            Some(f) => f.frame(m.as_bytes(), &mut v),
+        match &opts.framing {
+            Some(f) => f.encode(m.as_bytes(), &mut v).map_err(|e| io::Error::other(format!("'{m}': {e}")))?,
             None => v.extend_from_slice(m.as_bytes()),
         }
-        v
+        Ok(v)
     };
     if opts.udp {
         let sock = UdpSocket::bind(("127.0.0.1", 0))?;
         for round in 0..opts.count {
             for m in &opts.messages {
-                let b = frame(m);
+                let b = frame(m)?;
                 sock.send_to(&b, opts.to)?;
                 writeln!(out, "sent {} bytes (round {}): {}", b.len(), round + 1, preview(&b))?;
             }
@@ -208,7 +180,7 @@ pub fn send(opts: &SendOpts, out: &mut dyn Write) -> io::Result<()> {
     s.set_nodelay(opts.nodelay)?;
     for round in 0..opts.count {
         for m in &opts.messages {
-            let b = frame(m);
+            let b = frame(m)?;
             s.write_all(&b)?;
             writeln!(out, "sent {} bytes (round {}): {}", b.len(), round + 1, preview(&b))?;
         }
@@ -252,33 +224,6 @@ pub fn scan(host: IpAddr, first: u16, last: u16, timeout: Duration, concurrency:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn messages_split_every_way() {
-        for f in [Framing::Len32le, Framing::Len32be, Framing::Len16be, Framing::Line, Framing::JsonHeader] {
-            let mut stream = Vec::new();
-            for m in ["a", "hello", "", "0123456789"] {
-                if f == Framing::Line && m.is_empty() {
-                    continue;
-                }
-                f.frame(m.as_bytes(), &mut stream);
-            }
-            let expect: Vec<&str> =
-                ["a", "hello", "", "0123456789"].into_iter().filter(|m| f != Framing::Line || !m.is_empty()).collect();
-            // All at once, byte by byte, and in every two-way split: same messages.
-            for chunk in [stream.len(), 1, 3, 7] {
-                let mut pending = Vec::new();
-                let mut got = Vec::new();
-                for c in stream.chunks(chunk) {
-                    pending.extend_from_slice(c);
-                    got.extend(take_messages(f, &mut pending));
-                }
-                let got: Vec<String> = got.into_iter().map(|m| String::from_utf8(m).unwrap()).collect();
-                assert_eq!(got, expect, "{f:?} in chunks of {chunk}");
-                assert!(pending.is_empty());
-            }
-        }
-    }
 
     #[test]
     fn only_loopback_without_permission() {

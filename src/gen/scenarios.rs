@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use super::{Conn, Host, Out, Rng, ACK, FIN, PSH, RST, SYN};
+use crate::analysis::framing::Spec;
 
 /// How the TCP session of `handshake` ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -17,43 +18,6 @@ pub enum Close {
     ThreeWay,
     /// The client aborts with RST.
     Rst,
-}
-
-/// How `sticky` frames its messages (the receiver's fix for lost boundaries).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Framing {
-    /// 4-byte little-endian length, then the body (Python's struct.pack('i', n) on x86).
-    Len32le,
-    /// 4-byte big-endian (network order) length, then the body.
-    Len32be,
-    /// 2-byte big-endian length, then the body.
-    Len16be,
-    /// The body, then a newline.
-    Line,
-    /// A 4-byte big-endian length of a JSON header that carries the body's size, the
-    /// header, then the body (the course's "header + body" protocol).
-    JsonHeader,
-}
-
-impl Framing {
-    pub fn frame(self, body: &[u8], out: &mut Vec<u8>) {
-        let n = body.len();
-        match self {
-            Framing::Len32le => out.extend_from_slice(&(n as u32).to_le_bytes()),
-            Framing::Len32be => out.extend_from_slice(&(n as u32).to_be_bytes()),
-            Framing::Len16be => out.extend_from_slice(&(n as u16).to_be_bytes()),
-            Framing::Line => {}
-            Framing::JsonHeader => {
-                let header = format!("{{\"size\":{n}}}");
-                out.extend_from_slice(&(header.len() as u32).to_be_bytes());
-                out.extend_from_slice(header.as_bytes());
-            }
-        }
-        out.extend_from_slice(body);
-        if self == Framing::Line {
-            out.push(b'\n');
-        }
-    }
 }
 
 pub const RTT_US: u64 = 400;
@@ -228,7 +192,8 @@ pub fn wrap<W: Write>(out: &mut Out<W>, rng: &mut Rng) -> io::Result<()> {
 #[derive(Clone, Debug)]
 pub struct Sticky {
     pub sizes: Vec<usize>,
-    pub framing: Framing,
+    /// How messages are framed (the receiver's fix for lost boundaries).
+    pub framing: Spec,
     pub mss: usize,
     /// Messages written in one burst, which Nagle coalesces into shared segments.
     pub coalesce: usize,
@@ -256,7 +221,7 @@ pub fn sticky<W: Write>(out: &mut Out<W>, rng: &mut Rng, s: &Sticky) -> io::Resu
             let mut body = format!("msg{n}:").into_bytes();
             body.resize(size.max(body.len()), b'a' + (n % 26) as u8);
             body.truncate(size);
-            s.framing.frame(&body, &mut burst);
+            s.framing.encode(&body, &mut burst).map_err(|e| io::Error::other(format!("message {n}: {e}")))?;
         }
         stream.extend_from_slice(&burst);
         out.wait_us(2000);

@@ -1,0 +1,639 @@
+//! The sticky-packet view of one stream: the segments that carried its bytes, the
+//! messages its framing finds in them, and where the two disagree (a segment carrying
+//! several messages, a message spread over several segments, a header cut in two).
+//!
+//! [`Model`] is a reassembly [`Sink`]: it records each segment's delivered range, feeds
+//! the bytes to a [`Framer`], and records each message. It keeps a small record per
+//! segment and per message, never payload bytes beyond the framer's previews. Both
+//! lists use the same stream offsets, so a renderer can draw them as two aligned
+//! tracks (segments above, messages below) with [`columns`].
+
+use std::fmt;
+use std::ops::{Range, RangeInclusive};
+
+use super::framing::{self, Framer, Spec};
+use super::reassembly::{Cause, Event, Sink};
+
+/// The new bytes one frame gave the stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seg {
+    /// 1 for the stream's first data segment, in stream order.
+    pub number: u64,
+    pub frame: u64,
+    pub ts: u64,
+    /// The stream offsets it delivered.
+    pub range: Range<u64>,
+    /// The offsets the segment covered as sent (with any part already received).
+    pub sent: Range<u64>,
+    pub psh: bool,
+}
+
+impl Seg {
+    pub fn len(&self) -> u64 {
+        self.range.end - self.range.start
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Bytes the stream lacks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Gap {
+    pub range: Range<u64>,
+    pub cause: Cause,
+}
+
+/// How much of a message a segment carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    Whole,
+    /// Its first n bytes.
+    First(u64),
+    /// Its last n bytes.
+    Last(u64),
+    /// n bytes from its middle.
+    Middle(u64),
+}
+
+/// What is worth pointing out, in stream order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// One segment carries (parts of) several messages.
+    Coalesced {
+        segment: u64,
+        frame: u64,
+        parts: Vec<(u64, Part)>,
+    },
+    /// One message needed several segments. `len` is the body's.
+    Split {
+        message: u64,
+        len: u64,
+        segments: RangeInclusive<u64>,
+        frames: RangeInclusive<u64>,
+    },
+    /// A message's header is itself cut across segments.
+    HeaderSplit {
+        message: u64,
+        len: u64,
+        segments: RangeInclusive<u64>,
+    },
+    Missing(Gap),
+    /// Bytes received twice, differently (the first copy is the stream's).
+    Conflict {
+        frame: u64,
+        offset: u64,
+        len: u64,
+    },
+    FramingLost(framing::Lost),
+    Incomplete(framing::Incomplete),
+}
+
+/// The numbers of the view.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Complete messages.
+    pub messages: u64,
+    pub segments: u64,
+    /// Segments carrying parts of two messages or more.
+    pub coalesced: u64,
+    /// Messages spread over two segments or more.
+    pub split: u64,
+    /// Messages whose header is spread over two segments or more.
+    pub header_split: u64,
+    pub incomplete: bool,
+    /// Bytes delivered.
+    pub bytes: u64,
+    /// Delivered bytes in no complete message (after framing was lost, in an
+    /// incomplete last message; with `none`, every byte).
+    pub outside: u64,
+    pub missing: u64,
+    pub retransmitted: u64,
+    pub conflicts: u64,
+}
+
+/// Segments and messages of one stream.
+pub struct Model {
+    framer: Framer,
+    segments: Vec<Seg>,
+    messages: Vec<framing::Message>,
+    gaps: Vec<Gap>,
+    conflicts: Vec<(u64, u64, u64)>,
+    retransmitted: u64,
+    lost: Option<framing::Lost>,
+    incomplete: Option<framing::Incomplete>,
+    /// The end of the stream so far: every offset before it was delivered or missing.
+    end: u64,
+}
+
+impl Model {
+    pub fn new(spec: Spec) -> Self {
+        Model {
+            framer: Framer::new(spec),
+            segments: Vec::new(),
+            messages: Vec::new(),
+            gaps: Vec::new(),
+            conflicts: Vec::new(),
+            retransmitted: 0,
+            lost: None,
+            incomplete: None,
+            end: 0,
+        }
+    }
+
+    pub fn spec(&self) -> &Spec {
+        self.framer.spec()
+    }
+    pub fn segments(&self) -> &[Seg] {
+        &self.segments
+    }
+    pub fn messages(&self) -> &[framing::Message] {
+        &self.messages
+    }
+    pub fn gaps(&self) -> &[Gap] {
+        &self.gaps
+    }
+    pub fn lost(&self) -> Option<&framing::Lost> {
+        self.lost.as_ref()
+    }
+    pub fn incomplete(&self) -> Option<&framing::Incomplete> {
+        self.incomplete.as_ref()
+    }
+    /// The stream offsets both tracks cover.
+    pub fn extent(&self) -> Range<u64> {
+        0..self.end
+    }
+
+    fn framed(&mut self, e: framing::Event) {
+        match e {
+            framing::Event::Message(m) => self.messages.push(m),
+            framing::Event::Lost(l) => self.lost = Some(l),
+            framing::Event::Incomplete(i) => self.incomplete = Some(i),
+        }
+    }
+
+    /// The stream ended (call after the reassembly's `finish`): a message left
+    /// incomplete is reported.
+    pub fn finish(&mut self) {
+        let mut got = Vec::new();
+        self.framer.finish(&mut |e| got.push(e));
+        for e in got {
+            self.framed(e);
+        }
+    }
+
+    /// Messages plus the incomplete last one, as (number, span received, complete).
+    fn spans(&self) -> impl Iterator<Item = (u64, Range<u64>, bool)> + '_ {
+        let partial = self.incomplete.as_ref().map(|i| (i.number, i.start..i.start + i.received, false));
+        self.messages.iter().map(|m| (m.number, m.span(), true)).chain(partial)
+    }
+
+    /// Segments overlapping `r`, as indexes into `segments`.
+    fn segments_over(&self, r: &Range<u64>) -> Range<usize> {
+        let a = self.segments.partition_point(|s| s.range.end <= r.start);
+        let b = self.segments.partition_point(|s| s.range.start < r.end);
+        a..b.max(a)
+    }
+
+    /// What is worth pointing out, in stream order.
+    pub fn notes(&self) -> Vec<Note> {
+        let mut notes: Vec<(u64, Note)> = Vec::new();
+        let spans: Vec<(u64, Range<u64>, bool)> = self.spans().collect();
+        for s in &self.segments {
+            let a = spans.partition_point(|(_, m, _)| m.end <= s.range.start);
+            let parts: Vec<(u64, Part)> = spans[a..]
+                .iter()
+                .take_while(|(_, m, _)| m.start < s.range.end)
+                .map(|(n, m, complete)| {
+                    let (lo, hi) = (m.start.max(s.range.start), m.end.min(s.range.end));
+                    // An incomplete message never ends inside a segment.
+                    let part = match (lo == m.start, hi == m.end && *complete) {
+                        (true, true) => Part::Whole,
+                        (true, false) => Part::First(hi - lo),
+                        (false, true) => Part::Last(hi - lo),
+                        (false, false) => Part::Middle(hi - lo),
+                    };
+                    (*n, part)
+                })
+                .collect();
+            if parts.len() > 1 {
+                notes.push((s.range.start, Note::Coalesced { segment: s.number, frame: s.frame, parts }));
+            }
+        }
+        for m in &self.messages {
+            let over = self.segments_over(&m.span());
+            if over.len() > 1 {
+                let (first, last) = (&self.segments[over.start], &self.segments[over.end - 1]);
+                notes.push((
+                    m.span().start,
+                    Note::Split {
+                        message: m.number,
+                        len: m.len(),
+                        segments: first.number..=last.number,
+                        frames: first.frame..=last.frame,
+                    },
+                ));
+            }
+            let over = self.segments_over(&m.header);
+            if over.len() > 1 {
+                let segments = self.segments[over.start].number..=self.segments[over.end - 1].number;
+                let len = m.header.end - m.header.start;
+                notes.push((m.header.start, Note::HeaderSplit { message: m.number, len, segments }));
+            }
+        }
+        for g in &self.gaps {
+            notes.push((g.range.start, Note::Missing(g.clone())));
+        }
+        for &(frame, offset, len) in &self.conflicts {
+            notes.push((offset, Note::Conflict { frame, offset, len }));
+        }
+        if let Some(l) = &self.lost {
+            notes.push((l.offset, Note::FramingLost(l.clone())));
+        }
+        if let Some(i) = &self.incomplete {
+            notes.push((i.start, Note::Incomplete(i.clone())));
+        }
+        notes.sort_by_key(|(at, _)| *at);
+        notes.into_iter().map(|(_, n)| n).collect()
+    }
+
+    pub fn totals(&self) -> Totals {
+        let notes = self.notes();
+        let count = |f: fn(&Note) -> bool| notes.iter().filter(|n| f(n)).count() as u64;
+        let bytes: u64 = self.segments.iter().map(Seg::len).sum();
+        let framed: u64 = self.messages.iter().map(|m| m.span().end - m.span().start).sum();
+        Totals {
+            messages: self.messages.len() as u64,
+            segments: self.segments.len() as u64,
+            coalesced: count(|n| matches!(n, Note::Coalesced { .. })),
+            split: count(|n| matches!(n, Note::Split { .. })),
+            header_split: count(|n| matches!(n, Note::HeaderSplit { .. })),
+            incomplete: self.incomplete.is_some(),
+            bytes,
+            outside: bytes - framed,
+            missing: self.gaps.iter().map(|g| g.range.end - g.range.start).sum(),
+            retransmitted: self.retransmitted,
+            conflicts: self.conflicts.len() as u64,
+        }
+    }
+}
+
+impl Sink for Model {
+    fn event(&mut self, e: Event<'_>) {
+        match e {
+            Event::Data { offset, bytes, frame, ts, segment, psh } => {
+                let end = offset + bytes.len() as u64;
+                match self.segments.last_mut() {
+                    // The rest of a segment whose first part came earlier.
+                    Some(s) if s.frame == frame && s.range.end == offset => s.range.end = end,
+                    _ => {
+                        let number = self.segments.len() as u64 + 1;
+                        self.segments.push(Seg { number, frame, ts, range: offset..end, sent: segment, psh });
+                    }
+                }
+                self.end = end;
+                let mut got = Vec::new();
+                self.framer.feed(offset, bytes, &mut |e| got.push(e));
+                for e in got {
+                    self.framed(e);
+                }
+            }
+            Event::Missing { offset, len, cause } => {
+                self.gaps.push(Gap { range: offset..offset + len, cause });
+                self.end = offset + len;
+            }
+            Event::Retransmission { len, .. } => self.retransmitted += len,
+            Event::Conflict { frame, offset, len } => self.conflicts.push((frame, offset, len)),
+            Event::OutOfOrder { .. } | Event::GapFilled { .. } | Event::Fin { .. } | Event::Rst { .. } => {}
+        }
+    }
+}
+
+/// The terminal columns of `range` when `extent` spans `width` columns. A non-empty
+/// range gets at least one column, so a 1-byte segment still shows.
+pub fn columns(range: Range<u64>, extent: Range<u64>, width: usize) -> Range<usize> {
+    let span = u128::from(extent.end.saturating_sub(extent.start)).max(1);
+    let col = |o: u64, up: bool| {
+        let x = u128::from(o.clamp(extent.start, extent.end) - extent.start) * width as u128;
+        let c = if up { x.div_ceil(span) } else { x / span };
+        c as usize
+    };
+    let start = col(range.start, false).min(width.saturating_sub(1));
+    let end = col(range.end, true).max(start + usize::from(range.end > range.start)).min(width);
+    start..end
+}
+
+impl fmt::Display for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Part::Whole => Ok(()),
+            Part::First(1) => write!(f, "the first byte of "),
+            Part::First(n) => write!(f, "the first {n} bytes of "),
+            Part::Last(1) => write!(f, "the last byte of "),
+            Part::Last(n) => write!(f, "the last {n} bytes of "),
+            Part::Middle(1) => write!(f, "1 byte from the middle of "),
+            Part::Middle(n) => write!(f, "{n} bytes from the middle of "),
+        }
+    }
+}
+
+fn segments_word(r: &RangeInclusive<u64>) -> String {
+    match r.end() - r.start() {
+        0 => format!("segment {}", r.start()),
+        1 => format!("segments {} and {}", r.start(), r.end()),
+        _ => format!("segments {}-{}", r.start(), r.end()),
+    }
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::Coalesced { segment, frame, parts } => {
+                // Whole messages read as one item: "messages 4, 5, 6".
+                let mut items: Vec<String> = Vec::new();
+                let whole: Vec<String> =
+                    parts.iter().filter(|(_, p)| *p == Part::Whole).map(|(n, _)| n.to_string()).collect();
+                let mut whole_done = false;
+                for (n, p) in parts {
+                    if *p != Part::Whole {
+                        items.push(format!("{p}message {n}"));
+                    } else if !whole_done {
+                        whole_done = true;
+                        let s = if whole.len() > 1 { "s" } else { "" };
+                        items.push(format!("message{s} {}", whole.join(", ")));
+                    }
+                }
+                let list = match items.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                    _ => items.concat(),
+                };
+                write!(f, "segment {segment} (frame {frame}) carries {list}: coalesced")
+            }
+            Note::Split { message, len, segments, frames } => {
+                write!(f, "message {message} ({len} bytes) spans {}", segments_word(segments))?;
+                write!(f, " (frames {}-{}): split", frames.start(), frames.end())
+            }
+            Note::HeaderSplit { message, len, segments } => write!(
+                f,
+                "the {len}-byte header of message {message} is itself split across {}",
+                segments_word(segments)
+            ),
+            Note::Missing(g) => {
+                let len = g.range.end - g.range.start;
+                Event::Missing { offset: g.range.start, len, cause: g.cause }.fmt(f)
+            }
+            Note::Conflict { frame, offset, len } => {
+                Event::Conflict { frame: *frame, offset: *offset, len: *len }.fmt(f)
+            }
+            Note::FramingLost(l) => l.fmt(f),
+            Note::Incomplete(i) => i.fmt(f),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::reassembly::{Budget, Limits, Segment, Stream};
+
+    fn spec(s: &str) -> Spec {
+        s.parse().unwrap()
+    }
+
+    /// The framed bodies cut at `cuts` into segments (frames 2, 3, ... after a SYN in
+    /// frame 1), sent in `order` (indexes into the segments; repeats are
+    /// retransmissions), through reassembly into a model.
+    fn model(spec: &Spec, bodies: &[&[u8]], cuts: &[usize], order: Option<&[usize]>) -> Model {
+        let mut stream = Vec::new();
+        for b in bodies {
+            spec.encode(b, &mut stream).unwrap();
+        }
+        let mut bounds = vec![0];
+        bounds.extend_from_slice(cuts);
+        bounds.push(stream.len());
+        let segs: Vec<(u32, &[u8])> = bounds.windows(2).map(|w| (w[0] as u32, &stream[w[0]..w[1]])).collect();
+        let natural: Vec<usize> = (0..segs.len()).collect();
+        let mut m = Model::new(spec.clone());
+        let mut budget = Budget::new(1 << 20);
+        let mut s = Stream::new(Limits::default());
+        let syn = Segment { frame: 1, ts: 0, seq: 999, syn: true, fin: false, rst: false, psh: false, payload: &[] };
+        s.push(&syn, &mut budget, &mut m);
+        for (n, &k) in order.unwrap_or(&natural).iter().enumerate() {
+            let (at, payload) = segs[k];
+            let seg = Segment { frame: n as u64 + 2, seq: 1000 + at, syn: false, psh: true, payload, ..syn };
+            s.push(&seg, &mut budget, &mut m);
+        }
+        s.finish(&mut budget, &mut m);
+        m.finish();
+        m
+    }
+
+    #[test]
+    fn coalesced_segments_split_messages_and_a_split_header() {
+        // len:u16be: spans 0..5, 5..10, 10..15, 15..27; segments 0..12, 12..16, 16..27.
+        let m = model(&spec("len:u16be"), &[b"one", b"two", b"six", b"0123456789"], &[12, 16], None);
+        let notes = m.notes();
+        assert_eq!(
+            notes,
+            vec![
+                Note::Coalesced {
+                    segment: 1,
+                    frame: 2,
+                    parts: vec![(1, Part::Whole), (2, Part::Whole), (3, Part::First(2))]
+                },
+                Note::Split { message: 3, len: 3, segments: 1..=2, frames: 2..=3 },
+                Note::Coalesced { segment: 2, frame: 3, parts: vec![(3, Part::Last(3)), (4, Part::First(1))] },
+                Note::Split { message: 4, len: 10, segments: 2..=3, frames: 3..=4 },
+                Note::HeaderSplit { message: 4, len: 2, segments: 2..=3 },
+            ]
+        );
+        let said: Vec<String> = notes.iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            said,
+            [
+                "segment 1 (frame 2) carries messages 1, 2 and the first 2 bytes of message 3: coalesced",
+                "message 3 (3 bytes) spans segments 1 and 2 (frames 2-3): split",
+                "segment 2 (frame 3) carries the last 3 bytes of message 3 and the first byte of message 4: coalesced",
+                "message 4 (10 bytes) spans segments 2 and 3 (frames 3-4): split",
+                "the 2-byte header of message 4 is itself split across segments 2 and 3",
+            ]
+        );
+        let t = m.totals();
+        assert_eq!(
+            t,
+            Totals {
+                messages: 4,
+                segments: 3,
+                coalesced: 2,
+                split: 2,
+                header_split: 1,
+                incomplete: false,
+                bytes: 27,
+                outside: 0,
+                missing: 0,
+                retransmitted: 0,
+                conflicts: 0,
+            }
+        );
+        assert_eq!(m.segments()[1].range, 12..16);
+        assert_eq!(m.messages()[3].preview.as_bytes(), b"0123456789");
+    }
+
+    #[test]
+    fn one_message_over_many_segments_and_one_in_the_middle_of_a_segment() {
+        let body = [b'x'; 100];
+        // Spans 0..104 and 104..110; segments 0..30, 30..60, 60..90, 90..110.
+        let m = model(&spec("len:u32le"), &[&body, b"ab"], &[30, 60, 90], None);
+        let notes = m.notes();
+        assert_eq!(notes[0], Note::Split { message: 1, len: 100, segments: 1..=4, frames: 2..=5 });
+        assert_eq!(notes[0].to_string(), "message 1 (100 bytes) spans segments 1-4 (frames 2-5): split");
+        assert_eq!(
+            notes[1],
+            Note::Coalesced { segment: 4, frame: 5, parts: vec![(1, Part::Last(14)), (2, Part::Whole)] }
+        );
+        assert_eq!(
+            notes[1].to_string(),
+            "segment 4 (frame 5) carries the last 14 bytes of message 1 and message 2: coalesced"
+        );
+        assert_eq!(notes.len(), 2);
+        let m = model(&spec("len:u8"), &[&body], &[10, 50], None);
+        assert_eq!(
+            m.notes()[0],
+            Note::Split { message: 1, len: 100, segments: 1..=3, frames: 2..=4 },
+            "a segment wholly inside one message is no note of its own"
+        );
+    }
+
+    #[test]
+    fn out_of_order_and_retransmitted_segments_give_the_same_view() {
+        let spec = spec("line");
+        let bodies: [&[u8]; 3] = [b"hello", b"sticky", b"world"];
+        let straight = model(&spec, &bodies, &[4, 9, 15], None);
+        let shuffled = model(&spec, &bodies, &[4, 9, 15], Some(&[2, 0, 0, 3, 1, 2]));
+        assert_eq!(straight.messages(), shuffled.messages());
+        let ranges = |m: &Model| m.segments().iter().map(|s| s.range.clone()).collect::<Vec<_>>();
+        assert_eq!(ranges(&straight), ranges(&shuffled));
+        assert_eq!(shuffled.totals().retransmitted, 4 + 6);
+        assert_eq!(shuffled.segments()[0].frame, 3, "segments are numbered in stream order, frames kept");
+        assert_eq!(shuffled.totals().coalesced, straight.totals().coalesced);
+    }
+
+    #[test]
+    fn an_incomplete_last_message_and_bytes_outside_messages() {
+        let spec = spec("len:u8");
+        let mut m = Model::new(spec);
+        let mut data = |offset: u64, bytes: &[u8], frame: u64| {
+            let segment = offset..offset + bytes.len() as u64;
+            m.event(Event::Data { offset, bytes, frame, ts: 0, segment, psh: true });
+        };
+        data(0, b"\x02ab\x05xyz", 1);
+        m.finish();
+        let notes = m.notes();
+        assert_eq!(
+            notes[0],
+            Note::Coalesced { segment: 1, frame: 1, parts: vec![(1, Part::Whole), (2, Part::First(4))] }
+        );
+        assert_eq!(notes[1].to_string(), "message 2 at offset 3 is incomplete: 4 bytes of 6");
+        let t = m.totals();
+        assert!(t.incomplete);
+        assert_eq!((t.bytes, t.outside), (7, 4));
+    }
+
+    #[test]
+    fn a_gap_is_noted_and_framing_stops_there() {
+        let spec = spec("len:u8");
+        let mut m = Model::new(spec);
+        m.event(Event::Data { offset: 0, bytes: b"\x01a\x01", frame: 1, ts: 0, segment: 0..3, psh: true });
+        m.event(Event::Missing { offset: 3, len: 5, cause: Cause::NeverFilled });
+        m.event(Event::Data { offset: 8, bytes: b"\x01z", frame: 3, ts: 0, segment: 8..10, psh: true });
+        m.finish();
+        let said: Vec<String> = m.notes().iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            said,
+            [
+                // Message 2 was never framed: its first byte belongs to no message.
+                "5 bytes missing at offset 3",
+                "framing lost at stream offset 3: 5 bytes missing from the stream",
+            ]
+        );
+        let t = m.totals();
+        assert_eq!((t.messages, t.missing, t.bytes, t.outside), (1, 5, 5, 3));
+        assert_eq!(t.coalesced, 0);
+        assert_eq!(m.extent(), 0..10);
+    }
+
+    #[test]
+    fn no_framing_keeps_the_segments_only() {
+        let m = model(&Spec::None, &[b"abc", b"def"], &[2], None);
+        assert!(m.messages().is_empty() && m.notes().is_empty());
+        assert_eq!(m.segments().len(), 2);
+        assert_eq!(m.totals().outside, 6);
+    }
+
+    /// The generator's sticky scenario, decoded from the pcap bytes it writes: the
+    /// client's stream holds exactly the messages it framed, and the view sees the
+    /// coalescing and splitting the scenario is built to show.
+    #[test]
+    fn the_generated_sticky_scenario() {
+        use crate::decode::{self, tcp};
+        use crate::gen::{scenarios, Out, Rng};
+        let sizes = vec![10, 3000, 7, 5, 6];
+        let sticky = scenarios::Sticky { sizes: sizes.clone(), framing: spec("len32be"), mss: 500, coalesce: 3 };
+        let sink = crate::sink::pcap::PcapSink::new(Vec::new(), crate::source::LinkType::ETHERNET, 65535).unwrap();
+        let mut out = Out::new(sink);
+        scenarios::sticky(&mut out, &mut Rng::new(3), &sticky).unwrap();
+        let bytes = out.finish().unwrap();
+        let mut cap = crate::source::CaptureFile::from_reader("t", Box::new(std::io::Cursor::new(bytes))).unwrap();
+        let mut m = Model::new(sticky.framing.clone());
+        let mut budget = Budget::new(1 << 20);
+        let mut s = Stream::new(Limits::default());
+        let mut n = 0;
+        while let Some(f) = cap.next_frame().unwrap() {
+            n += 1;
+            let p = decode::decode(f.link, f.data, f.orig_len);
+            let Some(t) = p.tcp().filter(|t| t.dst_port() == Some(9000)) else { continue };
+            let seg = Segment {
+                frame: n,
+                ts: f.ts.0,
+                seq: t.seq().unwrap(),
+                syn: t.has(tcp::SYN),
+                fin: t.has(tcp::FIN),
+                rst: t.has(tcp::RST),
+                psh: t.has(tcp::PSH),
+                payload: p.payload(),
+            };
+            s.push(&seg, &mut budget, &mut m);
+        }
+        s.finish(&mut budget, &mut m);
+        m.finish();
+        let lens: Vec<usize> = m.messages().iter().map(|x| x.len() as usize).collect();
+        assert_eq!(lens, sizes);
+        assert!(m.messages()[1].preview.as_bytes().starts_with(b"msg1:"));
+        let t = m.totals();
+        assert_eq!((t.outside, t.missing, t.incomplete), (0, 0, false));
+        // Burst 1 (10 + 3000 + 7 bytes, framed 3029) in 7 segments of up to 500; burst 2 in one.
+        assert_eq!(t.segments, 8);
+        let said: Vec<String> = m.notes().iter().map(|x| x.to_string()).collect();
+        assert_eq!(
+            said,
+            [
+                // Message 1 spans 0..14, message 2 14..3018 (header 14..18), message 3 3018..3029.
+                "segment 1 (frame 4) carries message 1 and the first 486 bytes of message 2: coalesced",
+                "message 2 (3000 bytes) spans segments 1-7 (frames 4-10): split",
+                "segment 7 (frame 10) carries the last 18 bytes of message 2 and message 3: coalesced",
+                "segment 8 (frame 12) carries messages 4, 5: coalesced",
+            ]
+        );
+    }
+
+    #[test]
+    fn columns_scale_offsets_to_the_width() {
+        assert_eq!(columns(0..50, 0..100, 80), 0..40);
+        assert_eq!(columns(50..100, 0..100, 80), 40..80);
+        // A 1-byte segment in a long stream still gets a column.
+        assert_eq!(columns(500..501, 0..1_000_000, 80), 0..1);
+        assert_eq!(columns(999_999..1_000_000, 0..1_000_000, 80), 79..80);
+        assert_eq!(columns(0..0, 0..0, 80), 0..0);
+        assert_eq!(columns(0..10, 0..10, 0), 0..0);
+    }
+}
