@@ -803,10 +803,14 @@ fn capture(a: CaptureArgs) -> Result<bool> {
     let view = a.view;
     let mut pipe = Pipeline::new(view, filter.as_ref());
     pipe.start(9);
+    if a.conns {
+        pipe.seq = crate::analysis::conn::Tracker::new(crate::analysis::conn::DEFAULT_MAX_CONNS, true);
+    }
+    let mut first_ts = None;
     let mut out = stdout();
     let flush_each = !stdout_is_file();
-    // Frames without -Y and without output need no decoding.
-    let decode = filter.is_some() || !a.quiet;
+    // Frames without -Y, without output and without --conns need no decoding.
+    let decode = filter.is_some() || !a.quiet || a.conns;
     let mut kept = 0u64;
     let mut last_flush = Instant::now();
     let shown = |r: io::Result<()>| r.map_err(Stop::Output);
@@ -821,6 +825,7 @@ fn capture(a: CaptureArgs) -> Result<bool> {
                 }
                 Event::Idle => {}
                 Event::Frame(frame) => {
+                    first_ts.get_or_insert(frame.ts.0);
                     let m = if decode {
                         match pipe.matches(&frame) {
                             Some(m) => Some(m),
@@ -865,6 +870,14 @@ fn capture(a: CaptureArgs) -> Result<bool> {
     if !a.quiet && !matches!(stop_reason, Some(Stop::Output(_))) {
         pipe.flush(&mut out)?;
         pipe.end(&mut out)?;
+        out.flush()?;
+    }
+    if a.conns && !matches!(stop_reason, Some(Stop::Output(_))) {
+        let rows = std::mem::take(&mut pipe.seq).finish();
+        if !a.quiet {
+            writeln!(out)?;
+        }
+        crate::render::conns::write_table(&mut out, &rows, first_ts.unwrap_or(0), term_width())?;
         out.flush()?;
     }
     let ks = src.kernel_stats();

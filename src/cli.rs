@@ -426,6 +426,9 @@ pub struct CaptureArgs {
     /// Do not show frames (only write them and print the summary).
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
+    /// When the capture stops, print the connection table of what it saw (as `pktlab conns`).
+    #[arg(long)]
+    pub conns: bool,
     #[command(flatten)]
     pub view: ViewArgs,
 }

@@ -516,3 +516,21 @@ fn full_disk_keeps_what_was_written_valid() {
     assert!(err.contains("write failed after") && err.contains("is valid"), "{err}");
     let _ = std::fs::remove_dir(&dir);
 }
+
+#[test]
+fn conns_table_after_a_live_capture() {
+    need_root!();
+    // The server's port is unknown until it listens: capture all TCP on lo and look
+    // for our connection's row.
+    let cap = Capture::start(&["-i", "lo", "-q", "--conns", "-Y", "tcp", "--duration", "1.5"]);
+    let (client, server) = tcp_exchange(b"hello over a real socket");
+    let (status, out, err) = cap.wait(Duration::from_secs(10));
+    assert!(status.success(), "{status:?} {err:?}");
+    let row = out
+        .lines()
+        .find(|l| l.contains(&format!(":{client} ")) && l.contains(&format!(":{server} ")))
+        .unwrap_or_else(|| panic!("no row for ports {client}/{server} in {out}"));
+    // A full session on a real stack: handshake, data, both FINs.
+    assert!(row.contains(" SF "), "{row}");
+    assert!(row.contains("(client)"), "{row}");
+}
