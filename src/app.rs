@@ -1014,7 +1014,9 @@ fn gen_cmd(a: crate::cli::GenArgs) -> Result<bool> {
     } else {
         Box::new(std::fs::File::create(&a.write).with_context(|| format!("{}: cannot create", a.write))?)
     };
-    let w = BufWriter::with_capacity(1 << 20, w);
+    // Below the size of a staged batch of generated frames, which then bypasses the
+    // buffer in one vectored write.
+    let w = BufWriter::with_capacity(64 << 10, w);
     if a.vlan.len() > 2 || (!a.vlan.is_empty() && a.link != crate::gen::Link::Ethernet) {
         anyhow::bail!("--vlan takes one or two ids (QinQ), and only with --link ethernet");
     }

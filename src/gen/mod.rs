@@ -327,7 +327,7 @@ impl Conn {
         out: &mut Out<W>,
         from_client: bool,
         flags: u8,
-        payload: &[u8],
+        payload: &'static [u8],
         payload_sum: u32,
     ) -> io::Result<()> {
         let (src, dst, sp, dp) = if from_client {
@@ -368,7 +368,7 @@ impl Conn {
         b[t + 16..t + 18].copy_from_slice(&(!c).to_be_bytes());
         if out.plain {
             let len = (b.len() + payload.len()) as u32;
-            out.sink.write_parts(Timestamp(out.now), len, &[b, payload])?;
+            out.sink.write_static(Timestamp(out.now), len, b, payload)?;
         } else {
             b.extend_from_slice(payload);
             out.emit()?;

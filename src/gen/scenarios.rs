@@ -245,7 +245,8 @@ pub fn sticky<W: Write>(out: &mut Out<W>, rng: &mut Rng, s: &Sticky) -> io::Resu
 /// new connections replacing finished ones, UDP queries and ARP in between.
 pub fn mix<W: Write>(out: &mut Out<W>, rng: &mut Rng, frames: u64) -> io::Result<()> {
     const CONNS: usize = 512;
-    let payload = vec![b'm'; 1460];
+    static PAYLOAD: [u8; 1460] = [b'm'; 1460];
+    let payload: &'static [u8] = &PAYLOAD;
     // Partial checksums of every payload length, so data segments are not summed per frame.
     let mut sums = vec![0u32; payload.len() + 1];
     for len in 1..=payload.len() {
