@@ -30,6 +30,7 @@ pub fn run(cli: Cli) -> Result<bool> {
         Command::Capture(a) => capture(a),
         Command::Conns(a) => conns_cmd(a),
         Command::Ladder(a) => ladder_cmd(a),
+        Command::Demo(a) => demo_cmd(a),
         Command::Subnet(a) => subnet_cmd(a),
         Command::Gen(a) => gen_cmd(a),
         Command::Serve(a) => serve_cmd(a),
@@ -689,13 +690,50 @@ fn conns_cmd(a: crate::cli::ConnsArgs) -> Result<bool> {
 }
 
 fn ladder_cmd(a: crate::cli::LadderArgs) -> Result<bool> {
-    use crate::analysis::conn::Tracker;
-    use crate::render::ladder::{Ladder, Style};
     let filter = parse_filter(a.filter.as_deref())?;
     let mut out = stdout();
     let mut problems = Problems { ok: true };
     let mut cap = CaptureFile::open(&a.file)?;
-    let mut tracker = Tracker::new(a.track.max_conns as usize, false);
+    let style = crate::render::ladder::Style {
+        width: usize::from(a.width.or_else(term_width).unwrap_or(100)),
+        ascii: a.ascii,
+        absolute: a.absolute,
+    };
+    let sel =
+        LadderSel { conn: a.conn, filter: filter.as_ref(), expand: a.expand, max: a.max, max_conns: a.track.max_conns };
+    let (drawn, conns) = draw_ladders(&mut cap, &sel, style, &mut out, &mut problems)?;
+    out.flush()?;
+    if drawn == 0 {
+        match a.conn {
+            Some(c) => eprintln!("pktlab: {}: no connection {c} (it has {conns}: see `pktlab conns`)", a.file),
+            None => eprintln!("pktlab: {}: no TCP connection or UDP exchange to draw", a.file),
+        }
+        return Ok(false);
+    }
+    Ok(problems.ok)
+}
+
+/// Which connections a ladder run draws.
+struct LadderSel<'f> {
+    conn: Option<u32>,
+    filter: Option<&'f Filter>,
+    expand: bool,
+    max: usize,
+    max_conns: u64,
+}
+
+/// Draws the selected connections of `cap`; returns how many were drawn and how many
+/// connections the capture has.
+fn draw_ladders(
+    cap: &mut CaptureFile,
+    sel: &LadderSel<'_>,
+    style: crate::render::ladder::Style,
+    out: &mut impl Write,
+    problems: &mut Problems,
+) -> Result<(usize, u32)> {
+    use crate::analysis::conn::Tracker;
+    use crate::render::ladder::Ladder;
+    let mut tracker = Tracker::new(sel.max_conns as usize, false);
     let mut ladders: rustc_hash::FxHashMap<u32, Ladder> = Default::default();
     let mut more = false;
     let mut conns = 0u32;
@@ -704,7 +742,7 @@ fn ladder_cmd(a: crate::cli::LadderArgs) -> Result<bool> {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => {
-                problems.file_error(&mut out, &e)?;
+                problems.file_error(out, &e)?;
                 break;
             }
         };
@@ -712,51 +750,136 @@ fn ladder_cmd(a: crate::cli::LadderArgs) -> Result<bool> {
         let seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
         let Some(id) = seen.id else { continue };
         conns = conns.max(id + 1);
-        if a.conn.is_some_and(|c| c != id) || !seen.counted {
+        if sel.conn.is_some_and(|c| c != id) || !seen.counted {
             continue;
         }
-        if filter.as_ref().is_some_and(|f| !f.matches(&frame, &p, &seen.ctx)) {
+        if sel.filter.is_some_and(|f| !f.matches(&frame, &p, &seen.ctx)) {
             continue;
         }
         if !ladders.contains_key(&id) {
-            if ladders.len() >= a.max {
+            if ladders.len() >= sel.max {
                 more = true;
                 continue;
             }
-            let Some(l) = Ladder::new(&seen, &p, frame.ts.0, a.expand) else { continue };
+            let Some(l) = Ladder::new(&seen, &p, frame.ts.0, sel.expand) else { continue };
             ladders.insert(id, l);
         }
         if let Some(l) = ladders.get_mut(&id) {
-            l.push(frame.number, frame.ts.0, &seen, &p, a.absolute);
+            l.push(frame.number, frame.ts.0, &seen, &p, style.absolute);
         }
     }
     let mut all: Vec<Ladder> = ladders.into_values().collect();
     all.sort_by_key(|l| l.id);
-    let style =
-        Style { width: usize::from(a.width.or_else(term_width).unwrap_or(100)), ascii: a.ascii, absolute: a.absolute };
     for (i, l) in all.iter_mut().enumerate() {
         if i > 0 {
             writeln!(out)?;
         }
         l.finish();
-        l.write(&mut out, style)?;
+        l.write(out, style)?;
     }
     if more {
         writeln!(
             out,
             "\n(only the first {} connections are drawn: pick one with --conn N, see `pktlab conns`)",
-            a.max
+            sel.max
         )?;
     }
-    out.flush()?;
-    if all.is_empty() {
-        match a.conn {
-            Some(c) => eprintln!("pktlab: {}: no connection {c} (it has {conns}: see `pktlab conns`)", a.file),
-            None => eprintln!("pktlab: {}: no TCP connection or UDP exchange to draw", a.file),
+    Ok((all.len(), conns))
+}
+
+fn demo_cmd(a: crate::cli::DemoArgs) -> Result<bool> {
+    use crate::gen::demo::{self, Scenario};
+    let list: Vec<Scenario> = match a.scenario {
+        Some(s) => vec![s],
+        None => Scenario::ALL.to_vec(),
+    };
+    let mut out = stdout();
+    let style = crate::render::ladder::Style {
+        width: usize::from(a.width.or_else(term_width).unwrap_or(100)),
+        ascii: a.ascii,
+        absolute: false,
+    };
+    let mut live = !a.synthetic;
+    for (i, s) in list.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
         }
-        return Ok(false);
+        let (bytes, log) = match live.then(|| demo_live(*s)).transpose() {
+            Ok(Some(got)) => got,
+            Ok(None) => (demo::synthetic(*s)?, Vec::new()),
+            Err(DemoError::NoPrivilege) => {
+                live = false;
+                writeln!(
+                    out,
+                    "pktlab demo: capturing on lo needs root or CAP_NET_RAW; showing the same scenarios generated \
+                     in memory instead (deterministic, as `pktlab gen` writes them)\n"
+                )?;
+                (demo::synthetic(*s)?, Vec::new())
+            }
+            Err(DemoError::Other(e)) => return Err(e),
+        };
+        let how = if live { "real sockets on 127.0.0.1, captured live on lo" } else { "synthetic" };
+        writeln!(out, "=== {} ({how}) ===\n", s.title())?;
+        let mut cap = CaptureFile::from_reader("demo", Box::new(io::Cursor::new(bytes)))?;
+        let mut problems = Problems { ok: true };
+        let sel = LadderSel { conn: None, filter: None, expand: false, max: 4, max_conns: 1000 };
+        draw_ladders(&mut cap, &sel, style, &mut out, &mut problems)?;
+        if !log.is_empty() {
+            writeln!(out, "\nWhat the server's socket calls returned:")?;
+            for l in &log {
+                writeln!(out, "  {l}")?;
+            }
+        }
+        out.flush()?;
     }
-    Ok(problems.ok)
+    Ok(true)
+}
+
+enum DemoError {
+    NoPrivilege,
+    Other(anyhow::Error),
+}
+
+/// Runs one scenario with real sockets while capturing it on lo; the capture as pcap
+/// bytes and the server's log.
+fn demo_live(s: crate::gen::demo::Scenario) -> std::result::Result<(Vec<u8>, Vec<String>), DemoError> {
+    use crate::gen::demo::Prepared;
+    use crate::source::live::{bpf::Simple, Event, LiveError, LiveSource, Options};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let other = |e: anyhow::Error| DemoError::Other(e);
+    let prepared = Prepared::bind(s).map_err(|e| other(e.into()))?;
+    let port = prepared.port().map_err(|e| other(e.into()))?;
+    let mut opts = Options::new("lo");
+    opts.kernel_filter = Some(match prepared {
+        Prepared::Tcp(_) => Simple::TcpPort(port),
+        Prepared::Udp(_) => Simple::UdpPort(port),
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut src = match LiveSource::open(&opts, Arc::clone(&stop)) {
+        Ok(src) => src,
+        Err(LiveError::Permission { .. }) => return Err(DemoError::NoPrivilege),
+        Err(e) => return Err(other(e.into())),
+    };
+    let capture = std::thread::spawn(move || -> anyhow::Result<Vec<u8>> {
+        let mut sink = crate::sink::pcap::PcapSink::new(Vec::new(), src.link(), src.snaplen())?;
+        loop {
+            match src.next_event()? {
+                Event::Frame(f) => sink.write(f.ts, f.orig_len, f.data)?,
+                Event::Idle => {}
+                Event::Stopped => break,
+            }
+        }
+        sink.flush()?;
+        Ok(sink.into_inner())
+    });
+    let log = prepared.run(s);
+    // The last segments (final ACKs) are on the wire within microseconds on lo.
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    stop.store(true, Ordering::Relaxed);
+    let bytes = capture.join().map_err(|_| other(anyhow::anyhow!("the capture thread failed")))?.map_err(other)?;
+    let log = log.map_err(|e| other(e.into()))?;
+    Ok((bytes, log))
 }
 
 fn stdout_is_file() -> bool {

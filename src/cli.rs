@@ -29,6 +29,8 @@ pub enum Command {
     Conns(ConnsArgs),
     /// Ladder diagram of TCP connections / UDP exchanges: arrows with seq/ack, states entered, what each step means.
     Ladder(LadderArgs),
+    /// The lessons in one command: handshake, teardown, sticky packets, UDP, with real sockets captured on lo (or synthetic without privileges).
+    Demo(DemoArgs),
     /// Subnet calculator: ADDR/PREFIX, ADDR MASK; and `same`, `split`, `summarize`, `range`.
     Subnet(SubnetArgs),
     /// Write a synthetic capture of a scenario (deterministic for a seed, no privileges).
@@ -84,6 +86,22 @@ pub struct LadderArgs {
     pub max: usize,
     #[command(flatten)]
     pub track: TrackArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// One scenario (default: all of them, in order).
+    #[arg(value_enum)]
+    pub scenario: Option<crate::gen::demo::Scenario>,
+    /// Do not capture: show the scenarios generated in memory (what happens anyway without privileges).
+    #[arg(long)]
+    pub synthetic: bool,
+    /// Plain ASCII instead of box-drawing characters.
+    #[arg(long)]
+    pub ascii: bool,
+    /// Width in columns (default: the terminal's, or 100).
+    #[arg(long, value_name = "COLS", value_parser = clap::value_parser!(u16).range(60..=1000))]
+    pub width: Option<u16>,
 }
 
 /// Connection-table limits, shared by the commands that track connections.

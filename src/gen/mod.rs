@@ -6,6 +6,7 @@
 //! next sequence number, so every segment's seq and ack are consistent (SYN and FIN
 //! each consume one number, RFC 9293 section 3.4), whatever the scenario does.
 
+pub mod demo;
 pub mod peer;
 pub mod scenarios;
 

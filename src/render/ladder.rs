@@ -53,6 +53,8 @@ pub enum Row {
 
 /// Plain segments kept at each end of a folded run.
 const KEEP: usize = 2;
+/// Fewer plain segments than this between the ends are drawn, not folded.
+const MIN_FOLD: usize = 3;
 
 /// Collects one connection's rows, folding long plain runs as they go.
 #[derive(Debug)]
@@ -70,6 +72,8 @@ pub struct Ladder {
     /// The plain run being collected: its first `KEEP` arrows, the fold between, and
     /// the last `KEEP` (a ring).
     head: Vec<Arrow>,
+    /// Arrows past the head, kept until there are enough to be worth folding.
+    pending: Vec<Arrow>,
     middle: Fold,
     tail: std::collections::VecDeque<Arrow>,
     rtt_ns: Option<u64>,
@@ -100,6 +104,7 @@ impl Ladder {
             start_ns: ts,
             expand,
             head: Vec::new(),
+            pending: Vec::new(),
             middle: Fold::default(),
             tail: Default::default(),
             rtt_ns: None,
@@ -164,25 +169,40 @@ impl Ladder {
         }
         if self.tail.len() == KEEP {
             let old = self.tail.pop_front().expect("full");
-            let m = &mut self.middle;
-            if m.segments == 0 {
-                m.first_frame = old.frame;
-            }
-            m.segments += 1;
-            m.last_frame = old.frame;
-            if old.from_client {
-                m.c2s_segments += 1;
-                m.c2s_bytes += u64::from(old.len);
-            } else {
-                m.s2c_segments += 1;
-                m.s2c_bytes += u64::from(old.len);
+            self.pending.push(old);
+            if self.pending.len() > MIN_FOLD {
+                for old in std::mem::take(&mut self.pending) {
+                    self.fold(&old);
+                }
+            } else if self.middle.segments > 0 {
+                let old = self.pending.pop().expect("just pushed");
+                self.fold(&old);
             }
         }
         self.tail.push_back(a);
     }
 
+    fn fold(&mut self, old: &Arrow) {
+        let m = &mut self.middle;
+        if m.segments == 0 {
+            m.first_frame = old.frame;
+        }
+        m.segments += 1;
+        m.last_frame = old.frame;
+        if old.from_client {
+            m.c2s_segments += 1;
+            m.c2s_bytes += u64::from(old.len);
+        } else {
+            m.s2c_segments += 1;
+            m.s2c_bytes += u64::from(old.len);
+        }
+    }
+
     fn flush_run(&mut self) {
         for a in self.head.drain(..) {
+            self.rows.push(Row::Arrow(a));
+        }
+        for a in self.pending.drain(..) {
             self.rows.push(Row::Arrow(a));
         }
         if self.middle.segments > 0 {
