@@ -77,22 +77,14 @@ fn every_decoded_field_agrees_with_tshark() {
 }
 
 /// Captures where `conns` and `tshark -z conv,tcp` differ for a known reason: tshark
-/// sees TCP that pktlab does not decode (tunnels, a link type, IP reassembly), or one of
+/// sees TCP that pktlab does not decode (CAPWAP, a link type, IP reassembly), or one of
 /// its application dissectors starts a new conversation in the middle of a connection.
 const CONV_KNOWN: &[(&str, &str)] = &[
     ("BGP_Cisco_hdlc_slarp.pcap", "Cisco HDLC link type: not decoded"),
     ("BGP_redist.pcap", "Cisco HDLC link type: not decoded"),
     ("capwap_data.pcapng", "TCP inside CAPWAP: not decoded"),
-    ("false_positives.pcapng", "TCP inside GTP-U: not decoded"),
-    ("http_origin_different_than_host.pcap", "TCP inside GTP-U: not decoded"),
     ("ip_fragmented_garbage.pcap", "tshark reassembles IP fragments; pktlab shows them as fragments"),
-    ("ja3_lots_of_cipher_suites_2_anon.pcap", "TCP inside GTP-U: not decoded"),
-    ("reasm_segv_anon.pcapng", "TCP inside GTP-U: not decoded"),
-    ("rtmp.pcap", "TCP inside GTP-U: not decoded"),
-    ("tls_change_cipher.pcap", "TCP inside GTP-U: not decoded"),
-    ("tls_invalid_reads.pcap", "TCP inside GTP-U: not decoded"),
     ("vnc.pcap", "tshark's VNC dissector starts a new conversation mid-connection; pktlab follows TCP"),
-    ("vxlan.pcap", "TCP inside VXLAN: not decoded"),
 ];
 
 #[test]

@@ -20,15 +20,16 @@ pub struct FlowKey {
 impl FlowKey {
     /// The key of a TCP or UDP packet, and whether the packet travels lo -> hi.
     pub fn of(p: &Packet<'_>) -> Option<(FlowKey, bool)> {
-        let (sp, dp) = if let Some(t) = p.tcp() {
-            (t.src_port()?, t.dst_port()?)
-        } else {
-            let u = p.udp()?;
-            (u.src_port()?, u.dst_port()?)
-        };
-        // The IP header that carries the transport header: the inner one of a tunnel.
-        let t = p.layers().iter().position(|l| matches!(l.proto, Proto::Tcp | Proto::Udp))?;
-        let ip = p.layers()[..t].iter().rev().find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6))?;
+        // The innermost TCP or UDP header (a tunnel's UDP comes before what it carries),
+        // and the IP header that carries it.
+        let layers = p.layers();
+        let t = layers
+            .iter()
+            .position(|l| l.proto == Proto::Tcp)
+            .or_else(|| layers.iter().rposition(|l| l.proto == Proto::Udp))?;
+        let b = p.bytes(&layers[t]);
+        let (sp, dp) = (crate::decode::be16(b, 0)?, crate::decode::be16(b, 2)?);
+        let ip = layers[..t].iter().rev().find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6))?;
         let (sa, da) = if ip.proto == Proto::Ipv4 {
             let ip = crate::decode::ipv4::Ipv4::new(p.bytes(ip));
             (v4_mapped(ip.src_bytes()?), v4_mapped(ip.dst_bytes()?))

@@ -14,6 +14,7 @@ pub mod ipv4;
 pub mod ipv6;
 pub mod link;
 pub mod tcp;
+pub mod tunnel;
 pub mod udp;
 
 use std::fmt;
@@ -39,6 +40,10 @@ pub enum Proto {
     Udp,
     Icmp,
     Icmpv6,
+    /// GTP-U: a mobile network's tunnel, an IP packet inside.
+    Gtp,
+    /// VXLAN: an Ethernet frame inside UDP.
+    Vxlan,
     /// Bytes no decoder claimed: application payload, or a protocol pktlab does not decode.
     Data,
 }
@@ -60,6 +65,8 @@ impl Proto {
             Proto::Udp => "udp",
             Proto::Icmp => "icmp",
             Proto::Icmpv6 => "icmpv6",
+            Proto::Gtp => "gtp",
+            Proto::Vxlan => "vxlan",
             Proto::Data => "data",
         }
     }
@@ -80,6 +87,8 @@ impl Proto {
             Proto::Udp => "User Datagram Protocol",
             Proto::Icmp => "Internet Control Message Protocol",
             Proto::Icmpv6 => "Internet Control Message Protocol v6",
+            Proto::Gtp => "GPRS Tunneling Protocol",
+            Proto::Vxlan => "Virtual eXtensible Local Area Network",
             Proto::Data => "Data",
         }
     }
@@ -250,6 +259,10 @@ impl<'a> Packet<'a> {
     pub fn udp(&self) -> Option<udp::Udp<'a>> {
         self.layer(Proto::Udp).map(|l| udp::Udp::new(self.bytes(l)))
     }
+    /// The innermost UDP header: inside a tunnel, the one the tunnel carries.
+    pub fn inner_udp(&self) -> Option<udp::Udp<'a>> {
+        self.layers().iter().rev().find(|l| l.proto == Proto::Udp).map(|l| udp::Udp::new(self.bytes(l)))
+    }
     pub fn icmp(&self) -> Option<icmp::Icmp<'a>> {
         self.layer(Proto::Icmp).map(|l| icmp::Icmp::new(self.bytes(l)))
     }
@@ -290,8 +303,12 @@ impl<'a> Packet<'a> {
 
     /// Length of the innermost IP payload according to the IP header (not the capture).
     pub fn ip_payload_len(&self) -> Option<u32> {
-        let transport =
-            self.layers().iter().find(|l| matches!(l.proto, Proto::Tcp | Proto::Udp | Proto::Icmp | Proto::Icmpv6))?;
+        // The innermost transport header: a tunnel's UDP comes before the TCP it carries.
+        let transport = self
+            .layers()
+            .iter()
+            .rev()
+            .find(|l| matches!(l.proto, Proto::Tcp | Proto::Udp | Proto::Icmp | Proto::Icmpv6))?;
         let ip = self
             .layers()
             .iter()
@@ -577,6 +594,8 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
             }
             Proto::Udp => udp::describe(v, b, l.start, hdr, transport_checksum(p, l)),
             Proto::Icmp | Proto::Icmpv6 => icmp::describe(v, l.proto, b, l.start, hdr, transport_checksum(p, l)),
+            Proto::Gtp => tunnel::describe_gtp(v, b, l.start, hdr),
+            Proto::Vxlan => tunnel::describe_vxlan(v, b, l.start),
             Proto::Data => {
                 v.layer(Proto::Data, l.start..l.end, format_args!("Data ({} bytes)", b.len()));
                 v.field("len", "Length", l.start..l.end, Value::U(b.len() as u64), None);

@@ -19,6 +19,7 @@ pub fn mark(p: Proto) -> u8 {
         Proto::Tcp => b't',
         Proto::Udp => b'u',
         Proto::Icmp | Proto::Icmpv6 => b'i',
+        Proto::Gtp | Proto::Vxlan => b'g',
         Proto::Data => b'd',
     }
 }

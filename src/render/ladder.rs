@@ -150,7 +150,7 @@ impl Ladder {
             if a.flags & tcp::SYN == 0 && a.flags & tcp::ACK != 0 && seen.receiver_enters == Some(State::Established) {
                 self.rtt_ns = Some(a.t);
             }
-        } else if let Some(u) = p.udp() {
+        } else if let Some(u) = p.inner_udp() {
             a.len = u32::from(u.length().unwrap_or(8).saturating_sub(8));
         }
         let plain = a.flags & (tcp::SYN | tcp::FIN | tcp::RST) == 0

@@ -281,7 +281,7 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
         }
     } else if let Some(t) = p.tcp() {
         tcp_info(out, p, t, ctx);
-    } else if let Some(u) = p.udp() {
+    } else if let Some(u) = p.inner_udp() {
         out.num(u.src_port().unwrap_or(0));
         out.str(" → ");
         out.num(u.dst_port().unwrap_or(0));

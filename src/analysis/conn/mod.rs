@@ -529,7 +529,7 @@ impl Tracker {
         let side = if from_lo { &mut c.lo } else { &mut c.hi };
         side.frames += 1;
         side.bytes += u64::from(orig_len);
-        let len = p.udp().and_then(|u| u.length()).map_or(0, |l| u64::from(l.saturating_sub(8)));
+        let len = p.inner_udp().and_then(|u| u.length()).map_or(0, |l| u64::from(l.saturating_sub(8)));
         side.payload += len;
         Seen {
             ctx: Context { stream: Some(c.stream), ..Context::default() },
@@ -560,25 +560,42 @@ impl Tracker {
         let syn = flags & tcp::SYN != 0;
         let has_ack = flags & tcp::ACK != 0;
         let seglen = seglen.unwrap_or(0);
-        let mut reused = false;
-        match self.map.get(&key) {
-            None => {}
-            Some(c) => {
+        if self.map.len() >= self.cap && !self.map.contains_key(&key) {
+            self.make_room();
+        }
+        // One lookup on the common path: the connection exists and this is not a new SYN.
+        let (id, stream) = (self.next_id, self.next_tcp);
+        let mut created = false;
+        let mut retired = None;
+        let c: &mut Conn = match self.map.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let c = e.into_mut();
                 let mine = if from_lo { &c.lo } else { &c.hi };
                 // Wireshark's rule: a SYN without ACK whose sequence number differs from
                 // the one this side started with opens a new conversation (the 4-tuple
                 // was reused after a close, or the client gave up and retried).
                 if syn && !has_ack && mine.base.is_some_and(|b| b != seq) {
-                    let old = self.map.remove(&key).expect("present");
-                    self.retire(&key, &old);
-                    reused = true;
+                    let new = Box::new(Conn::new(id, stream, Proto::Tcp, number, ts, from_lo));
+                    retired = Some(std::mem::replace(c, new));
+                    created = true;
                 }
+                c
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                created = true;
+                e.insert(Box::new(Conn::new(id, stream, Proto::Tcp, number, ts, from_lo)))
+            }
+        };
+        let reused = retired.is_some();
+        if created {
+            self.next_id += 1;
+            self.next_tcp += 1;
+        }
+        if let Some(old) = retired {
+            if self.keep && old.lo.frames + old.hi.frames > 0 {
+                self.finished.push(old.summary(&key));
             }
         }
-        if !self.map.contains_key(&key) {
-            self.new_conn(Proto::Tcp, number, ts, key, from_lo);
-        }
-        let c = self.map.get_mut(&key).expect("present");
         if !whole {
             // tshark numbers such a header but feeds it neither to its analyses nor to
             // its conversation table.

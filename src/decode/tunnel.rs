@@ -1,0 +1,208 @@
+//! UDP tunnels whose payload is a whole packet: GTP-U (3GPP TS 29.281, UDP port 2152,
+//! mobile networks: an IP packet inside) and VXLAN (RFC 7348, UDP port 4789: an
+//! Ethernet frame inside). Decoding goes on into the inner packet, so the connection
+//! tracker and filters see the TCP a tunnel carries, as tshark does.
+
+use super::field::{Fields, Value, Visitor};
+use super::{be16, be32, push_data, Packet, Proto};
+
+pub const GTP_U_PORT: u16 = 2152;
+pub const VXLAN_PORT: u16 = 4789;
+
+/// The GTP-U message type that carries user data (G-PDU, also called T-PDU).
+const G_PDU: u8 = 0xff;
+
+/// Decodes the UDP payload at `off` as a tunnel when the ports say so; false when it
+/// is not one (the caller keeps it as data).
+pub(crate) fn decode(p: &mut Packet<'_>, sport: u16, dport: u16, off: usize, end: usize) -> bool {
+    if sport == GTP_U_PORT || dport == GTP_U_PORT {
+        return gtp(p, off, end);
+    }
+    if sport == VXLAN_PORT || dport == VXLAN_PORT {
+        return vxlan(p, off, end);
+    }
+    false
+}
+
+/// Length of a GTPv1 header, options and extension headers included, when it is whole.
+fn gtp_header_len(b: &[u8]) -> Option<usize> {
+    let flags = *b.first()?;
+    if flags >> 5 != 1 || flags & 0x10 == 0 {
+        // Not GTP version 1 with the protocol type GTP (GTP' is 0).
+        return None;
+    }
+    let mut len = 8;
+    if flags & 0x07 != 0 {
+        len = 12;
+        let mut next = *b.get(11)?;
+        // Extension headers: a length in 4-byte units, then contents, then the next type.
+        while next != 0 {
+            let units = usize::from(*b.get(len)?);
+            if units == 0 {
+                return None;
+            }
+            len += units * 4;
+            next = *b.get(len - 1)?;
+        }
+    }
+    (len <= b.len()).then_some(len)
+}
+
+fn gtp(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
+    let b = &p.data[off..end];
+    let Some(hl) = gtp_header_len(b) else { return false };
+    p.push(Proto::Gtp, off, off + hl, end);
+    let inner = off + hl;
+    if b[1] == G_PDU && inner < end {
+        match p.data[inner] >> 4 {
+            4 => super::ipv4::decode(p, inner, end),
+            6 => super::ipv6::decode(p, inner, end),
+            _ => push_data(p, inner, end),
+        }
+    } else {
+        push_data(p, inner, end);
+    }
+    true
+}
+
+fn vxlan(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
+    if end - off < 8 + 14 {
+        return false;
+    }
+    p.push(Proto::Vxlan, off, off + 8, end);
+    super::link::decode_eth(p, off + 8, end);
+    true
+}
+
+pub fn describe_gtp<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
+    let flags = b.first().copied().unwrap_or(0);
+    let kind = b.get(1).copied().unwrap_or(0);
+    let teid = be32(b, 4).unwrap_or(0);
+    v.layer(
+        Proto::Gtp,
+        base..base + hdr,
+        format_args!(
+            "GPRS Tunneling Protocol, TEID: 0x{teid:08x}, {}",
+            if kind == G_PDU { "T-PDU" } else { "signalling" }
+        ),
+    );
+    let mut f = Fields { v, base, avail: hdr };
+    f.f("flags", "Flags", 0..1, Some(Value::Hex(flags.into(), 2)), None);
+    f.f("flags.version", "Version", 0..1, Some(Value::U((flags >> 5).into())), Some(format_args!("(GTPv1)")));
+    f.f("flags.payload", "Protocol type", 0..1, Some(Value::U(((flags >> 4) & 1).into())), None);
+    f.f("flags.e", "Extension header present", 0..1, Some(Value::U(((flags >> 2) & 1).into())), None);
+    f.f("flags.s", "Sequence number present", 0..1, Some(Value::U(((flags >> 1) & 1).into())), None);
+    f.f("flags.pn", "N-PDU number present", 0..1, Some(Value::U((flags & 1).into())), None);
+    let meaning = if kind == G_PDU { "(T-PDU: a user packet follows)" } else { "(signalling)" };
+    f.f("message", "Message Type", 1..2, Some(Value::Hex(kind.into(), 2)), Some(format_args!("{meaning}")));
+    f.f(
+        "length",
+        "Length",
+        2..4,
+        be16(b, 2).map(|x| Value::U(x.into())),
+        Some(format_args!("(bytes after the first 8)")),
+    );
+    f.f("teid", "TEID", 4..8, Some(Value::Hex(teid.into(), 8)), Some(format_args!("(tunnel endpoint identifier)")));
+    if flags & 0x07 != 0 {
+        f.f("seq_number", "Sequence number", 8..10, be16(b, 8).map(|x| Value::U(x.into())), None);
+        f.f("npdu_number", "N-PDU Number", 10..11, b.get(10).map(|x| Value::U((*x).into())), None);
+        f.f("next", "Next extension header type", 11..12, b.get(11).map(|x| Value::Hex((*x).into(), 2)), None);
+    }
+}
+
+pub fn describe_vxlan<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
+    let vni = be32(b, 4).map_or(0, |x| x >> 8);
+    v.layer(
+        Proto::Vxlan,
+        base..base + b.len().min(8),
+        format_args!("Virtual eXtensible Local Area Network, VNI: {vni}"),
+    );
+    let mut f = Fields { v, base, avail: b.len().min(8) };
+    f.f("flags", "Flags", 0..2, be16(b, 0).map(|x| Value::Hex(x.into(), 4)), None);
+    f.f("vni", "VXLAN Network Identifier (VNI)", 4..7, Some(Value::U(vni.into())), None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::decode;
+    use crate::source::LinkType;
+    use etherparse::PacketBuilder;
+
+    fn outer(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .udp(sport, dport)
+            .write(&mut b, payload)
+            .unwrap();
+        b
+    }
+
+    fn protos(b: &[u8]) -> Vec<Proto> {
+        decode(LinkType::ETHERNET, b, b.len() as u32).layers().iter().map(|l| l.proto).collect()
+    }
+
+    #[test]
+    fn tcp_inside_gtp_u() {
+        let mut inner = Vec::new();
+        PacketBuilder::ipv4([100, 64, 0, 1], [8, 8, 8, 8], 64)
+            .tcp(40000, 443, 7, 1000)
+            .syn()
+            .write(&mut inner, &[])
+            .unwrap();
+        // Version 1, PT 1, G-PDU, length of what follows, TEID 0x1234.
+        let mut gtp = vec![0x30, 0xff, 0, inner.len() as u8, 0, 0, 0x12, 0x34];
+        gtp.extend_from_slice(&inner);
+        let frame = outer(2152, 2152, &gtp);
+        use Proto::*;
+        assert_eq!(protos(&frame), vec![Eth, Ipv4, Udp, Gtp, Ipv4, Tcp]);
+        let p = decode(LinkType::ETHERNET, &frame, frame.len() as u32);
+        let (key, _) = crate::analysis::flow::FlowKey::of(&p).unwrap();
+        assert_eq!(key.lo.ip().to_string(), "8.8.8.8", "the inner addresses, with the inner ports");
+        assert_eq!(p.tcp_len(), Some(0));
+        // Signalling (not a G-PDU) stays data.
+        let mut sig = gtp.clone();
+        sig[1] = 0x01;
+        assert_eq!(protos(&outer(2152, 2152, &sig)), vec![Eth, Ipv4, Udp, Gtp, Data]);
+        // Not GTPv1 on that port: plain data.
+        sig[0] = 0x48;
+        assert_eq!(protos(&outer(2152, 2152, &sig)), vec![Eth, Ipv4, Udp, Data]);
+    }
+
+    #[test]
+    fn ethernet_inside_vxlan() {
+        let mut inner = Vec::new();
+        PacketBuilder::ethernet2([6; 6], [8; 6])
+            .ipv4([192, 168, 0, 1], [192, 168, 0, 2], 64)
+            .udp(5000, 53)
+            .write(&mut inner, b"q")
+            .unwrap();
+        let mut vx = vec![0x08, 0, 0, 0, 0, 0x04, 0x57, 0];
+        vx.extend_from_slice(&inner);
+        use Proto::*;
+        let frame = outer(60000, 4789, &vx);
+        assert_eq!(protos(&frame), vec![Eth, Ipv4, Udp, Vxlan, Eth, Ipv4, Udp, Data]);
+        let p = decode(LinkType::ETHERNET, &frame, frame.len() as u32);
+        assert_eq!(p.inner_udp().and_then(|u| u.dst_port()), Some(53));
+        // Too short to hold a frame: data.
+        assert_eq!(protos(&outer(60000, 4789, &vx[..12])), vec![Eth, Ipv4, Udp, Data]);
+    }
+
+    #[test]
+    fn gtp_header_lengths() {
+        // Version 1, PT 1, no options: 8 bytes.
+        assert_eq!(gtp_header_len(&[0x30, 0xff, 0, 4, 0, 0, 0, 1, 0x45]), Some(8));
+        // S flag: 12 bytes, next extension 0.
+        assert_eq!(gtp_header_len(&[0x32, 0xff, 0, 8, 0, 0, 0, 1, 0, 1, 0, 0]), Some(12));
+        // E flag with one extension of 4 bytes (PDU session container), then none.
+        let b = [0x34, 0xff, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0x85, 1, 0x10, 0x09, 0x00, 0x45];
+        assert_eq!(gtp_header_len(&b), Some(16));
+        // Version 2 (GTP-C) and GTP' are not GTP-U.
+        assert_eq!(gtp_header_len(&[0x48, 0x20, 0, 4, 0, 0, 0, 1]), None);
+        assert_eq!(gtp_header_len(&[0x20, 0xff, 0, 4, 0, 0, 0, 1]), None);
+        // An extension length of 0 or past the end.
+        assert_eq!(gtp_header_len(&[0x34, 0xff, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0x85, 0]), None);
+        assert_eq!(gtp_header_len(&[0x34, 0xff, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0x85, 9]), None);
+    }
+}
