@@ -30,6 +30,8 @@ pub fn run(cli: Cli) -> Result<bool> {
         Command::Capture(a) => capture(a),
         Command::Conns(a) => conns_cmd(a),
         Command::Ladder(a) => ladder_cmd(a),
+        Command::Stream(a) => stream_cmd(a),
+        Command::Segments(a) => segments_cmd(a),
         Command::Demo(a) => demo_cmd(a),
         Command::Subnet(a) => subnet_cmd(a),
         Command::Gen(a) => gen_cmd(a),
@@ -1244,4 +1246,174 @@ fn scan_cmd(a: crate::cli::ScanArgs) -> Result<bool> {
     writeln!(out, "{} of {} ports open on {}", open.len(), u32::from(last) - u32::from(first) + 1, a.host)?;
     out.flush()?;
     Ok(true)
+}
+
+/// The directions a `--dir` shows, indexed by `Dir::index`.
+fn dirs_shown(d: crate::cli::DirArg) -> [bool; 2] {
+    use crate::cli::DirArg;
+    [d != DirArg::Server, d != DirArg::Client]
+}
+
+/// Reads `cap` once, following connection `conn`: `head` is called once with the
+/// connection's peers before its first event, `sink` gets every event. Returns the
+/// follower (counters, peers) and how many connections the capture has.
+#[allow(clippy::too_many_arguments)]
+fn follow_conn(
+    cap: &mut CaptureFile,
+    conn: u32,
+    track: crate::cli::TrackArgs,
+    limits: crate::analysis::reassembly::Limits,
+    problems: &mut Problems,
+    out: &mut impl Write,
+    mut head: impl FnMut(&crate::analysis::follow::Peers),
+    sink: &mut impl FnMut(crate::analysis::follow::Dir, bool, crate::analysis::reassembly::Event<'_>),
+) -> Result<(crate::analysis::follow::Follow, u32)> {
+    use crate::analysis::conn::{Proto, Tracker};
+    use crate::analysis::follow::Follow;
+    let mut tracker = Tracker::new(track.max_conns as usize, false);
+    let mut follow = Follow::new(conn, limits);
+    let mut conns = 0u32;
+    let mut udp = false;
+    loop {
+        let frame = match cap.next_frame() {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                problems.file_error(out, &e)?;
+                break;
+            }
+        };
+        let p = decode::decode(frame.link, frame.data, frame.orig_len);
+        let seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+        let Some(id) = seen.id else { continue };
+        conns = conns.max(id + 1);
+        if id != conn {
+            continue;
+        }
+        if follow.peers().is_none() {
+            if let Some(peers) = follow.peers_of(&seen, &p) {
+                udp = peers.proto == Proto::Udp;
+                head(&peers);
+            }
+        }
+        follow.push(frame.number, frame.ts.0, &seen, &p, &mut |d, e| sink(d, udp, e));
+    }
+    follow.finish(&mut |d, e| sink(d, udp, e));
+    Ok((follow, conns))
+}
+
+fn no_conn(file: &str, conn: u32, conns: u32) {
+    eprintln!("pktlab: {file}: no connection {conn} (it has {conns}: see `pktlab conns {file}`)");
+}
+
+fn stream_cmd(a: crate::cli::StreamArgs) -> Result<bool> {
+    use crate::analysis::follow::Dir;
+    use crate::analysis::reassembly::Limits;
+    use crate::cli::{DirArg, StreamAs};
+    use crate::render::stream::{As, Printer};
+    if a.how == StreamAs::Raw && a.dir == DirArg::Both {
+        anyhow::bail!("--as raw writes the exact bytes of one direction: add --dir client or --dir server");
+    }
+    let how = match a.how {
+        StreamAs::Text => As::Text,
+        StreamAs::Hex => As::Hex,
+        StreamAs::Raw => As::Raw,
+    };
+    let mut problems = Problems { ok: true };
+    let mut cap = CaptureFile::open(&a.file)?;
+    let limits = Limits { per_direction: a.reassembly.max_held, total: a.reassembly.max_held_total };
+    let mut printer = Printer::new(stdout(), how, dirs_shown(a.dir), a.ascii);
+    let mut head_err = None;
+    let mut errs = io::sink();
+    let (follow, conns) = {
+        let printer = std::cell::RefCell::new(&mut printer);
+        follow_conn(
+            &mut cap,
+            a.conn,
+            a.track,
+            limits,
+            &mut problems,
+            &mut errs,
+            |peers| {
+                if let Err(e) = printer.borrow_mut().head(a.conn, peers) {
+                    head_err = Some(e);
+                }
+            },
+            &mut |d, _udp, e| printer.borrow_mut().event(d, &e),
+        )?
+    };
+    if let Some(e) = head_err {
+        return Err(e.into());
+    }
+    let Some(peers) = follow.peers().copied() else {
+        drop(printer);
+        no_conn(&a.file, a.conn, conns);
+        return Ok(false);
+    };
+    let udp = peers.proto == crate::analysis::conn::Proto::Udp;
+    let counters = (!udp).then(|| [follow.counters(Dir::ToServer), follow.counters(Dir::ToClient)]);
+    let missing = printer.missing();
+    printer.finish(counters, udp)?;
+    if how == As::Raw && missing > 0 {
+        eprintln!(
+            "pktlab: {}: {missing} bytes of this direction are missing from the capture: the output skips them",
+            a.file
+        );
+        return Ok(false);
+    }
+    Ok(problems.ok)
+}
+
+fn segments_cmd(a: crate::cli::SegmentsArgs) -> Result<bool> {
+    use crate::analysis::follow::Dir;
+    use crate::analysis::reassembly::{Event, Limits, Sink};
+    use crate::analysis::segments::Model;
+    let mut problems = Problems { ok: true };
+    let mut cap = CaptureFile::open(&a.file)?;
+    let mut out = stdout();
+    let limits = Limits { per_direction: a.reassembly.max_held, total: a.reassembly.max_held_total };
+    let mut models = [Model::new(a.framing.clone()), Model::new(a.framing.clone())];
+    let (follow, conns) = follow_conn(
+        &mut cap,
+        a.conn,
+        a.track,
+        limits,
+        &mut problems,
+        &mut out,
+        |_| {},
+        &mut |d: Dir, udp: bool, e: Event<'_>| {
+            let m = &mut models[d.index()];
+            match e {
+                Event::Data { offset, bytes, frame, ts, .. } if udp => m.datagram(frame, ts, offset, bytes),
+                e if !udp => m.event(e),
+                _ => {}
+            }
+        },
+    )?;
+    let Some(peers) = follow.peers().copied() else {
+        out.flush()?;
+        no_conn(&a.file, a.conn, conns);
+        return Ok(false);
+    };
+    if peers.proto == crate::analysis::conn::Proto::Tcp {
+        for m in &mut models {
+            m.finish();
+        }
+    }
+    let shown = dirs_shown(a.dir);
+    let list: Vec<(Dir, &Model)> =
+        Dir::BOTH.iter().filter(|d| shown[d.index()]).map(|&d| (d, &models[d.index()])).collect();
+    match a.format {
+        StatsFormat::Table => {
+            let style = crate::render::segments::Style {
+                width: usize::from(a.width.or_else(term_width).unwrap_or(100)),
+                ascii: a.ascii,
+                expand: a.expand,
+            };
+            crate::render::segments::write_text(&mut out, a.conn, &peers, &list, style)?
+        }
+        StatsFormat::Jsonl => crate::render::segments::write_jsonl(&mut out, a.conn, &peers, &list)?,
+    }
+    out.flush()?;
+    Ok(problems.ok)
 }

@@ -29,6 +29,10 @@ pub enum Command {
     Conns(ConnsArgs),
     /// Ladder diagram of TCP connections / UDP exchanges: arrows with seq/ack, states entered, what each step means.
     Ladder(LadderArgs),
+    /// Follow a connection's bytes (Wireshark's Follow TCP Stream): both directions in order, as text, hex or raw.
+    Stream(StreamArgs),
+    /// The sticky-packet view: which bytes of which message rode in which segment, for a framing you name.
+    Segments(SegmentsArgs),
     /// The lessons in one command: handshake, teardown, sticky packets, UDP, with real sockets captured on lo (or synthetic without privileges).
     Demo(DemoArgs),
     /// Subnet calculator: ADDR/PREFIX, ADDR MASK; and `same`, `split`, `summarize`, `range`.
@@ -84,6 +88,97 @@ pub struct LadderArgs {
     /// Most connections drawn when --conn is not given.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max: usize,
+    #[command(flatten)]
+    pub track: TrackArgs,
+}
+
+/// Which directions of a connection.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirArg {
+    /// From the client (the side that opened, or sent first) to the server.
+    Client,
+    /// From the server to the client.
+    Server,
+    Both,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamAs {
+    /// Printable text as is, `\n` shown then a line break, other bytes escaped (`\r`, `\xNN`).
+    Text,
+    /// Hex dump with stream offsets.
+    Hex,
+    /// The exact bytes of one direction (needs --dir client|server), for piping.
+    Raw,
+}
+
+/// Stream reassembly limits, shared by `stream` and `segments`.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct ReassemblyArgs {
+    /// Most bytes held out of order per direction, waiting for a gap to fill; beyond it
+    /// the gap is declared missing and the stream goes on.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
+    pub max_held: usize,
+    /// Most bytes held out of order by all directions together.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_held_total: usize,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StreamArgs {
+    /// Capture file (`-` for standard input).
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// The connection (the `#` column of `pktlab conns`): TCP, or a UDP conversation.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub conn: u32,
+    /// Which direction(s).
+    #[arg(long, value_enum, default_value_t = DirArg::Both)]
+    pub dir: DirArg,
+    /// How the bytes are shown.
+    #[arg(long = "as", value_enum, default_value_t = StreamAs::Text)]
+    pub how: StreamAs,
+    /// Plain ASCII markers instead of box-drawing characters.
+    #[arg(long)]
+    pub ascii: bool,
+    #[command(flatten)]
+    pub reassembly: ReassemblyArgs,
+    #[command(flatten)]
+    pub track: TrackArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SegmentsArgs {
+    /// Capture file (`-` for standard input).
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// The connection (the `#` column of `pktlab conns`): TCP, or a UDP conversation.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub conn: u32,
+    /// How the application frames its messages: none, len:INT[,offset=N][,inclusive][,max=N]
+    /// (INT: u8, u16be, u16le, u32be, u32le, u64be, u64le, i32le = Python's struct 'i' on x86,
+    /// i32be), jsonhdr[:INT][,key=NAME] (a length, a JSON header, its key = body length),
+    /// line[:DELIM] (e.g. line:\r\n\r\n), fixed:N; or gen's names len32le, len32be,
+    /// len16be, json-header. Ignored for UDP: a datagram is a message.
+    #[arg(long, value_name = "SPEC", default_value = "none")]
+    pub framing: crate::analysis::framing::Spec,
+    /// Which direction(s).
+    #[arg(long, value_enum, default_value_t = DirArg::Both)]
+    pub dir: DirArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
+    pub format: StatsFormat,
+    /// Plain ASCII instead of box-drawing characters.
+    #[arg(long)]
+    pub ascii: bool,
+    /// Every row of the segment, message and note lists (long lists show their two ends).
+    #[arg(long)]
+    pub expand: bool,
+    /// Width in columns (default: the terminal's, or 100).
+    #[arg(long, value_name = "COLS", value_parser = clap::value_parser!(u16).range(60..=1000))]
+    pub width: Option<u16>,
+    #[command(flatten)]
+    pub reassembly: ReassemblyArgs,
     #[command(flatten)]
     pub track: TrackArgs,
 }

@@ -438,6 +438,12 @@ impl Preview {
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..usize::from(self.len)]
     }
+    /// The first [`PREVIEW`] bytes of `b`.
+    pub fn of(b: &[u8]) -> Self {
+        let mut p = Preview::default();
+        p.add(b);
+        p
+    }
     fn add(&mut self, b: &[u8]) {
         let have = usize::from(self.len);
         let n = (PREVIEW - have).min(b.len());

@@ -4,6 +4,7 @@
 
 pub mod conn;
 pub mod flow;
+pub mod follow;
 pub mod framing;
 pub mod reassembly;
 pub mod segments;

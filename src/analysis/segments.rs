@@ -164,6 +164,24 @@ impl Model {
         0..self.end
     }
 
+    /// One UDP datagram at stream offset `offset` (the bytes its direction sent
+    /// before it): a segment and a whole message at once, since a receiver gets each
+    /// datagram whole from one `recvfrom()`. The framing spec is not used.
+    pub fn datagram(&mut self, frame: u64, ts: u64, offset: u64, bytes: &[u8]) {
+        let end = offset + bytes.len() as u64;
+        let number = self.segments.len() as u64 + 1;
+        self.segments.push(Seg { number, frame, ts, range: offset..end, sent: offset..end, psh: false });
+        self.messages.push(framing::Message {
+            number,
+            header: offset..offset,
+            body: offset..end,
+            trailer: end..end,
+            preview: framing::Preview::of(bytes),
+            json: None,
+        });
+        self.end = end;
+    }
+
     fn framed(&mut self, e: framing::Event) {
         match e {
             framing::Event::Message(m) => self.messages.push(m),
@@ -360,7 +378,14 @@ impl fmt::Display for Note {
                     } else if !whole_done {
                         whole_done = true;
                         let s = if whole.len() > 1 { "s" } else { "" };
-                        items.push(format!("message{s} {}", whole.join(", ")));
+                        // Alone, the numbers end with "and": "messages 7 and 8".
+                        let listed = match whole.split_last() {
+                            Some((last, rest)) if !rest.is_empty() && parts.len() == whole.len() => {
+                                format!("{} and {last}", rest.join(", "))
+                            }
+                            _ => whole.join(", "),
+                        };
+                        items.push(format!("message{s} {listed}"));
                     }
                 }
                 let list = match items.split_last() {

@@ -7,6 +7,8 @@ pub mod json;
 pub mod ladder;
 pub mod line;
 pub mod list;
+pub mod segments;
 pub mod stats;
+pub mod stream;
 pub mod time;
 pub mod tree;
