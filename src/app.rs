@@ -824,9 +824,32 @@ fn demo_cmd(a: crate::cli::DemoArgs) -> Result<bool> {
         writeln!(out, "=== {} ({how}) ===\n", s.title())?;
         let mut cap = CaptureFile::from_reader("demo", Box::new(io::Cursor::new(bytes)))?;
         let mut problems = Problems { ok: true };
-        let sel = LadderSel { conn: None, filter: None, expand: false, max: 4, max_conns: 1000 };
-        draw_ladders(&mut cap, &sel, style, &mut out, &mut problems)?;
+        if *s == Scenario::Sticky {
+            // The segment map: which message rode in which segment.
+            let view = SegmentsView {
+                conn: 0,
+                framing: demo::sticky_spec(),
+                dirs: [true, false],
+                limits: Default::default(),
+                track: crate::cli::TrackArgs { max_conns: 1000 },
+                style: Some(crate::render::segments::Style { width: style.width, ascii: style.ascii, expand: false }),
+            };
+            if segments_view(&mut cap, &view, &mut out, &mut problems)?.is_err() {
+                writeln!(out, "(nothing was captured)")?;
+            }
+        } else {
+            let sel = LadderSel { conn: None, filter: None, expand: false, max: 4, max_conns: 1000 };
+            draw_ladders(&mut cap, &sel, style, &mut out, &mut problems)?;
+        }
         if !log.is_empty() {
+            if *s == Scenario::Sticky {
+                writeln!(
+                    out,
+                    "\nOn lo each send() may leave as a segment of its own (a 64 KiB MTU, ACKs at once), yet \
+                     the server's recv() returns several messages together, or part of one: the receive buffer \
+                     joins bytes too, so the receiver must frame messages itself."
+                )?;
+            }
             writeln!(out, "\nWhat the server's socket calls returned:")?;
             for l in &log {
                 writeln!(out, "  {l}")?;
@@ -1365,55 +1388,76 @@ fn stream_cmd(a: crate::cli::StreamArgs) -> Result<bool> {
 }
 
 fn segments_cmd(a: crate::cli::SegmentsArgs) -> Result<bool> {
-    use crate::analysis::follow::Dir;
-    use crate::analysis::reassembly::{Event, Limits, Sink};
-    use crate::analysis::segments::Model;
+    use crate::analysis::reassembly::Limits;
     let mut problems = Problems { ok: true };
     let mut cap = CaptureFile::open(&a.file)?;
     let mut out = stdout();
-    let limits = Limits { per_direction: a.reassembly.max_held, total: a.reassembly.max_held_total };
-    let mut models = [Model::new(a.framing.clone()), Model::new(a.framing.clone())];
-    let (follow, conns) = follow_conn(
-        &mut cap,
-        a.conn,
-        a.track,
-        limits,
-        &mut problems,
-        &mut out,
-        |_| {},
-        &mut |d: Dir, udp: bool, e: Event<'_>| {
+    let view = SegmentsView {
+        conn: a.conn,
+        framing: a.framing,
+        dirs: dirs_shown(a.dir),
+        limits: Limits { per_direction: a.reassembly.max_held, total: a.reassembly.max_held_total },
+        track: a.track,
+        style: (a.format == StatsFormat::Table).then(|| crate::render::segments::Style {
+            width: usize::from(a.width.or_else(term_width).unwrap_or(100)),
+            ascii: a.ascii,
+            expand: a.expand,
+        }),
+    };
+    let found = segments_view(&mut cap, &view, &mut out, &mut problems)?;
+    out.flush()?;
+    if let Err(conns) = found {
+        no_conn(&a.file, a.conn, conns);
+        return Ok(false);
+    }
+    Ok(problems.ok)
+}
+
+/// What a sticky-packet view shows.
+struct SegmentsView {
+    conn: u32,
+    framing: crate::analysis::framing::Spec,
+    dirs: [bool; 2],
+    limits: crate::analysis::reassembly::Limits,
+    track: crate::cli::TrackArgs,
+    /// Text in this style, or JSON lines.
+    style: Option<crate::render::segments::Style>,
+}
+
+/// Writes the sticky-packet view of one connection of `cap`; `Err(n)` when the capture
+/// has no such connection (it has `n`).
+fn segments_view(
+    cap: &mut CaptureFile,
+    v: &SegmentsView,
+    out: &mut impl Write,
+    problems: &mut Problems,
+) -> Result<std::result::Result<(), u32>> {
+    use crate::analysis::follow::Dir;
+    use crate::analysis::reassembly::{Event, Sink};
+    use crate::analysis::segments::Model;
+    let mut models = [Model::new(v.framing.clone()), Model::new(v.framing.clone())];
+    let (follow, conns) =
+        follow_conn(cap, v.conn, v.track, v.limits, problems, out, |_| {}, &mut |d: Dir, udp: bool, e: Event<'_>| {
             let m = &mut models[d.index()];
             match e {
                 Event::Data { offset, bytes, frame, ts, .. } if udp => m.datagram(frame, ts, offset, bytes),
                 e if !udp => m.event(e),
                 _ => {}
             }
-        },
-    )?;
+        })?;
     let Some(peers) = follow.peers().copied() else {
-        out.flush()?;
-        no_conn(&a.file, a.conn, conns);
-        return Ok(false);
+        return Ok(Err(conns));
     };
     if peers.proto == crate::analysis::conn::Proto::Tcp {
         for m in &mut models {
             m.finish();
         }
     }
-    let shown = dirs_shown(a.dir);
     let list: Vec<(Dir, &Model)> =
-        Dir::BOTH.iter().filter(|d| shown[d.index()]).map(|&d| (d, &models[d.index()])).collect();
-    match a.format {
-        StatsFormat::Table => {
-            let style = crate::render::segments::Style {
-                width: usize::from(a.width.or_else(term_width).unwrap_or(100)),
-                ascii: a.ascii,
-                expand: a.expand,
-            };
-            crate::render::segments::write_text(&mut out, a.conn, &peers, &list, style)?
-        }
-        StatsFormat::Jsonl => crate::render::segments::write_jsonl(&mut out, a.conn, &peers, &list)?,
+        Dir::BOTH.iter().filter(|d| v.dirs[d.index()]).map(|&d| (d, &models[d.index()])).collect();
+    match v.style {
+        Some(style) => crate::render::segments::write_text(out, v.conn, &peers, &list, style)?,
+        None => crate::render::segments::write_jsonl(out, v.conn, &peers, &list)?,
     }
-    out.flush()?;
-    Ok(problems.ok)
+    Ok(Ok(()))
 }
