@@ -355,6 +355,29 @@ impl fmt::Display for Part {
     }
 }
 
+/// Message numbers in order, consecutive ones as a range: "3-34", "7 and 8", "1, 2".
+/// `alone`: nothing follows, so two single numbers read "7 and 8".
+fn runs(numbers: &[u64], alone: bool) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < numbers.len() {
+        let mut j = i;
+        while j + 1 < numbers.len() && numbers[j + 1] == numbers[j] + 1 {
+            j += 1;
+        }
+        match j - i {
+            0 => out.push(numbers[i].to_string()),
+            1 => out.extend([numbers[i].to_string(), numbers[j].to_string()]),
+            _ => out.push(format!("{}-{}", numbers[i], numbers[j])),
+        }
+        i = j + 1;
+    }
+    match out.split_last() {
+        Some((last, rest)) if alone && !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => out.join(", "),
+    }
+}
+
 fn segments_word(r: &RangeInclusive<u64>) -> String {
     match r.end() - r.start() {
         0 => format!("segment {}", r.start()),
@@ -369,8 +392,7 @@ impl fmt::Display for Note {
             Note::Coalesced { segment, frame, parts } => {
                 // Whole messages read as one item: "messages 4, 5, 6".
                 let mut items: Vec<String> = Vec::new();
-                let whole: Vec<String> =
-                    parts.iter().filter(|(_, p)| *p == Part::Whole).map(|(n, _)| n.to_string()).collect();
+                let whole: Vec<u64> = parts.iter().filter(|(_, p)| *p == Part::Whole).map(|(n, _)| *n).collect();
                 let mut whole_done = false;
                 for (n, p) in parts {
                     if *p != Part::Whole {
@@ -378,14 +400,7 @@ impl fmt::Display for Note {
                     } else if !whole_done {
                         whole_done = true;
                         let s = if whole.len() > 1 { "s" } else { "" };
-                        // Alone, the numbers end with "and": "messages 7 and 8".
-                        let listed = match whole.split_last() {
-                            Some((last, rest)) if !rest.is_empty() && parts.len() == whole.len() => {
-                                format!("{} and {last}", rest.join(", "))
-                            }
-                            _ => whole.join(", "),
-                        };
-                        items.push(format!("message{s} {listed}"));
+                        items.push(format!("message{s} {}", runs(&whole, parts.len() == whole.len())));
                     }
                 }
                 let list = match items.split_last() {
@@ -419,6 +434,14 @@ impl fmt::Display for Note {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_numbers_read_as_ranges() {
+        assert_eq!(runs(&[7, 8], true), "7 and 8");
+        assert_eq!(runs(&[1, 2], false), "1, 2");
+        assert_eq!(runs(&(3..=34).collect::<Vec<_>>(), false), "3-34");
+        assert_eq!(runs(&[1, 3, 4, 5, 9], true), "1, 3-5 and 9");
+    }
     use crate::analysis::reassembly::{Budget, Limits, Segment, Stream};
 
     fn spec(s: &str) -> Spec {
@@ -646,7 +669,7 @@ mod tests {
                 "segment 1 (frame 4) carries message 1 and the first 486 bytes of message 2: coalesced",
                 "message 2 (3000 bytes) spans segments 1-7 (frames 4-10): split",
                 "segment 7 (frame 10) carries the last 18 bytes of message 2 and message 3: coalesced",
-                "segment 8 (frame 12) carries messages 4, 5: coalesced",
+                "segment 8 (frame 12) carries messages 4 and 5: coalesced",
             ]
         );
     }
