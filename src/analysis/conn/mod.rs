@@ -25,12 +25,18 @@ use crate::decode::{tcp, Context, Packet};
 /// Connections kept at most, by default: hostile captures open millions.
 pub const DEFAULT_MAX_CONNS: usize = 500_000;
 
-/// A closed connection stays this long (capture time) after its last frame, so a
-/// retransmitted FIN or final ACK, which comes within a few retransmission timeouts,
-/// still counts for it. TIME-WAIT lasts longer (2MSL: 60 s on Linux), but keeping every
-/// closed connection that long would bound memory by the capture's rate, not by what is
-/// in flight.
-pub const LINGER_NS: u64 = 10 * 1_000_000_000;
+/// A closed connection keeps its full state this long (capture time) after its last
+/// frame, so a retransmitted FIN or final ACK, which comes within a retransmission
+/// timeout or two, is still analysed as one. After that it leaves the table and only a
+/// [`Retired`] record stays (its numbers, who is who, its ISNs): a later segment of it
+/// still gets its `tcp.stream` and relative numbers, as in tshark, without analysis.
+/// TIME-WAIT lasts longer (2MSL: 60 s on Linux), but keeping every closed connection
+/// that long would bound memory by the capture's rate, not by what is in flight.
+pub const LINGER_NS: u64 = 1_000_000_000;
+
+/// A UDP conversation idle this long (capture time) leaves the table for a [`Retired`]
+/// record: UDP has no close, and DNS alone opens a conversation per query.
+pub const UDP_IDLE_NS: u64 = 1_000_000_000;
 
 /// Frames between sweeps of finished connections.
 const SWEEP_EVERY: u64 = 1 << 16;
@@ -157,6 +163,30 @@ pub struct Summary {
     pub tcp: Option<TcpSummary>,
 }
 
+impl Summary {
+    /// Adds the row of the same connection revived after it left the table: its
+    /// counts add up, it extends the end; state, history and close stay those of the
+    /// connection's life in full (a revived one starts its analysis afresh).
+    fn merge(&mut self, later: &Summary) {
+        self.frames_ab += later.frames_ab;
+        self.bytes_ab += later.bytes_ab;
+        self.frames_ba += later.frames_ba;
+        self.bytes_ba += later.bytes_ba;
+        self.payload_ab += later.payload_ab;
+        self.payload_ba += later.payload_ba;
+        if later.last_frame > self.last_frame {
+            self.last_frame = later.last_frame;
+            self.last_ns = self.last_ns.max(later.last_ns);
+        }
+        if let (Some(t), Some(l)) = (self.tcp.as_mut(), later.tcp.as_ref()) {
+            t.retransmissions += l.retransmissions;
+            t.dup_acks += l.dup_acks;
+            t.lost += l.lost;
+            t.evicted |= l.evicted;
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct TcpSummary {
     pub conn_state: &'static str,
@@ -262,8 +292,29 @@ struct Side {
     lost: u64,
 }
 
+/// A table key: TCP and UDP between the same two ports are different conversations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    flow: FlowKey,
+    proto: Proto,
+}
+
+/// What is kept of a connection that left the table: enough to give its later frames
+/// the same numbers (about 60 bytes with its key, against ~0.5 KB for the full state).
+#[derive(Clone, Copy, Debug)]
+struct Retired {
+    id: u32,
+    stream: u32,
+    a_is_lo: bool,
+    client_is_lo: bool,
+    base: [Option<u32>; 2],
+    scale: [Scale; 2],
+}
+
 #[derive(Clone, Debug)]
 struct Conn {
+    /// Came back from a [`Retired`] record: who is A and who is the client are known.
+    revived: bool,
     id: u32,
     stream: u32,
     proto: Proto,
@@ -289,6 +340,7 @@ struct Conn {
 impl Conn {
     fn new(id: u32, stream: u32, proto: Proto, frame: u64, ts: u64, from_lo: bool) -> Conn {
         Conn {
+            revived: false,
             id,
             stream,
             proto,
@@ -370,7 +422,7 @@ impl Conn {
 /// The connection table.
 pub struct Tracker {
     /// Boxed: the table's buckets stay small, so its empty slots cost little.
-    map: FxHashMap<FlowKey, Box<Conn>>,
+    map: FxHashMap<Key, Box<Conn>>,
     cap: usize,
     next_id: u32,
     next_tcp: u32,
@@ -384,6 +436,8 @@ pub struct Tracker {
     pub evicted: u64,
     /// Capture time of the latest frame, for sweeps.
     now: u64,
+    /// Connections that left the table, by key (bounded: see `retire`).
+    retired: FxHashMap<Key, Retired>,
 }
 
 impl Default for Tracker {
@@ -406,6 +460,7 @@ impl Tracker {
             keep,
             evicted: 0,
             now: 0,
+            retired: FxHashMap::default(),
         }
     }
 
@@ -426,9 +481,9 @@ impl Tracker {
             return Seen::default();
         };
         if let Some(t) = p.tcp() {
-            self.tcp(number, ts, orig_len, p, t, key, from_lo)
+            self.tcp(number, ts, orig_len, p, t, Key { flow: key, proto: Proto::Tcp }, from_lo)
         } else {
-            self.udp(number, ts, orig_len, p, key, from_lo)
+            self.udp(number, ts, orig_len, p, Key { flow: key, proto: Proto::Udp }, from_lo)
         }
     }
 
@@ -468,12 +523,17 @@ impl Tracker {
         }
     }
 
-    /// Moves closed connections whose TIME-WAIT is over out of the table.
+    /// Moves closed TCP connections past their linger, and idle UDP conversations, out
+    /// of the table.
     fn sweep(&mut self) {
         let now = self.now;
         let mut out = Vec::new();
         self.map.retain(|k, c| {
-            if c.finished() && c.last_ts.saturating_add(LINGER_NS) < now {
+            let done = match c.proto {
+                Proto::Tcp => c.finished() && c.last_ts.saturating_add(LINGER_NS) < now,
+                Proto::Udp => c.last_ts.saturating_add(UDP_IDLE_NS) < now,
+            };
+            if done {
                 out.push((*k, std::mem::replace(c, Box::new(Conn::new(0, 0, Proto::Tcp, 0, 0, false)))));
                 false
             } else {
@@ -485,11 +545,45 @@ impl Tracker {
         }
     }
 
-    fn retire(&mut self, key: &FlowKey, c: &Conn) {
+    fn retire(&mut self, key: &Key, c: &Conn) {
         // A connection only ever seen through headers tshark would not count has no row.
         if self.keep && c.lo.frames + c.hi.frames > 0 {
-            self.finished.push(c.summary(key));
+            self.finished.push(c.summary(&key.flow));
         }
+        // One evicted because the table was full is forgotten: its later frames count
+        // as a new connection (the cap is there for hostile captures).
+        if c.evicted {
+            return;
+        }
+        // Bounded too: past four records per table slot, the oldest knowledge goes.
+        if self.retired.len() >= self.cap.saturating_mul(4) {
+            self.retired.clear();
+        }
+        self.retired.insert(
+            *key,
+            Retired {
+                id: c.id,
+                stream: c.stream,
+                a_is_lo: c.a_is_lo,
+                client_is_lo: c.client_is_lo,
+                base: [c.lo.base, c.hi.base],
+                scale: [c.lo.scale, c.hi.scale],
+            },
+        );
+    }
+
+    /// A connection back from its record: same numbers, same roles, same ISNs, fresh
+    /// analysis state.
+    fn revive(r: &Retired, proto: Proto, number: u64, ts: u64, from_lo: bool) -> Box<Conn> {
+        let mut c = Box::new(Conn::new(r.id, r.stream, proto, number, ts, from_lo));
+        c.revived = true;
+        c.a_is_lo = r.a_is_lo;
+        c.client_is_lo = r.client_is_lo;
+        c.lo.base = r.base[0];
+        c.hi.base = r.base[1];
+        c.lo.scale = r.scale[0];
+        c.hi.scale = r.scale[1];
+        c
     }
 
     /// Ends the capture: every connection still in the table, and the ones that left,
@@ -501,12 +595,21 @@ impl Tracker {
         }
         drop(map);
         let mut v = self.finished;
+        // A revived connection has a second row: one row per connection, as in tshark.
+        v.sort_by_key(|s| (s.id, s.first_frame));
+        v.dedup_by(|later, first| {
+            if later.id != first.id {
+                return false;
+            }
+            first.merge(later);
+            true
+        });
         // tshark orders its conversation table by first counted frame.
         v.sort_unstable_by_key(|s| (s.first_frame, s.id));
         v
     }
 
-    fn new_conn(&mut self, proto: Proto, number: u64, ts: u64, key: FlowKey, from_lo: bool) -> &mut Conn {
+    fn new_conn(&mut self, proto: Proto, number: u64, ts: u64, key: Key, from_lo: bool) -> &mut Conn {
         self.make_room();
         let stream = match proto {
             Proto::Tcp => &mut self.next_tcp,
@@ -519,9 +622,17 @@ impl Tracker {
         self.map.get_mut(&key).expect("just inserted")
     }
 
-    fn udp(&mut self, number: u64, ts: u64, orig_len: u32, p: &Packet<'_>, key: FlowKey, from_lo: bool) -> Seen {
+    fn udp(&mut self, number: u64, ts: u64, orig_len: u32, p: &Packet<'_>, key: Key, from_lo: bool) -> Seen {
         if !self.map.contains_key(&key) {
-            self.new_conn(Proto::Udp, number, ts, key, from_lo);
+            match self.retired.remove(&key) {
+                Some(r) => {
+                    self.make_room();
+                    self.map.insert(key, Self::revive(&r, Proto::Udp, number, ts, from_lo));
+                }
+                None => {
+                    self.new_conn(Proto::Udp, number, ts, key, from_lo);
+                }
+            }
         }
         let c = self.map.get_mut(&key).expect("present");
         c.last_frame = number;
@@ -549,7 +660,7 @@ impl Tracker {
         orig_len: u32,
         p: &Packet<'_>,
         t: tcp::Tcp<'_>,
-        key: FlowKey,
+        key: Key,
         from_lo: bool,
     ) -> Seen {
         let (Some(seq), Some(ack), Some(flags), Some(win)) = (t.seq(), t.ack(), t.flags(), t.window()) else {
@@ -567,6 +678,8 @@ impl Tracker {
         let (id, stream) = (self.next_id, self.next_tcp);
         let mut created = false;
         let mut retired = None;
+        let mut reused_after_retire = false;
+        let record = if self.map.contains_key(&key) { None } else { self.retired.remove(&key) };
         let c: &mut Conn = match self.map.entry(key) {
             std::collections::hash_map::Entry::Occupied(e) => {
                 let c = e.into_mut();
@@ -581,19 +694,26 @@ impl Tracker {
                 }
                 c
             }
-            std::collections::hash_map::Entry::Vacant(e) => {
-                created = true;
-                e.insert(Box::new(Conn::new(id, stream, Proto::Tcp, number, ts, from_lo)))
-            }
+            std::collections::hash_map::Entry::Vacant(e) => match record {
+                // The same rule against the retired connection's ISN.
+                Some(r) if !(syn && !has_ack && r.base[usize::from(!from_lo)].is_some_and(|b| b != seq)) => {
+                    e.insert(Self::revive(&r, Proto::Tcp, number, ts, from_lo))
+                }
+                r => {
+                    reused_after_retire = r.is_some();
+                    created = true;
+                    e.insert(Box::new(Conn::new(id, stream, Proto::Tcp, number, ts, from_lo)))
+                }
+            },
         };
-        let reused = retired.is_some();
+        let reused = retired.is_some() || reused_after_retire;
         if created {
             self.next_id += 1;
             self.next_tcp += 1;
         }
         if let Some(old) = retired {
             if self.keep && old.lo.frames + old.hi.frames > 0 {
-                self.finished.push(old.summary(&key));
+                self.finished.push(old.summary(&key.flow));
             }
         }
         if !whole {
@@ -605,7 +725,7 @@ impl Tracker {
                 Context { rel_seq: Some(rel_seq), rel_ack, win_shift, stream: Some(c.stream), ..Context::default() };
             return Seen { ctx, id: Some(c.id), proto: Some(Proto::Tcp), ..Seen::default() };
         }
-        if c.lo.frames + c.hi.frames == 0 {
+        if c.lo.frames + c.hi.frames == 0 && !c.revived {
             // A is the sender of the first frame counted.
             c.a_is_lo = from_lo;
             c.first_frame = number;
@@ -623,7 +743,7 @@ impl Tracker {
 
 /// Decides who is the client, from the first segment seen (Zeek's originator).
 fn roles(c: &mut Conn, from_lo: bool, flags: u16, sport: u16, dport: u16) {
-    if c.lo.frames + c.hi.frames != 0 {
+    if c.lo.frames + c.hi.frames != 0 || c.revived {
         return;
     }
     let syn = flags & tcp::SYN != 0;

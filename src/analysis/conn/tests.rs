@@ -411,6 +411,75 @@ mod reuse_and_midstream {
         assert_eq!((rows[0].frames_ab, rows[1].frames_ab), (6, 1));
     }
 
+    /// Closed, then quiet for longer than the linger, then swept out of the table.
+    fn closed_and_retired() -> Net {
+        let mut n = with_data();
+        n.c("FA", CI + 101, SI + 101, 0);
+        n.s("FA", SI + 101, CI + 102, 0);
+        n.c("A", CI + 102, SI + 102, 0);
+        n.ts += 2 * LINGER_NS;
+        n.t.now = n.ts;
+        n.t.sweep();
+        assert_eq!(n.t.live(), 0, "the closed connection left the table");
+        n
+    }
+
+    #[test]
+    fn a_late_segment_after_retirement_keeps_its_numbers() {
+        let mut n = closed_and_retired();
+        // The server retransmits its FIN: same stream, numbers still relative to its ISN.
+        let late = n.s("FA", SI + 101, CI + 102, 0);
+        assert_eq!((late.id, late.ctx.stream), (Some(0), Some(0)));
+        assert_eq!((late.ctx.rel_seq, late.ctx.rel_ack), (Some(101), Some(102)));
+        assert!(!late.from_client);
+        let rows = n.rows();
+        assert_eq!(rows.len(), 1, "one row per connection");
+        assert_eq!((rows[0].frames_ab, rows[0].frames_ba), (6, 4));
+        assert_eq!(tcp(&rows, 0).conn_state, "SF");
+    }
+
+    #[test]
+    fn a_new_syn_after_retirement_is_port_reuse() {
+        let mut n = closed_and_retired();
+        let syn = n.c("S", 9000, 0, 0);
+        assert!(has(&syn, Flags::PORT_REUSE));
+        assert_eq!((syn.id, syn.ctx.stream), (Some(1), Some(1)));
+        // The same SYN again is its retransmission, not a third connection.
+        let again = n.c("S", 9000, 0, 0);
+        assert_eq!(again.ctx.stream, Some(1));
+        assert_eq!(n.rows().len(), 2);
+    }
+
+    #[test]
+    fn an_idle_udp_conversation_comes_back_as_itself() {
+        let mut n = listen();
+        let udp = |n: &mut Net, from_client: bool| {
+            let (src, dst) = if from_client { (C, S) } else { (S, C) };
+            let mut buf = Vec::new();
+            PacketBuilder::ethernet2([2; 6], [4; 6])
+                .ipv4(src.0, dst.0, 64)
+                .udp(src.1, dst.1)
+                .write(&mut buf, b"q")
+                .unwrap();
+            n.n += 1;
+            n.ts += 100_000;
+            let p = decode(LinkType::ETHERNET, &buf, buf.len() as u32);
+            n.t.observe(n.n, n.ts, buf.len() as u32, &p)
+        };
+        udp(&mut n, true);
+        udp(&mut n, false);
+        n.ts += 2 * UDP_IDLE_NS;
+        n.t.now = n.ts;
+        n.t.sweep();
+        assert_eq!(n.t.live(), 0);
+        n.c("S", CI, 0, 0); // another connection in between takes id 1
+        let back = udp(&mut n, false);
+        assert_eq!((back.id, back.ctx.stream, back.from_client), (Some(0), Some(0), false));
+        let rows = n.rows();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].id, rows[0].frames_ab, rows[0].frames_ba), (0, 1, 2));
+    }
+
     #[test]
     fn capture_starting_mid_connection() {
         let mut n = listen();
