@@ -292,7 +292,7 @@ fn stats_cmd(a: StatsArgs) -> Result<bool> {
     let mut out = stdout();
     let mut problems = Problems { ok: true };
     for (i, path) in a.files.iter().enumerate() {
-        let mut cap = match CaptureFile::open(path) {
+        let mut cap = match CaptureFile::open_streamed(path) {
             Ok(c) => c,
             Err(e) => {
                 problems.file_error(&mut out, &e)?;
@@ -650,7 +650,7 @@ fn conns_cmd(a: crate::cli::ConnsArgs) -> Result<bool> {
     use crate::analysis::conn::{Proto, Tracker};
     let mut out = stdout();
     let mut problems = Problems { ok: true };
-    let mut cap = CaptureFile::open(&a.file)?;
+    let mut cap = CaptureFile::open_streamed(&a.file)?;
     let mut tracker = Tracker::new(a.track.max_conns as usize, true);
     let mut t0 = None;
     loop {
@@ -695,7 +695,7 @@ fn ladder_cmd(a: crate::cli::LadderArgs) -> Result<bool> {
     let filter = parse_filter(a.filter.as_deref())?;
     let mut out = stdout();
     let mut problems = Problems { ok: true };
-    let mut cap = CaptureFile::open(&a.file)?;
+    let mut cap = CaptureFile::open_streamed(&a.file)?;
     let style = crate::render::ladder::Style {
         width: usize::from(a.width.or_else(term_width).unwrap_or(100)),
         ascii: a.ascii,
@@ -1343,7 +1343,7 @@ fn stream_cmd(a: crate::cli::StreamArgs) -> Result<bool> {
         StreamAs::Raw => As::Raw,
     };
     let mut problems = Problems { ok: true };
-    let mut cap = CaptureFile::open(&a.file)?;
+    let mut cap = CaptureFile::open_streamed(&a.file)?;
     let limits = Limits { per_direction: a.reassembly.max_held, total: a.reassembly.max_held_total };
     let mut printer = Printer::new(stdout(), how, dirs_shown(a.dir), a.ascii);
     let mut head_err = None;
@@ -1390,7 +1390,7 @@ fn stream_cmd(a: crate::cli::StreamArgs) -> Result<bool> {
 fn segments_cmd(a: crate::cli::SegmentsArgs) -> Result<bool> {
     use crate::analysis::reassembly::Limits;
     let mut problems = Problems { ok: true };
-    let mut cap = CaptureFile::open(&a.file)?;
+    let mut cap = CaptureFile::open_streamed(&a.file)?;
     let mut out = stdout();
     let view = SegmentsView {
         conn: a.conn,

@@ -26,6 +26,10 @@ pub use field::{Value, Visitor};
 /// Protocols pktlab decodes (and the leftovers it names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Proto {
+    /// Bytes no decoder claimed: application payload, or a protocol pktlab does not decode.
+    // First, so an empty layer is all zeros and a packet's layer table starts as a
+    // memset rather than a copy of a constant.
+    Data,
     Eth,
     /// Cisco FabricPath: an outer MAC header wrapping a whole Ethernet frame.
     Cfp,
@@ -44,8 +48,6 @@ pub enum Proto {
     Gtp,
     /// VXLAN: an Ethernet frame inside UDP.
     Vxlan,
-    /// Bytes no decoder claimed: application payload, or a protocol pktlab does not decode.
-    Data,
 }
 
 impl Proto {
@@ -340,6 +342,8 @@ impl<'a> Packet<'a> {
 }
 
 /// Decodes one frame. Never panics, never allocates.
+// Inlined so the packet is built in the caller's slot, not built and then copied.
+#[inline(always)]
 pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Packet<'_> {
     let mut p = Packet {
         data,
