@@ -833,6 +833,7 @@ fn demo_cmd(a: crate::cli::DemoArgs) -> Result<bool> {
                 limits: Default::default(),
                 track: crate::cli::TrackArgs { max_conns: 1000 },
                 style: Some(crate::render::segments::Style { width: style.width, ascii: style.ascii, expand: false }),
+                expand: false,
             };
             if segments_view(&mut cap, &view, &mut out, &mut problems)?.is_err() {
                 writeln!(out, "(nothing was captured)")?;
@@ -1403,6 +1404,7 @@ fn segments_cmd(a: crate::cli::SegmentsArgs) -> Result<bool> {
             ascii: a.ascii,
             expand: a.expand,
         }),
+        expand: a.expand,
     };
     let found = segments_view(&mut cap, &view, &mut out, &mut problems)?;
     out.flush()?;
@@ -1422,6 +1424,8 @@ struct SegmentsView {
     track: crate::cli::TrackArgs,
     /// Text in this style, or JSON lines.
     style: Option<crate::render::segments::Style>,
+    /// Keep every record of a long stream (memory grows with it).
+    expand: bool,
 }
 
 /// Writes the sticky-packet view of one connection of `cap`; `Err(n)` when the capture
@@ -1435,7 +1439,8 @@ fn segments_view(
     use crate::analysis::follow::Dir;
     use crate::analysis::reassembly::{Event, Sink};
     use crate::analysis::segments::Model;
-    let mut models = [Model::new(v.framing.clone()), Model::new(v.framing.clone())];
+    let model = || if v.expand { Model::unbounded(v.framing.clone()) } else { Model::new(v.framing.clone()) };
+    let mut models = [model(), model()];
     let (follow, conns) =
         follow_conn(cap, v.conn, v.track, v.limits, problems, out, |_| {}, &mut |d: Dir, udp: bool, e: Event<'_>| {
             let m = &mut models[d.index()];

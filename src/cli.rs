@@ -171,7 +171,8 @@ pub struct SegmentsArgs {
     /// Plain ASCII instead of box-drawing characters.
     #[arg(long)]
     pub ascii: bool,
-    /// Every row of the segment, message and note lists (long lists show their two ends).
+    /// Every row of the segment, message and note lists, in text and JSON (long lists
+    /// show their two ends; with this, memory grows with the stream).
     #[arg(long)]
     pub expand: bool,
     /// Width in columns (default: the terminal's, or 100).

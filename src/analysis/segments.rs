@@ -7,6 +7,12 @@
 //! segment and per message, never payload bytes beyond the framer's previews. Both
 //! lists use the same stream offsets, so a renderer can draw them as two aligned
 //! tracks (segments above, messages below) with [`columns`].
+//!
+//! Memory is bounded: once more than [`WINDOW`] segments are held, the ones no message
+//! still in progress can touch are settled (their notes written, counted in the
+//! totals) and let go, keeping only the stream's first [`HEAD`] and last [`TAIL`]
+//! records for display. A short stream keeps everything, and so does
+//! [`Model::unbounded`] (the `--expand` view).
 
 use std::fmt;
 use std::ops::{Range, RangeInclusive};
@@ -112,6 +118,55 @@ pub struct Totals {
     pub conflicts: u64,
 }
 
+/// Segments held before settled ones are let go.
+pub const WINDOW: usize = 4096;
+/// Records kept from the start of a long stream (the lists' head, the tracks).
+pub const HEAD: usize = 512;
+/// Records kept from the end of a long stream.
+pub const TAIL: usize = 12;
+/// Segments kept at the start of a message still in progress (its header may span
+/// them); the ones after, wholly inside it, can carry nothing else.
+const IN_MESSAGE: usize = 64;
+
+/// The first and the last records of a long list, and how many between were let go.
+#[derive(Clone, Debug)]
+pub struct Kept<T> {
+    pub head: Vec<T>,
+    pub omitted: u64,
+    pub tail: std::collections::VecDeque<T>,
+}
+
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Kept { head: Vec::new(), omitted: 0, tail: Default::default() }
+    }
+}
+
+impl<T> Kept<T> {
+    fn push(&mut self, x: T, head: usize) {
+        if self.head.len() < head {
+            self.head.push(x);
+            return;
+        }
+        self.tail.push_back(x);
+        if self.tail.len() > TAIL {
+            self.tail.pop_front();
+            self.omitted += 1;
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.head.is_empty() && self.tail.is_empty()
+    }
+}
+
+/// A list for display: its first records, how many are left out, its last records.
+/// With nothing left out, `head` then `tail` is the whole list.
+pub struct Listing<'a, T> {
+    pub head: Vec<&'a T>,
+    pub omitted: u64,
+    pub tail: Vec<&'a T>,
+}
+
 /// Segments and messages of one stream.
 pub struct Model {
     framer: Framer,
@@ -124,10 +179,39 @@ pub struct Model {
     incomplete: Option<framing::Incomplete>,
     /// The end of the stream so far: every offset before it was delivered or missing.
     end: u64,
+    /// Segments held before settling (see [`WINDOW`]).
+    window: usize,
+    kept_segments: Kept<Seg>,
+    kept_messages: Kept<framing::Message>,
+    /// Notes of settled records, with the offset they sort by.
+    kept_notes: Kept<(u64, Note)>,
+    /// Final notes not yet in `kept_notes`: a note joins it once every note before it
+    /// in stream order is final too, so the kept tail is the stream's last notes.
+    pending: Vec<(u64, Note)>,
+    /// Coalesced, split, header-split notes among the settled.
+    settled_counts: [u64; 3],
+    /// Segment and message numbers up to which notes were settled.
+    settled_segment: u64,
+    settled_message: u64,
+    n_segments: u64,
+    n_messages: u64,
+    bytes: u64,
+    /// Bytes inside complete messages.
+    framed: u64,
 }
 
 impl Model {
     pub fn new(spec: Spec) -> Self {
+        Model::with_window(spec, WINDOW)
+    }
+
+    /// Keeps every record, however long the stream.
+    pub fn unbounded(spec: Spec) -> Self {
+        Model::with_window(spec, usize::MAX)
+    }
+
+    /// Settles records once more than `window` segments are held (at least 2).
+    pub fn with_window(spec: Spec, window: usize) -> Self {
         Model {
             framer: Framer::new(spec),
             segments: Vec::new(),
@@ -138,6 +222,118 @@ impl Model {
             lost: None,
             incomplete: None,
             end: 0,
+            window: window.max(2),
+            kept_segments: Kept::default(),
+            kept_messages: Kept::default(),
+            kept_notes: Kept::default(),
+            pending: Vec::new(),
+            settled_counts: [0; 3],
+            settled_segment: 0,
+            settled_message: 0,
+            n_segments: 0,
+            n_messages: 0,
+            bytes: 0,
+            framed: 0,
+        }
+    }
+
+    /// Some records were let go: lists and tracks show a long stream's two ends.
+    pub fn settled(&self) -> bool {
+        !self.kept_segments.is_empty() || !self.kept_messages.is_empty()
+    }
+
+    /// Every segment still known: the settled head and tail, then those held.
+    pub fn segment_listing(&self) -> Listing<'_, Seg> {
+        let mut tail: Vec<&Seg> = self.kept_segments.tail.iter().collect();
+        // Segments inside a long message in progress settle before the ones ahead of
+        // them: display order is stream order.
+        tail.sort_by_key(|s| s.number);
+        tail.extend(self.segments.iter());
+        Listing { head: self.kept_segments.head.iter().collect(), omitted: self.kept_segments.omitted, tail }
+    }
+
+    /// Every message still known, as [`Model::segment_listing`].
+    pub fn message_listing(&self) -> Listing<'_, framing::Message> {
+        let mut tail: Vec<&framing::Message> = self.kept_messages.tail.iter().collect();
+        tail.extend(self.messages.iter());
+        Listing { head: self.kept_messages.head.iter().collect(), omitted: self.kept_messages.omitted, tail }
+    }
+
+    /// Notes let go from the middle of a long stream's list.
+    pub fn notes_omitted(&self) -> u64 {
+        self.kept_notes.omitted
+    }
+
+    /// The stream's first records, for the tracks of a long stream: the segments and
+    /// messages in the head, and the offsets they cover.
+    pub fn head(&self) -> (&[Seg], &[framing::Message], Range<u64>) {
+        if !self.settled() {
+            return (&self.segments, &self.messages, self.extent());
+        }
+        let (s, m) = (&self.kept_segments.head[..], &self.kept_messages.head[..]);
+        let end = |x: Option<u64>| x.unwrap_or(u64::MAX);
+        let upto = end(s.last().map(|x| x.range.end)).min(end(m.last().map(|x| x.span().end)));
+        let upto = if upto == u64::MAX { 0 } else { upto };
+        (s, m, 0..upto)
+    }
+
+    /// Settles what no message still in progress can change, and lets it go.
+    fn settle(&mut self) {
+        // Offsets before `f` belong to complete messages, or to none ever.
+        let f = if self.framer.is_off() || self.lost.is_some() {
+            self.end
+        } else {
+            self.messages.last().map_or(0, |m| m.span().end)
+        };
+        // The last segment stays: the rest of it may still come.
+        let last = self.segments.len().saturating_sub(1);
+        let n_segs = self.segments[..last].partition_point(|s| s.range.end <= f);
+        // Messages touching a segment still held stay, for that segment's notes.
+        let keep_from = self.segments.get(n_segs).map_or(f, |s| s.range.start);
+        let n_msgs = self.messages.partition_point(|m| m.span().end <= keep_from);
+        let seg_upto = if n_segs > 0 { self.segments[n_segs - 1].number } else { self.settled_segment };
+        // Every complete message has all its segments here: its notes are final.
+        let msg_upto = self.messages.last().map_or(self.settled_message, |m| m.number);
+        if seg_upto > self.settled_segment || msg_upto > self.settled_message {
+            for (at, n) in self.window_notes() {
+                let (settles, kind) = match &n {
+                    Note::Coalesced { segment, .. } => (*segment > self.settled_segment && *segment <= seg_upto, 0),
+                    Note::Split { message, .. } => (*message > self.settled_message && *message <= msg_upto, 1),
+                    Note::HeaderSplit { message, .. } => (*message > self.settled_message && *message <= msg_upto, 2),
+                    _ => (false, 0),
+                };
+                if settles {
+                    self.settled_counts[kind] += 1;
+                    self.pending.push((at, n));
+                }
+            }
+            self.settled_segment = seg_upto.max(self.settled_segment);
+            self.settled_message = msg_upto.max(self.settled_message);
+        }
+        // Before `keep_from` every note is final (see the struct).
+        self.pending.sort_by_key(|(at, _)| *at);
+        let ready = self.pending.partition_point(|(at, _)| *at < keep_from);
+        for n in self.pending.drain(..ready) {
+            self.kept_notes.push(n, HEAD);
+        }
+        for x in self.segments.drain(..n_segs) {
+            self.kept_segments.push(x, HEAD);
+        }
+        for x in self.messages.drain(..n_msgs) {
+            self.kept_messages.push(x, HEAD);
+        }
+        // Inside one long message in progress: the segments past its first few carry
+        // nothing but its bytes, so only the count of them matters. (Once the head is
+        // full, so the head stays in stream order.)
+        if self.segments.len() > self.window / 2 && self.kept_segments.head.len() >= HEAD {
+            let first_inside = self.segments.partition_point(|s| s.range.start < f);
+            let from = first_inside + IN_MESSAGE;
+            let to = self.segments.len() - 1;
+            if to > from {
+                for x in self.segments.drain(from..to) {
+                    self.kept_segments.push(x, HEAD);
+                }
+            }
         }
     }
 
@@ -169,7 +365,11 @@ impl Model {
     /// datagram whole from one `recvfrom()`. The framing spec is not used.
     pub fn datagram(&mut self, frame: u64, ts: u64, offset: u64, bytes: &[u8]) {
         let end = offset + bytes.len() as u64;
-        let number = self.segments.len() as u64 + 1;
+        self.n_segments += 1;
+        self.n_messages += 1;
+        self.bytes += bytes.len() as u64;
+        self.framed += bytes.len() as u64;
+        let number = self.n_segments;
         self.segments.push(Seg { number, frame, ts, range: offset..end, sent: offset..end, psh: false });
         self.messages.push(framing::Message {
             number,
@@ -180,11 +380,18 @@ impl Model {
             json: None,
         });
         self.end = end;
+        if self.segments.len() > self.window {
+            self.settle();
+        }
     }
 
     fn framed(&mut self, e: framing::Event) {
         match e {
-            framing::Event::Message(m) => self.messages.push(m),
+            framing::Event::Message(m) => {
+                self.n_messages += 1;
+                self.framed += m.span().end - m.span().start;
+                self.messages.push(m)
+            }
             framing::Event::Lost(l) => self.lost = Some(l),
             framing::Event::Incomplete(i) => self.incomplete = Some(i),
         }
@@ -213,8 +420,9 @@ impl Model {
         a..b.max(a)
     }
 
-    /// What is worth pointing out, in stream order.
-    pub fn notes(&self) -> Vec<Note> {
+    /// Coalesced, split and header-split notes of the records held, with the offsets
+    /// they sort by.
+    fn window_notes(&self) -> Vec<(u64, Note)> {
         let mut notes: Vec<(u64, Note)> = Vec::new();
         let spans: Vec<(u64, Range<u64>, bool)> = self.spans().collect();
         for s in &self.segments {
@@ -234,11 +442,11 @@ impl Model {
                     (*n, part)
                 })
                 .collect();
-            if parts.len() > 1 {
+            if parts.len() > 1 && s.number > self.settled_segment {
                 notes.push((s.range.start, Note::Coalesced { segment: s.number, frame: s.frame, parts }));
             }
         }
-        for m in &self.messages {
+        for m in self.messages.iter().filter(|m| m.number > self.settled_message) {
             let over = self.segments_over(&m.span());
             if over.len() > 1 {
                 let (first, last) = (&self.segments[over.start], &self.segments[over.end - 1]);
@@ -259,6 +467,16 @@ impl Model {
                 notes.push((m.header.start, Note::HeaderSplit { message: m.number, len, segments }));
             }
         }
+        notes
+    }
+
+    /// What is worth pointing out, in stream order (of a long stream: its first and
+    /// last notes, see [`Model::notes_omitted`]).
+    pub fn notes(&self) -> Vec<Note> {
+        let mut notes: Vec<(u64, Note)> = self.kept_notes.head.to_vec();
+        notes.extend(self.kept_notes.tail.iter().cloned());
+        notes.extend(self.pending.iter().cloned());
+        notes.extend(self.window_notes());
         for g in &self.gaps {
             notes.push((g.range.start, Note::Missing(g.clone())));
         }
@@ -276,19 +494,17 @@ impl Model {
     }
 
     pub fn totals(&self) -> Totals {
-        let notes = self.notes();
-        let count = |f: fn(&Note) -> bool| notes.iter().filter(|n| f(n)).count() as u64;
-        let bytes: u64 = self.segments.iter().map(Seg::len).sum();
-        let framed: u64 = self.messages.iter().map(|m| m.span().end - m.span().start).sum();
+        let notes = self.window_notes();
+        let count = |f: fn(&Note) -> bool| notes.iter().filter(|(_, n)| f(n)).count() as u64;
         Totals {
-            messages: self.messages.len() as u64,
-            segments: self.segments.len() as u64,
-            coalesced: count(|n| matches!(n, Note::Coalesced { .. })),
-            split: count(|n| matches!(n, Note::Split { .. })),
-            header_split: count(|n| matches!(n, Note::HeaderSplit { .. })),
+            messages: self.n_messages,
+            segments: self.n_segments,
+            coalesced: self.settled_counts[0] + count(|n| matches!(n, Note::Coalesced { .. })),
+            split: self.settled_counts[1] + count(|n| matches!(n, Note::Split { .. })),
+            header_split: self.settled_counts[2] + count(|n| matches!(n, Note::HeaderSplit { .. })),
             incomplete: self.incomplete.is_some(),
-            bytes,
-            outside: bytes - framed,
+            bytes: self.bytes,
+            outside: self.bytes - self.framed,
             missing: self.gaps.iter().map(|g| g.range.end - g.range.start).sum(),
             retransmitted: self.retransmitted,
             conflicts: self.conflicts.len() as u64,
@@ -301,11 +517,13 @@ impl Sink for Model {
         match e {
             Event::Data { offset, bytes, frame, ts, segment, psh } => {
                 let end = offset + bytes.len() as u64;
+                self.bytes += bytes.len() as u64;
                 match self.segments.last_mut() {
                     // The rest of a segment whose first part came earlier.
                     Some(s) if s.frame == frame && s.range.end == offset => s.range.end = end,
                     _ => {
-                        let number = self.segments.len() as u64 + 1;
+                        self.n_segments += 1;
+                        let number = self.n_segments;
                         self.segments.push(Seg { number, frame, ts, range: offset..end, sent: segment, psh });
                     }
                 }
@@ -314,6 +532,9 @@ impl Sink for Model {
                 self.framer.feed(offset, bytes, &mut |e| got.push(e));
                 for e in got {
                     self.framed(e);
+                }
+                if self.segments.len() > self.window {
+                    self.settle();
                 }
             }
             Event::Missing { offset, len, cause } => {
@@ -474,6 +695,87 @@ mod tests {
         s.finish(&mut budget, &mut m);
         m.finish();
         m
+    }
+
+    /// A long stream through a model that settles every few segments and through one
+    /// that keeps everything: the same totals, the same first records and notes, the
+    /// same last ones, and counts that add up.
+    #[test]
+    fn a_long_stream_settles_to_the_same_facts() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let spec = spec("len:u32be");
+        let mut bodies: Vec<Vec<u8>> = (0..3000).map(|i| vec![b'a' + (i % 26) as u8; next(700) as usize]).collect();
+        // One message far longer than the window, to let go of segments inside it.
+        bodies.insert(2000, vec![b'Z'; 400_000]);
+        let mut stream = Vec::new();
+        for b in &bodies {
+            spec.encode(b, &mut stream).unwrap();
+        }
+        let mut cuts = vec![0];
+        while *cuts.last().unwrap() < stream.len() {
+            let step = 1 + next(1460) as usize;
+            cuts.push((cuts.last().unwrap() + step).min(stream.len()));
+        }
+        let run = |mut m: Model| {
+            let mut budget = Budget::new(64 << 20);
+            let mut s = Stream::new(Limits::default());
+            let syn = Segment { frame: 1, ts: 0, seq: 7, syn: true, fin: false, rst: false, psh: false, payload: &[] };
+            s.push(&syn, &mut budget, &mut m);
+            let mut frame = 2;
+            for (k, w) in cuts.windows(2).enumerate() {
+                let seg = |frame| Segment {
+                    frame,
+                    seq: 8 + w[0] as u32,
+                    syn: false,
+                    psh: true,
+                    payload: &stream[w[0]..w[1]],
+                    ..syn
+                };
+                s.push(&seg(frame), &mut budget, &mut m);
+                frame += 1;
+                if k % 97 == 0 {
+                    // A retransmission now and then.
+                    s.push(&seg(frame), &mut budget, &mut m);
+                    frame += 1;
+                }
+            }
+            s.finish(&mut budget, &mut m);
+            m.finish();
+            m
+        };
+        let (small, full) = (run(Model::with_window(spec.clone(), 8)), run(Model::unbounded(spec.clone())));
+        assert!(small.settled() && !full.settled());
+        assert_eq!(small.totals(), full.totals());
+        let t = full.totals();
+        assert_eq!(t.messages, 3001, "{:?} {:?} {:?}", full.lost(), full.gaps(), t);
+        assert!(t.coalesced > 100 && t.split > 100 && t.header_split > 5, "{t:?}");
+
+        let (all, kept) = (full.notes(), small.notes());
+        assert_eq!(kept.len() as u64 + small.notes_omitted(), all.len() as u64);
+        assert_eq!(kept[..HEAD], all[..HEAD]);
+        assert_eq!(kept[kept.len() - TAIL..], all[all.len() - TAIL..]);
+
+        let (ls, lf) = (small.segment_listing(), full.segment_listing());
+        assert_eq!(lf.omitted, 0);
+        let every: Vec<&Seg> = lf.head.iter().chain(&lf.tail).copied().collect();
+        assert_eq!(every.len() as u64, t.segments);
+        assert_eq!(ls.head.len() as u64 + ls.omitted + ls.tail.len() as u64, t.segments);
+        assert_eq!(ls.head, every[..HEAD]);
+        assert_eq!(ls.tail[ls.tail.len() - TAIL..], every[every.len() - TAIL..]);
+        let (ms, mf) = (small.message_listing(), full.message_listing());
+        let every: Vec<&framing::Message> = mf.head.iter().chain(&mf.tail).copied().collect();
+        assert_eq!(every.len() as u64, t.messages);
+        assert_eq!(ms.head.len() as u64 + ms.omitted + ms.tail.len() as u64, t.messages);
+        assert_eq!(ms.head, every[..HEAD]);
+        assert_eq!(ms.tail[ms.tail.len() - TAIL..], every[every.len() - TAIL..]);
+        // What is held stays small: the window, not the stream.
+        assert!(small.segments().len() < 200 && small.messages().len() < 200);
     }
 
     #[test]

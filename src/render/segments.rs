@@ -84,9 +84,12 @@ fn direction(out: &mut impl Write, dir: Dir, m: &Model, udp: bool, style: Style)
     if !notes.is_empty() {
         writeln!(out)?;
         let bullet = if style.ascii { "*" } else { "•" };
-        let shown = elide(notes.len(), style.expand);
+        let omitted = m.notes_omitted() as usize;
+        let shown = elide(notes.len() + omitted, style.expand);
+        // Notes let go from a long stream's middle sit after the first HEAD.
+        let at = |i: usize| if i < crate::analysis::segments::HEAD { i } else { i + omitted };
         for (i, n) in notes.iter().enumerate() {
-            match shown(i) {
+            match shown(at(i)) {
                 Show::Row => writeln!(out, "  {bullet} {n}")?,
                 Show::Gap(k) => writeln!(out, "  … {k} more notes (--expand shows every one)")?,
                 Show::Skip => {}
@@ -175,23 +178,34 @@ impl Scale {
 
 /// The two tracks, wrapped over a few rows when there are many items.
 fn tracks(out: &mut impl Write, m: &Model, udp: bool, style: Style) -> io::Result<()> {
-    let extent = m.extent();
+    // A long stream: the tracks draw its beginning.
+    let (segments, messages, mut extent) = m.head();
+    let inside = |r: &Range<u64>| r.start < extent.end || extent.is_empty();
+    let gaps: Vec<&crate::analysis::segments::Gap> = m.gaps().iter().filter(|g| inside(&g.range)).collect();
+    let incomplete = m.incomplete().filter(|i| !m.settled() || i.start < extent.end);
     let width = style.width.saturating_sub(LABEL + 2).max(20);
     let mut points = vec![extent.start, extent.end];
-    for s in m.segments() {
+    for s in segments {
         points.extend([s.range.start, s.range.end]);
     }
-    for g in m.gaps() {
-        points.extend([g.range.start, g.range.end]);
+    for g in &gaps {
+        points.extend([g.range.start, g.range.end.min(extent.end)]);
     }
-    for msg in m.messages() {
+    for msg in messages {
         points.extend([msg.header.start, msg.header.end, msg.trailer.start, msg.trailer.end]);
     }
-    if let Some(i) = m.incomplete() {
-        points.extend([i.start, i.start + i.received]);
+    if let Some(i) = incomplete {
+        points.extend([i.start, (i.start + i.received).min(extent.end)]);
     }
     points.sort_unstable();
     points.dedup();
+    points.retain(|&p| p <= extent.end);
+    // Beyond a few rows' worth of pieces, the tracks stop: every piece keeps room to show.
+    let most = width * MAX_TRACK_ROWS / 2;
+    if points.len() > most + 1 {
+        points.truncate(most + 1);
+        extent.end = *points.last().expect("not empty");
+    }
     let pieces = points.len().saturating_sub(1);
     let rows = (pieces * COLS_PER_ITEM).div_ceil(width).clamp(1, MAX_TRACK_ROWS);
     let span = extent.end - extent.start;
@@ -202,19 +216,20 @@ fn tracks(out: &mut impl Write, m: &Model, udp: bool, style: Style) -> io::Resul
     let (bar, fill, head, gap) = if style.ascii { ('|', '-', '=', '?') } else { ('│', '─', '═', '░') };
 
     let mut segs = vec![' '; total + 1];
-    for g in m.gaps() {
-        paint(&mut segs, &scale, &g.range, None, gap, gap, 0..0, bar);
+    for g in &gaps {
+        paint(&mut segs, &scale, &(g.range.start..g.range.end.min(extent.end)), None, gap, gap, 0..0, bar);
     }
-    for s in m.segments() {
+    for s in segments {
         paint(&mut segs, &scale, &s.range, Some(s.number), fill, fill, 0..0, bar);
     }
     let mut msgs = vec![' '; total + 1];
-    for msg in m.messages() {
+    for msg in messages {
         let marks = if msg.header.is_empty() { msg.trailer.clone() } else { msg.header.clone() };
         paint(&mut msgs, &scale, &msg.span(), Some(msg.number), fill, head, marks, bar);
     }
-    if let Some(i) = m.incomplete() {
-        paint(&mut msgs, &scale, &(i.start..i.start + i.received), Some(i.number), gap, gap, 0..0, bar);
+    if let Some(i) = incomplete {
+        let r = i.start..(i.start + i.received).min(extent.end);
+        paint(&mut msgs, &scale, &r, Some(i.number), gap, gap, 0..0, bar);
     }
     for line in [&mut segs, &mut msgs] {
         if line[..total].iter().any(|&c| c != ' ') {
@@ -225,6 +240,9 @@ fn tracks(out: &mut impl Write, m: &Model, udp: bool, style: Style) -> io::Resul
         if msgs.contains(&head) { format!("; {head} marks a message's header or delimiter") } else { String::new() };
     let gaps = if segs.contains(&gap) { format!("; {gap} bytes missing") } else { String::new() };
     writeln!(out, "  every boundary is exact, widths roughly follow bytes{legend}{gaps}")?;
+    if extent.end < m.extent().end {
+        writeln!(out, "  (the tracks show the first {} of {} bytes)", extent.end - extent.start, m.extent().end)?;
+    }
     let label = if udp { "datagrams" } else { "segments" };
     let mut c = 0;
     while c < total {
@@ -299,11 +317,20 @@ fn elide(n: usize, expand: bool) -> impl Fn(usize) -> Show {
     }
 }
 
+/// The rows of a listing with their place in the whole list.
+fn rows<'a, T>(l: &crate::analysis::segments::Listing<'a, T>) -> (usize, Vec<(usize, &'a T)>) {
+    let n = l.head.len() + l.omitted as usize + l.tail.len();
+    let after = l.head.len() + l.omitted as usize;
+    let rows =
+        l.head.iter().copied().enumerate().chain(l.tail.iter().copied().enumerate().map(|(j, x)| (after + j, x)));
+    (n, rows.collect())
+}
+
 fn segment_list(out: &mut impl Write, m: &Model, word: &str, style: Style) -> io::Result<()> {
     writeln!(out, "  {word:<9} {:>8}  {:>21}  {:>7}", "frame", "stream bytes", "length")?;
-    let segs = m.segments();
-    let shown = elide(segs.len(), style.expand);
-    for (i, s) in segs.iter().enumerate() {
+    let (n, segs) = rows(&m.segment_listing());
+    let shown = elide(n, style.expand);
+    for (i, s) in segs {
         match shown(i) {
             Show::Row => {
                 let r = format!("{}-{}", s.range.start, s.range.end - 1);
@@ -319,7 +346,7 @@ fn segment_list(out: &mut impl Write, m: &Model, word: &str, style: Style) -> io
 }
 
 fn message_list(out: &mut impl Write, m: &Model, style: Style) -> io::Result<()> {
-    let msgs = m.messages();
+    let (n, msgs) = rows(&m.message_listing());
     if msgs.is_empty() {
         let why = if m.spec().to_string() == "none" {
             "no framing given (--framing none): only segment boundaries show"
@@ -329,8 +356,8 @@ fn message_list(out: &mut impl Write, m: &Model, style: Style) -> io::Result<()>
         return writeln!(out, "  messages: {why}");
     }
     writeln!(out, "  {:<9} {:>21}  {:>6}  {:>7}  preview", "message", "stream bytes", "header", "body")?;
-    let shown = elide(msgs.len(), style.expand);
-    for (i, msg) in msgs.iter().enumerate() {
+    let shown = elide(n, style.expand);
+    for (i, msg) in msgs {
         match shown(i) {
             Show::Row => {
                 let span = msg.span();
@@ -434,14 +461,23 @@ pub fn write_jsonl(out: &mut impl Write, conn: u32, peers: &Peers, models: &[(Di
     )?;
     for (dir, m) in models {
         let d = dir.name();
-        for s in m.segments() {
+        let (segments, messages) = (m.segment_listing(), m.message_listing());
+        if segments.omitted + messages.omitted + m.notes_omitted() > 0 {
+            // A long stream: its records' two ends, and how many were let go between.
+            line(
+                out,
+                json!({"type": "omitted", "dir": d, "segments": segments.omitted,
+                       "messages": messages.omitted, "notes": m.notes_omitted()}),
+            )?;
+        }
+        for s in segments.head.iter().chain(&segments.tail) {
             line(
                 out,
                 json!({"type": "segment", "dir": d, "number": s.number, "frame": s.frame, "ts_ns": s.ts,
                        "start": s.range.start, "end": s.range.end, "len": s.len(), "psh": s.psh}),
             )?;
         }
-        for msg in m.messages() {
+        for msg in messages.head.iter().chain(&messages.tail) {
             line(
                 out,
                 json!({"type": "message", "dir": d, "number": msg.number, "start": msg.span().start,
