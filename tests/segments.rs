@@ -350,14 +350,25 @@ fn compare_with_tshark_follow(file: &str) -> (usize, Vec<String>) {
         let tshark = tshark.clone().map(|b| strip_missing_markers(&b));
         let id = r.id.to_string();
         // Exit status aside: with bytes missing, raw still writes what there is.
-        let ours = |d: &str| pktlab(&["stream", file, "--conn", &id, "--as", "raw", "--dir", d]).stdout;
+        // Each direction's bytes, and whether pktlab found bytes missing in it.
+        let ours = |d: &str| {
+            let o = pktlab(&["stream", file, "--conn", &id, "--as", "raw", "--dir", d]);
+            (o.stdout, String::from_utf8_lossy(&o.stderr).contains("missing"))
+        };
         let (c, s) = (ours("client"), ours("server"));
-        if !((c == tshark[0] && s == tshark[1]) || (c == tshark[1] && s == tshark[0])) {
+        // Where a gap is never filled (nor acknowledged), tshark's follow stops at it and
+        // drops what came after; pktlab reports the gap and goes on. Then tshark's bytes
+        // are where pktlab's begin.
+        let agrees = |ours: &(Vec<u8>, bool), theirs: &Vec<u8>| {
+            ours.0 == *theirs
+                || (ours.1 && !theirs.is_empty() && ours.0.len() > theirs.len() && ours.0.starts_with(theirs))
+        };
+        if !((agrees(&c, &tshark[0]) && agrees(&s, &tshark[1])) || (agrees(&c, &tshark[1]) && agrees(&s, &tshark[0]))) {
             diffs.push(format!(
                 "{file} tcp.stream {}: pktlab client {} B, server {} B; tshark node 0 {} B, node 1 {} B",
                 r.stream,
-                c.len(),
-                s.len(),
+                c.0.len(),
+                s.0.len(),
                 tshark[0].len(),
                 tshark[1].len()
             ));
@@ -403,7 +414,18 @@ fn raw_streams_agree_with_tshark_follow() {
 }
 
 /// Known differences from tshark's follow on the corpus, with their reason.
-const FOLLOW_KNOWN: &[(&str, &str)] = &[];
+const FOLLOW_KNOWN: &[(&str, &str)] = &[
+    (
+        "ndpi_match_string_subprotocol__error.pcapng",
+        "the 4-tuple is reused without the client's SYN in the capture: tshark keeps one stream and its follow \
+         restarts the server's bytes at the new SYN-ACK; pktlab keeps the bytes of both",
+    ),
+    (
+        "fuzz-2006-06-26-2594.pcap",
+        "a fuzzed capture: sequence numbers jump about and the two tools place the bytes after the jumps differently",
+    ),
+    ("vnc.pcap", "tshark's VNC dissector starts a new conversation mid-connection; pktlab follows TCP"),
+];
 
 #[test]
 fn raw_streams_agree_with_tshark_follow_on_a_sample_of_the_corpus() {
@@ -421,7 +443,11 @@ fn raw_streams_agree_with_tshark_follow_on_a_sample_of_the_corpus() {
     let (mut compared, mut diffs) = (0, Vec::new());
     // PKTLAB_FOLLOW_ALL=1 compares every file (a few minutes).
     let step = if std::env::var_os("PKTLAB_FOLLOW_ALL").is_some() { 1 } else { 12 };
-    for f in files.iter().step_by(step) {
+    // PKTLAB_FOLLOW_ONLY=a,b compares only the files whose names contain a or b.
+    let only = std::env::var("PKTLAB_FOLLOW_ONLY").ok();
+    let picked = |f: &PathBuf| only.as_deref().is_none_or(|o| o.split(',').any(|w| f.to_string_lossy().contains(w)));
+    let step = if only.is_some() { 1 } else { step };
+    for f in files.iter().step_by(step).filter(|f| picked(f)) {
         let (n, d) = compare_with_tshark_follow(f.to_str().unwrap());
         compared += n;
         diffs.extend(d.into_iter().filter(|d| !FOLLOW_KNOWN.iter().any(|(k, _)| d.contains(k))));

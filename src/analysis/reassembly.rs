@@ -270,6 +270,11 @@ impl Stream {
         let data_seq = if seg.syn { seg.seq.wrapping_add(1) } else { seg.seq };
         // The first segment fixes offset 0: after a SYN, ISN + 1; without one (the
         // capture started mid-connection), the first byte seen.
+        // A SYN with another ISN before any byte arrived (the peer gave up on its first
+        // SYN-ACK and sent a new one): offsets count from the new ISN, as in tshark.
+        if seg.syn && self.next == 0 && self.held.is_empty() && self.base.is_some_and(|b| b != data_seq) {
+            self.base = Some(data_seq);
+        }
         let base = *self.base.get_or_insert(data_seq);
         let start = self.offset_of(base, data_seq);
         let end = start + seg.payload.len() as i64;
@@ -585,6 +590,18 @@ mod tests {
             assert_eq!(g.stream, b"hello world");
             assert_eq!(g.data, vec![(0, 5, 3, 0..5), (5, 6, 5, 5..11)]);
             assert_eq!(g.other, vec![Event::Fin { frame: 7, offset: 11 }]);
+        }
+
+        #[test]
+        fn a_new_isn_before_any_data_rebases_the_stream() {
+            // Three SYN-ACKs, the last with another ISN; the data follows that one.
+            let segs = [syn(1, 5000), syn(2, 5000), syn(3, 9_000_000), seg(4, 9_000_001, b"abc")];
+            let g = run(Limits::default(), &segs);
+            assert_eq!(g.stream, b"abc");
+            assert_eq!(g.data[0].0, 0);
+            // Once bytes arrived, a stray SYN changes nothing.
+            let segs = [syn(1, 5000), seg(2, 5001, b"abc"), syn(3, 7000), seg(4, 5004, b"def")];
+            assert_eq!(run(Limits::default(), &segs).stream, b"abcdef");
         }
 
         #[test]
