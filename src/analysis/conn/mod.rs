@@ -679,7 +679,6 @@ impl Tracker {
         let mut created = false;
         let mut retired = None;
         let mut reused_after_retire = false;
-        let record = if self.map.contains_key(&key) { None } else { self.retired.remove(&key) };
         let c: &mut Conn = match self.map.entry(key) {
             std::collections::hash_map::Entry::Occupied(e) => {
                 let c = e.into_mut();
@@ -694,7 +693,8 @@ impl Tracker {
                 }
                 c
             }
-            std::collections::hash_map::Entry::Vacant(e) => match record {
+            // Only a connection not in the table can have left a record.
+            std::collections::hash_map::Entry::Vacant(e) => match self.retired.remove(&key) {
                 // The same rule against the retired connection's ISN.
                 Some(r) if !(syn && !has_ack && r.base[usize::from(!from_lo)].is_some_and(|b| b != seq)) => {
                     e.insert(Self::revive(&r, Proto::Tcp, number, ts, from_lo))
