@@ -203,7 +203,7 @@ fn read(a: ReadArgs) -> Result<bool> {
         }
         let d = digits(cap.format());
         let plain_list = view.format == Format::List && !view.verbose && !view.hex;
-        if plain_list && cap.mapping().is_some() && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+        if plain_list && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
             out.flush()?;
             let remaining = a.count.map(|c| c - shown);
             let run = pipeline::list(&mut cap, filter.as_ref(), &a, d, remaining)?;
@@ -347,11 +347,12 @@ fn stats_cmd(a: StatsArgs) -> Result<bool> {
     Ok(problems.ok)
 }
 
-/// The packet list on two cores, for mapped files. The reader thread keeps all the
-/// sequential state (relative sequence numbers, times, the filter) and formats one
-/// batch in three itself; the writer thread formats the others and writes every
-/// batch in order. Frames travel as offsets into the shared mapping, so nothing is
-/// copied and nothing is allocated per frame (batches are recycled).
+/// The packet list on two cores. The reader thread keeps all the sequential state
+/// (relative sequence numbers, times, the filter) and formats one batch in three
+/// itself; the writer thread formats the others and writes every batch in order.
+/// Frames travel as offsets into the shared mapping of a mapped file, or, read from a
+/// stream, copied into the batch's byte buffer; nothing is allocated per frame
+/// (batches and buffers are recycled).
 mod pipeline {
     use std::io::{self, Write};
     use std::sync::mpsc;
@@ -383,7 +384,9 @@ mod pipeline {
     /// A batch, with the reader's position in the file when it was sent: no later
     /// batch refers to bytes before it, so the writer may release them.
     enum Batch {
-        Jobs(Vec<Job>, usize),
+        /// Jobs, the frame bytes they point into when the input is not mapped, and
+        /// the reader's position.
+        Jobs(Vec<Job>, Vec<u8>, usize),
         Text(Vec<u8>, usize),
     }
 
@@ -400,11 +403,12 @@ mod pipeline {
         digits: u8,
         limit: Option<u64>,
     ) -> anyhow::Result<Run> {
-        let Some(map) = cap.mapping() else {
-            anyhow::bail!("the list pipeline needs a mapped file");
-        };
-        cap.set_release(false);
-        let base = map.as_ptr() as usize;
+        let map = cap.mapping();
+        let copy = map.is_none();
+        if !copy {
+            cap.set_release(false);
+        }
+        let base = map.as_ref().map_or(0, |m| m.as_ptr() as usize);
         let (tx, rx) = mpsc::sync_channel::<Batch>(4);
         let (back_tx, back_rx) = mpsc::channel::<Batch>();
         let time = a.view.time;
@@ -417,9 +421,12 @@ mod pipeline {
                 let mut released = 0;
                 for b in rx {
                     match b {
-                        Batch::Jobs(jobs, done) => {
+                        Batch::Jobs(jobs, bytes, done) => {
                             for j in &jobs {
-                                let data = &writer_map[j.off..j.off + j.len];
+                                let data = match &writer_map {
+                                    Some(m) => &m[j.off..j.off + j.len],
+                                    None => &bytes[j.off..j.off + j.len],
+                                };
                                 let f = Frame {
                                     number: j.number,
                                     ts: j.ts,
@@ -432,12 +439,16 @@ mod pipeline {
                                 list.write_line(&mut out, &f, &p, &j.ctx, j.times)?;
                             }
                             list.flush(&mut out)?;
-                            released = release_mapped(&writer_map, released, done);
-                            let _ = back_tx.send(Batch::Jobs(jobs, 0));
+                            if let Some(m) = &writer_map {
+                                released = release_mapped(m, released, done);
+                            }
+                            let _ = back_tx.send(Batch::Jobs(jobs, bytes, 0));
                         }
                         Batch::Text(text, done) => {
                             out.write_all(&text)?;
-                            released = release_mapped(&writer_map, released, done);
+                            if let Some(m) = &writer_map {
+                                released = release_mapped(m, released, done);
+                            }
                             let _ = back_tx.send(Batch::Text(text, 0));
                         }
                     }
@@ -458,9 +469,13 @@ mod pipeline {
                 start: 0,
                 spare_jobs: Vec::new(),
                 spare_text: Vec::new(),
+                bytes: Vec::new(),
+                spare_bytes: Vec::new(),
             };
             let mut last_off = 0;
             loop {
+                // Where the next record begins: every frame before it is in a batch.
+                let here = cap.offset() as usize;
                 let frame = match cap.next_frame() {
                     Ok(Some(f)) => f,
                     Ok(None) => break,
@@ -469,7 +484,7 @@ mod pipeline {
                         break;
                     }
                 };
-                let off = frame.data.as_ptr() as usize - base;
+                let off = if copy { here } else { frame.data.as_ptr() as usize - base };
                 // A selective filter fills batches slowly (or never): send what there
                 // is every 16 MiB of file, so the writer can release the pages behind.
                 if off - b.start >= 16 << 20 && !b.send(off) {
@@ -494,13 +509,19 @@ mod pipeline {
                         break;
                     }
                 } else {
+                    let at = if copy {
+                        b.bytes.extend_from_slice(frame.data);
+                        b.bytes.len() - frame.data.len()
+                    } else {
+                        off
+                    };
                     b.jobs.push(Job {
                         number: frame.number,
                         ts: frame.ts,
                         link: frame.link,
                         orig_len: frame.orig_len,
                         interface: frame.interface,
-                        off,
+                        off: at,
                         len: frame.data.len(),
                         ctx,
                         times,
@@ -541,6 +562,9 @@ mod pipeline {
         start: usize,
         spare_jobs: Vec<Vec<Job>>,
         spare_text: Vec<Vec<u8>>,
+        /// Frame bytes of the batch being filled (input not mapped).
+        bytes: Vec<u8>,
+        spare_bytes: Vec<Vec<u8>>,
     }
 
     impl Batcher {
@@ -555,9 +579,11 @@ mod pipeline {
         fn send(&mut self, done: usize) -> bool {
             while let Ok(b) = self.back.try_recv() {
                 match b {
-                    Batch::Jobs(mut v, _) => {
+                    Batch::Jobs(mut v, mut b, _) => {
                         v.clear();
+                        b.clear();
                         self.spare_jobs.push(v);
+                        self.spare_bytes.push(b);
                     }
                     Batch::Text(mut t, _) => {
                         t.clear();
@@ -573,7 +599,8 @@ mod pipeline {
                 Batch::Text(std::mem::replace(&mut self.text, next), done)
             } else {
                 let next = self.spare_jobs.pop().unwrap_or_else(|| Vec::with_capacity(BATCH));
-                Batch::Jobs(std::mem::replace(&mut self.jobs, next), done)
+                let bytes = self.spare_bytes.pop().unwrap_or_default();
+                Batch::Jobs(std::mem::replace(&mut self.jobs, next), std::mem::replace(&mut self.bytes, bytes), done)
             };
             self.n_batch += 1;
             self.len = 0;

@@ -299,6 +299,36 @@ fn stdin_and_several_files() {
     assert!(s.contains("\n==> captures/lo-icmp.pcap <==\n    1 "));
 }
 
+/// A mapped file and the same bytes on a pipe take the two-core list in its two
+/// modes (frames lent from the mapping, frames copied into batches): same lines.
+#[test]
+fn a_pipe_lists_exactly_what_the_file_lists() {
+    let path = std::env::temp_dir().join(format!("pktlab-pipe-{}.pcap", std::process::id()));
+    let path_s = path.to_str().unwrap();
+    assert!(pktlab(&["gen", "mix", "--frames", "12000", "-w", path_s]).status.success());
+    let bytes = std::fs::read(&path).unwrap();
+    for extra in [&[][..], &["-Y", "tcp.flags.syn == 1"][..], &["-c", "5000"][..]] {
+        let mut args = vec!["read", "-"];
+        args.extend_from_slice(extra);
+        let mut child = Command::new(bin()).args(&args).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        let mut input = child.stdin.take().unwrap();
+        let feed = std::thread::spawn({
+            let bytes = bytes.clone();
+            move || {
+                let _ = input.write_all(&bytes);
+            }
+        });
+        let o = child.wait_with_output().unwrap();
+        feed.join().unwrap();
+        assert!(o.status.success());
+        args[1] = path_s;
+        let from_file = stdout(&pktlab(&args));
+        assert!(from_file.lines().count() > 100, "{extra:?}");
+        assert_eq!(stdout(&o), from_file, "{extra:?}");
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
 #[test]
 fn count_stops_early() {
     let o = pktlab(&["read", "-c", "3", "captures/lo-tcp-session.pcap"]);
