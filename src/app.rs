@@ -375,6 +375,7 @@ mod pipeline {
         link: LinkType,
         orig_len: u32,
         interface: u32,
+        ts_digits: u8,
         off: usize,
         len: usize,
         ctx: Context,
@@ -434,6 +435,7 @@ mod pipeline {
                                     orig_len: j.orig_len,
                                     data,
                                     interface: j.interface,
+                                    ts_digits: j.ts_digits,
                                 };
                                 let p = decode::decode(f.link, f.data, f.orig_len);
                                 list.write_line(&mut out, &f, &p, &j.ctx, j.times)?;
@@ -521,6 +523,7 @@ mod pipeline {
                         link: frame.link,
                         orig_len: frame.orig_len,
                         interface: frame.interface,
+                        ts_digits: frame.ts_digits,
                         off: at,
                         len: frame.data.len(),
                         ctx,

@@ -47,7 +47,15 @@ fn exercise(link: LinkType, data: &[u8], orig: u32) {
     let mut seq = pktlab::analysis::conn::Tracker::default();
     let ctx = seq.observe(1, 0, orig, &p).ctx;
     decode::describe(&p, &ctx, &mut s);
-    let frame = pktlab::source::Frame { number: 1, ts: Default::default(), link, orig_len: orig, data, interface: 0 };
+    let frame = pktlab::source::Frame {
+        number: 1,
+        ts: Default::default(),
+        link,
+        orig_len: orig,
+        data,
+        interface: 0,
+        ts_digits: 0,
+    };
     let _ = pktlab::render::list::Info { f: &frame, p: &p, ctx: &ctx }.to_string();
     let mut out = Vec::new();
     pktlab::render::tree::write_tree(&mut out, &frame, &p, &ctx, 0, 6, true).unwrap();

@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let p = decode::decode(link, frame, orig);
     let mut seq = pktlab::analysis::conn::Tracker::default();
     let ctx: Context = seq.observe(1, 0, orig, &p).ctx;
-    let f = Frame { number: 1, ts: Default::default(), link, orig_len: orig, data: frame, interface: 0 };
+    let f = Frame { number: 1, ts: Default::default(), link, orig_len: orig, data: frame, interface: 0, ts_digits: 0 };
     let _ = pktlab::render::list::Info { f: &f, p: &p, ctx: &ctx }.to_string();
     let mut out = Vec::new();
     let _ = pktlab::render::tree::write_tree(&mut out, &f, &p, &ctx, 0, 6, true);

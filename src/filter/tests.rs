@@ -3,7 +3,15 @@ use crate::decode::decode;
 use crate::source::{Frame, LinkType, Timestamp};
 
 fn frame(data: &[u8]) -> Frame<'_> {
-    Frame { number: 7, ts: Timestamp(0), link: LinkType::ETHERNET, orig_len: data.len() as u32, data, interface: 0 }
+    Frame {
+        number: 7,
+        ts: Timestamp(0),
+        link: LinkType::ETHERNET,
+        orig_len: data.len() as u32,
+        data,
+        interface: 0,
+        ts_digits: 0,
+    }
 }
 
 fn syn() -> Vec<u8> {

@@ -43,7 +43,8 @@ impl ListRenderer {
         times: (i128, i128),
     ) -> io::Result<()> {
         let (rel, delta) = times;
-        let digits = self.digits;
+        // Each frame's time with its own resolution's places, as tshark shows it.
+        let digits = if f.ts_digits == 0 { self.digits } else { f.ts_digits };
         let l = &mut self.line;
         l.num_right(5, f.number);
         l.byte(b' ');

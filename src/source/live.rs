@@ -278,7 +278,7 @@ impl LiveSource {
             Got::Frame { len, orig_len, ts } => (len, orig_len, ts),
             _ => (0, 0, Timestamp::default()),
         };
-        Frame { number: self.frames, ts, link: self.link, orig_len, data: &self.buf[..len], interface: 0 }
+        Frame { number: self.frames, ts, link: self.link, orig_len, data: &self.buf[..len], interface: 0, ts_digits: 0 }
     }
 
     fn stopped(&self) -> bool {

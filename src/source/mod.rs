@@ -91,6 +91,10 @@ pub struct Frame<'a> {
     pub orig_len: u32,
     pub data: &'a [u8],
     pub interface: u32,
+    /// Decimal places the timestamp's resolution gives (6 for µs, 9 for ns; a pcapng
+    /// interface may say 3 or 1): tshark shows each frame's time with its own. 0:
+    /// unknown, the renderer decides.
+    pub ts_digits: u8,
 }
 
 impl Frame<'_> {

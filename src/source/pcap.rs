@@ -59,6 +59,16 @@ pub struct Interface {
     pub link: LinkType,
     pub snaplen: u32,
     pub name: Option<String>,
+    /// Decimal places of its timestamps (see [`Frame::ts_digits`]).
+    pub ts_digits: u8,
+}
+
+/// Decimal places of an `if_tsresol` byte: 10^-n gives n, 2^-n the places needed to
+/// show it, at most 9 (what a nanosecond timestamp holds).
+fn tsresol_digits(raw: u8) -> u8 {
+    let n = raw & 0x7f;
+    let digits = if raw & 0x80 == 0 { n } else { (f64::from(n) * std::f64::consts::LOG10_2).ceil() as u8 };
+    digits.min(9)
 }
 
 enum Input {
@@ -182,7 +192,9 @@ impl CaptureFile {
                 version: (h.version_major, h.version_minor),
                 snaplen: h.snaplen,
             };
-            let iface = Interface { link: LinkType(u32::from(h.datalink)), snaplen: h.snaplen, name: None };
+            let digits = if h.ts_resolution == pcap_file::pcap::PcapTsResolution::NanoSecond { 9 } else { 6 };
+            let iface =
+                Interface { link: LinkType(u32::from(h.datalink)), snaplen: h.snaplen, name: None, ts_digits: digits };
             let consumed = bytes.len() - rem.len();
             (Parser::Pcap(parser), format, vec![iface], consumed)
         } else if magic == PCAPNG_MAGIC {
@@ -307,6 +319,11 @@ impl CaptureFile {
                         orig_len: orig_len.min(i32::MAX as u32),
                         data,
                         interface,
+                        ts_digits: match &self.format {
+                            FileFormat::Pcap { nanosecond: true, .. } => 9,
+                            FileFormat::Pcap { .. } => 6,
+                            _ => self.interfaces.get(interface as usize).map_or(6, |i| i.ts_digits),
+                        },
                     }));
                 }
                 Ok(None) => continue,
@@ -435,6 +452,7 @@ impl CaptureFile {
                                     pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
                                     _ => None,
                                 }),
+                                ts_digits: tsresol_digits(i.ts_resolution().to_u8()),
                             });
                         }
                         None
@@ -656,6 +674,16 @@ mod tests {
 
     fn stream(b: Vec<u8>) -> CaptureFile {
         CaptureFile::from_reader("t", Box::new(std::io::Cursor::new(b))).unwrap()
+    }
+
+    #[test]
+    fn tsresol_gives_decimal_places() {
+        assert_eq!(tsresol_digits(6), 6);
+        assert_eq!(tsresol_digits(9), 9);
+        assert_eq!(tsresol_digits(3), 3);
+        assert_eq!(tsresol_digits(12), 9, "finer than ns shows as ns");
+        assert_eq!(tsresol_digits(0x80 | 10), 4, "2^-10 s is about 1 ms: 4 places");
+        assert_eq!(tsresol_digits(0x80 | 30), 9);
     }
 
     #[test]
