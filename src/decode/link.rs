@@ -115,6 +115,72 @@ pub(crate) fn decode_vlan(p: &mut Packet<'_>, off: usize, end: usize) {
     decode_ethertype(p, t, off + 4, end)
 }
 
+/// PPPoE session header (RFC 2516 section 4: version and type 1, code 0, session id,
+/// payload length) and the PPP protocol field after it (RFC 1661).
+const PPPOE_HDR: usize = 8;
+
+/// Decodes a PPPoE session frame at `off`; false when the header is not one (the
+/// caller shows the bytes as data).
+pub(crate) fn decode_pppoe(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
+    let b = &p.data[off..end];
+    if b.len() < PPPOE_HDR || b[0] != 0x11 || b[1] != 0 {
+        return false;
+    }
+    // The length counts the PPP protocol field and what follows; beyond it is padding.
+    let len = usize::from(be16(b, 4).unwrap_or(0));
+    let inner_end = (off + 6 + len).clamp(off + PPPOE_HDR, end);
+    p.push(Proto::Pppoe, off, off + PPPOE_HDR, inner_end);
+    match be16(b, 6).unwrap_or(0) {
+        0x0021 => super::ipv4::decode(p, off + PPPOE_HDR, inner_end),
+        0x0057 => super::ipv6::decode(p, off + PPPOE_HDR, inner_end),
+        _ => push_data(p, off + PPPOE_HDR, inner_end),
+    }
+    true
+}
+
+fn ppp_protocol_name(proto: u16) -> &'static str {
+    match proto {
+        0x0021 => "Internet Protocol version 4",
+        0x0057 => "Internet Protocol version 6",
+        0xc021 => "Link Control Protocol",
+        0x8021 => "Internet Protocol Control Protocol",
+        0x8057 => "IPv6 Control Protocol",
+        0xc023 => "Password Authentication Protocol",
+        0xc223 => "Challenge Handshake Authentication Protocol",
+        _ => "unknown",
+    }
+}
+
+pub fn describe_pppoe<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
+    let session = be16(b, 2).unwrap_or(0);
+    let proto = be16(b, 6).unwrap_or(0);
+    v.layer(
+        Proto::Pppoe,
+        base..base + b.len().min(PPPOE_HDR),
+        format_args!("PPP-over-Ethernet Session, Session ID: 0x{session:04x}, PPP: {}", ppp_protocol_name(proto)),
+    );
+    let mut f = Fields { v, base, avail: b.len().min(PPPOE_HDR) };
+    let first = b.first().copied().unwrap_or(0);
+    f.f("version", "Version", 0..1, Some(Value::U((first >> 4).into())), None);
+    f.f("type", "Type", 0..1, Some(Value::U((first & 0x0f).into())), None);
+    f.f("code", "Code", 1..2, b.get(1).map(|c| Value::Hex((*c).into(), 2)), Some(format_args!("(session data)")));
+    f.f("session_id", "Session ID", 2..4, Some(Value::Hex(session.into(), 4)), None);
+    f.f(
+        "payload_length",
+        "Payload Length",
+        4..6,
+        be16(b, 4).map(|x| Value::U(x.into())),
+        Some(format_args!("(the PPP protocol field and what follows)")),
+    );
+    f.f(
+        "ppp_protocol",
+        "PPP Protocol",
+        6..8,
+        Some(Value::Hex(proto.into(), 4)),
+        Some(format_args!("({})", ppp_protocol_name(proto))),
+    );
+}
+
 /// Ethernet II header view.
 #[derive(Clone, Copy)]
 pub struct Ethernet<'a>(&'a [u8]);
@@ -185,6 +251,7 @@ impl EthertypeMeaning {
             Some("ARP") => format_args!("(ARP)"),
             Some("802.1Q") => format_args!("(802.1Q Virtual LAN)"),
             Some("802.1ad") => format_args!("(802.1ad Provider Bridge, QinQ)"),
+            Some("PPPoES") => format_args!("(PPP-over-Ethernet Session)"),
             Some(_) => format_args!("(a protocol pktlab does not decode)"),
             None => format_args!("(unknown)"),
         }
@@ -319,4 +386,49 @@ pub fn describe_cfp<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     let tag = be16(b, 14).unwrap_or(0);
     f.f("ftag", "FTag", 14..16, Some(Value::U((tag >> 6).into())), Some(format_args!("(forwarding tag)")));
     f.f("ttl", "TTL", 14..16, Some(Value::U((tag & 0x3f).into())), None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::decode;
+    use etherparse::PacketBuilder;
+
+    /// Ethernet to a PPPoE session (id 0x1234) carrying `ppp` then `inner`, then padding.
+    fn pppoe(version_type: u8, ppp: u16, inner: &[u8]) -> Vec<u8> {
+        let mut f = vec![0, 0x17, 0x33, 0x61, 0, 0, 0xe0, 0xa1, 0xd7, 0x18, 0xc2, 0x73, 0x88, 0x64];
+        let len = (inner.len() + 2) as u16;
+        f.extend_from_slice(&[version_type, 0x00, 0x12, 0x34]);
+        f.extend_from_slice(&len.to_be_bytes());
+        f.extend_from_slice(&ppp.to_be_bytes());
+        f.extend_from_slice(inner);
+        f.extend_from_slice(&[0; 4]); // Ethernet padding, outside the PPPoE length
+        f
+    }
+
+    fn protos(f: &[u8]) -> Vec<Proto> {
+        decode(LinkType::ETHERNET, f, f.len() as u32).layers().iter().map(|l| l.proto).collect()
+    }
+
+    #[test]
+    fn pppoe_session_carries_ip() {
+        let mut ip = Vec::new();
+        PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(514, 514).write(&mut ip, b"hello").unwrap();
+        let f = pppoe(0x11, 0x0021, &ip);
+        assert_eq!(protos(&f), [Proto::Eth, Proto::Pppoe, Proto::Ipv4, Proto::Udp, Proto::Data]);
+        let p = decode(LinkType::ETHERNET, &f, f.len() as u32);
+        assert_eq!(p.payload(), b"hello", "the padding after the PPPoE length is not payload");
+        assert_eq!(p.unknown_ethertype, 0);
+    }
+
+    #[test]
+    fn pppoe_control_protocols_are_data_and_a_bad_header_is_not_pppoe() {
+        assert_eq!(protos(&pppoe(0x11, 0xc021, &[1, 1, 0, 4])), [Proto::Eth, Proto::Pppoe, Proto::Data]);
+        let f = pppoe(0x21, 0x0021, &[0x45]);
+        assert_eq!(protos(&f), [Proto::Eth, Proto::Data]);
+        assert_eq!(decode(LinkType::ETHERNET, &f, f.len() as u32).unknown_ethertype, 0x8864);
+        // Cut inside the header.
+        let f = &pppoe(0x11, 0x0021, &[])[..18];
+        assert_eq!(protos(f), [Proto::Eth, Proto::Data]);
+    }
 }

@@ -48,6 +48,9 @@ pub enum Proto {
     Gtp,
     /// VXLAN: an Ethernet frame inside UDP.
     Vxlan,
+    /// PPP over Ethernet, session stage (RFC 2516), with the PPP protocol field: DSL
+    /// links, an IP packet inside.
+    Pppoe,
 }
 
 impl Proto {
@@ -69,6 +72,7 @@ impl Proto {
             Proto::Icmpv6 => "icmpv6",
             Proto::Gtp => "gtp",
             Proto::Vxlan => "vxlan",
+            Proto::Pppoe => "pppoes",
             Proto::Data => "data",
         }
     }
@@ -91,6 +95,7 @@ impl Proto {
             Proto::Icmpv6 => "Internet Control Message Protocol v6",
             Proto::Gtp => "GPRS Tunneling Protocol",
             Proto::Vxlan => "Virtual eXtensible Local Area Network",
+            Proto::Pppoe => "PPP-over-Ethernet Session",
             Proto::Data => "Data",
         }
     }
@@ -371,6 +376,7 @@ pub(crate) fn decode_ethertype(p: &mut Packet<'_>, ethertype: u16, off: usize, e
         0x86dd => ipv6::decode(p, off, end),
         0x0806 => arp::decode(p, off, end),
         0x8100 | 0x88a8 | 0x9100 => link::decode_vlan(p, off, end),
+        0x8864 if link::decode_pppoe(p, off, end) => {}
         _ => {
             p.unknown_ethertype = ethertype;
             push_data(p, off, end);
@@ -600,6 +606,7 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
             Proto::Icmp | Proto::Icmpv6 => icmp::describe(v, l.proto, b, l.start, hdr, transport_checksum(p, l)),
             Proto::Gtp => tunnel::describe_gtp(v, b, l.start, hdr),
             Proto::Vxlan => tunnel::describe_vxlan(v, b, l.start),
+            Proto::Pppoe => link::describe_pppoe(v, b, l.start),
             Proto::Data => {
                 v.layer(Proto::Data, l.start..l.end, format_args!("Data ({} bytes)", b.len()));
                 v.field("len", "Length", l.start..l.end, Value::U(b.len() as u64), None);

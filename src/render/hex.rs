@@ -20,6 +20,7 @@ pub fn mark(p: Proto) -> u8 {
         Proto::Udp => b'u',
         Proto::Icmp | Proto::Icmpv6 => b'i',
         Proto::Gtp | Proto::Vxlan => b'g',
+        Proto::Pppoe => b'p',
         Proto::Data => b'd',
     }
 }
