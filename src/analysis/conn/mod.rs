@@ -733,7 +733,12 @@ impl Tracker {
         }
         c.last_frame = number;
         c.last_ts = ts.max(c.last_ts);
-        let mut seen = segment(c, number, ts, orig_len, &t, seq, ack, flags, win, seglen, from_lo);
+        // Zeek marks a segment whose checksum is wrong and otherwise ignores it. Only a
+        // checksum verified wrong counts: offloaded and cut segments cannot be checked.
+        let bad = p
+            .layer(crate::decode::Proto::Tcp)
+            .is_some_and(|l| crate::decode::transport_checksum(p, l) == crate::decode::Checksum::Bad);
+        let mut seen = segment(c, number, ts, orig_len, &t, seq, ack, flags, win, seglen, from_lo, bad);
         if reused {
             seen.ctx.analysis.flags.insert(Flags::PORT_REUSE);
         }
@@ -770,6 +775,7 @@ fn segment(
     win: u16,
     seglen: u32,
     from_lo: bool,
+    bad_checksum: bool,
 ) -> Seen {
     let syn = flags & tcp::SYN != 0;
     let rst = flags & tcp::RST != 0;
@@ -808,7 +814,7 @@ fn segment(
     }
 
     // Zeek's view.
-    zeek::update(mine, theirs, from_client, flags, seglen, win, rel_seq, &a.flags, &mut c.hist);
+    zeek::update(mine, theirs, from_client, flags, seglen, win, rel_seq, &a.flags, bad_checksum, &mut c.hist);
 
     // The handshake's round trip (Wireshark's initial RTT): first SYN to the ACK of
     // the SYN-ACK.

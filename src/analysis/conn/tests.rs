@@ -51,6 +51,26 @@ impl Net {
         let p = decode(LinkType::ETHERNET, &buf, buf.len() as u32);
         self.t.observe(self.n, self.ts, buf.len() as u32, &p)
     }
+    /// A client segment whose TCP checksum is wrong.
+    fn c_bad_checksum(&mut self, flags: &str, seq: u32, ack: u32, len: usize) -> Seen {
+        let mut b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4(C.0, S.0, 64)
+            .tcp(C.1, S.1, seq, self.win);
+        for f in flags.chars() {
+            b = match f {
+                'A' => b.ack(ack),
+                'P' => b.psh(),
+                _ => panic!("flag {f}"),
+            };
+        }
+        let mut buf = Vec::new();
+        b.write(&mut buf, &vec![b'x'; len]).unwrap();
+        buf[14 + 20 + 16] ^= 0xff;
+        self.n += 1;
+        self.ts += 100_000;
+        let p = decode(LinkType::ETHERNET, &buf, buf.len() as u32);
+        self.t.observe(self.n, self.ts, buf.len() as u32, &p)
+    }
     fn c(&mut self, flags: &str, seq: u32, ack: u32, len: usize) -> Seen {
         self.seg(true, flags, seq, ack, len)
     }
@@ -306,6 +326,17 @@ mod established_state {
         let ack = n.s("A", SI + 1, isn.wrapping_add(201), 0);
         assert_eq!(ack.ctx.rel_ack, Some(201));
         assert!(ack.ctx.analysis.is_empty());
+    }
+
+    #[test]
+    fn a_bad_checksum_is_c_in_the_history_and_nothing_else() {
+        let mut n = established();
+        n.c_bad_checksum("PA", CI + 1, SI + 1, 10);
+        n.c_bad_checksum("PA", CI + 1, SI + 1, 10);
+        let rows = n.rows();
+        // Zeek's log scale: the first one shows, the second does not.
+        assert_eq!(tcp(&rows, 0).history.as_str(), "ShAC");
+        assert_eq!(rows[0].frames_ab, 4, "tshark counts the frames all the same");
     }
 
     #[test]

@@ -126,6 +126,7 @@ pub struct Marks {
     rexmit: Scaled,
     zero_win: Scaled,
     gap: Scaled,
+    bad_checksum: Scaled,
 }
 
 /// One segment from `mine` (the client when `orig`).
@@ -139,8 +140,16 @@ pub(super) fn update(
     win: u16,
     rel_seq: u32,
     verdicts: &Flags,
+    bad_checksum: bool,
     hist: &mut History,
 ) {
+    if bad_checksum {
+        // Zeek's TCP analyzer records it (`c`, on its log scale) and goes no further.
+        if mine.marks.bad_checksum.hit() {
+            hist.add(b'C', orig);
+        }
+        return;
+    }
     let syn = flags & tcp::SYN != 0;
     let fin = flags & tcp::FIN != 0;
     let rst = flags & tcp::RST != 0;
