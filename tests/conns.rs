@@ -281,3 +281,25 @@ fn conns_agree_with_tshark() {
     assert!(o.status.success(), "{out}");
     assert!(out.contains(" 0 differ"), "{out}");
 }
+
+/// The analysis verdicts in the info column against tshark's, frame by frame, on every
+/// bundled capture (`scripts/flags_compare.py`; run it on `../shared/corpus` for the
+/// wider picture, see README).
+#[test]
+fn analysis_verdicts_agree_with_tshark() {
+    if Command::new("tshark").arg("--version").output().is_err() {
+        eprintln!("skipping: tshark is not installed");
+        return;
+    }
+    // tshark leaves a frame whose IP length overruns the capture out of its sequence
+    // analysis, so the next identical ACK is no duplicate for it; pktlab analyses it.
+    const KNOWN: &[&str] = &["malformed-headers.pcap"];
+    let caps: Vec<String> =
+        captures().iter().filter(|c| !KNOWN.contains(&c.as_str())).map(|c| format!("captures/{c}")).collect();
+    let mut args = vec![root().join("scripts/flags_compare.py").to_string_lossy().into_owned()];
+    args.push(env!("CARGO_BIN_EXE_pktlab").into());
+    args.extend(caps);
+    let o = Command::new("python3").args(&args).current_dir(root()).output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+}

@@ -678,7 +678,7 @@ impl Tracker {
         let (id, stream) = (self.next_id, self.next_tcp);
         let mut created = false;
         let mut retired = None;
-        let mut reused_after_retire = false;
+        let mut flag_reuse = false;
         let c: &mut Conn = match self.map.entry(key) {
             std::collections::hash_map::Entry::Occupied(e) => {
                 let c = e.into_mut();
@@ -690,6 +690,10 @@ impl Tracker {
                     let new = Box::new(Conn::new(id, stream, Proto::Tcp, number, ts, from_lo));
                     retired = Some(std::mem::replace(c, new));
                     created = true;
+                } else if syn && has_ack && mine.base.is_some_and(|b| b != seq) {
+                    // A SYN-ACK with another ISN stays in the conversation (its numbers
+                    // restart from the new ISN) but Wireshark flags the reuse too.
+                    flag_reuse = true;
                 }
                 c
             }
@@ -700,13 +704,13 @@ impl Tracker {
                     e.insert(Self::revive(&r, Proto::Tcp, number, ts, from_lo))
                 }
                 r => {
-                    reused_after_retire = r.is_some();
+                    flag_reuse = r.is_some();
                     created = true;
                     e.insert(Box::new(Conn::new(id, stream, Proto::Tcp, number, ts, from_lo)))
                 }
             },
         };
-        let reused = retired.is_some() || reused_after_retire;
+        let reused = retired.is_some() || flag_reuse;
         if created {
             self.next_id += 1;
             self.next_tcp += 1;
@@ -982,7 +986,10 @@ fn analyze(
             a.ref_ago_ns = ts.saturating_sub(fwd.lastack_ts);
         }
     }
-    if !f.contains(Flags::DUP_ACK) {
+    // Wireshark resets the run when the ACK number moves, not on every segment that
+    // is not a duplicate: data with the same ACK keeps the count (fast retransmission
+    // needs it).
+    if fwd.lastack != Some(ack) {
         fwd.lastnondupack = number;
         fwd.dupacks = 0;
     }
@@ -997,8 +1004,19 @@ fn analyze(
     }
     // RETRANSMISSION / FAST RETRANSMISSION / OUT-OF-ORDER / SPURIOUS.
     if (seglen > 0 || syn || fin) && !f.contains(Flags::KEEP_ALIVE) {
-        let not_advanced = fwd.nextseq.is_some_and(|n| seq.before(n));
+        let mut not_advanced = fwd.nextseq.is_some_and(|n| seq.before(n));
+        // More than a byte from one before the next number: new data after a
+        // zero-window probe, not a resend.
+        if seglen > 1 && fwd.nextseq.is_some_and(|n| seq == n.minus(1)) {
+            not_advanced = false;
+        }
         'kind: {
+            // Data the receiver already acknowledged: spurious, whatever else holds
+            // (Wireshark 4.0 checks this first; a zero last ACK counts as none).
+            if seglen > 0 && rev.lastack.is_some_and(|l| l.0 != 0 && !seq.plus(seglen).after(l)) {
+                f.insert(Flags::SPURIOUS_RETRANSMISSION);
+                break 'kind;
+            }
             let since_dup = ts.saturating_sub(rev.lastack_ts);
             if not_advanced && rev.dupacks >= 2 && rev.lastack == Some(seq) && since_dup < 20_000_000 {
                 f.insert(Flags::FAST_RETRANSMISSION);
@@ -1013,10 +1031,6 @@ fn analyze(
             let consumed = seglen + u32::from(syn || fin);
             if not_advanced && since_next < ooo_thres && fwd.nextseq != Some(seq.plus(consumed)) {
                 f.insert(Flags::OUT_OF_ORDER);
-                break 'kind;
-            }
-            if seglen > 0 && rev.lastack.is_some_and(|l| !seq.plus(seglen).after(l)) {
-                f.insert(Flags::SPURIOUS_RETRANSMISSION);
                 break 'kind;
             }
             if not_advanced {

@@ -279,6 +279,30 @@ mod established_state {
     }
 
     #[test]
+    fn data_already_acknowledged_is_spurious_even_within_an_rtt() {
+        // Wireshark 4.0 asks "was it acknowledged?" before "is it reordered?".
+        let mut n = with_data();
+        n.ts += 10_000;
+        let again = n.c("PA", CI + 1, SI + 101, 100);
+        assert!(has(&again, Flags::SPURIOUS_RETRANSMISSION), "{:?}", again.ctx.analysis);
+        assert!(!has(&again, Flags::OUT_OF_ORDER));
+    }
+
+    #[test]
+    fn data_between_duplicate_acks_keeps_their_count_for_fast_retransmission() {
+        let mut n = with_data();
+        // The server acknowledged up to CI+101; the client sends on, a segment is lost.
+        n.c("PA", CI + 101, SI + 101, 100); // lost on the way, captured here
+        n.c("PA", CI + 201, SI + 101, 100);
+        n.s("A", SI + 101, CI + 101, 0);
+        n.s("A", SI + 101, CI + 101, 0); // dup 1
+        n.s("PA", SI + 101, CI + 101, 10); // data, same ack: the run goes on (Wireshark)
+        n.s("A", SI + 111, CI + 101, 0); // dup 2
+        let fast = n.c("PA", CI + 101, SI + 111, 100);
+        assert!(has(&fast, Flags::FAST_RETRANSMISSION), "{:?}", fast.ctx.analysis);
+    }
+
+    #[test]
     fn ack_beyond_anything_seen_is_acked_unseen() {
         let mut n = established();
         n.c("PA", CI + 1, SI + 1, 100);
@@ -509,6 +533,19 @@ mod reuse_and_midstream {
         let rows = n.rows();
         assert_eq!(rows.len(), 2);
         assert_eq!((rows[0].id, rows[0].frames_ab, rows[0].frames_ba), (0, 1, 2));
+    }
+
+    #[test]
+    fn a_syn_ack_with_another_isn_is_flagged_but_stays_in_the_stream() {
+        let mut n = listen();
+        n.c("S", CI, 0, 0);
+        n.s("SA", SI, CI + 1, 0);
+        let again = n.s("SA", SI + 7_000_000, CI + 1, 0);
+        assert!(has(&again, Flags::PORT_REUSE));
+        assert_eq!((again.ctx.stream, again.ctx.rel_seq), (Some(0), Some(0)));
+        let data = n.s("PA", SI + 7_000_001, CI + 1, 5);
+        assert_eq!(data.ctx.rel_seq, Some(1), "numbers count from the new ISN");
+        assert_eq!(n.rows().len(), 1);
     }
 
     #[test]
