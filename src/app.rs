@@ -685,19 +685,11 @@ fn conns_cmd(a: crate::cli::ConnsArgs) -> Result<bool> {
     let mut cap = CaptureFile::open_streamed(&a.file)?;
     let mut tracker = Tracker::new(a.track.max_conns as usize, true);
     let mut t0 = None;
-    loop {
-        let frame = match cap.next_frame() {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                problems.file_error(&mut out, &e)?;
-                break;
-            }
-        };
+    each_frame(&mut cap, &mut problems, &mut out, |frame| {
         t0.get_or_insert(frame.ts.0);
         let p = decode::decode(frame.link, frame.data, frame.orig_len);
         tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
-    }
+    })?;
     let evicted = tracker.evicted;
     let mut rows = tracker.finish();
     if let Some(want) = a.proto {
@@ -771,37 +763,29 @@ fn draw_ladders(
     let mut ladders: rustc_hash::FxHashMap<u32, Ladder> = Default::default();
     let mut more = false;
     let mut conns = 0u32;
-    loop {
-        let frame = match cap.next_frame() {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                problems.file_error(out, &e)?;
-                break;
-            }
-        };
+    each_frame(cap, problems, out, |frame| {
         let p = decode::decode(frame.link, frame.data, frame.orig_len);
         let seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
-        let Some(id) = seen.id else { continue };
+        let Some(id) = seen.id else { return };
         conns = conns.max(id + 1);
         if sel.conn.is_some_and(|c| c != id) || !seen.counted {
-            continue;
+            return;
         }
-        if sel.filter.is_some_and(|f| !f.matches(&frame, &p, &seen.ctx)) {
-            continue;
+        if sel.filter.is_some_and(|f| !f.matches(frame, &p, &seen.ctx)) {
+            return;
         }
         if !ladders.contains_key(&id) {
             if ladders.len() >= sel.max {
                 more = true;
-                continue;
+                return;
             }
-            let Some(l) = Ladder::new(&seen, &p, frame.ts.0, sel.expand) else { continue };
+            let Some(l) = Ladder::new(&seen, &p, frame.ts.0, sel.expand) else { return };
             ladders.insert(id, l);
         }
         if let Some(l) = ladders.get_mut(&id) {
             l.push(frame.number, frame.ts.0, &seen, &p, style.absolute);
         }
-    }
+    })?;
     let mut all: Vec<Ladder> = ladders.into_values().collect();
     all.sort_by_key(|l| l.id);
     for (i, l) in all.iter_mut().enumerate() {
@@ -1310,10 +1294,9 @@ fn dirs_shown(d: crate::cli::DirArg) -> [bool; 2] {
     [d != DirArg::Server, d != DirArg::Client]
 }
 
-/// Reads `cap` once, following connection `conn`: `head` is called once with the
-/// connection's peers before its first event, `sink` gets every event. Returns the
-/// follower (counters, peers) and how many connections the capture has.
-#[allow(clippy::too_many_arguments)]
+/// Reads `cap` once, following connection `conn`: `sink` gets every event with the
+/// connection's peers. Returns the follower (counters, peers) and how many
+/// connections the capture has.
 fn follow_conn(
     cap: &mut CaptureFile,
     conn: u32,
@@ -1321,41 +1304,50 @@ fn follow_conn(
     limits: crate::analysis::reassembly::Limits,
     problems: &mut Problems,
     out: &mut impl Write,
-    mut head: impl FnMut(&crate::analysis::follow::Peers),
-    sink: &mut impl FnMut(crate::analysis::follow::Dir, bool, crate::analysis::reassembly::Event<'_>),
+    sink: &mut impl FnMut(
+        &crate::analysis::follow::Peers,
+        crate::analysis::follow::Dir,
+        crate::analysis::reassembly::Event<'_>,
+    ),
 ) -> Result<(crate::analysis::follow::Follow, u32)> {
-    use crate::analysis::conn::{Proto, Tracker};
+    use crate::analysis::conn::Tracker;
     use crate::analysis::follow::Follow;
     let mut tracker = Tracker::new(track.max_conns as usize, false);
     let mut follow = Follow::new(conn, limits);
     let mut conns = 0u32;
-    let mut udp = false;
-    loop {
-        let frame = match cap.next_frame() {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                problems.file_error(out, &e)?;
-                break;
-            }
-        };
+    each_frame(cap, problems, out, |frame| {
         let p = decode::decode(frame.link, frame.data, frame.orig_len);
         let seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
-        let Some(id) = seen.id else { continue };
+        let Some(id) = seen.id else { return };
         conns = conns.max(id + 1);
         if id != conn {
-            continue;
+            return;
         }
-        if follow.peers().is_none() {
-            if let Some(peers) = follow.peers_of(&seen, &p) {
-                udp = peers.proto == Proto::Udp;
-                head(&peers);
-            }
-        }
-        follow.push(frame.number, frame.ts.0, &seen, &p, &mut |d, e| sink(d, udp, e));
+        // Known from the connection's first frame on: copied, since `follow` is busy.
+        let Some(peers) = follow.peers_of(&seen, &p) else { return };
+        follow.push(frame.number, frame.ts.0, &seen, &p, &mut |d, e| sink(&peers, d, e));
+    })?;
+    if let Some(peers) = follow.peers().copied() {
+        follow.finish(&mut |d, e| sink(&peers, d, e));
     }
-    follow.finish(&mut |d, e| sink(d, udp, e));
     Ok((follow, conns))
+}
+
+/// Each frame of `cap` in turn; a read error ends the run and is reported as a problem
+/// (the frames before it were handed on).
+fn each_frame(
+    cap: &mut CaptureFile,
+    problems: &mut Problems,
+    out: &mut impl Write,
+    mut f: impl FnMut(&crate::source::Frame<'_>),
+) -> Result<()> {
+    loop {
+        match cap.next_frame() {
+            Ok(Some(frame)) => f(&frame),
+            Ok(None) => return Ok(()),
+            Err(e) => return problems.file_error(out, &e),
+        }
+    }
 }
 
 fn no_conn(file: &str, conn: u32, conns: u32) {
@@ -1379,30 +1371,12 @@ fn stream_cmd(a: crate::cli::StreamArgs) -> Result<bool> {
     let mut cap = CaptureFile::open_streamed(&a.file)?;
     let limits = Limits { per_direction: a.reassembly.max_held, total: a.reassembly.max_held_total };
     let mut printer = Printer::new(stdout(), how, dirs_shown(a.dir), a.ascii);
-    let mut head_err = None;
-    let mut errs = io::sink();
-    let (follow, conns) = {
-        let printer = std::cell::RefCell::new(&mut printer);
-        follow_conn(
-            &mut cap,
-            a.conn,
-            a.track,
-            limits,
-            &mut problems,
-            &mut errs,
-            |peers| {
-                if let Err(e) = printer.borrow_mut().head(a.conn, peers) {
-                    head_err = Some(e);
-                }
-            },
-            &mut |d, _udp, e| printer.borrow_mut().event(d, &e),
-        )?
-    };
-    if let Some(e) = head_err {
-        return Err(e.into());
-    }
+    // The printer writes stdout itself: nothing of ours to flush before an error.
+    let (follow, conns) =
+        follow_conn(&mut cap, a.conn, a.track, limits, &mut problems, &mut io::sink(), &mut |peers, d, e| {
+            printer.event(a.conn, peers, d, &e)
+        })?;
     let Some(peers) = follow.peers().copied() else {
-        drop(printer);
         no_conn(&a.file, a.conn, conns);
         return Ok(false);
     };
@@ -1468,24 +1442,27 @@ fn segments_view(
     out: &mut impl Write,
     problems: &mut Problems,
 ) -> Result<std::result::Result<(), u32>> {
+    use crate::analysis::conn::Proto;
     use crate::analysis::follow::Dir;
     use crate::analysis::reassembly::{Event, Sink};
     use crate::analysis::segments::Model;
     let model = || if v.expand { Model::unbounded(v.framing.clone()) } else { Model::new(v.framing.clone()) };
     let mut models = [model(), model()];
     let (follow, conns) =
-        follow_conn(cap, v.conn, v.track, v.limits, problems, out, |_| {}, &mut |d: Dir, udp: bool, e: Event<'_>| {
+        follow_conn(cap, v.conn, v.track, v.limits, problems, out, &mut |peers, d: Dir, e: Event<'_>| {
             let m = &mut models[d.index()];
             match e {
-                Event::Data { offset, bytes, frame, ts, .. } if udp => m.datagram(frame, ts, offset, bytes),
-                e if !udp => m.event(e),
+                Event::Data { offset, bytes, frame, ts, .. } if peers.proto == Proto::Udp => {
+                    m.datagram(frame, ts, offset, bytes)
+                }
+                e if peers.proto == Proto::Tcp => m.event(e),
                 _ => {}
             }
         })?;
     let Some(peers) = follow.peers().copied() else {
         return Ok(Err(conns));
     };
-    if peers.proto == crate::analysis::conn::Proto::Tcp {
+    if peers.proto == Proto::Tcp {
         for m in &mut models {
             m.finish();
         }

@@ -37,16 +37,8 @@ pub fn write_text(
     models: &[(Dir, &Model)],
     style: Style,
 ) -> io::Result<()> {
-    let both = if style.ascii { "<->" } else { "⇄" };
     let udp = peers.proto == crate::analysis::conn::Proto::Udp;
-    writeln!(
-        out,
-        "{} stream {} (conn {conn}): client {} {both} server {}",
-        peers.proto.name().to_uppercase(),
-        peers.stream,
-        peers.client,
-        peers.server
-    )?;
+    super::stream::heading(out, conn, peers, style.ascii)?;
     if udp {
         writeln!(out, "UDP keeps message boundaries: each datagram is one message, read whole by one recvfrom()")?;
     } else if let Some((_, m)) = models.first() {
@@ -204,7 +196,7 @@ fn tracks(out: &mut impl Write, m: &Model, udp: bool, style: Style) -> io::Resul
     let most = width * MAX_TRACK_ROWS / 2;
     if points.len() > most + 1 {
         points.truncate(most + 1);
-        extent.end = *points.last().expect("not empty");
+        extent.end = points[most];
     }
     let pieces = points.len().saturating_sub(1);
     let rows = (pieces * COLS_PER_ITEM).div_ceil(width).clamp(1, MAX_TRACK_ROWS);

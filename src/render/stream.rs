@@ -25,6 +25,8 @@ pub struct Printer<W: Write> {
     /// Directions shown.
     dirs: [bool; 2],
     ascii: bool,
+    /// The connection's heading is written (before its first event).
+    headed: bool,
     /// The direction of the block being written, and whether its text ended a line.
     block: Option<Dir>,
     at_line_start: bool,
@@ -42,6 +44,7 @@ impl<W: Write> Printer<W> {
             how,
             dirs,
             ascii,
+            headed: false,
             block: None,
             at_line_start: true,
             bytes: [0; 2],
@@ -51,27 +54,18 @@ impl<W: Write> Printer<W> {
         }
     }
 
-    /// The first line: which connection this is.
-    pub fn head(&mut self, conn: u32, peers: &Peers) -> io::Result<()> {
-        if self.how == As::Raw {
-            return Ok(());
-        }
-        let both = if self.ascii { "<->" } else { "⇄" };
-        writeln!(
-            self.out,
-            "{} stream {} (conn {conn}): client {} {both} server {}",
-            peers.proto.name().to_uppercase(),
-            peers.stream,
-            peers.client,
-            peers.server
-        )
-    }
-
-    /// One reassembly event of direction `dir`. An output error is kept and returned
-    /// by [`Printer::finish`], since a sink cannot return one.
-    pub fn event(&mut self, dir: Dir, e: &Event<'_>) {
+    /// One reassembly event of direction `dir` of connection `conn`. An output error is
+    /// kept and returned by [`Printer::finish`], since a sink cannot return one.
+    pub fn event(&mut self, conn: u32, peers: &Peers, dir: Dir, e: &Event<'_>) {
         if self.error.is_some() {
             return;
+        }
+        if !self.headed && self.how != As::Raw {
+            self.headed = true;
+            if let Err(err) = heading(&mut self.out, conn, peers, self.ascii) {
+                self.error = Some(err);
+                return;
+            }
         }
         if let Err(err) = self.try_event(dir, e) {
             self.error = Some(err);
@@ -176,6 +170,19 @@ impl<W: Write> Printer<W> {
     pub fn missing(&self) -> u64 {
         (0..2).filter(|&i| self.dirs[i]).map(|i| self.missing[i]).sum()
     }
+}
+
+/// The first line of `stream` and `segments`: which connection this is.
+pub fn heading(out: &mut impl Write, conn: u32, peers: &Peers, ascii: bool) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} stream {} (conn {conn}): client {} {} server {}",
+        peers.proto.name().to_uppercase(),
+        peers.stream,
+        peers.client,
+        if ascii { "<->" } else { "⇄" },
+        peers.server
+    )
 }
 
 /// Printable text as it is (UTF-8 included), `\n` shown as `\n` and then a line break,

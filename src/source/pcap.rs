@@ -104,11 +104,12 @@ pub struct CaptureFile {
 }
 
 impl CaptureFile {
-    /// Opens a file by path, or standard input for `-`.
-    pub fn open(path: &str) -> Result<CaptureFile, SourceError> {
+    /// `path` opened and checked (not a directory, not an empty regular file), with its
+    /// metadata; `None` for `-`, standard input.
+    fn open_path(path: &str) -> Result<Option<(File, std::fs::Metadata)>, SourceError> {
         let err = |kind| SourceError { file: path.to_string(), frame: 0, offset: 0, kind };
         if path == "-" {
-            return Self::from_reader("-", Box::new(std::io::stdin()));
+            return Ok(None);
         }
         let p = Path::new(path);
         let meta = std::fs::metadata(p).map_err(|e| err(SourceErrorKind::Open(e)))?;
@@ -116,12 +117,21 @@ impl CaptureFile {
             return Err(err(SourceErrorKind::Directory));
         }
         let file = File::open(p).map_err(|e| err(SourceErrorKind::Open(e)))?;
+        if meta.is_file() && meta.len() == 0 {
+            return Err(err(SourceErrorKind::Empty));
+        }
+        Ok(Some((file, meta)))
+    }
+
+    /// Opens a file by path, or standard input for `-`.
+    pub fn open(path: &str) -> Result<CaptureFile, SourceError> {
+        let err = |kind| SourceError { file: path.to_string(), frame: 0, offset: 0, kind };
+        let Some((file, meta)) = Self::open_path(path)? else {
+            return Self::from_reader("-", Box::new(std::io::stdin()));
+        };
         if !meta.is_file() {
             // FIFOs, character devices, /dev/stdin: cannot be mapped.
             return Self::from_reader(path, Box::new(file));
-        }
-        if meta.len() == 0 {
-            return Err(err(SourceErrorKind::Empty));
         }
         // SAFETY: the map is read-only; if another process truncates the file while we
         // read it, the OS may signal us, the same risk every mmap-based reader
@@ -140,20 +150,10 @@ impl CaptureFile {
     /// takes 0.20 s instead of 0.28 s) and holds 4 MB instead of 12. The list
     /// pipeline, which lends frames to a second thread, needs [`CaptureFile::open`].
     pub fn open_streamed(path: &str) -> Result<CaptureFile, SourceError> {
-        let err = |kind| SourceError { file: path.to_string(), frame: 0, offset: 0, kind };
-        if path == "-" {
-            return Self::from_reader("-", Box::new(std::io::stdin()));
+        match Self::open_path(path)? {
+            Some((file, _)) => Self::from_reader(path, Box::new(file)),
+            None => Self::from_reader("-", Box::new(std::io::stdin())),
         }
-        let p = Path::new(path);
-        let meta = std::fs::metadata(p).map_err(|e| err(SourceErrorKind::Open(e)))?;
-        if meta.is_dir() {
-            return Err(err(SourceErrorKind::Directory));
-        }
-        let file = File::open(p).map_err(|e| err(SourceErrorKind::Open(e)))?;
-        if meta.is_file() && meta.len() == 0 {
-            return Err(err(SourceErrorKind::Empty));
-        }
-        Self::from_reader(path, Box::new(file))
     }
 
     pub fn from_reader(name: &str, reader: Box<dyn Read + Send>) -> Result<CaptureFile, SourceError> {
