@@ -187,8 +187,11 @@ fn read(a: ReadArgs) -> Result<bool> {
     let view = a.view;
     let mut pipe = Pipeline::new(view, filter.as_ref());
     pipe.begin(&mut out)?;
+    // A filter passes few frames to the writer, so copying them out of a plain read
+    // costs less than faulting in a mapping of the whole file (as for `stats`).
+    let open = if filter.is_some() { CaptureFile::open_streamed } else { CaptureFile::open };
     'files: for (fi, path) in a.files.iter().enumerate() {
-        let mut cap = match CaptureFile::open(path) {
+        let mut cap = match open(path) {
             Ok(c) => c,
             Err(e) => {
                 problems.file_error(&mut out, &e)?;
@@ -684,25 +687,39 @@ fn conns_cmd(a: crate::cli::ConnsArgs) -> Result<bool> {
     let mut problems = Problems { ok: true };
     let mut cap = CaptureFile::open_streamed(&a.file)?;
     let mut tracker = Tracker::new(a.track.max_conns as usize, true);
+    let want = a.proto.map(|p| match p {
+        crate::cli::ConnProto::Tcp => Proto::Tcp,
+        crate::cli::ConnProto::Udp => Proto::Udp,
+    });
+    // Rows of finished connections leave the tracker as it goes, so memory follows
+    // the connections in flight, not the capture's length.
+    let mut store = crate::sink::rows::RowStore::default();
+    let mut store_error = None;
+    let keep = |store: &mut crate::sink::rows::RowStore, rows: &mut dyn Iterator<Item = _>| -> io::Result<()> {
+        for r in rows.filter(|r: &crate::analysis::conn::Summary| want.is_none_or(|w| r.proto == w)) {
+            store.push(r)?;
+        }
+        Ok(())
+    };
     let mut t0 = None;
     each_frame(&mut cap, &mut problems, &mut out, |frame| {
         t0.get_or_insert(frame.ts.0);
         let p = decode::decode(frame.link, frame.data, frame.orig_len);
         tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+        if frame.number % 4096 == 0 && store_error.is_none() {
+            store_error = keep(&mut store, &mut tracker.drain_finished()).err();
+        }
     })?;
-    let evicted = tracker.evicted;
-    let mut rows = tracker.finish();
-    if let Some(want) = a.proto {
-        let want = match want {
-            crate::cli::ConnProto::Tcp => Proto::Tcp,
-            crate::cli::ConnProto::Udp => Proto::Udp,
-        };
-        rows.retain(|r| r.proto == want);
+    if let Some(e) = store_error {
+        return Err(e.into());
     }
+    let evicted = tracker.evicted;
+    keep(&mut store, &mut tracker.close().into_iter())?;
+    let mut rows = store.finish()?;
     let t0 = t0.unwrap_or(0);
     match a.format {
-        StatsFormat::Table => crate::render::conns::write_table(&mut out, &rows, t0, term_width())?,
-        StatsFormat::Jsonl => crate::render::conns::write_jsonl(&mut out, &rows, t0)?,
+        StatsFormat::Table => crate::render::conns::write_table(&mut out, &mut rows, t0, term_width())?,
+        StatsFormat::Jsonl => crate::render::conns::write_jsonl(&mut out, &mut rows, t0)?,
     }
     out.flush()?;
     if evicted > 0 {
@@ -1038,11 +1055,11 @@ fn capture(a: CaptureArgs) -> Result<bool> {
         out.flush()?;
     }
     if a.conns && !matches!(stop_reason, Some(Stop::Output(_))) {
-        let rows = std::mem::take(&mut pipe.seq).finish();
+        let mut rows = crate::sink::rows::Rows::new(std::mem::take(&mut pipe.seq).finish());
         if !a.quiet {
             writeln!(out)?;
         }
-        crate::render::conns::write_table(&mut out, &rows, first_ts.unwrap_or(0), term_width())?;
+        crate::render::conns::write_table(&mut out, &mut rows, first_ts.unwrap_or(0), term_width())?;
         out.flush()?;
     }
     let ks = src.kernel_stats();

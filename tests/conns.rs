@@ -130,6 +130,43 @@ fn json_rows_add_up() {
     }
 }
 
+/// A capture with more connections than `conns` keeps in memory (4,096 rows): the
+/// rows that went through its temporary file come back complete and in order, and
+/// `--proto` selects from them.
+#[test]
+fn many_connections_through_the_row_file() {
+    let dir = std::env::temp_dir().join(format!("pktlab-rows-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cap = dir.join("mix.pcap");
+    let cap = cap.to_str().unwrap();
+    let o = pktlab(&["gen", "mix", "--frames", "300000", "-w", cap]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = pktlab(&["conns", "--format", "jsonl", cap]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: Vec<Row> =
+        String::from_utf8(o.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(rows.len() > 4096, "{} rows: too few to leave memory", rows.len());
+    // Ordered by first frame; one row per connection, numbered without a gap.
+    assert!(rows.windows(2).all(|w| w[0].first_frame < w[1].first_frame));
+    let mut ids: Vec<u32> = rows.iter().map(|r| r.id).collect();
+    ids.sort_unstable();
+    assert!(ids.iter().enumerate().all(|(i, id)| *id as usize == i));
+    // Every TCP and UDP frame is in exactly one row.
+    let o = pktlab(&["read", "-Y", "tcp or udp", cap]);
+    let frames = String::from_utf8_lossy(&o.stdout).lines().count() as u64;
+    assert_eq!(rows.iter().map(|r| r.frames).sum::<u64>(), frames);
+    // The table and `--proto` read the same file.
+    let o = pktlab(&["conns", cap]);
+    let table = String::from_utf8_lossy(&o.stdout);
+    let udp = rows.iter().filter(|r| r.proto == "udp").count();
+    let footer = format!("{} TCP connections, {udp} UDP conversations", rows.len() - udp);
+    assert!(table.contains(&footer), "{footer}");
+    assert_eq!(table.lines().count(), rows.len() + 3);
+    let o = pktlab(&["conns", "--proto", "udp", "--format", "jsonl", cap]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), udp);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn normal_session() {
     let r = rows("gen-handshake.pcap");

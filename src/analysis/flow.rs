@@ -4,7 +4,7 @@
 use crate::decode::{Packet, Proto};
 
 /// An endpoint: IPv4 addresses are stored mapped into 16 bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Endpoint {
     pub addr: [u8; 16],
     pub port: u16,

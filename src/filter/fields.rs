@@ -109,11 +109,12 @@ pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context,
     let tcpflag = |bit: u16, f: &mut dyn FnMut(Lit) -> bool| {
         one(p.tcp().and_then(|t| t.flags()).map(|fl| Lit::Num(u64::from(fl & bit != 0))), f)
     };
-    let ip = p.ipv4();
-    let ip6 = p.ipv6();
-    let t = p.tcp();
-    let u = p.udp();
-    let arp = p.arp().filter(|a| a.is_eth_ipv4());
+    // Looked up only by the arms that need them: a filter runs on every frame.
+    let ip = || p.ipv4();
+    let ip6 = || p.ipv6();
+    let t = || p.tcp();
+    let u = || p.udp();
+    let arp = || p.arp().filter(|a| a.is_eth_ipv4());
     match field {
         Eth => proto(Proto::Eth, f),
         Vlan => proto(Proto::Vlan, f),
@@ -147,40 +148,40 @@ pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context,
             }
         }
         ArpOpcode => one(num(p.arp().and_then(|a| a.opcode())), f),
-        ArpSrcIp => one(arp.and_then(|a| a.sender_ip()).map(v4), f),
-        ArpDstIp => one(arp.and_then(|a| a.target_ip()).map(v4), f),
-        ArpSrcMac => one(arp.and_then(|a| a.sender_mac()).map(Lit::Mac), f),
-        ArpDstMac => one(arp.and_then(|a| a.target_mac()).map(Lit::Mac), f),
-        IpSrc => one(ip.and_then(|i| i.src_bytes()).map(v4), f),
-        IpDst => one(ip.and_then(|i| i.dst_bytes()).map(v4), f),
-        IpAddr => two(ip.and_then(|i| i.src_bytes()).map(v4), ip.and_then(|i| i.dst_bytes()).map(v4), f),
-        IpTtl => one(num(ip.and_then(|i| i.ttl())), f),
-        IpProto => one(num(ip.and_then(|i| i.protocol())), f),
-        IpId => one(num(ip.and_then(|i| i.id())), f),
-        IpLen => one(num(ip.and_then(|i| i.total_len())), f),
-        IpHdrLen => one(ip.and_then(|i| i.header_len()).map(|h| Lit::Num(h as u64)), f),
-        IpDf => one(ip.map(|i| Lit::Num(u64::from(i.dont_fragment()))), f),
-        IpMf => one(ip.map(|i| Lit::Num(u64::from(i.more_fragments()))), f),
-        IpFragOffset => one(num(ip.and_then(|i| i.fragment_offset())), f),
-        IpDscp => one(num(ip.and_then(|i| i.dsfield()).map(|d| d >> 2)), f),
-        IpChecksum => one(num(ip.and_then(|i| i.checksum())), f),
-        Ipv6Src => one(ip6.and_then(|i| i.src_bytes()).map(v6), f),
-        Ipv6Dst => one(ip6.and_then(|i| i.dst_bytes()).map(v6), f),
-        Ipv6Addr => two(ip6.and_then(|i| i.src_bytes()).map(v6), ip6.and_then(|i| i.dst_bytes()).map(v6), f),
-        Ipv6Nxt => one(num(ip6.and_then(|i| i.next_header())), f),
-        Ipv6Hlim => one(num(ip6.and_then(|i| i.hop_limit())), f),
-        Ipv6Plen => one(num(ip6.and_then(|i| i.payload_len())), f),
-        TcpSrcPort => one(num(t.and_then(|t| t.src_port())), f),
-        TcpDstPort => one(num(t.and_then(|t| t.dst_port())), f),
-        TcpPort => two(num(t.and_then(|t| t.src_port())), num(t.and_then(|t| t.dst_port())), f),
-        TcpSeq => one(num(t.and_then(|t| c.rel_seq.or(t.seq()))), f),
-        TcpSeqRaw => one(num(t.and_then(|t| t.seq())), f),
-        TcpAck => one(num(t.and_then(|t| c.rel_ack.or(t.ack()))), f),
-        TcpAckRaw => one(num(t.and_then(|t| t.ack())), f),
+        ArpSrcIp => one(arp().and_then(|a| a.sender_ip()).map(v4), f),
+        ArpDstIp => one(arp().and_then(|a| a.target_ip()).map(v4), f),
+        ArpSrcMac => one(arp().and_then(|a| a.sender_mac()).map(Lit::Mac), f),
+        ArpDstMac => one(arp().and_then(|a| a.target_mac()).map(Lit::Mac), f),
+        IpSrc => one(ip().and_then(|i| i.src_bytes()).map(v4), f),
+        IpDst => one(ip().and_then(|i| i.dst_bytes()).map(v4), f),
+        IpAddr => two(ip().and_then(|i| i.src_bytes()).map(v4), ip().and_then(|i| i.dst_bytes()).map(v4), f),
+        IpTtl => one(num(ip().and_then(|i| i.ttl())), f),
+        IpProto => one(num(ip().and_then(|i| i.protocol())), f),
+        IpId => one(num(ip().and_then(|i| i.id())), f),
+        IpLen => one(num(ip().and_then(|i| i.total_len())), f),
+        IpHdrLen => one(ip().and_then(|i| i.header_len()).map(|h| Lit::Num(h as u64)), f),
+        IpDf => one(ip().map(|i| Lit::Num(u64::from(i.dont_fragment()))), f),
+        IpMf => one(ip().map(|i| Lit::Num(u64::from(i.more_fragments()))), f),
+        IpFragOffset => one(num(ip().and_then(|i| i.fragment_offset())), f),
+        IpDscp => one(num(ip().and_then(|i| i.dsfield()).map(|d| d >> 2)), f),
+        IpChecksum => one(num(ip().and_then(|i| i.checksum())), f),
+        Ipv6Src => one(ip6().and_then(|i| i.src_bytes()).map(v6), f),
+        Ipv6Dst => one(ip6().and_then(|i| i.dst_bytes()).map(v6), f),
+        Ipv6Addr => two(ip6().and_then(|i| i.src_bytes()).map(v6), ip6().and_then(|i| i.dst_bytes()).map(v6), f),
+        Ipv6Nxt => one(num(ip6().and_then(|i| i.next_header())), f),
+        Ipv6Hlim => one(num(ip6().and_then(|i| i.hop_limit())), f),
+        Ipv6Plen => one(num(ip6().and_then(|i| i.payload_len())), f),
+        TcpSrcPort => one(num(t().and_then(|t| t.src_port())), f),
+        TcpDstPort => one(num(t().and_then(|t| t.dst_port())), f),
+        TcpPort => two(num(t().and_then(|t| t.src_port())), num(t().and_then(|t| t.dst_port())), f),
+        TcpSeq => one(num(t().and_then(|t| c.rel_seq.or(t.seq()))), f),
+        TcpSeqRaw => one(num(t().and_then(|t| t.seq())), f),
+        TcpAck => one(num(t().and_then(|t| c.rel_ack.or(t.ack()))), f),
+        TcpAckRaw => one(num(t().and_then(|t| t.ack())), f),
         TcpLen => one(num(p.tcp_len()), f),
-        TcpHdrLen => one(t.and_then(|t| t.header_len()).map(|h| Lit::Num(h as u64)), f),
-        TcpWindow => one(num(t.and_then(|t| t.window())), f),
-        TcpFlags => one(num(t.and_then(|t| t.flags())), f),
+        TcpHdrLen => one(t().and_then(|t| t.header_len()).map(|h| Lit::Num(h as u64)), f),
+        TcpWindow => one(num(t().and_then(|t| t.window())), f),
+        TcpFlags => one(num(t().and_then(|t| t.flags())), f),
         TcpSyn => tcpflag(tcp::SYN, f),
         TcpAckFlag => tcpflag(tcp::ACK, f),
         TcpFin => tcpflag(tcp::FIN, f),
@@ -190,10 +191,10 @@ pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context,
         TcpEce => tcpflag(tcp::ECE, f),
         TcpCwr => tcpflag(tcp::CWR, f),
         TcpAe => tcpflag(tcp::AE, f),
-        TcpChecksum => one(num(t.and_then(|t| t.checksum())), f),
-        TcpUrgentPointer => one(num(t.and_then(|t| t.urgent())), f),
+        TcpChecksum => one(num(t().and_then(|t| t.checksum())), f),
+        TcpUrgentPointer => one(num(t().and_then(|t| t.urgent())), f),
         TcpMss | TcpWscale | TcpSackPerm => {
-            if let Some(t) = t {
+            if let Some(t) = t() {
                 for (_, _, o) in t.options() {
                     let v = match (field, o) {
                         (TcpMss, tcp::Opt::Mss(m)) => u64::from(m),
@@ -207,8 +208,8 @@ pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context,
                 }
             }
         }
-        TcpStream => one(num(c.stream.filter(|_| t.is_some())), f),
-        UdpStream => one(num(c.stream.filter(|_| t.is_none() && u.is_some())), f),
+        TcpStream => one(num(c.stream.filter(|_| t().is_some())), f),
+        UdpStream => one(num(c.stream.filter(|_| t().is_none() && u().is_some())), f),
         TcpAnalysisFlags => {
             if c.analysis.flags.0 & !Flags::RST.0 != 0 {
                 f(Lit::Num(1));
@@ -251,11 +252,11 @@ pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context,
                 f(Lit::Num(1));
             }
         }
-        UdpSrcPort => one(num(u.and_then(|u| u.src_port())), f),
-        UdpDstPort => one(num(u.and_then(|u| u.dst_port())), f),
-        UdpPort => two(num(u.and_then(|u| u.src_port())), num(u.and_then(|u| u.dst_port())), f),
-        UdpLength => one(num(u.and_then(|u| u.length())), f),
-        UdpChecksum => one(num(u.and_then(|u| u.checksum())), f),
+        UdpSrcPort => one(num(u().and_then(|u| u.src_port())), f),
+        UdpDstPort => one(num(u().and_then(|u| u.dst_port())), f),
+        UdpPort => two(num(u().and_then(|u| u.src_port())), num(u().and_then(|u| u.dst_port())), f),
+        UdpLength => one(num(u().and_then(|u| u.length())), f),
+        UdpChecksum => one(num(u().and_then(|u| u.checksum())), f),
         IcmpType => one(num(p.icmp().and_then(|m| m.kind())), f),
         IcmpCode => one(num(p.icmp().and_then(|m| m.code())), f),
         Icmpv6Type => one(num(p.icmpv6().and_then(|m| m.kind())), f),

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::line::Line;
 use crate::analysis::conn::{Proto, Summary};
+use crate::sink::rows::Rows;
 
 #[derive(Clone, Copy)]
 enum Align {
@@ -108,19 +109,23 @@ fn width(l: &Line) -> usize {
 /// `_width`, the terminal's width, is not used: comfy-table wrapped cells to fit it,
 /// which split an address over three lines and made a narrow terminal's table
 /// unreadable; a long line is better read with `less -S`.
-pub fn write_table<W: Write>(out: &mut W, rows: &[Summary], t0: u64, _width: Option<u16>) -> io::Result<()> {
+pub fn write_table<W: Write>(out: &mut W, rows: &mut Rows, t0: u64, _width: Option<u16>) -> io::Result<()> {
     if rows.is_empty() {
         return writeln!(out, "No TCP connections or UDP conversations.");
     }
     let mut widths = COLUMNS.map(|(name, _)| name.chars().count());
     let mut l = Line::with_capacity(256);
-    for s in rows {
+    let (mut tcp, mut evicted) = (0, false);
+    rows.each(|s| {
         for (col, w) in widths.iter_mut().enumerate() {
             l.clear();
             cell(&mut l, s, t0, col);
             *w = (*w).max(width(&l));
         }
-    }
+        tcp += usize::from(s.proto == Proto::Tcp);
+        evicted |= s.tcp.as_ref().is_some_and(|t| t.evicted);
+        Ok(())
+    })?;
 
     write_line(out, &mut l, &widths, |l, col| l.str(COLUMNS[col].0))?;
     l.clear();
@@ -130,12 +135,9 @@ pub fn write_table<W: Write>(out: &mut W, rows: &[Summary], t0: u64, _width: Opt
     }
     l.byte(b'\n');
     out.write_all(l.as_bytes())?;
-    for s in rows {
-        write_line(out, &mut l, &widths, |l, col| cell(l, s, t0, col))?;
-    }
-    let tcp = rows.iter().filter(|r| r.proto == Proto::Tcp).count();
+    rows.each(|s| write_line(out, &mut l, &widths, |l, col| cell(l, s, t0, col)))?;
     writeln!(out, "{} TCP connections, {} UDP conversations", tcp, rows.len() - tcp)?;
-    if rows.iter().any(|r| r.tcp.as_ref().is_some_and(|t| t.evicted)) {
+    if evicted {
         writeln!(out, "Some connections were closed out early because the table was full (see --max-conns).")?;
     }
     Ok(())
@@ -209,12 +211,11 @@ pub fn to_json(s: &Summary, t0: u64) -> Value {
     Value::Object(m)
 }
 
-pub fn write_jsonl<W: Write>(out: &mut W, rows: &[Summary], t0: u64) -> io::Result<()> {
-    for s in rows {
+pub fn write_jsonl<W: Write>(out: &mut W, rows: &mut Rows, t0: u64) -> io::Result<()> {
+    rows.each(|s| {
         serde_json::to_writer(&mut *out, &to_json(s, t0))?;
-        out.write_all(b"\n")?;
-    }
-    Ok(())
+        out.write_all(b"\n")
+    })
 }
 
 #[cfg(test)]
@@ -325,7 +326,7 @@ mod tests {
     #[test]
     fn table_aligns_columns() {
         let mut out = Vec::new();
-        write_table(&mut out, &rows(), 1_000_000_000, None).unwrap();
+        write_table(&mut out, &mut Rows::new(rows()), 1_000_000_000, None).unwrap();
         // Trailing spaces are part of the layout the goldens fix.
         let expected = concat!(
             "  #   Proto   A                         B                              Frames A→B   Bytes A→B   Frames B→A    Bytes B→A       Start   Duration   State   History   Close                      RTT \n",

@@ -1,3 +1,4 @@
 //! Frames out: capture files written from generated or captured frames.
 
 pub mod pcap;
+pub mod rows;

@@ -41,7 +41,7 @@ pub const UDP_IDLE_NS: u64 = 1_000_000_000;
 /// Frames between sweeps of finished connections.
 const SWEEP_EVERY: u64 = 1 << 16;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Proto {
     Tcp,
     Udp,
@@ -57,7 +57,7 @@ impl Proto {
 }
 
 /// TCP states by their RFC 9293 names, as an observer infers them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum State {
     #[default]
     Closed,
@@ -92,7 +92,7 @@ impl State {
 }
 
 /// How a connection ended, as far as the capture shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Close {
     /// No FIN or RST seen.
     #[default]
@@ -126,7 +126,7 @@ impl Close {
 }
 
 /// What the handshake negotiated, per side (from its SYN).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Offer {
     pub mss: Option<u16>,
     /// Window scale shift, when offered.
@@ -136,7 +136,7 @@ pub struct Offer {
 }
 
 /// One connection (TCP) or conversation (UDP), for the `conns` table.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     /// Index in order of first frame, TCP and UDP together (`--conn N`).
     pub id: u32,
@@ -167,7 +167,7 @@ impl Summary {
     /// Adds the row of the same connection revived after it left the table: its
     /// counts add up, it extends the end; state, history and close stay those of the
     /// connection's life in full (a revived one starts its analysis afresh).
-    fn merge(&mut self, later: &Summary) {
+    pub fn merge(&mut self, later: &Summary) {
         self.frames_ab += later.frames_ab;
         self.bytes_ab += later.bytes_ab;
         self.frames_ba += later.frames_ba;
@@ -187,9 +187,10 @@ impl Summary {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TcpSummary {
-    pub conn_state: &'static str,
+    #[serde(with = "zeek::state_name")]
+    pub conn_state: zeek::StateName,
     pub history: History,
     pub close: Close,
     /// Who sent the first FIN or RST.
@@ -214,7 +215,7 @@ pub struct TcpSummary {
     pub evicted: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Role {
     Client,
     Server,
@@ -440,6 +441,31 @@ pub struct Tracker {
     retired: FxHashMap<Key, Retired>,
 }
 
+/// One row per connection, in tshark's order: a revived connection's rows merged
+/// into one ([`Summary::merge`]), then ordered by first counted frame.
+pub fn order(mut v: Vec<Summary>) -> Vec<Summary> {
+    v.sort_by_key(merge_key);
+    v.dedup_by(|later, first| {
+        if later.id != first.id {
+            return false;
+        }
+        first.merge(later);
+        true
+    });
+    v.sort_unstable_by_key(order_key);
+    v
+}
+
+/// Rows of one connection sort together, its first life first.
+pub fn merge_key(s: &Summary) -> (u32, u64) {
+    (s.id, s.first_frame)
+}
+
+/// tshark orders its conversation table by first counted frame.
+pub fn order_key(s: &Summary) -> (u64, u32) {
+    (s.first_frame, s.id)
+}
+
 impl Default for Tracker {
     fn default() -> Self {
         Tracker::new(DEFAULT_MAX_CONNS, false)
@@ -588,25 +614,25 @@ impl Tracker {
 
     /// Ends the capture: every connection still in the table, and the ones that left,
     /// in order of first frame.
-    pub fn finish(mut self) -> Vec<Summary> {
+    pub fn finish(self) -> Vec<Summary> {
+        order(self.close())
+    }
+
+    /// Rows of connections that left the table since the last call, in no particular
+    /// order and not yet merged (see [`order`]): a caller that stores them elsewhere
+    /// keeps the tracker's memory bounded by the connections in flight.
+    pub fn drain_finished(&mut self) -> std::vec::Drain<'_, Summary> {
+        self.finished.drain(..)
+    }
+
+    /// Ends the capture: every connection still open leaves the table. Returns the
+    /// rows not drained yet, unordered.
+    pub fn close(mut self) -> Vec<Summary> {
         let mut map = std::mem::take(&mut self.map);
         for (k, c) in map.drain() {
             self.retire(&k, &c);
         }
-        drop(map);
-        let mut v = self.finished;
-        // A revived connection has a second row: one row per connection, as in tshark.
-        v.sort_by_key(|s| (s.id, s.first_frame));
-        v.dedup_by(|later, first| {
-            if later.id != first.id {
-                return false;
-            }
-            first.merge(later);
-            true
-        });
-        // tshark orders its conversation table by first counted frame.
-        v.sort_unstable_by_key(|s| (s.first_frame, s.id));
-        v
+        self.finished
     }
 
     fn new_conn(&mut self, proto: Proto, number: u64, ts: u64, key: Key, from_lo: bool) -> &mut Conn {
@@ -739,9 +765,11 @@ impl Tracker {
         c.last_ts = ts.max(c.last_ts);
         // Zeek marks a segment whose checksum is wrong and otherwise ignores it. Only a
         // checksum verified wrong counts: offloaded and cut segments cannot be checked.
-        let bad = p
-            .layer(crate::decode::Proto::Tcp)
-            .is_some_and(|l| crate::decode::transport_checksum(p, l) == crate::decode::Checksum::Bad);
+        // Zeek's view reaches only the summaries, so without them the sum (a tenth of
+        // `read -Y`'s work) is skipped.
+        let bad = self.keep
+            && p.layer(crate::decode::Proto::Tcp)
+                .is_some_and(|l| crate::decode::transport_checksum(p, l) == crate::decode::Checksum::Bad);
         let mut seen = segment(c, number, ts, orig_len, &t, seq, ack, flags, win, seglen, from_lo, bad);
         if reused {
             seen.ctx.analysis.flags.insert(Flags::PORT_REUSE);

@@ -35,6 +35,24 @@ pub struct History {
     seen: u32,
 }
 
+// By hand: serde derives arrays of at most 32 elements, and only the used part counts.
+impl serde::Serialize for History {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.buf[..usize::from(self.len)], self.seen).serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for History {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (letters, seen) = <(Vec<u8>, u32)>::deserialize(d)?;
+        let mut h = History { seen, ..History::default() };
+        for c in letters {
+            h.push(c);
+        }
+        Ok(h)
+    }
+}
+
 impl Default for History {
     fn default() -> Self {
         History { buf: [0; MAX_HISTORY], len: 0, seen: 0 }
@@ -282,6 +300,28 @@ pub fn conn_state(o: Endpoint, r: Endpoint, o_size: u64, r_size: u64, hist: &His
         "S1"
     } else {
         "OTH"
+    }
+}
+
+/// A `conn_state`. An alias, so that serde's derive does not take the field for a
+/// string borrowed from its input.
+pub type StateName = &'static str;
+
+/// Every `conn_state` name, for reading one back as the static string it was.
+const STATES: [&str; 13] = ["S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"];
+
+/// (De)serializes a `conn_state`.
+pub mod state_name {
+    pub fn serialize<S: serde::Serializer>(v: &&'static str, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v)
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+        let name = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        super::STATES
+            .iter()
+            .find(|s| **s == name)
+            .copied()
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown conn_state {name}")))
     }
 }
 

@@ -1,0 +1,318 @@
+//! Connection rows for `conns`, kept without holding them all in memory: a capture
+//! of millions of connections would otherwise need a row (about 0.35 KB) for each
+//! until the end. Past a few thousand, rows go to an unnamed temporary file (removed
+//! by the system when pktlab exits, however it exits); what stays in memory is an
+//! index of 24 bytes per row, which orders and merges them as
+//! [`order`](crate::analysis::conn::order) does in memory.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::FileExt;
+
+use crate::analysis::conn::{merge_key, order, Summary};
+
+/// Rows held in memory before they go to the file.
+pub const IN_MEMORY: usize = 4096;
+
+/// Where one row lies in the file, with the keys that order it.
+#[derive(Clone, Copy)]
+struct Entry {
+    id: u32,
+    len: u32,
+    first_frame: u64,
+    off: u64,
+}
+
+impl Entry {
+    fn merge_key(&self) -> (u32, u64) {
+        (self.id, self.first_frame)
+    }
+    fn order_key(&self) -> (u64, u32) {
+        (self.first_frame, self.id)
+    }
+}
+
+struct Spill {
+    file: BufWriter<File>,
+    end: u64,
+    index: Vec<Entry>,
+    buf: Vec<u8>,
+}
+
+impl Spill {
+    fn put(&mut self, s: &Summary) -> io::Result<Entry> {
+        self.buf.clear();
+        let bytes = postcard::to_extend(s, std::mem::take(&mut self.buf)).map_err(io::Error::other)?;
+        self.file.write_all(&bytes)?;
+        let e = Entry { id: s.id, len: bytes.len() as u32, first_frame: s.first_frame, off: self.end };
+        self.end += bytes.len() as u64;
+        self.buf = bytes;
+        Ok(e)
+    }
+}
+
+/// Collects rows as connections finish; [`RowStore::finish`] orders them.
+pub struct RowStore {
+    mem: Vec<Summary>,
+    limit: usize,
+    spill: Option<Spill>,
+}
+
+impl Default for RowStore {
+    fn default() -> Self {
+        RowStore::new(IN_MEMORY)
+    }
+}
+
+impl RowStore {
+    /// Spills to a file once more than `limit` rows are held.
+    pub fn new(limit: usize) -> RowStore {
+        RowStore { mem: Vec::new(), limit: limit.max(1), spill: None }
+    }
+
+    pub fn push(&mut self, s: Summary) -> io::Result<()> {
+        self.mem.push(s);
+        if self.mem.len() >= self.limit {
+            self.spill_mem()?;
+        }
+        Ok(())
+    }
+
+    fn spill_mem(&mut self) -> io::Result<()> {
+        if self.spill.is_none() {
+            let file = tempfile::tempfile()
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot create a temporary file for the rows: {e}")))?;
+            self.spill = Some(Spill {
+                file: BufWriter::with_capacity(256 * 1024, file),
+                end: 0,
+                index: Vec::new(),
+                buf: Vec::new(),
+            });
+        }
+        let Some(sp) = self.spill.as_mut() else { return Ok(()) };
+        for s in self.mem.drain(..) {
+            let e = sp.put(&s)?;
+            sp.index.push(e);
+        }
+        Ok(())
+    }
+
+    /// All rows, one per connection, in tshark's order.
+    pub fn finish(mut self) -> io::Result<Rows> {
+        let Some(_) = self.spill else {
+            return Ok(Rows::new(order(self.mem)));
+        };
+        self.spill_mem()?;
+        let Some(mut sp) = self.spill.take() else { return Ok(Rows::new(Vec::new())) };
+        sp.file.flush()?;
+        let mut index = std::mem::take(&mut sp.index);
+        index.sort_unstable_by_key(Entry::merge_key);
+        // A revived connection left more than one row: merge them into one new record.
+        let mut merged: Vec<Entry> = Vec::with_capacity(index.len());
+        let mut buf = Vec::new();
+        let mut i = 0;
+        while i < index.len() {
+            let mut j = i + 1;
+            while j < index.len() && index[j].id == index[i].id {
+                j += 1;
+            }
+            if j - i == 1 {
+                merged.push(index[i]);
+            } else {
+                sp.file.flush()?;
+                let file = sp.file.get_ref();
+                let mut first = read(file, &index[i], &mut buf)?;
+                for e in &index[i + 1..j] {
+                    first.merge(&read(file, e, &mut buf)?);
+                }
+                debug_assert_eq!(merge_key(&first).0, index[i].id);
+                merged.push(sp.put(&first)?);
+            }
+            i = j;
+        }
+        sp.file.flush()?;
+        merged.sort_unstable_by_key(Entry::order_key);
+        let file = sp.file.into_inner().map_err(|e| e.into_error())?;
+        Ok(Rows { inner: RowsInner::File { file, index: merged }, window: Window::new() })
+    }
+}
+
+fn read(file: &File, e: &Entry, buf: &mut Vec<u8>) -> io::Result<Summary> {
+    buf.resize(e.len as usize, 0);
+    file.read_exact_at(buf, e.off)?;
+    postcard::from_bytes(buf).map_err(io::Error::other)
+}
+
+/// A window of the file: rows come back in nearly the order they were written (first
+/// frame, against leaving the table), so most are read from memory, not by a call.
+struct Window {
+    /// Allocated once; `valid` bytes of it, from file offset `at`, are the file's.
+    bytes: Vec<u8>,
+    valid: usize,
+    at: u64,
+}
+
+impl Window {
+    const SIZE: usize = 1 << 20;
+
+    fn new() -> Window {
+        Window { bytes: Vec::new(), valid: 0, at: 0 }
+    }
+
+    fn read(&mut self, file: &File, e: &Entry) -> io::Result<Summary> {
+        let (start, len) = (e.off, e.len as usize);
+        let inside = start >= self.at && start + len as u64 <= self.at + self.valid as u64;
+        if !inside {
+            if self.bytes.len() < Self::SIZE.max(len) {
+                self.bytes.resize(Self::SIZE.max(len), 0);
+            }
+            // Rows written near this one are likely read next, on either side of it.
+            let from = start.saturating_sub(Self::SIZE as u64 / 4);
+            let need = (start - from) as usize + len;
+            self.valid = 0;
+            while self.valid < need {
+                match file.read_at(&mut self.bytes[self.valid..], from + self.valid as u64)? {
+                    0 => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the rows file is cut short")),
+                    n => self.valid += n,
+                }
+            }
+            self.at = from;
+        }
+        let from = (start - self.at) as usize;
+        postcard::from_bytes(&self.bytes[from..from + len]).map_err(io::Error::other)
+    }
+}
+
+enum RowsInner {
+    Mem(Vec<Summary>),
+    File { file: File, index: Vec<Entry> },
+}
+
+/// Ordered rows, in memory or in the file; they can be walked more than once (the
+/// table measures its columns, then writes).
+pub struct Rows {
+    inner: RowsInner,
+    window: Window,
+}
+
+impl Rows {
+    pub fn new(rows: Vec<Summary>) -> Rows {
+        Rows { inner: RowsInner::Mem(rows), window: Window::new() }
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.inner {
+            RowsInner::Mem(v) => v.len(),
+            RowsInner::File { index, .. } => index.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls `f` with each row, in order.
+    pub fn each(&mut self, mut f: impl FnMut(&Summary) -> io::Result<()>) -> io::Result<()> {
+        match &self.inner {
+            RowsInner::Mem(v) => v.iter().try_for_each(f),
+            RowsInner::File { file, index } => {
+                for e in index {
+                    f(&self.window.read(file, e)?)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Keeps the rows for which `keep` holds.
+    pub fn retain(&mut self, keep: impl Fn(&Summary) -> bool) -> io::Result<()> {
+        match &mut self.inner {
+            RowsInner::Mem(v) => v.retain(keep),
+            RowsInner::File { file, index } => {
+                let mut kept = Vec::with_capacity(index.len());
+                for e in index.iter() {
+                    if keep(&self.window.read(file, e)?) {
+                        kept.push(*e);
+                    }
+                }
+                *index = kept;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::conn::Tracker;
+    use crate::decode;
+    use crate::source::CaptureFile;
+
+    fn summaries(path: &str) -> Vec<Summary> {
+        let mut cap = CaptureFile::open(path).unwrap();
+        let mut t = Tracker::new(1000, true);
+        while let Some(f) = cap.next_frame().unwrap() {
+            let p = decode::decode(f.link, f.data, f.orig_len);
+            t.observe(f.number, f.ts.0, f.orig_len, &p);
+        }
+        t.close()
+    }
+
+    fn all(rows: &mut Rows) -> Vec<String> {
+        let mut v = Vec::new();
+        rows.each(|s| {
+            v.push(format!("{s:?}"));
+            Ok(())
+        })
+        .unwrap();
+        v
+    }
+
+    /// Spilled or not, the same rows in the same order, merged the same way, and
+    /// walkable twice.
+    #[test]
+    fn spilled_rows_read_back_as_ordered_in_memory() {
+        for cap in ["captures/gen-mix-300.pcap", "captures/tcp-port-reuse.pcap", "captures/gen-scan.pcap"] {
+            let rows = summaries(cap);
+            assert!(rows.len() > 1, "{cap}");
+            let want: Vec<String> = order(rows.clone()).iter().map(|s| format!("{s:?}")).collect();
+            for limit in [1, 2, 3, IN_MEMORY] {
+                let mut store = RowStore::new(limit);
+                // Pushed in reverse: the store must not rely on arrival order.
+                for s in rows.iter().rev() {
+                    store.push(s.clone()).unwrap();
+                }
+                let mut got = store.finish().unwrap();
+                assert_eq!(got.len(), want.len(), "{cap} limit {limit}");
+                assert_eq!(all(&mut got), want, "{cap} limit {limit}");
+                assert_eq!(all(&mut got), want, "{cap} limit {limit}, second walk");
+                got.retain(|s| s.tcp.is_some()).unwrap();
+                let tcp: Vec<String> =
+                    order(rows.clone()).iter().filter(|s| s.tcp.is_some()).map(|s| format!("{s:?}")).collect();
+                assert_eq!(all(&mut got), tcp, "{cap} limit {limit}, retained");
+            }
+        }
+    }
+
+    /// A revived connection's two rows, spilled apart, come back as one.
+    #[test]
+    fn rows_of_one_connection_merge_across_the_file() {
+        let rows = summaries("captures/gen-mix-300.pcap");
+        let mut a = rows[0].clone();
+        let mut b = rows[0].clone();
+        a.first_frame = 1;
+        a.last_frame = 5;
+        b.first_frame = 9;
+        b.last_frame = 12;
+        let mut store = RowStore::new(1);
+        store.push(b.clone()).unwrap();
+        store.push(a.clone()).unwrap();
+        let mut got = store.finish().unwrap();
+        let mut want = a.clone();
+        want.merge(&b);
+        assert_eq!(all(&mut got), vec![format!("{want:?}")]);
+        assert_eq!(want.frames_ab, 2 * rows[0].frames_ab);
+        assert_eq!(want.last_frame, 12);
+    }
+}
