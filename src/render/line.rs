@@ -31,13 +31,32 @@ impl Line {
     /// tenth of the list's time.
     #[inline]
     pub fn put(&mut self, s: &[u8]) {
-        if s.len() <= 16 {
-            self.buf.reserve(16);
-            for &b in s {
-                self.buf.push(b);
+        let n = s.len();
+        if n > 16 {
+            return self.buf.extend_from_slice(s);
+        }
+        self.buf.reserve(16);
+        let len = self.buf.len();
+        // Two overlapping word copies cover any length in a size class without a
+        // loop or a call (a byte-by-byte push checked the capacity at every byte).
+        let dst = self.buf.spare_capacity_mut().as_mut_ptr().cast::<u8>();
+        // SAFETY: `reserve(16)` left at least 16 writable bytes past `len`; every
+        // write below ends within the first `n <= 16` of them, and `set_len` covers
+        // exactly the `n` bytes written.
+        unsafe {
+            if n >= 8 {
+                dst.cast::<[u8; 8]>().write_unaligned(word(s, 0));
+                dst.add(n - 8).cast::<[u8; 8]>().write_unaligned(word(s, n - 8));
+            } else if n >= 4 {
+                dst.cast::<[u8; 4]>().write_unaligned(word(s, 0));
+                dst.add(n - 4).cast::<[u8; 4]>().write_unaligned(word(s, n - 4));
+            } else if n >= 2 {
+                dst.cast::<[u8; 2]>().write_unaligned(word(s, 0));
+                dst.add(n - 2).cast::<[u8; 2]>().write_unaligned(word(s, n - 2));
+            } else if n == 1 {
+                dst.write(s[0]);
             }
-        } else {
-            self.buf.extend_from_slice(s);
+            self.buf.set_len(len + n);
         }
     }
     pub fn byte(&mut self, b: u8) {
@@ -141,27 +160,49 @@ impl Line {
 }
 
 /// Dotted quad into a stack buffer: (bytes, length).
-fn ipv4_bytes(a: [u8; 4]) -> ([u8; 15], usize) {
-    let mut out = [0u8; 15];
-    let mut n = 0;
-    for (i, o) in a.iter().enumerate() {
-        if i > 0 {
-            out[n] = b'.';
-            n += 1;
-        }
-        let o = *o;
+/// `N` bytes of `s` from `at` (bounds-checked: the caller's lengths keep it inside).
+#[inline(always)]
+fn word<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
+    let mut w = [0u8; N];
+    w.copy_from_slice(&s[at..at + N]);
+    w
+}
+
+/// Each octet's digits and a dot, with their count.
+static OCTETS: [([u8; 4], u8); 256] = {
+    let mut t = [([0u8; 4], 0u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let o = i as u8;
+        let mut d = [0u8; 4];
+        let mut n = 0;
         if o >= 100 {
-            out[n] = b'0' + o / 100;
+            d[n] = b'0' + o / 100;
             n += 1;
         }
         if o >= 10 {
-            out[n] = b'0' + o / 10 % 10;
+            d[n] = b'0' + o / 10 % 10;
             n += 1;
         }
-        out[n] = b'0' + o % 10;
-        n += 1;
+        d[n] = b'0' + o % 10;
+        d[n + 1] = b'.';
+        t[i] = (d, n as u8 + 2);
+        i += 1;
     }
-    (out, n)
+    t
+};
+
+/// Dotted quad in `out[..n]`: four fixed 4-byte copies from a table.
+fn ipv4_bytes(a: [u8; 4]) -> ([u8; 16], usize) {
+    let mut out = [0u8; 16];
+    let mut n = 0;
+    for o in a {
+        let (d, len) = OCTETS[usize::from(o)];
+        out[n..n + 4].copy_from_slice(&d);
+        n += usize::from(len);
+    }
+    // The last dot is not part of the address.
+    (out, n - 1)
 }
 
 fn chars(b: &[u8]) -> usize {
@@ -199,5 +240,25 @@ mod tests {
         l.clear();
         l.pad_left(4, |l| l.str("→"));
         assert_eq!(l.as_str(), "   →");
+    }
+
+    #[test]
+    fn every_octet_and_every_short_length() {
+        let mut l = Line::default();
+        for o in 0..=255u8 {
+            for a in [[o, 0, 255, o], [10, o, o, 1]] {
+                l.clear();
+                l.ipv4(a);
+                assert_eq!(l.as_str(), std::net::Ipv4Addr::from(a).to_string());
+            }
+        }
+        let src: Vec<u8> = (b'a'..=b'z').collect();
+        let mut want = Vec::new();
+        l.clear();
+        for n in 0..=src.len() {
+            l.put(&src[..n]);
+            want.extend_from_slice(&src[..n]);
+        }
+        assert_eq!(l.as_bytes(), &want[..]);
     }
 }
