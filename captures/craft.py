@@ -140,6 +140,28 @@ def main():
     ]
     pcap("malformed-headers.pcap", [(i * 0.01, eth(B_MAC, A_MAC, 0x0800, ip), None) for i, ip in enumerate(bad)])
 
+    # IP fragments: a 3,000-byte UDP datagram (a DNS-sized reply grown past the MTU)
+    # cut into three fragments, then its answer unfragmented, then a 2,000-byte ping cut
+    # into two. The first fragment of each begins with the UDP or ICMP header.
+    def fragments(proto, datagram, ident, mtu=1500):
+        step = (mtu - 20) // 8 * 8
+        out = []
+        for off in range(0, len(datagram), step):
+            chunk = datagram[off:off + step]
+            mf = off + step < len(datagram)
+            h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(chunk), ident, (0x2000 if mf else 0) | off // 8, 64,
+                            proto, 0, A_IP, B_IP)
+            h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+            out.append(h + chunk)
+        return out
+
+    big = udp(A_IP, B_IP, 40000, 9000, bytes(i % 251 for i in range(3000)))
+    echo = struct.pack("!BBHHH", 8, 0, 0, 0x77, 1) + b"p" * 1992
+    echo = echo[:2] + struct.pack("!H", csum(echo)) + echo[4:]
+    frags = fragments(17, big, 0x1234) + [ipv4(B_IP, A_IP, 17, udp(B_IP, A_IP, 9000, 40000, b"ok"), ident=9)]
+    frags += fragments(1, echo, 0x1235)
+    pcap("ip-fragments.pcap", [(i * 0.001, eth(B_MAC, A_MAC, 0x0800, ip), None) for i, ip in enumerate(frags)])
+
     # A valid file whose last record is cut in the middle (a capture killed mid-write).
     pcap("cut-short-record.pcap", full)
     p = os.path.join(HERE, "cut-short-record.pcap")

@@ -32,6 +32,11 @@ impl FlowKey {
         let ip = layers[..t].iter().rev().find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6))?;
         let (sa, da) = if ip.proto == Proto::Ipv4 {
             let ip = crate::decode::ipv4::Ipv4::new(p.bytes(ip));
+            // A first fragment's header: tshark's conversations count the datagram
+            // where it is reassembled, and its analyses never see the fragment.
+            if ip.is_fragment() {
+                return None;
+            }
             (v4_mapped(ip.src_bytes()?), v4_mapped(ip.dst_bytes()?))
         } else {
             let ip = crate::decode::ipv6::Ipv6::new(p.bytes(ip));

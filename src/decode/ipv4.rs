@@ -44,9 +44,20 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
     p.push(Proto::Ipv4, off, off + ihl, pend);
     let proto = ip.protocol().unwrap_or(0);
     if ip.is_fragment() {
-        // Without reassembly a fragment's payload is not a whole transport
-        // header and body: show it as data, as tshark does with defragmentation off.
+        // Without reassembly a fragment is not a whole datagram. The first one still
+        // begins with the transport header, which tshark with defragmentation off
+        // decodes (fields, filters and JSON show it); the rest are data. Either way
+        // the list says "Fragmented IP protocol" (`unknown_ip_proto`), and the
+        // connection tracker and checksums leave fragments alone.
         p.unknown_ip_proto = Some(proto);
+        let min = match proto {
+            6 => 20,
+            17 | 1 => 8,
+            _ => usize::MAX,
+        };
+        if ip.fragment_offset() == Some(0) && pend - (off + ihl) >= min {
+            return decode_ip_proto(p, proto, off + ihl, pend);
+        }
         return push_data(p, off + ihl, pend);
     }
     decode_ip_proto(p, proto, off + ihl, pend)

@@ -482,6 +482,8 @@ pub enum Checksum {
     /// Not all bytes were captured, or the IP layer is missing.
     #[default]
     Unverified,
+    /// The IP datagram is fragmented: the sum covers fragments this frame lacks.
+    Fragment,
 }
 
 impl Checksum {
@@ -491,7 +493,7 @@ impl Checksum {
             Checksum::Bad => "bad",
             Checksum::Absent => "not present",
             Checksum::Offload => "unverified (offload likely)",
-            Checksum::Unverified => "unverified",
+            Checksum::Unverified | Checksum::Fragment => "unverified",
         }
     }
     pub fn meaning(self) -> &'static str {
@@ -501,6 +503,7 @@ impl Checksum {
             Checksum::Absent => "not present: sender computed none",
             Checksum::Offload => "not verified: offload likely (the NIC fills it in after capture)",
             Checksum::Unverified => "not verified: segment not fully captured",
+            Checksum::Fragment => "not verified: the datagram is fragmented",
         }
     }
 }
@@ -512,6 +515,9 @@ pub fn transport_checksum(p: &Packet<'_>, l: &Layer) -> Checksum {
     else {
         return Checksum::Unverified;
     };
+    if ip.proto == Proto::Ipv4 && ipv4::Ipv4::new(p.bytes(ip)).is_fragment() {
+        return Checksum::Fragment;
+    }
     let Some(claimed) = p.ip_payload_len() else {
         return Checksum::Unverified;
     };
@@ -851,13 +857,34 @@ mod tests {
     }
 
     #[test]
-    fn ipv4_fragments_are_data() {
+    fn a_first_fragment_has_its_header_decoded_later_ones_are_data() {
         let mut f = with_ip_checksum(SYN.to_vec());
         f[20] = 0x20; // MF set, offset 0
+        let f = with_ip_checksum(f);
         let p = decode(LinkType::ETHERNET, &f, 74);
+        // As tshark with defragmentation off: the header is there to read.
+        assert_eq!(p.tcp().and_then(|t| t.dst_port()), Some(8000));
+        assert_eq!(p.unknown_ip_proto, Some(6));
+        assert!(p.malformed.is_none());
+        // ...but it is not a whole segment: no checksum verdict, no connection.
+        assert_eq!(transport_checksum(&p, p.layer(Proto::Tcp).unwrap()), Checksum::Fragment);
+        assert!(crate::analysis::flow::FlowKey::of(&p).is_none());
+
+        let mut later = f.clone();
+        later[21] = 0x10; // offset 16 x 8 bytes
+        let later = with_ip_checksum(later);
+        let p = decode(LinkType::ETHERNET, &later, 74);
         assert!(p.tcp().is_none());
         assert_eq!(p.unknown_ip_proto, Some(6));
         assert_eq!(p.payload().len(), 40);
+
+        // A first fragment too short for the header it starts: data.
+        let mut tiny = f.clone();
+        tiny[17] = 20 + 12; // IP total length: 12 bytes of TCP
+        let tiny = with_ip_checksum(tiny);
+        let p = decode(LinkType::ETHERNET, &tiny, 74);
+        assert!(p.tcp().is_none());
+        assert_eq!(p.payload().len(), 12);
     }
 
     #[test]

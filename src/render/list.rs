@@ -212,7 +212,9 @@ impl fmt::Display for ProtoColumn<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = self.0;
         if let Some(n) = p.unknown_ip_proto {
-            if p.ipv4().is_some_and(|ip| ip.fragment_offset().unwrap_or(0) > 0) {
+            // tshark (reassembling, its default) names a fragment's protocol only in
+            // the frame that completes the datagram; the info column says the same.
+            if p.ipv4().is_some_and(|ip| ip.is_fragment()) {
                 return f.pad("IPv4");
             }
             return f.pad(decode::ip_proto_name(n));
