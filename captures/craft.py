@@ -162,6 +162,27 @@ def main():
     frags += fragments(1, echo, 0x1235)
     pcap("ip-fragments.pcap", [(i * 0.001, eth(B_MAC, A_MAC, 0x0800, ip), None) for i, ip in enumerate(frags)])
 
+    # ICMP errors and what they quote: a UDP probe to a closed port answered by "port
+    # unreachable" (quoting the whole datagram), then a TCP SYN sent with TTL 1 that a
+    # router (192.168.36.1) answers with "time exceeded", quoting its IP header and the
+    # 8 bytes RFC 792 promises (ports and sequence number).
+    R_IP, R_MAC = bytes([192, 168, 36, 1]), bytes.fromhex("020000000003")
+
+    def icmp_error(kind, code, quoted):
+        m = struct.pack("!BBHI", kind, code, 0, 0) + quoted
+        return m[:2] + struct.pack("!H", csum(m)) + m[4:]
+
+    probe = ipv4(A_IP, B_IP, 17, udp(A_IP, B_IP, 40001, 33434, b"probe"), ident=21, df=False)
+    mss = struct.pack("!BBH", 2, 4, 1460)
+    syn = ipv4(A_IP, B_IP, 6, tcp(A_IP, B_IP, 40002, 8000, 7000, 0, 0x02, opts=mss), ident=22, ttl=1)
+    errors = [
+        eth(B_MAC, A_MAC, 0x0800, probe),
+        eth(A_MAC, B_MAC, 0x0800, ipv4(B_IP, A_IP, 1, icmp_error(3, 3, probe), ident=31, df=False)),
+        eth(R_MAC, A_MAC, 0x0800, syn),
+        eth(A_MAC, R_MAC, 0x0800, ipv4(R_IP, A_IP, 1, icmp_error(11, 0, syn[:28]), ident=32, df=False)),
+    ]
+    pcap("icmp-errors.pcap", [(i * 0.001, f, None) for i, f in enumerate(errors)])
+
     # A valid file whose last record is cut in the middle (a capture killed mid-write).
     pcap("cut-short-record.pcap", full)
     p = os.path.join(HERE, "cut-short-record.pcap")

@@ -22,7 +22,8 @@ impl FlowKey {
     pub fn of(p: &Packet<'_>) -> Option<(FlowKey, bool)> {
         // The innermost TCP or UDP header (a tunnel's UDP comes before what it carries),
         // and the IP header that carries it.
-        let layers = p.layers();
+        // Not what an ICMP error quotes: the error is not part of that connection.
+        let layers = p.own_layers();
         let t = layers
             .iter()
             .position(|l| l.proto == Proto::Tcp)

@@ -14,6 +14,22 @@ pub(crate) fn decode(p: &mut Packet<'_>, proto: Proto, off: usize, end: usize) {
     }
     let hdr = avail.min(8);
     p.push(proto, off, off + hdr, end);
+    // An error quotes the IP header and the first bytes of the datagram that caused
+    // it (RFC 792, RFC 4443 section 2.4): decoded as tshark does, so a port
+    // unreachable names the UDP ports it refers to. Never an error inside a quote.
+    let error = match proto {
+        Proto::Icmp => matches!(p.data[off], 3 | 4 | 5 | 11 | 12),
+        _ => matches!(p.data[off], 1..=4),
+    };
+    if error && !p.quoting() && avail > 8 && p.n < super::MAX_LAYERS - 3 {
+        p.quote = p.n;
+        let inner = off + 8;
+        match (proto, p.data[inner] >> 4) {
+            (Proto::Icmp, 4) => return super::ipv4::decode(p, inner, end),
+            (Proto::Icmpv6, 6) => return super::ipv6::decode(p, inner, end),
+            _ => p.quote = 0,
+        }
+    }
     push_data(p, off + hdr, end)
 }
 

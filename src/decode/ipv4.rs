@@ -20,6 +20,9 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
         p.push(Proto::Ipv4, off, off + avail.min(20), end);
         return p.fail(Proto::Ipv4, off, Problem::BadHeaderLen { value: ihl, min: 20 });
     }
+    if avail < ihl && p.quoting() {
+        return push_data(p, off, end);
+    }
     if avail < ihl {
         p.push(Proto::Ipv4, off, end, end);
         return p.fail(Proto::Ipv4, off, Problem::Truncated { needed: ihl, available: avail });
@@ -31,7 +34,8 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
         p.push(Proto::Ipv4, off, off + ihl, off + ihl);
         return p.fail(Proto::Ipv4, off, Problem::BadTotalLen { total, header: ihl });
     }
-    if usize::from(ip.total_len().unwrap_or(0)) > reported {
+    // A quoted datagram is cut short by design.
+    if usize::from(ip.total_len().unwrap_or(0)) > reported && !p.quoting() {
         // Like Wireshark, go on with the bytes there are, but say the header lies.
         p.fail(
             Proto::Ipv4,
@@ -180,7 +184,9 @@ impl Status {
     }
 }
 
-pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, reported: usize) {
+/// `quoted`: the header is part of what an ICMP error quotes, whose datagram is cut
+/// short by design.
+pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, reported: usize, quoted: bool) {
     let ip = Ipv4::new(b);
     let (src, dst) = (ip.src_bytes(), ip.dst_bytes());
     match (src, dst) {
@@ -223,6 +229,10 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
         Some(0) => {
             let m = format_args!("(field is 0: assuming TCP segmentation offload; the frame gives {reported})");
             f.f("len", "Total Length", 2..4, Some(Value::U(reported as u64)), Some(m))
+        }
+        Some(n) if usize::from(n) > reported && quoted => {
+            let m = format_args!("[the error quotes the first {reported} bytes]");
+            f.f("len", "Total Length", 2..4, Some(Value::U(n.into())), Some(m))
         }
         Some(n) if usize::from(n) > reported => {
             let m = format_args!("[exceeds the {reported} bytes of the packet]");

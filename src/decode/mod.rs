@@ -213,6 +213,8 @@ pub struct Packet<'a> {
     pub malformed: Option<Malformed>,
     /// Bytes at the end of the frame that belong to the link (a FabricPath FCS).
     trailer: usize,
+    /// Index of the first layer of the datagram an ICMP error quotes; 0 when none.
+    quote: usize,
 }
 
 const EMPTY: Layer = Layer { proto: Proto::Data, start: 0, hdr_end: 0, end: 0 };
@@ -228,6 +230,22 @@ impl<'a> Packet<'a> {
 
     pub fn has(&self, proto: Proto) -> bool {
         self.layer(proto).is_some()
+    }
+
+    /// Where the datagram quoted by an ICMP error begins (its IP layer's index).
+    pub fn quote_start(&self) -> Option<usize> {
+        (self.quote > 0).then_some(self.quote)
+    }
+
+    /// The layers of the frame's own datagram, without what an ICMP error quotes.
+    pub fn own_layers(&self) -> &[Layer] {
+        &self.layers[..if self.quote > 0 { self.quote } else { self.n }]
+    }
+
+    /// Decoding the datagram an ICMP error quotes: headers are cut short there by
+    /// design (RFC 792 quotes 8 bytes past the IP header), so decoders accept less.
+    pub(crate) fn quoting(&self) -> bool {
+        self.quote > 0
     }
 
     fn push(&mut self, proto: Proto, start: usize, hdr_end: usize, end: usize) {
@@ -300,7 +318,7 @@ impl<'a> Packet<'a> {
         let l = self.layer(Proto::Tcp)?;
         let tcp = tcp::Tcp::new(self.bytes(l));
         let hl = tcp.header_len()? as u32;
-        let ip_payload = self.ip_payload_len()?;
+        let ip_payload = self.ip_payload_len_of(l)?;
         // A segment shorter than its own header has no length (tshark: "short segment").
         if hl >= 20 && ip_payload < hl || l.end - l.start < 20 {
             return None;
@@ -316,6 +334,12 @@ impl<'a> Packet<'a> {
             .iter()
             .rev()
             .find(|l| matches!(l.proto, Proto::Tcp | Proto::Udp | Proto::Icmp | Proto::Icmpv6))?;
+        self.ip_payload_len_of(transport)
+    }
+
+    /// Length, according to the IP header that carries it, of the payload that begins
+    /// with `transport`.
+    pub fn ip_payload_len_of(&self, transport: &Layer) -> Option<u32> {
         let ip = self
             .layers()
             .iter()
@@ -340,7 +364,6 @@ impl<'a> Packet<'a> {
         Some(claimed_end.saturating_sub(transport.start) as u32)
     }
 
-    /// Bytes on the wire from `offset` to the end of the frame.
     fn reported_len_from(&self, offset: usize) -> usize {
         (self.orig_len as usize).max(self.data.len()).saturating_sub(offset + self.trailer)
     }
@@ -360,6 +383,7 @@ pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Packet<'_> {
         unknown_ip_proto: None,
         malformed: None,
         trailer: 0,
+        quote: 0,
     };
     link::decode_link(&mut p);
     p
@@ -515,10 +539,14 @@ pub fn transport_checksum(p: &Packet<'_>, l: &Layer) -> Checksum {
     else {
         return Checksum::Unverified;
     };
+    if p.quote_start().is_some_and(|q| l.start >= p.layers[q].start) {
+        // A quote holds the header and a few bytes of a datagram, never all of it.
+        return Checksum::Unverified;
+    }
     if ip.proto == Proto::Ipv4 && ipv4::Ipv4::new(p.bytes(ip)).is_fragment() {
         return Checksum::Fragment;
     }
-    let Some(claimed) = p.ip_payload_len() else {
+    let Some(claimed) = p.ip_payload_len_of(l) else {
         return Checksum::Unverified;
     };
     let seg = &p.data[l.start..l.end];
@@ -598,6 +626,7 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
     for l in p.layers() {
         let b = p.bytes(l);
         let hdr = l.hdr_end - l.start;
+        let quoted = p.quote_start().is_some_and(|q| l.start >= p.layers[q].start);
         match l.proto {
             Proto::Eth => link::describe_eth(v, b, l.start),
             Proto::Cfp => link::describe_cfp(v, b, l.start),
@@ -606,17 +635,30 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
             Proto::Sll => link::describe_sll(v, b, l.start, false),
             Proto::Sll2 => link::describe_sll(v, b, l.start, true),
             Proto::Arp => arp::describe(v, b, l.start),
-            Proto::Ipv4 => ipv4::describe(v, b, l.start, hdr, p.reported_len_from(l.start)),
+            Proto::Ipv4 => ipv4::describe(v, b, l.start, hdr, p.reported_len_from(l.start), quoted),
             Proto::Ipv6 => ipv6::describe(v, b, l.start, hdr),
             Proto::Tcp => {
+                let quoted = match p.quote_start() {
+                    Some(q) if quoted => {
+                        let icmp = &p.layers[q - 1];
+                        let whole = tcp::Tcp::new(b).header_len().is_some_and(|h| h >= 20 && hdr >= h);
+                        match icmp.proto {
+                            Proto::Icmpv6 => tcp::Quoted::Icmpv6,
+                            _ if whole && p.data[icmp.start] != 5 => tcp::Quoted::Icmp,
+                            _ => tcp::Quoted::IcmpShort,
+                        }
+                    }
+                    _ => tcp::Quoted::No,
+                };
                 let tctx = tcp::Context {
                     rel_seq: ctx.rel_seq,
                     rel_ack: ctx.rel_ack,
                     win_shift: ctx.win_shift,
-                    seg_len: p.tcp_len(),
+                    seg_len: p.tcp_len().filter(|_| quoted == tcp::Quoted::No),
                     checksum: transport_checksum(p, l),
                     stream: ctx.stream,
                     analysis: ctx.analysis,
+                    quoted,
                 };
                 tcp::describe(v, b, l.start, hdr, &tctx)
             }

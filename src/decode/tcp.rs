@@ -17,6 +17,10 @@ pub const AE: u16 = 0x100;
 
 pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
     let avail = end - off;
+    if p.quoting() && avail >= 4 && (avail < 20 || avail < usize::from(p.data[off + 12] >> 4) * 4) {
+        // An ICMP error quotes the first 8 bytes: ports and sequence number.
+        return p.push(Proto::Tcp, off, end, end);
+    }
     if avail < 20 {
         p.push(Proto::Tcp, off, end, end);
         return p.fail(Proto::Tcp, off, Problem::Truncated { needed: 20, available: avail });
@@ -226,20 +230,42 @@ pub struct Context {
     pub checksum: super::Checksum,
     pub stream: Option<u32>,
     pub analysis: crate::analysis::conn::flags::Analysis,
+    /// The header is quoted by an ICMP error, not a segment of this frame.
+    pub quoted: Quoted,
+}
+
+/// Which ICMP quotes a TCP header: tshark shows different parts of it (checked on
+/// every quote in the corpus), never a segment length (the datagram is cut).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Quoted {
+    #[default]
+    No,
+    /// By ICMP, 8 bytes (all RFC 792 promises), or by a redirect: the ports and the
+    /// sequence number.
+    IcmpShort,
+    /// By ICMP, the whole header: all of it but the raw sequence number.
+    Icmp,
+    /// By ICMPv6: the whole header.
+    Icmpv6,
 }
 
 pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, ctx: &Context) {
     let t = Tcp::new(b);
     let (sp, dp) = (t.src_port().unwrap_or(0), t.dst_port().unwrap_or(0));
-    v.layer(
-        Proto::Tcp,
-        base..base + hdr_avail,
-        format_args!(
-            "Transmission Control Protocol, Src Port: {sp}, Dst Port: {dp}, Seq: {}, Len: {}",
-            ctx.rel_seq.or(t.seq()).unwrap_or(0),
-            ctx.seg_len.unwrap_or(0)
+    let seq = ctx.rel_seq.or(t.seq()).unwrap_or(0);
+    match ctx.seg_len {
+        Some(len) => v.layer(
+            Proto::Tcp,
+            base..base + hdr_avail,
+            format_args!("Transmission Control Protocol, Src Port: {sp}, Dst Port: {dp}, Seq: {seq}, Len: {len}"),
         ),
-    );
+        // Quoted by an ICMP error, or too short to tell: no length to show.
+        None => v.layer(
+            Proto::Tcp,
+            base..base + hdr_avail,
+            format_args!("Transmission Control Protocol, Src Port: {sp}, Dst Port: {dp}, Seq: {seq}"),
+        ),
+    }
     let mut f = Fields { v, base, avail: hdr_avail };
     f.f("srcport", "Source Port", 0..2, t.src_port().map(|x| Value::U(x.into())), None);
     f.f("dstport", "Destination Port", 2..4, t.dst_port().map(|x| Value::U(x.into())), None);
@@ -252,6 +278,11 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
             Value::U(s.into()),
             Some(format_args!("(connection number: tcp.stream)")),
         );
+    }
+    if ctx.quoted == Quoted::IcmpShort {
+        f.f("seq", "Sequence Number", 4..8, t.seq().map(|x| Value::U(x.into())), None);
+        f.v.note("quoted", format_args!("the first bytes of the segment an ICMP error refers to"));
+        return;
     }
     if hdr_avail < 20 {
         // Wireshark reads the fixed header as a whole: with less, it shows the ports only.
@@ -275,7 +306,9 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
         ),
         None => f.f("seq", "Sequence Number", 4..8, t.seq().map(|x| Value::U(x.into())), None),
     }
-    f.f("seq_raw", "Sequence Number (raw)", 4..8, t.seq().map(|x| Value::U(x.into())), None);
+    if ctx.quoted != Quoted::Icmp {
+        f.f("seq_raw", "Sequence Number (raw)", 4..8, t.seq().map(|x| Value::U(x.into())), None);
+    }
     if let (Some(l), Some(s), Some(fl)) = (ctx.seg_len, ctx.rel_seq.or(t.seq()), t.flags()) {
         // SYN and FIN each consume one sequence number (RFC 9293 section 3.4).
         let next = s.wrapping_add(l + u32::from(fl & SYN != 0) + u32::from(fl & FIN != 0));

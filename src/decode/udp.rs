@@ -18,7 +18,8 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
     let pend = end.min(off + len);
     p.push(Proto::Udp, off, off + 8, pend);
     let (sp, dp) = (be16(p.data, off).unwrap_or(0), be16(p.data, off + 2).unwrap_or(0));
-    if pend > off + 8 && p.n < super::MAX_LAYERS - 3 && super::tunnel::decode(p, sp, dp, off + 8, pend) {
+    if pend > off + 8 && p.n < super::MAX_LAYERS - 3 && !p.quoting() && super::tunnel::decode(p, sp, dp, off + 8, pend)
+    {
         return;
     }
     push_data(p, off + 8, pend)

@@ -144,8 +144,9 @@ impl Addr {
 
 /// Source and destination as the list shows them.
 pub fn addresses(p: &Packet<'_>) -> (Addr, Addr) {
-    // The innermost IP header names the hosts talking (a tunnel's outer one, the routers).
-    for l in p.layers().iter().rev() {
+    // The innermost IP header names the hosts talking (a tunnel's outer one, the
+    // routers); an ICMP error's own header, not the one it quotes.
+    for l in p.own_layers().iter().rev() {
         let bogus = p
             .malformed
             .is_some_and(|m| m.offset == l.start && !matches!(m.kind(), "truncated" | "length-exceeds-packet"));
@@ -200,7 +201,7 @@ impl ProtoColumn<'_, '_> {
         if self.0.unknown_ip_proto.is_some() {
             return None;
         }
-        match self.0.layers().iter().rev().find(|l| l.proto != Proto::Data)?.proto {
+        match self.0.own_layers().iter().rev().find(|l| l.proto != Proto::Data)?.proto {
             Proto::Tcp => Some("TCP"),
             Proto::Udp => Some("UDP"),
             _ => None,
@@ -219,7 +220,7 @@ impl fmt::Display for ProtoColumn<'_, '_> {
             }
             return f.pad(decode::ip_proto_name(n));
         }
-        let last = p.layers().iter().rev().find(|l| l.proto != Proto::Data).map(|l| l.proto);
+        let last = p.own_layers().iter().rev().find(|l| l.proto != Proto::Data).map(|l| l.proto);
         let name = match last {
             Some(Proto::Tcp) => "TCP",
             Some(Proto::Udp) => "UDP",
@@ -282,6 +283,11 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
         if ip.more_fragments() {
             out.str(" [more fragments follow]");
         }
+    } else if let Some(m) = p.icmp().filter(|_| p.quote_start().is_some()) {
+        // An error quoting a TCP or UDP header is about that datagram, not one of it.
+        let _ = write!(out, "{}", icmp::Info { v6: false, msg: m, hop: p.ipv4().and_then(|i| i.ttl()) });
+    } else if let Some(m) = p.icmpv6().filter(|_| p.quote_start().is_some()) {
+        let _ = write!(out, "{}", icmp::Info { v6: true, msg: m, hop: p.ipv6().and_then(|i| i.hop_limit()) });
     } else if let Some(t) = p.tcp() {
         tcp_info(out, p, t, ctx);
     } else if let Some(u) = p.inner_udp() {
