@@ -277,7 +277,9 @@ struct Side {
     lastack_ts: u64,
     lastack_frame: u64,
     window: Option<u16>,
-    dupacks: u32,
+    /// Wireshark's `dupacknum`: -1 after an ACKed-unseen verdict while nothing new was
+    /// seen from this side (see `analyze`).
+    dupacks: i32,
     lastnondupack: u64,
     last_flags: Flags,
     /// Sequence number of this side's FIN (the number it consumes), and whether the
@@ -1007,9 +1009,9 @@ fn analyze(
         }
         // DUPLICATE ACK: same ack, same window, no data, nothing else new.
         if seglen == 0 && win != 0 && fwd.window == Some(win) && same_acks && !sfr {
-            fwd.dupacks += 1;
+            fwd.dupacks = if fwd.dupacks < 0 { 1 } else { fwd.dupacks + 1 };
             f.insert(Flags::DUP_ACK);
-            a.dup_ack_num = fwd.dupacks;
+            a.dup_ack_num = fwd.dupacks.unsigned_abs();
             a.ref_frame = fwd.lastnondupack;
             a.ref_ago_ns = ts.saturating_sub(fwd.lastack_ts);
         }
@@ -1021,12 +1023,22 @@ fn analyze(
         fwd.lastnondupack = number;
         fwd.dupacks = 0;
     }
-    // ACKED UNSEEN: acknowledges more than the other side was seen to send.
+    // ACKED UNSEEN: acknowledges more than the other side was seen to send, once
+    // per gap (Wireshark 4.0.17): the limit moves to the other side's highest number,
+    // and while that side sends nothing new, only the first such ACK is flagged (its
+    // duplicate-ACK counter marks it, -1, until its ACK number moves).
     if has_ack {
         if let Some(m) = rev.maxseqtobeacked {
             if ack.after(m) {
-                f.insert(Flags::ACKED_UNSEEN);
-                rev.maxseqtobeacked = rev.nextseq;
+                if rev.nextseq.is_some_and(|n| m.before(n)) {
+                    rev.maxseqtobeacked = rev.nextseq;
+                    f.insert(Flags::ACKED_UNSEEN);
+                } else {
+                    if rev.dupacks == 0 {
+                        f.insert(Flags::ACKED_UNSEEN);
+                    }
+                    rev.dupacks = -1;
+                }
             }
         }
     }

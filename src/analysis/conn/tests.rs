@@ -312,6 +312,27 @@ mod established_state {
         assert!(tcp(&rows, 0).history.as_str().contains('g'));
     }
 
+    /// The netflix.pcap pattern: segments of a burst were not captured, and the
+    /// receiver's ACKs walk past them. Wireshark 4.0 flags the first ACK beyond what was
+    /// seen, then again only once the sender shows new data.
+    #[test]
+    fn acked_unseen_once_per_gap() {
+        let mut n = established();
+        n.s("PA", SI + 1, CI + 1, 100); // continuous: the limit follows it
+        n.s("PA", SI + 301, CI + 1, 100); // 200 bytes were not captured
+        let first = n.c("A", CI + 1, SI + 501, 0);
+        assert!(has(&first, Flags::ACKED_UNSEEN), "{:?}", first.ctx.analysis);
+        // Beyond the highest number seen, the server silent: flagged once, not again.
+        let beyond = n.c("A", CI + 1, SI + 601, 0);
+        assert!(has(&beyond, Flags::ACKED_UNSEEN), "{:?}", beyond.ctx.analysis);
+        let again = n.c("A", CI + 1, SI + 701, 0);
+        assert!(!has(&again, Flags::ACKED_UNSEEN), "{:?}", again.ctx.analysis);
+        // The server shows new data past another gap: a new verdict.
+        n.s("PA", SI + 901, CI + 2, 100);
+        let next = n.c("A", CI + 1, SI + 1001, 0);
+        assert!(has(&next, Flags::ACKED_UNSEEN), "{:?}", next.ctx.analysis);
+    }
+
     #[test]
     fn zero_window_probe_and_update() {
         let mut n = established();
