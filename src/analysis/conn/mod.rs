@@ -335,6 +335,11 @@ struct Conn {
     syn_ts: Option<u64>,
     synack_seen: bool,
     rtt_ns: Option<u64>,
+    /// Wireshark's `ts_mru_syn` and `ts_first_rtt`, which set its out-of-order
+    /// threshold: the latest SYN, and the time from it to the first pure ACK (either
+    /// way; not `rtt_ns`, which waits for the client's ACK of a SYN-ACK).
+    mru_syn_ts: Option<u64>,
+    first_rtt: Option<u64>,
     first_closer: Option<bool>,
     close: Close,
     evicted: bool,
@@ -358,6 +363,8 @@ impl Conn {
             hist: History::default(),
             syn_ts: None,
             synack_seen: false,
+            mru_syn_ts: None,
+            first_rtt: None,
             rtt_ns: None,
             first_closer: None,
             close: Close::Open,
@@ -824,7 +831,12 @@ fn segment(
     let (rel_seq, rel_ack, win_shift) = relative(mine, theirs, t, seq, ack, flags);
     let base = seq.wrapping_sub(rel_seq);
 
-    let a = analyze(mine, theirs, number, ts, SeqNum(seq), SeqNum(ack), flags, win, seglen, c.rtt_ns);
+    if syn && !has_ack && mine.base == Some(seq) {
+        // A SYN again with the same ISN (after a RST, say): Wireshark restores the next
+        // number to the last continuous one, as a RST may have carried another.
+        mine.nextseq = mine.maxseqtobeacked;
+    }
+    let a = analyze(mine, theirs, number, ts, SeqNum(seq), SeqNum(ack), flags, win, seglen, c.first_rtt);
     let mut a = a;
     a.seq = rel_seq;
     a.len = seglen;
@@ -860,6 +872,13 @@ fn segment(
         if let Some(s) = c.syn_ts {
             c.rtt_ns = Some(ts.saturating_sub(s));
         }
+    }
+
+    if syn && !has_ack {
+        c.mru_syn_ts = Some(ts);
+    } else if !syn && has_ack && c.first_rtt.is_none() {
+        // A zero delta leaves it unset, as Wireshark's zero nstime does.
+        c.first_rtt = c.mru_syn_ts.map(|s| ts.saturating_sub(s)).filter(|d| *d > 0);
     }
 
     let (sender_enters, receiver_enters) = transitions(c, from_lo, SeqNum(seq), SeqNum(ack), flags, seglen);
@@ -1089,7 +1108,9 @@ fn analyze(
     // Bookkeeping.
     let next = seq.plus(seglen + u32::from(syn || fin));
     if (fwd.nextseq.is_none() || next.after(fwd.nextseq.unwrap_or(next))) && !f.contains(Flags::ZERO_WINDOW_PROBE) {
-        fwd.nextseq = Some(next);
+        // Wireshark keeps raw numbers and takes 0 for "none yet": a segment ending at
+        // raw 0 (a RST with sequence 0) leaves the next number unknown.
+        fwd.nextseq = Some(next).filter(|n| n.0 != 0);
         fwd.nextseq_frame = number;
         fwd.nextseq_ts = ts;
     }

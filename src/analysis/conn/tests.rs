@@ -472,6 +472,25 @@ mod closing {
 mod reuse_and_midstream {
     use super::*;
 
+    /// rtsp.pcap: a SYN refused by a RST whose sequence number is raw 0, the same SYN
+    /// again, then a SYN-ACK. Wireshark takes raw 0 for "no number yet", so the
+    /// SYN-ACK is port reuse and no retransmission.
+    #[test]
+    fn syn_ack_after_a_rst_with_sequence_zero() {
+        let mut n = Net::new();
+        n.c("S", CI, 0, 0);
+        n.s("RA", 0, CI + 1, 0);
+        let again = n.c("S", CI, 0, 0);
+        assert!(has(&again, Flags::RETRANSMISSION), "{:?}", again.ctx.analysis);
+        // An ISN more than 2^31 from 0: "before" 0 in sequence arithmetic.
+        let isn = 0xf000_0000;
+        let sa = n.s("SA", isn, CI + 1, 0);
+        assert!(has(&sa, Flags::PORT_REUSE), "{:?}", sa.ctx.analysis);
+        assert!(!has(&sa, Flags::RETRANSMISSION), "{:?}", sa.ctx.analysis);
+        let ack = n.c("A", CI + 1, isn + 1, 0);
+        assert!(ack.ctx.analysis.flags.is_empty(), "{:?}", ack.ctx.analysis);
+    }
+
     #[test]
     fn new_syn_with_another_isn_starts_a_new_connection() {
         let mut n = with_data();
