@@ -50,11 +50,152 @@ pub(crate) fn decode_link(p: &mut Packet<'_>) {
             let proto = be16(p.data, 0).unwrap_or(0);
             sll_payload(p, proto, 20, end)
         }
+        LinkType::PPP if end >= 4 && matches!(p.data[0], 0x0f | 0x8f) && p.data[1] == 0 => decode_chdlc(p, 0, end),
+        LinkType::PPP => decode_ppp(p, end),
+        LinkType::C_HDLC => decode_chdlc(p, 0, end),
+        LinkType::PPI => {
+            // Version 0, flags, header length and the inner link type, little-endian.
+            let (Some(len), Some(dlt)) = (
+                p.data.get(2..4).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]]))),
+                p.data.get(4..8).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            ) else {
+                return truncated(p, Proto::Ppi, 0, 8);
+            };
+            if len < 8 || len > end {
+                return truncated(p, Proto::Ppi, 0, len.max(8));
+            }
+            p.push(Proto::Ppi, 0, len, end);
+            match LinkType(dlt) {
+                LinkType::ETHERNET => decode_eth(p, len, end),
+                other => {
+                    p.fail(Proto::Data, len, Problem::UnsupportedLink { link: other.0 });
+                    push_data(p, len, end)
+                }
+            }
+        }
         other => {
             p.fail(Proto::Data, 0, Problem::UnsupportedLink { link: other.0 });
             push_data(p, 0, end)
         }
     }
+}
+
+/// An MPLS label stack; false (nothing pushed) when no bottom of stack is found.
+pub(crate) fn decode_mpls(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
+    let mut at = off;
+    loop {
+        let Some(entry) = p.data.get(at..at + 4).filter(|_| at + 4 <= end) else { return false };
+        at += 4;
+        if entry[2] & 1 == 1 {
+            break;
+        }
+        if at - off >= 4 * 16 {
+            return false;
+        }
+    }
+    p.push(Proto::Mpls, off, at, end);
+    // No protocol field: the payload says what it is (RFC 4928 keeps 4 and 6 for IP).
+    match p.data.get(at).map(|b| b >> 4) {
+        Some(4) => super::ipv4::decode(p, at, end),
+        Some(6) => super::ipv6::decode(p, at, end),
+        _ => push_data(p, at, end),
+    }
+    true
+}
+
+pub fn describe_mpls<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
+    let label = |e: &[u8]| (u32::from(e[0]) << 12) | (u32::from(e[1]) << 4) | u32::from(e[2] >> 4);
+    let first = b.get(0..4).map_or(0, label);
+    v.layer(Proto::Mpls, base..base + hdr, format_args!("MultiProtocol Label Switching Header, Label: {first}"));
+    let mut f = Fields { v, base, avail: hdr };
+    for (i, e) in b[..hdr].chunks_exact(4).enumerate() {
+        let r = i * 4..i * 4 + 4;
+        f.f("label", "MPLS Label", r.clone(), Some(Value::U(label(e).into())), None);
+        f.f("exp", "MPLS Experimental Bits", r.start + 2..r.start + 3, Some(Value::U(((e[2] >> 1) & 7).into())), None);
+        f.f("bottom", "MPLS Bottom Of Label Stack", r.start + 2..r.start + 3, Some(Value::U((e[2] & 1).into())), None);
+        f.f("ttl", "MPLS TTL", r.start + 3..r.end, Some(Value::U(e[3].into())), None);
+    }
+}
+
+/// Cisco HDLC: address (0x0f unicast, 0x8f broadcast), control 0, an ethertype.
+fn decode_chdlc(p: &mut Packet<'_>, off: usize, end: usize) {
+    if end - off < 4 {
+        return truncated(p, Proto::Chdlc, off, 4);
+    }
+    p.push(Proto::Chdlc, off, off + 4, end);
+    let proto = be16(p.data, off + 2).unwrap_or(0);
+    decode_ethertype(p, proto, off + 4, end)
+}
+
+/// PPP (RFC 1661) in HDLC-like framing (RFC 1662): address 0xff and control 0x03,
+/// which a link may omit, then the protocol, one byte when compressed (odd first byte).
+fn decode_ppp(p: &mut Packet<'_>, end: usize) {
+    let ac = if p.data.starts_with(&[0xff, 0x03]) { 2 } else { 0 };
+    let plen = match p.data.get(ac) {
+        Some(b) if b & 1 == 1 => 1,
+        Some(_) => 2,
+        None => return truncated(p, Proto::Ppp, 0, ac + 2),
+    };
+    if end < ac + plen {
+        return truncated(p, Proto::Ppp, 0, ac + plen);
+    }
+    let hdr = ac + plen;
+    p.push(Proto::Ppp, 0, hdr, end);
+    let proto = if plen == 1 { u16::from(p.data[ac]) } else { be16(p.data, ac).unwrap_or(0) };
+    match proto {
+        0x0021 => super::ipv4::decode(p, hdr, end),
+        0x0057 => super::ipv6::decode(p, hdr, end),
+        _ => push_data(p, hdr, end),
+    }
+}
+
+/// The PPP protocol field of a PPP header of `hdr` bytes.
+fn ppp_protocol(b: &[u8], hdr: usize) -> u16 {
+    match hdr {
+        1 | 3 => u16::from(b[hdr - 1]),
+        _ => be16(b, hdr - 2).unwrap_or(0),
+    }
+}
+
+pub fn describe_ppp<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
+    let proto = ppp_protocol(b, hdr);
+    v.layer(Proto::Ppp, base..base + hdr, format_args!("Point-to-Point Protocol, {}", ppp_protocol_name(proto)));
+    let mut f = Fields { v, base, avail: hdr };
+    if hdr >= 3 {
+        f.f("address", "Address", 0..1, Some(Value::Hex(0xff, 2)), None);
+        f.f("control", "Control", 1..2, Some(Value::Hex(0x03, 2)), None);
+    }
+    let r = hdr - if hdr % 2 == 1 { 1 } else { 2 }..hdr;
+    f.f(
+        "protocol",
+        "Protocol",
+        r,
+        Some(Value::Hex(proto.into(), 4)),
+        Some(format_args!("({})", ppp_protocol_name(proto))),
+    );
+}
+
+pub fn describe_chdlc<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
+    let proto = be16(b, 2).unwrap_or(0);
+    v.layer(Proto::Chdlc, base..base + b.len().min(4), format_args!("Cisco HDLC, Protocol: 0x{proto:04x}"));
+    let mut f = Fields { v, base, avail: b.len().min(4) };
+    let addr = b.first().copied().unwrap_or(0);
+    let kind = if addr == 0x8f { "(broadcast)" } else { "(unicast)" };
+    f.f("address", "Address", 0..1, Some(Value::Hex(addr.into(), 2)), Some(format_args!("{kind}")));
+    f.f("control", "Control", 1..2, b.get(1).map(|c| Value::Hex((*c).into(), 2)), None);
+    let name = super::ethertype_name(proto).unwrap_or(if proto == 0x8035 { "SLARP" } else { "unknown" });
+    f.f("protocol", "Protocol", 2..4, Some(Value::Hex(proto.into(), 4)), Some(format_args!("({name})")));
+}
+
+pub fn describe_ppi<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
+    let dlt = b.get(4..8).map_or(0, |x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]));
+    v.layer(Proto::Ppi, base..base + hdr, format_args!("PPI version 0, {hdr} bytes"));
+    let mut f = Fields { v, base, avail: hdr };
+    f.f("version", "Version", 0..1, b.first().map(|x| Value::U((*x).into())), None);
+    f.f("flags", "Flags", 1..2, b.get(1).map(|x| Value::Hex((*x).into(), 2)), None);
+    f.f("len", "Header length", 2..4, Some(Value::U(hdr as u64)), Some(format_args!("(radio fields not decoded)")));
+    let name = LinkType(dlt).name();
+    f.f("dlt", "DLT", 4..8, Some(Value::U(dlt.into())), Some(format_args!("({name})")));
 }
 
 /// SLL's protocol field is an ethertype, except for a few small values that name

@@ -51,6 +51,15 @@ pub enum Proto {
     /// PPP over Ethernet, session stage (RFC 2516), with the PPP protocol field: DSL
     /// links, an IP packet inside.
     Pppoe,
+    /// PPP on a serial or dial-up link (link type 9): address, control, protocol.
+    Ppp,
+    /// Cisco HDLC (link type 104, or inside a PPP link): address, control, ethertype.
+    Chdlc,
+    /// MPLS label stack (RFC 3032): labels until the bottom of the stack, then IP.
+    Mpls,
+    /// Per-Packet Information header (link type 192): radio metadata, then a frame of
+    /// another link type.
+    Ppi,
 }
 
 impl Proto {
@@ -73,6 +82,10 @@ impl Proto {
             Proto::Gtp => "gtp",
             Proto::Vxlan => "vxlan",
             Proto::Pppoe => "pppoes",
+            Proto::Ppp => "ppp",
+            Proto::Chdlc => "chdlc",
+            Proto::Ppi => "ppi",
+            Proto::Mpls => "mpls",
             Proto::Data => "data",
         }
     }
@@ -96,6 +109,10 @@ impl Proto {
             Proto::Gtp => "GPRS Tunneling Protocol",
             Proto::Vxlan => "Virtual eXtensible Local Area Network",
             Proto::Pppoe => "PPP-over-Ethernet Session",
+            Proto::Ppp => "Point-to-Point Protocol",
+            Proto::Chdlc => "Cisco HDLC",
+            Proto::Ppi => "PPI Packet Header",
+            Proto::Mpls => "MultiProtocol Label Switching Header",
             Proto::Data => "Data",
         }
     }
@@ -401,6 +418,7 @@ pub(crate) fn decode_ethertype(p: &mut Packet<'_>, ethertype: u16, off: usize, e
         0x0806 => arp::decode(p, off, end),
         0x8100 | 0x88a8 | 0x9100 => link::decode_vlan(p, off, end),
         0x8864 if link::decode_pppoe(p, off, end) => {}
+        0x8847 | 0x8848 if link::decode_mpls(p, off, end) => {}
         _ => {
             p.unknown_ethertype = ethertype;
             push_data(p, off, end);
@@ -667,6 +685,10 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
             Proto::Gtp => tunnel::describe_gtp(v, b, l.start, hdr),
             Proto::Vxlan => tunnel::describe_vxlan(v, b, l.start),
             Proto::Pppoe => link::describe_pppoe(v, b, l.start),
+            Proto::Ppp => link::describe_ppp(v, b, l.start, hdr),
+            Proto::Chdlc => link::describe_chdlc(v, b, l.start),
+            Proto::Ppi => link::describe_ppi(v, b, l.start, hdr),
+            Proto::Mpls => link::describe_mpls(v, b, l.start, hdr),
             Proto::Data => {
                 v.layer(Proto::Data, l.start..l.end, format_args!("Data ({} bytes)", b.len()));
                 v.field("len", "Length", l.start..l.end, Value::U(b.len() as u64), None);
@@ -927,6 +949,45 @@ mod tests {
         let p = decode(LinkType::ETHERNET, &tiny, 74);
         assert!(p.tcp().is_none());
         assert_eq!(p.payload().len(), 12);
+    }
+
+    #[test]
+    fn ppp_cisco_hdlc_mpls_and_ppi_lead_to_ip() {
+        let b = etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(1, 2);
+        let mut ip = Vec::new();
+        b.write(&mut ip, b"hi").unwrap();
+        let with = |head: &[u8]| [head, &ip[..]].concat();
+        let mut eth = vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00];
+        eth.extend_from_slice(&ip);
+        let mut ppi = vec![0, 0, 8, 0, 1, 0, 0, 0];
+        ppi.extend_from_slice(&eth);
+        let cases: [(LinkType, Vec<u8>, &[Proto]); 5] = [
+            (LinkType::PPP, with(&[0xff, 0x03, 0x00, 0x21]), &[Proto::Ppp]),
+            // Protocol-field compression (RFC 1661 section 6.5), no address and control.
+            (LinkType::PPP, with(&[0x21]), &[Proto::Ppp]),
+            (LinkType::PPP, with(&[0x0f, 0x00, 0x08, 0x00]), &[Proto::Chdlc]),
+            // Two labels, the second the bottom of the stack.
+            (
+                LinkType::C_HDLC,
+                with(&[0x8f, 0x00, 0x88, 0x47, 0, 1, 0x20, 64, 0, 2, 0x01, 64]),
+                &[Proto::Chdlc, Proto::Mpls],
+            ),
+            (LinkType::PPI, ppi.clone(), &[Proto::Ppi, Proto::Eth]),
+        ];
+        for (link, f, outer) in cases {
+            let p = decode(link, &f, f.len() as u32);
+            let got: Vec<Proto> = p.layers().iter().map(|l| l.proto).collect();
+            let want: Vec<Proto> = outer.iter().copied().chain([Proto::Ipv4, Proto::Udp, Proto::Data]).collect();
+            assert_eq!(got, want, "{link}");
+            assert!(p.malformed.is_none(), "{link}: {:?}", p.malformed);
+            assert_eq!(p.payload(), b"hi");
+        }
+        // Cut short anywhere: an error, never a panic.
+        for (link, f) in [(LinkType::PPP, with(&[0xff, 0x03, 0x00, 0x21])), (LinkType::PPI, ppi)] {
+            for n in 0..f.len() {
+                let _ = decode(link, &f[..n], f.len() as u32);
+            }
+        }
     }
 
     #[test]

@@ -20,7 +20,10 @@ pub fn mark(p: Proto) -> u8 {
         Proto::Udp => b'u',
         Proto::Icmp | Proto::Icmpv6 => b'i',
         Proto::Gtp | Proto::Vxlan => b'g',
-        Proto::Pppoe => b'p',
+        Proto::Pppoe | Proto::Ppp => b'p',
+        Proto::Chdlc => b'h',
+        Proto::Ppi => b'r',
+        Proto::Mpls => b'm',
         Proto::Data => b'd',
     }
 }

@@ -26,6 +26,9 @@ impl LinkType {
     pub const IPV4: LinkType = LinkType(228);
     pub const IPV6: LinkType = LinkType(229);
     pub const LINUX_SLL2: LinkType = LinkType(276);
+    pub const PPP: LinkType = LinkType(9);
+    pub const C_HDLC: LinkType = LinkType(104);
+    pub const PPI: LinkType = LinkType(192);
 
     /// The name tcpdump and Wireshark use for this link type.
     pub fn name(self) -> &'static str {
@@ -36,8 +39,10 @@ impl LinkType {
             12 | 14 | 101 => "RAW",
             105 => "IEEE802_11",
             108 => "LOOP",
+            104 => "C_HDLC",
             113 => "LINUX_SLL",
             127 => "IEEE802_11_RADIOTAP",
+            192 => "PPI",
             228 => "IPV4",
             229 => "IPV6",
             276 => "LINUX_SLL2",
@@ -47,7 +52,7 @@ impl LinkType {
 
     /// Whether pktlab decodes frames of this link type.
     pub fn is_supported(self) -> bool {
-        matches!(self.0, 0 | 1 | 12 | 14 | 101 | 108 | 113 | 228 | 229 | 276)
+        matches!(self.0, 0 | 1 | 9 | 12 | 14 | 101 | 104 | 108 | 113 | 192 | 228 | 229 | 276)
     }
 }
 
