@@ -461,6 +461,40 @@ fn display_filter_selects_frames_and_keeps_numbering() {
     assert_eq!(v["frames"], 1);
 }
 
+/// Frame numbers `read -Y` selects, checked against tshark's where it is installed.
+fn selected(filter: &str, capture: &str) -> Vec<u64> {
+    let o = pktlab(&["read", "-Y", filter, capture]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    stdout(&o).lines().map(|l| l.split_whitespace().next().unwrap().parse().unwrap()).collect()
+}
+
+#[test]
+fn filters_see_first_fragments_and_icmp_quotes_as_tshark_does() {
+    // tshark with defragmentation off (its oracle settings) for fragments; its default
+    // for ICMP quotes.
+    let cases: [(&str, &str, &[u64], &[&str]); 4] = [
+        ("udp.port == 33434", "captures/icmp-errors.pcap", &[1, 2], &[]),
+        ("tcp.dstport == 8000", "captures/icmp-errors.pcap", &[3, 4], &[]),
+        ("udp.srcport == 40000", "captures/ip-fragments.pcap", &[1], &["-o", "ip.defragment:FALSE"]),
+        ("icmp.type == 8", "captures/ip-fragments.pcap", &[5], &["-o", "ip.defragment:FALSE"]),
+    ];
+    for (filter, capture, want, prefs) in cases {
+        assert_eq!(selected(filter, capture), want, "{filter} on {capture}");
+        let Ok(t) = std::process::Command::new("tshark")
+            .args(["-n", "-r", capture, "-Y", filter])
+            .args(prefs)
+            .args(["-T", "fields", "-e", "frame.number"])
+            .current_dir(root())
+            .output()
+        else {
+            continue;
+        };
+        let theirs: Vec<u64> =
+            String::from_utf8_lossy(&t.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect();
+        assert_eq!(theirs, want, "tshark: {filter} on {capture}");
+    }
+}
+
 #[test]
 fn a_bad_filter_is_refused_with_its_column() {
     let o = pktlab(&["read", "-Y", "ip.addr == 10.0.0.0/33", "captures/lo-udp.pcap"]);
