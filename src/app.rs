@@ -668,6 +668,11 @@ enum Stop {
 /// Whether output goes to a regular file; anything else (terminal, pipe, socket)
 /// gets each frame at once, so `pktlab capture ... | head` shows frames as they come.
 /// The terminal's width when standard output is one (or `COLUMNS`), else `None`.
+/// Columns for a drawing: `--width`, else the terminal's, else 100.
+fn draw_width(d: &crate::cli::DrawArgs) -> usize {
+    usize::from(d.width.or_else(term_width).unwrap_or(100))
+}
+
 pub fn term_width() -> Option<u16> {
     use std::io::IsTerminal as _;
     if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<u16>().ok()) {
@@ -738,11 +743,7 @@ fn ladder_cmd(a: crate::cli::LadderArgs) -> Result<bool> {
     let mut out = stdout();
     let mut problems = Problems { ok: true };
     let mut cap = CaptureFile::open_streamed(&a.file)?;
-    let style = crate::render::ladder::Style {
-        width: usize::from(a.width.or_else(term_width).unwrap_or(100)),
-        ascii: a.ascii,
-        absolute: a.absolute,
-    };
+    let style = crate::render::ladder::Style { width: draw_width(&a.draw), ascii: a.draw.ascii, absolute: a.absolute };
     let sel =
         LadderSel { conn: a.conn, filter: filter.as_ref(), expand: a.expand, max: a.max, max_conns: a.track.max_conns };
     let (drawn, conns) = draw_ladders(&mut cap, &sel, style, &mut out, &mut problems)?;
@@ -775,21 +776,14 @@ fn draw_ladders(
     out: &mut impl Write,
     problems: &mut Problems,
 ) -> Result<(usize, u32)> {
-    use crate::analysis::conn::Tracker;
     use crate::render::ladder::Ladder;
-    let mut tracker = Tracker::new(sel.max_conns as usize, false);
     let mut ladders: rustc_hash::FxHashMap<u32, Ladder> = Default::default();
     let mut more = false;
-    let mut conns = 0u32;
-    each_frame(cap, problems, out, |frame| {
-        let p = decode::decode(frame.link, frame.data, frame.orig_len);
-        let seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
-        let Some(id) = seen.id else { return };
-        conns = conns.max(id + 1);
+    let conns = each_tracked(cap, sel.max_conns, problems, out, |frame, p, seen, id| {
         if sel.conn.is_some_and(|c| c != id) || !seen.counted {
             return;
         }
-        if sel.filter.is_some_and(|f| !f.matches(frame, &p, &seen.ctx)) {
+        if sel.filter.is_some_and(|f| !f.matches(frame, p, &seen.ctx)) {
             return;
         }
         if !ladders.contains_key(&id) {
@@ -797,11 +791,11 @@ fn draw_ladders(
                 more = true;
                 return;
             }
-            let Some(l) = Ladder::new(&seen, &p, frame.ts.0, sel.expand) else { return };
+            let Some(l) = Ladder::new(seen, p, frame.ts.0, sel.expand) else { return };
             ladders.insert(id, l);
         }
         if let Some(l) = ladders.get_mut(&id) {
-            l.push(frame.number, frame.ts.0, &seen, &p, style.absolute);
+            l.push(frame.number, frame.ts.0, seen, p, style.absolute);
         }
     })?;
     let mut all: Vec<Ladder> = ladders.into_values().collect();
@@ -830,11 +824,7 @@ fn demo_cmd(a: crate::cli::DemoArgs) -> Result<bool> {
         None => Scenario::ALL.to_vec(),
     };
     let mut out = stdout();
-    let style = crate::render::ladder::Style {
-        width: usize::from(a.width.or_else(term_width).unwrap_or(100)),
-        ascii: a.ascii,
-        absolute: false,
-    };
+    let style = crate::render::ladder::Style { width: draw_width(&a.draw), ascii: a.draw.ascii, absolute: false };
     let mut live = !a.synthetic;
     for (i, s) in list.iter().enumerate() {
         if i > 0 {
@@ -1328,27 +1318,43 @@ fn follow_conn(
         crate::analysis::reassembly::Event<'_>,
     ),
 ) -> Result<(crate::analysis::follow::Follow, u32)> {
-    use crate::analysis::conn::Tracker;
     use crate::analysis::follow::Follow;
-    let mut tracker = Tracker::new(track.max_conns as usize, false);
     let mut follow = Follow::new(conn, limits);
-    let mut conns = 0u32;
-    each_frame(cap, problems, out, |frame| {
-        let p = decode::decode(frame.link, frame.data, frame.orig_len);
-        let seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
-        let Some(id) = seen.id else { return };
-        conns = conns.max(id + 1);
+    let conns = each_tracked(cap, track.max_conns, problems, out, |frame, p, seen, id| {
         if id != conn {
             return;
         }
         // Known from the connection's first frame on: copied, since `follow` is busy.
-        let Some(peers) = follow.peers_of(&seen, &p) else { return };
-        follow.push(frame.number, frame.ts.0, &seen, &p, &mut |d, e| sink(&peers, d, e));
+        let Some(peers) = follow.peers_of(seen, p) else { return };
+        follow.push(frame.number, frame.ts.0, seen, p, &mut |d, e| sink(&peers, d, e));
     })?;
     if let Some(peers) = follow.peers().copied() {
         follow.finish(&mut |d, e| sink(&peers, d, e));
     }
     Ok((follow, conns))
+}
+
+/// Each frame of `cap` that belongs to a connection, decoded and tracked (a tracker of
+/// `max_conns` without summaries), with the connection's id. Returns how many
+/// connections the capture has.
+fn each_tracked(
+    cap: &mut CaptureFile,
+    max_conns: u64,
+    problems: &mut Problems,
+    out: &mut impl Write,
+    mut f: impl FnMut(&crate::source::Frame<'_>, &decode::Packet<'_>, &crate::analysis::conn::Seen, u32),
+) -> Result<u32> {
+    let mut tracker = crate::analysis::conn::Tracker::new(max_conns as usize, false);
+    let mut conns = 0u32;
+    each_frame(cap, problems, out, |frame| {
+        let p = decode::decode(frame.link, frame.data, frame.orig_len);
+        let seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+        if let Some(id) = seen.id {
+            conns = conns.max(id + 1);
+            f(frame, &p, &seen, id);
+        }
+    })?;
+    Ok(conns)
 }
 
 /// Each frame of `cap` in turn; a read error ends the run and is reported as a problem
@@ -1424,8 +1430,8 @@ fn segments_cmd(a: crate::cli::SegmentsArgs) -> Result<bool> {
         limits: Limits { per_direction: a.reassembly.max_held, total: a.reassembly.max_held_total },
         track: a.track,
         style: (a.format == StatsFormat::Table).then(|| crate::render::segments::Style {
-            width: usize::from(a.width.or_else(term_width).unwrap_or(100)),
-            ascii: a.ascii,
+            width: draw_width(&a.draw),
+            ascii: a.draw.ascii,
             expand: a.expand,
         }),
         expand: a.expand,

@@ -76,15 +76,11 @@ pub struct LadderArgs {
     /// Raw sequence and acknowledgment numbers instead of relative ones.
     #[arg(long)]
     pub absolute: bool,
-    /// Plain ASCII instead of box-drawing characters.
-    #[arg(long)]
-    pub ascii: bool,
+    #[command(flatten)]
+    pub draw: DrawArgs,
     /// Draw every segment (long runs of plain data segments are folded by default).
     #[arg(long)]
     pub expand: bool,
-    /// Width in columns (default: the terminal's, or 100).
-    #[arg(long, value_name = "COLS", value_parser = clap::value_parser!(u16).range(60..=1000))]
-    pub width: Option<u16>,
     /// Most connections drawn when --conn is not given.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max: usize,
@@ -168,16 +164,12 @@ pub struct SegmentsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
     pub format: StatsFormat,
-    /// Plain ASCII instead of box-drawing characters.
-    #[arg(long)]
-    pub ascii: bool,
+    #[command(flatten)]
+    pub draw: DrawArgs,
     /// Every row of the segment, message and note lists, in text and JSON (long lists
     /// show their two ends; with this, memory grows with the stream).
     #[arg(long)]
     pub expand: bool,
-    /// Width in columns (default: the terminal's, or 100).
-    #[arg(long, value_name = "COLS", value_parser = clap::value_parser!(u16).range(60..=1000))]
-    pub width: Option<u16>,
     #[command(flatten)]
     pub reassembly: ReassemblyArgs,
     #[command(flatten)]
@@ -192,6 +184,13 @@ pub struct DemoArgs {
     /// Do not capture: show the scenarios generated in memory (what happens anyway without privileges).
     #[arg(long)]
     pub synthetic: bool,
+    #[command(flatten)]
+    pub draw: DrawArgs,
+}
+
+/// How the drawings (ladders, segment maps) are drawn.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct DrawArgs {
     /// Plain ASCII instead of box-drawing characters.
     #[arg(long)]
     pub ascii: bool,

@@ -272,6 +272,14 @@ fn ladder_options() {
 }
 
 /// Our counts against tshark's own conversation table, on every bundled capture.
+/// Runs `scripts/NAME PKTLAB CAPTURES...` (the tshark comparisons) from the project root.
+fn compare_script(name: &str, caps: Vec<String>) -> std::process::Output {
+    let mut args = vec![root().join("scripts").join(name).to_string_lossy().into_owned()];
+    args.push(env!("CARGO_BIN_EXE_pktlab").into());
+    args.extend(caps);
+    Command::new("python3").args(&args).current_dir(root()).output().unwrap()
+}
+
 #[test]
 fn conns_agree_with_tshark() {
     let oracle = root().join("../shared/oracle/tshark_conv.sh");
@@ -280,10 +288,7 @@ fn conns_agree_with_tshark() {
         return;
     }
     let caps: Vec<String> = captures().iter().map(|c| format!("captures/{c}")).collect();
-    let mut args = vec![root().join("scripts/conv_compare.py").to_string_lossy().into_owned()];
-    args.push(env!("CARGO_BIN_EXE_pktlab").into());
-    args.extend(caps);
-    let o = Command::new("python3").args(&args).current_dir(root()).output().unwrap();
+    let o = compare_script("conv_compare.py", caps);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}");
     assert!(out.contains(" 0 differ"), "{out}");
@@ -303,10 +308,7 @@ fn analysis_verdicts_agree_with_tshark() {
     const KNOWN: &[&str] = &["malformed-headers.pcap"];
     let caps: Vec<String> =
         captures().iter().filter(|c| !KNOWN.contains(&c.as_str())).map(|c| format!("captures/{c}")).collect();
-    let mut args = vec![root().join("scripts/flags_compare.py").to_string_lossy().into_owned()];
-    args.push(env!("CARGO_BIN_EXE_pktlab").into());
-    args.extend(caps);
-    let o = Command::new("python3").args(&args).current_dir(root()).output().unwrap();
+    let o = compare_script("flags_compare.py", caps);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}");
 }

@@ -711,7 +711,9 @@ impl Framer {
                 self.json = Some(String::from_utf8_lossy(json).chars().take(JSON_KEPT).collect());
                 self.begin_body(size, out);
             }
-            Spec::None | Spec::Line { .. } | Spec::Fixed(_) => unreachable!("no header"),
+            // These specs never enter the header phase; stopping is safer than a panic
+            // should that ever change.
+            Spec::None | Spec::Line { .. } | Spec::Fixed(_) => self.phase = Phase::Off,
         }
     }
 
@@ -750,7 +752,11 @@ impl Framer {
                     }
                 }
                 Phase::Line { mut matched } => {
-                    let Spec::Line { delim, max } = &self.spec else { unreachable!() };
+                    // Only a line spec enters this phase (see `next_message`); anything else stops.
+                    let Spec::Line { delim, max } = &self.spec else {
+                        self.phase = Phase::Off;
+                        return;
+                    };
                     let (dl, max) = (delim.len(), *max);
                     let mut found = None;
                     for (i, &c) in bytes.iter().enumerate() {

@@ -343,17 +343,6 @@ impl<'a> Packet<'a> {
         Some(ip_payload.saturating_sub(hl))
     }
 
-    /// Length of the innermost IP payload according to the IP header (not the capture).
-    pub fn ip_payload_len(&self) -> Option<u32> {
-        // The innermost transport header: a tunnel's UDP comes before the TCP it carries.
-        let transport = self
-            .layers()
-            .iter()
-            .rev()
-            .find(|l| matches!(l.proto, Proto::Tcp | Proto::Udp | Proto::Icmp | Proto::Icmpv6))?;
-        self.ip_payload_len_of(transport)
-    }
-
     /// Length, according to the IP header that carries it, of the payload that begins
     /// with `transport`.
     pub fn ip_payload_len_of(&self, transport: &Layer) -> Option<u32> {

@@ -266,6 +266,8 @@ impl fmt::Display for Info<'_, '_> {
 /// Writes the info column. TCP and UDP, most of any capture, take the fast path.
 pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) {
     let frag = p.ipv4().filter(|ip| ip.is_fragment());
+    // An ICMP error quoting a TCP or UDP header is about that datagram, not one of it.
+    let quoted = p.quote_start().is_some();
     let bad_ip =
         p.malformed.filter(|m| matches!(m.proto, Proto::Ipv4 | Proto::Ipv6) && m.kind() != "length-exceeds-packet");
     if let Some(m) = bad_ip {
@@ -283,14 +285,9 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
         if ip.more_fragments() {
             out.str(" [more fragments follow]");
         }
-    } else if let Some(m) = p.icmp().filter(|_| p.quote_start().is_some()) {
-        // An error quoting a TCP or UDP header is about that datagram, not one of it.
-        let _ = write!(out, "{}", icmp::Info { v6: false, msg: m, hop: p.ipv4().and_then(|i| i.ttl()) });
-    } else if let Some(m) = p.icmpv6().filter(|_| p.quote_start().is_some()) {
-        let _ = write!(out, "{}", icmp::Info { v6: true, msg: m, hop: p.ipv6().and_then(|i| i.hop_limit()) });
-    } else if let Some(t) = p.tcp() {
+    } else if let Some(t) = p.tcp().filter(|_| !quoted) {
         tcp_info(out, p, t, ctx);
-    } else if let Some(u) = p.inner_udp() {
+    } else if let Some(u) = p.inner_udp().filter(|_| !quoted) {
         out.num(u.src_port().unwrap_or(0));
         out.str(" → ");
         out.num(u.dst_port().unwrap_or(0));

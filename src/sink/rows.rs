@@ -109,7 +109,7 @@ impl RowStore {
         index.sort_unstable_by_key(Entry::merge_key);
         // A revived connection left more than one row: merge them into one new record.
         let mut merged: Vec<Entry> = Vec::with_capacity(index.len());
-        let mut buf = Vec::new();
+        let mut window = Window::new();
         let mut i = 0;
         while i < index.len() {
             let mut j = i + 1;
@@ -119,11 +119,12 @@ impl RowStore {
             if j - i == 1 {
                 merged.push(index[i]);
             } else {
+                // Appending below moves the end of the file: what the window holds stays valid.
                 sp.file.flush()?;
                 let file = sp.file.get_ref();
-                let mut first = read(file, &index[i], &mut buf)?;
+                let mut first = window.read(file, &index[i])?;
                 for e in &index[i + 1..j] {
-                    first.merge(&read(file, e, &mut buf)?);
+                    first.merge(&window.read(file, e)?);
                 }
                 debug_assert_eq!(merge_key(&first).0, index[i].id);
                 merged.push(sp.put(&first)?);
@@ -133,14 +134,8 @@ impl RowStore {
         sp.file.flush()?;
         merged.sort_unstable_by_key(Entry::order_key);
         let file = sp.file.into_inner().map_err(|e| e.into_error())?;
-        Ok(Rows { inner: RowsInner::File { file, index: merged }, window: Window::new() })
+        Ok(Rows { inner: RowsInner::File { file, index: merged }, window })
     }
-}
-
-fn read(file: &File, e: &Entry, buf: &mut Vec<u8>) -> io::Result<Summary> {
-    buf.resize(e.len as usize, 0);
-    file.read_exact_at(buf, e.off)?;
-    postcard::from_bytes(buf).map_err(io::Error::other)
 }
 
 /// A window of the file: rows come back in nearly the order they were written (first
