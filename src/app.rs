@@ -187,11 +187,8 @@ fn read(a: ReadArgs) -> Result<bool> {
     let view = a.view;
     let mut pipe = Pipeline::new(view, filter.as_ref());
     pipe.begin(&mut out)?;
-    // A filter passes few frames to the writer, so copying them out of a plain read
-    // costs less than faulting in a mapping of the whole file (as for `stats`).
-    let open = if filter.is_some() { CaptureFile::open_streamed } else { CaptureFile::open };
     'files: for (fi, path) in a.files.iter().enumerate() {
-        let mut cap = match open(path) {
+        let mut cap = match CaptureFile::open_scan(path) {
             Ok(c) => c,
             Err(e) => {
                 problems.file_error(&mut out, &e)?;
@@ -295,7 +292,7 @@ fn stats_cmd(a: StatsArgs) -> Result<bool> {
     let mut out = stdout();
     let mut problems = Problems { ok: true };
     for (i, path) in a.files.iter().enumerate() {
-        let mut cap = match CaptureFile::open_streamed(path) {
+        let mut cap = match CaptureFile::open_scan(path) {
             Ok(c) => c,
             Err(e) => {
                 problems.file_error(&mut out, &e)?;
@@ -691,7 +688,7 @@ fn conns_cmd(a: crate::cli::ConnsArgs) -> Result<bool> {
     use crate::analysis::conn::{Proto, Tracker};
     let mut out = stdout();
     let mut problems = Problems { ok: true };
-    let mut cap = CaptureFile::open_streamed(&a.file)?;
+    let mut cap = CaptureFile::open_scan(&a.file)?;
     let mut tracker = Tracker::new(a.track.max_conns as usize, true);
     let want = a.proto.map(|p| match p {
         crate::cli::ConnProto::Tcp => Proto::Tcp,
@@ -742,7 +739,7 @@ fn ladder_cmd(a: crate::cli::LadderArgs) -> Result<bool> {
     let filter = parse_filter(a.filter.as_deref())?;
     let mut out = stdout();
     let mut problems = Problems { ok: true };
-    let mut cap = CaptureFile::open_streamed(&a.file)?;
+    let mut cap = CaptureFile::open_scan(&a.file)?;
     let style = crate::render::ladder::Style { width: draw_width(&a.draw), ascii: a.draw.ascii, absolute: a.absolute };
     let sel =
         LadderSel { conn: a.conn, filter: filter.as_ref(), expand: a.expand, max: a.max, max_conns: a.track.max_conns };
@@ -1392,7 +1389,7 @@ fn stream_cmd(a: crate::cli::StreamArgs) -> Result<bool> {
         StreamAs::Raw => As::Raw,
     };
     let mut problems = Problems { ok: true };
-    let mut cap = CaptureFile::open_streamed(&a.file)?;
+    let mut cap = CaptureFile::open_scan(&a.file)?;
     let limits = Limits { per_direction: a.reassembly.max_held, total: a.reassembly.max_held_total };
     let mut printer = Printer::new(stdout(), how, dirs_shown(a.dir), a.ascii);
     // The printer writes stdout itself: nothing of ours to flush before an error.
@@ -1421,7 +1418,7 @@ fn stream_cmd(a: crate::cli::StreamArgs) -> Result<bool> {
 fn segments_cmd(a: crate::cli::SegmentsArgs) -> Result<bool> {
     use crate::analysis::reassembly::Limits;
     let mut problems = Problems { ok: true };
-    let mut cap = CaptureFile::open_streamed(&a.file)?;
+    let mut cap = CaptureFile::open_scan(&a.file)?;
     let mut out = stdout();
     let view = SegmentsView {
         conn: a.conn,

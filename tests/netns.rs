@@ -172,6 +172,27 @@ fn veth_between_namespaces_shows_arp_real_macs_and_mtu_sized_frames() {
             ],
         )
     });
+    // tcpdump says when it is capturing; on a loaded machine a fixed pause was once not
+    // enough and it missed the first frames. Its stderr is collected by a thread.
+    let td = td.map(|mut c| {
+        let stderr = c.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+                if line.contains("listening on") {
+                    let _ = tx.send(());
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        if rx.recv_timeout(Duration::from_secs(10)).is_err() {
+            eprintln!("note: tcpdump did not say it was listening within 10 s");
+        }
+        (c, reader)
+    });
     std::thread::sleep(Duration::from_millis(800));
 
     let server = spawn_in(
@@ -197,9 +218,10 @@ fn veth_between_namespaces_shows_arp_real_macs_and_mtu_sized_frames() {
     let pk_out = wait_bounded(pk, Duration::from_secs(10));
     assert!(pk_out.status.success(), "{}", String::from_utf8_lossy(&pk_out.stderr));
     let mut td_err = String::new();
-    if let Some(td) = td {
+    if let Some((td, reader)) = td {
         interrupt(&td);
-        td_err = String::from_utf8_lossy(&wait_bounded(td, Duration::from_secs(10)).stderr).into_owned();
+        wait_bounded(td, Duration::from_secs(10));
+        td_err = reader.join().unwrap_or_default();
     }
 
     let mac_a = link.mac(&link.a, &link.dev_a);

@@ -2,6 +2,7 @@
 //! length, borrowed bytes) and hands it to decode; files and live interfaces give
 //! the same `Frame`, so everything downstream works the same on both.
 
+mod ahead;
 #[cfg(target_os = "linux")]
 pub mod live;
 pub mod pcap;
