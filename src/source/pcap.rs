@@ -699,6 +699,33 @@ mod tests {
         CaptureFile::from_reader("t", Box::new(std::io::Cursor::new(b))).unwrap()
     }
 
+    /// A file several times the read-ahead window, read with read-ahead (mapped, on two
+    /// cores) and streamed: the same frames, and a cut at the end reported the same.
+    #[test]
+    fn read_ahead_gives_the_frames_a_stream_gives() {
+        let frames: Vec<Vec<u8>> = (0..40_000u32).map(|i| vec![(i % 251) as u8; 60 + (i % 1400) as usize]).collect();
+        let records: Vec<(u32, u32, &[u8], u32)> =
+            frames.iter().enumerate().map(|(i, d)| (i as u32, 0, d.as_slice(), d.len() as u32)).collect();
+        let mut bytes = pcap(false, false, 1, &records);
+        bytes.truncate(bytes.len() - 7);
+        assert!(bytes.len() > 24 << 20, "the file must span many read-ahead steps");
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut f, &bytes).unwrap();
+        let path = f.path().to_str().unwrap();
+        let mut mapped = CaptureFile::open(path).unwrap();
+        mapped.read_ahead();
+        if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+            assert!(mapped.ahead.is_some());
+        }
+        let (a, ea) = all(mapped);
+        let (b, eb) = all(stream(bytes));
+        assert_eq!(a.len(), 39_999);
+        assert!(a == b, "read-ahead changed the frames");
+        let (ea, eb) = (ea.unwrap(), eb.unwrap());
+        assert_eq!((ea.frame, ea.offset), (eb.frame, eb.offset));
+        assert_eq!(ea.frame, 40_000);
+    }
+
     #[test]
     fn tsresol_gives_decimal_places() {
         assert_eq!(tsresol_digits(6), 6);
