@@ -1,7 +1,7 @@
 //! Flow keys: the address/port pair of a conversation, in a canonical order so both
 //! directions map to the same key.
 
-use crate::decode::{Packet, Proto};
+use crate::decode::{Layer, Packet, Proto};
 
 /// An endpoint: IPv4 addresses are stored mapped into 16 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -17,9 +17,23 @@ pub struct FlowKey {
     pub hi: Endpoint,
 }
 
+/// Where a packet's flow was found: its key and direction, and the transport and IP
+/// layers it came from, so the tracker need not search the layers again.
+pub struct Located<'p> {
+    pub key: FlowKey,
+    pub from_lo: bool,
+    pub transport: &'p Layer,
+    pub ip: &'p Layer,
+}
+
 impl FlowKey {
     /// The key of a TCP or UDP packet, and whether the packet travels lo -> hi.
     pub fn of(p: &Packet<'_>) -> Option<(FlowKey, bool)> {
+        Self::locate(p).map(|l| (l.key, l.from_lo))
+    }
+
+    /// [`FlowKey::of`], with the layers the key came from.
+    pub fn locate<'p>(p: &'p Packet<'_>) -> Option<Located<'p>> {
         // The innermost TCP or UDP header (a tunnel's UDP comes before what it carries),
         // and the IP header that carries it.
         // Not what an ICMP error quotes: the error is not part of that connection.
@@ -45,11 +59,13 @@ impl FlowKey {
         };
         let s = Endpoint { addr: sa, port: sp };
         let d = Endpoint { addr: da, port: dp };
-        if s <= d {
-            Some((FlowKey { lo: s, hi: d }, true))
+        // The derived order (address bytes, then port), compared as integers.
+        let (key, from_lo) = if (u128::from_be_bytes(sa), sp) <= (u128::from_be_bytes(da), dp) {
+            (FlowKey { lo: s, hi: d }, true)
         } else {
-            Some((FlowKey { lo: d, hi: s }, false))
-        }
+            (FlowKey { lo: d, hi: s }, false)
+        };
+        Some(Located { key, from_lo, transport: &layers[t], ip })
     }
 }
 

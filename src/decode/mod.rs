@@ -333,9 +333,14 @@ impl<'a> Packet<'a> {
     /// counts bytes the snaplen may have cut.
     pub fn tcp_len(&self) -> Option<u32> {
         let l = self.layer(Proto::Tcp)?;
+        self.tcp_len_in(l, self.carrier_of(l)?)
+    }
+
+    /// [`Packet::tcp_len`] of the TCP layer `l`, carried by the IP layer `ip`.
+    pub fn tcp_len_in(&self, l: &Layer, ip: &Layer) -> Option<u32> {
         let tcp = tcp::Tcp::new(self.bytes(l));
         let hl = tcp.header_len()? as u32;
-        let ip_payload = self.ip_payload_len_of(l)?;
+        let ip_payload = self.ip_payload_len_in(l, ip)?;
         // A segment shorter than its own header has no length (tshark: "short segment").
         if hl >= 20 && ip_payload < hl || l.end - l.start < 20 {
             return None;
@@ -346,11 +351,15 @@ impl<'a> Packet<'a> {
     /// Length, according to the IP header that carries it, of the payload that begins
     /// with `transport`.
     pub fn ip_payload_len_of(&self, transport: &Layer) -> Option<u32> {
-        let ip = self
-            .layers()
-            .iter()
-            .rev()
-            .find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6) && l.start < transport.start)?;
+        self.ip_payload_len_in(transport, self.carrier_of(transport)?)
+    }
+
+    /// The IP layer that carries `transport`: the last one before it.
+    fn carrier_of(&self, transport: &Layer) -> Option<&Layer> {
+        self.layers().iter().rev().find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6) && l.start < transport.start)
+    }
+
+    fn ip_payload_len_in(&self, transport: &Layer, ip: &Layer) -> Option<u32> {
         let claimed_end = match ip.proto {
             Proto::Ipv4 => {
                 let v = ipv4::Ipv4::new(self.bytes(ip));

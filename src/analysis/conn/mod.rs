@@ -512,13 +512,18 @@ impl Tracker {
         if self.frames.is_multiple_of(SWEEP_EVERY) {
             self.sweep();
         }
-        let Some((key, from_lo)) = FlowKey::of(p) else {
+        let Some(at) = FlowKey::locate(p) else {
             return Seen::default();
         };
-        if let Some(t) = p.tcp() {
-            self.tcp(number, ts, orig_len, p, t, Key { flow: key, proto: Proto::Tcp }, from_lo)
+        if at.transport.proto == crate::decode::Proto::Tcp {
+            let t = tcp::Tcp::new(p.bytes(at.transport));
+            let seglen = p.tcp_len_in(at.transport, at.ip);
+            self.tcp(number, ts, orig_len, p, t, seglen, Key { flow: at.key, proto: Proto::Tcp }, at.from_lo)
         } else {
-            self.udp(number, ts, orig_len, p, Key { flow: key, proto: Proto::Udp }, from_lo)
+            let len = crate::decode::udp::Udp::new(p.bytes(at.transport))
+                .length()
+                .map_or(0, |l| u64::from(l.saturating_sub(8)));
+            self.udp(number, ts, orig_len, len, Key { flow: at.key, proto: Proto::Udp }, at.from_lo)
         }
     }
 
@@ -657,7 +662,7 @@ impl Tracker {
         self.map.get_mut(&key).expect("just inserted")
     }
 
-    fn udp(&mut self, number: u64, ts: u64, orig_len: u32, p: &Packet<'_>, key: Key, from_lo: bool) -> Seen {
+    fn udp(&mut self, number: u64, ts: u64, orig_len: u32, len: u64, key: Key, from_lo: bool) -> Seen {
         if !self.map.contains_key(&key) {
             match self.retired.remove(&key) {
                 Some(r) => {
@@ -675,7 +680,6 @@ impl Tracker {
         let side = if from_lo { &mut c.lo } else { &mut c.hi };
         side.frames += 1;
         side.bytes += u64::from(orig_len);
-        let len = p.inner_udp().and_then(|u| u.length()).map_or(0, |l| u64::from(l.saturating_sub(8)));
         side.payload += len;
         Seen {
             ctx: Context { stream: Some(c.stream), ..Context::default() },
@@ -695,13 +699,13 @@ impl Tracker {
         orig_len: u32,
         p: &Packet<'_>,
         t: tcp::Tcp<'_>,
+        seglen: Option<u32>,
         key: Key,
         from_lo: bool,
     ) -> Seen {
         let (Some(seq), Some(ack), Some(flags), Some(win)) = (t.seq(), t.ack(), t.flags(), t.window()) else {
             return Seen::default();
         };
-        let seglen = p.tcp_len();
         let whole = seglen.is_some() && t.header_len().is_some_and(|h| h >= 20);
         let syn = flags & tcp::SYN != 0;
         let has_ack = flags & tcp::ACK != 0;
