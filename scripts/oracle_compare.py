@@ -109,4 +109,7 @@ def main():
 
 
 if __name__ == "__main__":
+    # `| head` closes the pipe early: end quietly, as a Unix filter does.
+    import signal
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     sys.exit(main())

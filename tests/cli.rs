@@ -8,16 +8,11 @@ use std::process::{Command, Output, Stdio};
 
 use serde::Deserialize;
 
+mod common;
+use common::{golden, pktlab, root};
+
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_pktlab")
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn pktlab(args: &[&str]) -> Output {
-    Command::new(bin()).args(args).current_dir(root()).output().expect("run pktlab")
 }
 
 fn stdout(o: &Output) -> String {
@@ -26,35 +21,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Compares with (or, under PKTLAB_BLESS=1, writes) a golden file.
-fn golden(name: &str, actual: &str) {
-    let path = root().join("tests/golden").join(name);
-    if std::env::var_os("PKTLAB_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing golden file {}: run PKTLAB_BLESS=1 cargo test", path.display()));
-    if expected != actual {
-        let mut diff = String::new();
-        for (i, (e, a)) in expected.lines().zip(actual.lines()).enumerate() {
-            if e != a {
-                diff.push_str(&format!("line {}:\n  expected: {e}\n  actual:   {a}\n", i + 1));
-                if diff.len() > 2000 {
-                    break;
-                }
-            }
-        }
-        panic!(
-            "{} differs from the output ({} vs {} lines):\n{diff}",
-            path.display(),
-            expected.lines().count(),
-            actual.lines().count()
-        );
-    }
 }
 
 /// Every capture the project ships (recorded or generated), by file name.

@@ -1,9 +1,10 @@
 //! Capture files: pcap (either byte order, µs or ns) and pcapng (any number of
 //! sections and interfaces), told apart by their magic bytes, never by the name.
 //!
-//! Regular files are memory-mapped and parsed in place; pipes and stdin are read
-//! through a buffer that holds one record at a time, so memory stays bounded by the
-//! largest record, not the file. Record framing is pcap-file's; we check every
+//! Regular files are memory-mapped and parsed in place, read ahead on another core
+//! for a front-to-back pass (`open_scan`, see `ahead`); pipes, stdin, and any file on
+//! a single core are read through a buffer that holds one record at a time, so memory
+//! stays bounded by the largest record, not the file. Record framing is pcap-file's; we check every
 //! length field against a ceiling before we trust it, so a hostile length can
 //! neither make us allocate nor wait for gigabytes that will never come.
 

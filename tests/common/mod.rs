@@ -17,22 +17,31 @@ pub fn pktlab(args: &[&str]) -> Output {
         .expect("run pktlab")
 }
 
+/// Compares with (or, under PKTLAB_BLESS=1, writes) a golden file.
 pub fn golden(name: &str, actual: &str) {
     let path = root().join("tests/golden").join(name);
     if std::env::var_os("PKTLAB_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();
         return;
     }
     let expected = std::fs::read_to_string(&path)
         .unwrap_or_else(|_| panic!("missing golden file {}: run PKTLAB_BLESS=1 cargo test", path.display()));
     if expected != actual {
-        let first = expected
-            .lines()
-            .zip(actual.lines())
-            .enumerate()
-            .find(|(_, (e, a))| e != a)
-            .map(|(i, (e, a))| format!("line {}:\n  expected: {e}\n  actual:   {a}", i + 1))
-            .unwrap_or_else(|| "(one is a prefix of the other)".into());
-        panic!("{} differs from the output:\n{first}", path.display());
+        let mut diff = String::new();
+        for (i, (e, a)) in expected.lines().zip(actual.lines()).enumerate() {
+            if e != a {
+                diff.push_str(&format!("line {}:\n  expected: {e}\n  actual:   {a}\n", i + 1));
+                if diff.len() > 2000 {
+                    break;
+                }
+            }
+        }
+        panic!(
+            "{} differs from the output ({} vs {} lines):\n{diff}",
+            path.display(),
+            expected.lines().count(),
+            actual.lines().count()
+        );
     }
 }
