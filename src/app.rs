@@ -488,8 +488,8 @@ mod pipeline {
                 };
                 let off = if copy { here } else { frame.data.as_ptr() as usize - base };
                 // A selective filter fills batches slowly (or never): send what there
-                // is every 16 MiB of file, so the writer can release the pages behind.
-                if off - b.start >= 16 << 20 && !b.send(off) {
+                // is every 4 MiB of file, so the writer can release the pages behind.
+                if off - b.start >= 4 << 20 && !b.send(off) {
                     break;
                 }
                 let p = decode::decode(frame.link, frame.data, frame.orig_len);

@@ -542,7 +542,7 @@ impl CaptureFile {
 pub fn release_mapped(map: &memmap2::Mmap, released: usize, upto: usize) -> usize {
     // Small enough that the pages read but not yet released stay a minor part of the
     // memory a run needs; large enough that madvise calls cost nothing.
-    const STEP: usize = 8 << 20;
+    const STEP: usize = 2 << 20;
     let upto = upto & !(STEP - 1);
     if upto <= released {
         return released;
