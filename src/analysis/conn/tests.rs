@@ -654,3 +654,45 @@ mod bad_input {
         assert!(rows.windows(2).all(|w| w[0].id < w[1].id));
     }
 }
+
+/// Retired records keep what they are given, and the packed IPv4 keys tell apart what
+/// full keys tell apart (direction is canonical already; ports, protocol, addresses).
+#[test]
+fn retired_table_keys_and_records() {
+    let ep = |a: [u8; 4], port: u16| crate::analysis::flow::Endpoint {
+        addr: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a[0], a[1], a[2], a[3]],
+        port,
+    };
+    let key = |lo, hi, proto| Key { flow: FlowKey { lo, hi }, proto };
+    let a = key(ep([10, 0, 0, 1], 40000), ep([10, 0, 0, 2], 80), Proto::Tcp);
+    let others = [
+        key(ep([10, 0, 0, 1], 40000), ep([10, 0, 0, 2], 80), Proto::Udp),
+        key(ep([10, 0, 0, 1], 80), ep([10, 0, 0, 2], 40000), Proto::Tcp),
+        key(ep([10, 0, 0, 2], 40000), ep([10, 0, 0, 1], 80), Proto::Tcp),
+        key(ep([10, 0, 0, 1], 40000), ep([10, 0, 0, 3], 80), Proto::Tcp),
+    ];
+    let mut v6 = a;
+    v6.flow.lo.addr = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    assert!(RetiredTable::pack(&v6).is_none(), "an IPv6 key must keep its full form");
+
+    let mut c = Conn::new(7, 3, Proto::Tcp, 1, 1, true);
+    c.a_is_lo = false;
+    c.client_is_lo = true;
+    c.lo.base = Some(0);
+    c.hi.base = None;
+    c.lo.scale = Scale::Shift(7);
+    let mut t = RetiredTable::default();
+    t.insert(a, Retired::of(&c));
+    t.insert(v6, Retired::of(&c));
+    assert_eq!(t.len(), 2);
+    for k in others {
+        assert!(t.remove(&k).is_none(), "{k:?} found the record of {a:?}");
+    }
+    for k in [a, v6] {
+        let r = t.remove(&k).expect("the record");
+        assert_eq!((r.id, r.stream, r.base(0), r.base(1)), (7, 3, Some(0), None));
+        assert_eq!((r.bits & Retired::A_IS_LO, r.bits & Retired::CLIENT_IS_LO != 0), (0, true));
+        assert_eq!(r.scale, [Scale::Shift(7), Scale::Unknown]);
+    }
+    assert_eq!(t.len(), 0);
+}
