@@ -330,8 +330,8 @@ impl Retired {
             stream: c.stream,
             base: [c.lo.base.unwrap_or(0), c.hi.base.unwrap_or(0)],
             scale: [c.lo.scale, c.hi.scale],
-            bits: u8::from(c.a_is_lo) * Self::A_IS_LO
-                | u8::from(c.client_is_lo) * Self::CLIENT_IS_LO
+            bits: (u8::from(c.a_is_lo) * Self::A_IS_LO)
+                | (u8::from(c.client_is_lo) * Self::CLIENT_IS_LO)
                 | has(c.lo.base, 0)
                 | has(c.hi.base, 1),
         }
