@@ -202,8 +202,10 @@ fn read(a: ReadArgs) -> Result<bool> {
             writeln!(out, "==> {path} <==")?;
         }
         let d = digits(cap.format());
-        let plain_list = view.format == Format::List && !view.verbose && !view.hex;
-        if plain_list && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+        // The JSON array's commas depend on which frame came first overall: it stays
+        // on one thread.
+        let two_threads = view.format != Format::Json;
+        if two_threads && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
             out.flush()?;
             let remaining = a.count.map(|c| c - shown);
             let run = pipeline::list(&mut cap, filter.as_ref(), &a, d, remaining)?;
@@ -347,9 +349,10 @@ fn stats_cmd(a: StatsArgs) -> Result<bool> {
     Ok(problems.ok)
 }
 
-/// The packet list on two cores. The reader thread keeps all the sequential state
-/// (relative sequence numbers, times, the filter) and formats one batch in four
-/// itself; the writer thread formats the others and writes every batch in order.
+/// `read` on two cores: list lines, layer trees or JSON lines. The reader thread keeps
+/// all the sequential state (relative sequence numbers, times, the filter) and formats
+/// a share of the batches itself (`Fmt::reader_share`); the writer thread formats the
+/// others and writes every batch in order.
 /// Frames travel as offsets into the shared mapping of a mapped file, or, read from a
 /// stream, copied into the batch's byte buffer; nothing is allocated per frame
 /// (batches and buffers are recycled).
@@ -360,9 +363,12 @@ mod pipeline {
     use crate::analysis::conn::Tracker;
     use crate::analysis::stats;
     use crate::cli::ReadArgs;
+    use crate::cli::{Format, ViewArgs};
     use crate::decode::{self, Context};
     use crate::filter::Filter;
+    use crate::render::json::JsonRenderer;
     use crate::render::list::ListRenderer;
+    use crate::render::tree;
     use crate::source::pcap::release_mapped;
     use crate::source::{CaptureFile, Frame, LinkType, SourceError, Timestamp};
 
@@ -391,6 +397,61 @@ mod pipeline {
         Text(Vec<u8>, usize),
     }
 
+    /// What the pipeline writes per frame: list lines, layer trees, or JSON lines.
+    enum Fmt {
+        List(ListRenderer),
+        Tree { digits: u8, hex: bool },
+        Jsonl(JsonRenderer),
+    }
+
+    impl Fmt {
+        fn new(view: &ViewArgs, digits: u8) -> Fmt {
+            match view.format {
+                Format::List if view.verbose || view.hex => Fmt::Tree { digits, hex: view.hex },
+                Format::List => Fmt::List(ListRenderer::new(view.time, digits)),
+                _ => Fmt::Jsonl(JsonRenderer::new(digits)),
+            }
+        }
+
+        fn write(
+            &mut self,
+            out: &mut impl Write,
+            f: &Frame<'_>,
+            p: &decode::Packet<'_>,
+            ctx: &Context,
+            times: (i128, i128),
+        ) -> io::Result<()> {
+            match self {
+                Fmt::List(l) => l.write_line(out, f, p, ctx, times),
+                Fmt::Tree { digits, hex } => tree::write_tree(out, f, p, ctx, times.0, *digits, *hex),
+                Fmt::Jsonl(j) => {
+                    j.write_frame(out, f, p, ctx, times)?;
+                    out.write_all(b"\n")
+                }
+            }
+        }
+
+        fn flush(&mut self, out: &mut impl Write) -> io::Result<()> {
+            match self {
+                Fmt::List(l) => l.flush(out),
+                _ => Ok(()),
+            }
+        }
+
+        /// One batch in this many is formatted by the reader. Its own work (reading,
+        /// decoding, the connection tracker, the filter) is about two thirds of a
+        /// list line's formatting, so one in six keeps both cores equally busy
+        /// (instructions counted per thread with callgrind on 0.5 M frames: 1.01 G
+        /// and 1.02 G; one in four left the reader 20% behind). A tree or a JSON line
+        /// costs ten times a list line: the reader takes every other batch.
+        fn reader_share(&self) -> u64 {
+            match self {
+                Fmt::List(_) => 6,
+                _ => 2,
+            }
+        }
+    }
+
     pub struct Run {
         pub shown: u64,
         pub malformed: u64,
@@ -412,13 +473,14 @@ mod pipeline {
         let base = map.as_ref().map_or(0, |m| m.as_ptr() as usize);
         let (tx, rx) = mpsc::sync_channel::<Batch>(4);
         let (back_tx, back_rx) = mpsc::channel::<Batch>();
-        let time = a.view.time;
-        let absolute = a.view.absolute_seq;
+        let view = a.view;
+        let time = view.time;
+        let absolute = view.absolute_seq;
         std::thread::scope(|s| {
             let writer_map = map.clone();
             let writer = s.spawn(move || -> io::Result<()> {
                 let mut out = super::stdout();
-                let mut list = ListRenderer::new(time, digits);
+                let mut fmt = Fmt::new(&view, digits);
                 let mut released = 0;
                 for b in rx {
                     match b {
@@ -438,9 +500,9 @@ mod pipeline {
                                     ts_digits: j.ts_digits,
                                 };
                                 let p = decode::decode(f.link, f.data, f.orig_len);
-                                list.write_line(&mut out, &f, &p, &j.ctx, j.times)?;
+                                fmt.write(&mut out, &f, &p, &j.ctx, j.times)?;
                             }
-                            list.flush(&mut out)?;
+                            fmt.flush(&mut out)?;
                             if let Some(m) = &writer_map {
                                 released = release_mapped(m, released, done);
                             }
@@ -465,7 +527,7 @@ mod pipeline {
                 back: back_rx,
                 jobs: Vec::with_capacity(BATCH),
                 text: Vec::with_capacity(256 * 1024),
-                mine: ListRenderer::new(time, digits),
+                mine: Fmt::new(&view, digits),
                 n_batch: 0,
                 len: 0,
                 start: 0,
@@ -507,7 +569,7 @@ mod pipeline {
                     b.start = off;
                 }
                 if b.formats_here() {
-                    if b.mine.write_line(&mut b.text, &frame, &p, &ctx, times).is_err() {
+                    if b.mine.write(&mut b.text, &frame, &p, &ctx, times).is_err() {
                         break;
                     }
                 } else {
@@ -558,7 +620,7 @@ mod pipeline {
         jobs: Vec<Job>,
         /// Lines of the batches the reader formats itself.
         text: Vec<u8>,
-        mine: ListRenderer,
+        mine: Fmt,
         n_batch: u64,
         /// Frames in the batch being filled, and the file offset it began at.
         len: usize,
@@ -571,13 +633,10 @@ mod pipeline {
     }
 
     impl Batcher {
-        /// One batch in six is formatted by the reader: its own work (reading,
-        /// decoding, the connection tracker, the filter) is about two thirds of the
-        /// formatting, so this keeps both cores equally busy (instructions counted per
-        /// thread with callgrind on 0.5 M frames: 1.01 G and 1.02 G; one in four left
-        /// the reader 20% behind).
+        /// Whether the reader formats the batch being filled (see `Fmt::reader_share`).
         fn formats_here(&self) -> bool {
-            self.n_batch % 6 == 5
+            let share = self.mine.reader_share();
+            self.n_batch % share == share - 1
         }
 
         /// Sends the batch being filled (possibly empty, to pass on `done`, the

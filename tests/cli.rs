@@ -295,6 +295,37 @@ fn a_pipe_lists_exactly_what_the_file_lists() {
     let _ = std::fs::remove_file(&path);
 }
 
+/// JSON lines are formatted on two cores, in batches split between the threads; the
+/// JSON array on one, frame after frame. Over enough frames for both threads to
+/// format many batches, they must give the same objects in the same order.
+#[test]
+fn json_lines_on_two_cores_match_the_one_core_json_array() {
+    let path = std::env::temp_dir().join(format!("pktlab-jsonl-{}.pcap", std::process::id()));
+    let path_s = path.to_str().unwrap();
+    assert!(pktlab(&["gen", "mix", "--frames", "20000", "-w", path_s]).status.success());
+    for extra in [&[][..], &["-Y", "tcp.len > 0 or udp"][..], &["-c", "9000"][..]] {
+        let run = |format: &str| {
+            let mut args = vec!["read", "--format", format, path_s];
+            args.extend_from_slice(extra);
+            let o = pktlab(&args);
+            assert!(o.status.success(), "{}", stderr(&o));
+            o.stdout
+        };
+        let array: Vec<serde_json::Value> = serde_json::from_slice(&run("json")).unwrap();
+        let lines: Vec<serde_json::Value> = run("jsonl")
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
+        assert!(array.len() > 1000, "{extra:?}: only {} frames", array.len());
+        assert_eq!(array.len(), lines.len(), "{extra:?}");
+        for (a, l) in array.iter().zip(&lines) {
+            assert_eq!(a, l, "{extra:?}");
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
 #[test]
 fn count_stops_early() {
     let o = pktlab(&["read", "-c", "3", "captures/lo-tcp-session.pcap"]);
