@@ -721,14 +721,12 @@ enum Stop {
     Socket(live::LiveError),
 }
 
-/// Whether output goes to a regular file; anything else (terminal, pipe, socket)
-/// gets each frame at once, so `pktlab capture ... | head` shows frames as they come.
-/// The terminal's width when standard output is one (or `COLUMNS`), else `None`.
 /// Columns for a drawing: `--width`, else the terminal's, else 100.
 fn draw_width(d: &crate::cli::DrawArgs) -> usize {
     usize::from(d.width.or_else(term_width).unwrap_or(100))
 }
 
+/// The terminal's width when standard output is one (or `COLUMNS`), else `None`.
 pub fn term_width() -> Option<u16> {
     use std::io::IsTerminal as _;
     if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<u16>().ok()) {

@@ -159,7 +159,6 @@ impl Line {
     }
 }
 
-/// Dotted quad into a stack buffer: (bytes, length).
 /// `N` bytes of `s` from `at` (bounds-checked: the caller's lengths keep it inside).
 #[inline(always)]
 fn word<const N: usize>(s: &[u8], at: usize) -> [u8; N] {

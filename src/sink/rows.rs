@@ -218,23 +218,6 @@ impl Rows {
             }
         }
     }
-
-    /// Keeps the rows for which `keep` holds.
-    pub fn retain(&mut self, keep: impl Fn(&Summary) -> bool) -> io::Result<()> {
-        match &mut self.inner {
-            RowsInner::Mem(v) => v.retain(keep),
-            RowsInner::File { file, index } => {
-                let mut kept = Vec::with_capacity(index.len());
-                for e in index.iter() {
-                    if keep(&self.window.read(file, e)?) {
-                        kept.push(*e);
-                    }
-                }
-                *index = kept;
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -282,10 +265,6 @@ mod tests {
                 assert_eq!(got.len(), want.len(), "{cap} limit {limit}");
                 assert_eq!(all(&mut got), want, "{cap} limit {limit}");
                 assert_eq!(all(&mut got), want, "{cap} limit {limit}, second walk");
-                got.retain(|s| s.tcp.is_some()).unwrap();
-                let tcp: Vec<String> =
-                    order(rows.clone()).iter().filter(|s| s.tcp.is_some()).map(|s| format!("{s:?}")).collect();
-                assert_eq!(all(&mut got), tcp, "{cap} limit {limit}, retained");
             }
         }
     }

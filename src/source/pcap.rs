@@ -4,9 +4,9 @@
 //! Regular files are memory-mapped and parsed in place, read ahead on another core
 //! for a front-to-back pass (`open_scan`, see `ahead`); pipes, stdin, and any file on
 //! a single core are read through a buffer that holds one record at a time, so memory
-//! stays bounded by the largest record, not the file. Record framing is pcap-file's; we check every
-//! length field against a ceiling before we trust it, so a hostile length can
-//! neither make us allocate nor wait for gigabytes that will never come.
+//! stays bounded by the largest record, not the file. Record framing is pcap-file's;
+//! we check every length field against a ceiling before we trust it, so a hostile
+//! length can neither make us allocate nor wait for gigabytes that will never come.
 
 use std::fs::File;
 use std::io::Read;
@@ -152,13 +152,15 @@ impl CaptureFile {
     /// Frames are still slices of the mapping, which the list pipeline lends to its
     /// writer thread.
     pub fn open_scan(path: &str) -> Result<CaptureFile, SourceError> {
-        if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
-            let mut c = Self::open(path)?;
-            c.read_ahead();
-            if c.ahead.is_some() || !matches!(c.input, Input::Mapped(_)) {
-                return Ok(c);
-            }
+        let mut c = Self::open(path)?;
+        let Input::Mapped(m) = &c.input else { return Ok(c) };
+        if let Some(a) = super::ahead::ReadAhead::start(m.clone()) {
+            c.ahead = Some(a);
+            return Ok(c);
         }
+        // A mapping read without help is slower than plain reads (one core, or no
+        // thread to be had); only the header was read from it, so drop it and stream.
+        drop(c);
         match Self::open_path(path)? {
             Some((file, _)) => Self::from_reader(path, Box::new(file)),
             None => Self::from_reader("-", Box::new(std::io::stdin())),
@@ -261,16 +263,6 @@ impl CaptureFile {
         match &self.input {
             Input::Mapped(m) => Some(m.clone()),
             Input::Stream { .. } => None,
-        }
-    }
-
-    /// Starts reading a mapped file ahead on another core (see `source::ahead`); a
-    /// no-op on a stream or a single core.
-    pub fn read_ahead(&mut self) {
-        if let Input::Mapped(m) = &self.input {
-            if self.ahead.is_none() {
-                self.ahead = super::ahead::ReadAhead::start(m.clone());
-            }
         }
     }
 
@@ -713,8 +705,7 @@ mod tests {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         std::io::Write::write_all(&mut f, &bytes).unwrap();
         let path = f.path().to_str().unwrap();
-        let mut mapped = CaptureFile::open(path).unwrap();
-        mapped.read_ahead();
+        let mapped = CaptureFile::open_scan(path).unwrap();
         if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
             assert!(mapped.ahead.is_some());
         }

@@ -353,9 +353,7 @@ struct RetiredTable {
 
 impl RetiredTable {
     fn pack(key: &Key) -> Option<[u64; 2]> {
-        let v4 = |a: &[u8; 16]| {
-            (a[..10] == [0; 10] && a[10..12] == [0xff, 0xff]).then(|| u32::from_be_bytes([a[12], a[13], a[14], a[15]]))
-        };
+        let v4 = |a: &[u8; 16]| std::net::Ipv6Addr::from(*a).to_ipv4_mapped().map(u32::from);
         let (lo, hi) = (v4(&key.flow.lo.addr)?, v4(&key.flow.hi.addr)?);
         let proto = match key.proto {
             Proto::Tcp => 0,
