@@ -326,6 +326,48 @@ fn json_lines_on_two_cores_match_the_one_core_json_array() {
     let _ = std::fs::remove_file(&path);
 }
 
+/// A filter that names no tracked field is decided on the reader's thread while the
+/// writer tracks connections (a FIN's verdicts depend on every segment before it). The
+/// tracker moves back when the filter shows most frames (here frames 40,001-65,999:
+/// at the end of the window of 32,768 frames they fill) and forth again when it shows
+/// few. Every number the tracker gives must be what the one-core JSON array (tracker
+/// and filter on one thread) gives.
+#[test]
+fn tracking_on_the_writer_thread_and_back_gives_the_same_numbers() {
+    let path = std::env::temp_dir().join(format!("pktlab-split-{}.pcap", std::process::id()));
+    let path_s = path.to_str().unwrap();
+    assert!(pktlab(&["gen", "mix", "--frames", "110000", "-w", path_s]).status.success());
+    let filter = "tcp.flags.fin == 1 || frame.number > 40000 && frame.number < 66000";
+    for extra in [&[][..], &["-c", "20000"][..]] {
+        let run = |format: &str| {
+            let mut args = vec!["read", "--format", format, "-Y", filter, path_s];
+            args.extend_from_slice(extra);
+            let o = pktlab(&args);
+            assert!(o.status.success(), "{}", stderr(&o));
+            o.stdout
+        };
+        let array: Vec<serde_json::Value> = serde_json::from_slice(&run("json")).unwrap();
+        let lines: Vec<serde_json::Value> = run("jsonl")
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
+        assert!(array.len() > 1000, "{extra:?}: only {} frames", array.len());
+        assert_eq!(array.len(), lines.len(), "{extra:?}");
+        for (a, l) in array.iter().zip(&lines) {
+            assert_eq!(a, l, "{extra:?}");
+        }
+        // Frames past the second switch (at frame 98,305) are there, with their
+        // stream numbers.
+        if extra.is_empty() {
+            let last = &lines[lines.len() - 1];
+            assert!(last["frame"]["number"].as_u64().unwrap() > 98_305, "{last}");
+            assert!(last["tcp"]["stream"].is_u64(), "{last}");
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
 #[test]
 fn count_stops_early() {
     let o = pktlab(&["read", "-c", "3", "captures/lo-tcp-session.pcap"]);

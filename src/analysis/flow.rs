@@ -26,6 +26,14 @@ pub struct Located<'p> {
     pub ip: &'p Layer,
 }
 
+impl Located<'_> {
+    /// Source and destination port of the frame.
+    pub fn ports(&self) -> (u16, u16) {
+        let (s, d) = if self.from_lo { (self.key.lo, self.key.hi) } else { (self.key.hi, self.key.lo) };
+        (s.port, d.port)
+    }
+}
+
 impl FlowKey {
     /// The key of a TCP or UDP packet, and whether the packet travels lo -> hi.
     pub fn of(p: &Packet<'_>) -> Option<(FlowKey, bool)> {
@@ -46,13 +54,21 @@ impl FlowKey {
         let (sp, dp) = (crate::decode::be16(b, 0)?, crate::decode::be16(b, 2)?);
         let ip = layers[..t].iter().rev().find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6))?;
         let (sa, da) = if ip.proto == Proto::Ipv4 {
-            let ip = crate::decode::ipv4::Ipv4::new(p.bytes(ip));
+            let h = crate::decode::ipv4::Ipv4::new(p.bytes(ip));
             // A first fragment's header: tshark's conversations count the datagram
             // where it is reassembled, and its analyses never see the fragment.
-            if ip.is_fragment() {
+            if h.is_fragment() {
                 return None;
             }
-            (v4_mapped(ip.src_bytes()?), v4_mapped(ip.dst_bytes()?))
+            let (sa, da) = (h.src_bytes()?, h.dst_bytes()?);
+            // Nearly every frame: the mapped addresses share their first 12 bytes, so
+            // the order is that of the IPv4 address and port, in one comparison.
+            let key = |a: [u8; 4], port: u16| u64::from(u32::from_be_bytes(a)) << 16 | u64::from(port);
+            let from_lo = key(sa, sp) <= key(da, dp);
+            let s = Endpoint { addr: v4_mapped(sa), port: sp };
+            let d = Endpoint { addr: v4_mapped(da), port: dp };
+            let key = if from_lo { FlowKey { lo: s, hi: d } } else { FlowKey { lo: d, hi: s } };
+            return Some(Located { key, from_lo, transport: &layers[t], ip });
         } else {
             let ip = crate::decode::ipv6::Ipv6::new(p.bytes(ip));
             (ip.src_bytes()?, ip.dst_bytes()?)

@@ -71,6 +71,38 @@ fields! {
     Icmpv6Code = "icmpv6.code": Num,
 }
 
+impl Field {
+    /// Its value comes from connection tracking (relative numbers, stream index,
+    /// verdicts), not from the frame's own bytes.
+    pub fn needs_context(self) -> bool {
+        use Field::*;
+        matches!(
+            self,
+            TcpSeq
+                | TcpAck
+                | TcpStream
+                | UdpStream
+                | TcpAnalysisFlags
+                | TcpDupAckNum
+                | TcpRetransmission
+                | TcpFastRetransmission
+                | TcpSpuriousRetransmission
+                | TcpOutOfOrder
+                | TcpDupAck
+                | TcpLostSegment
+                | TcpAckLostSegment
+                | TcpZeroWindow
+                | TcpZeroWindowProbe
+                | TcpZeroWindowProbeAck
+                | TcpWindowFull
+                | TcpWindowUpdate
+                | TcpKeepAlive
+                | TcpKeepAliveAck
+                | TcpReusedPorts
+        )
+    }
+}
+
 pub fn lookup(name: &str) -> Option<(Field, Kind)> {
     FIELDS.iter().find(|(n, _, _)| *n == name).map(|(_, f, k)| (*f, *k))
 }

@@ -70,6 +70,19 @@ impl Filter {
     pub fn matches(&self, frame: &Frame<'_>, pkt: &Packet<'_>, ctx: &Context) -> bool {
         eval(&self.expr, frame, pkt, ctx)
     }
+
+    /// Some field it names comes from connection tracking: without it, the filter
+    /// can be decided before (or apart from) the tracker.
+    pub fn needs_context(&self) -> bool {
+        fn walk(e: &Expr) -> bool {
+            match e {
+                Expr::Or(a, b) | Expr::And(a, b) => walk(a) || walk(b),
+                Expr::Not(a) => walk(a),
+                Expr::Present(f) | Expr::Cmp(f, _, _) => f.needs_context(),
+            }
+        }
+        walk(&self.expr)
+    }
 }
 
 fn eval(e: &Expr, f: &Frame<'_>, p: &Packet<'_>, c: &Context) -> bool {

@@ -170,3 +170,34 @@ proptest::proptest! {
         }
     }
 }
+
+/// `needs_context` is what lets `read -Y` decide a filter apart from the tracker: a
+/// field left off its list would silently match against missing numbers.
+#[test]
+fn exactly_the_fields_read_from_tracking_need_context() {
+    use crate::analysis::conn::flags::{Analysis, Flags};
+    let rich = Context {
+        rel_seq: Some(5),
+        rel_ack: Some(6),
+        win_shift: Some(2),
+        stream: Some(3),
+        analysis: Analysis { flags: Flags(u16::MAX), dup_ack_num: 2, ..Analysis::default() },
+    };
+    let frames = [syn(), udp6()];
+    for (name, field, _) in fields::FIELDS {
+        let differs = frames.iter().any(|data| {
+            let fr = frame(data);
+            let p = decode(fr.link, fr.data, fr.orig_len);
+            let collect = |c: &Context| {
+                let mut v = Vec::new();
+                fields::values(field, &fr, &p, c, &mut |l| {
+                    v.push(l);
+                    false
+                });
+                v
+            };
+            collect(&Context::default()) != collect(&rich)
+        });
+        assert_eq!(differs, field.needs_context(), "{name}");
+    }
+}

@@ -135,6 +135,129 @@ pub struct Offer {
     pub timestamps: bool,
 }
 
+impl Offer {
+    fn of(t: &tcp::Tcp<'_>) -> Offer {
+        let mut offer = Offer::default();
+        for (_, _, o) in t.options() {
+            match o {
+                tcp::Opt::Mss(m) => offer.mss = Some(m),
+                tcp::Opt::WindowScale(s) => offer.ws = Some(s),
+                tcp::Opt::SackPermitted => offer.sack = true,
+                tcp::Opt::Timestamps(..) => offer.timestamps = true,
+                _ => {}
+            }
+        }
+        offer
+    }
+}
+
+/// One frame as the tracker takes it (see [`Input::read`]): about 100 bytes, so a
+/// batch of them can cross to another thread instead of the frames.
+#[derive(Clone, Copy, Debug)]
+pub struct Input {
+    number: u64,
+    ts: u64,
+    orig_len: u32,
+    what: What,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum What {
+    /// Neither TCP nor UDP the tracker follows (or a TCP header too short to read).
+    Nothing,
+    Udp {
+        key: Key,
+        from_lo: bool,
+        len: u64,
+    },
+    Tcp(Seg),
+}
+
+impl Input {
+    /// What [`Tracker::apply`] needs from a frame, read from its headers without
+    /// touching the table, so that the reading can be done on one thread and the
+    /// tracking on another. `checksums`: verify TCP checksums, which only the
+    /// summaries' Zeek view uses (a tenth of `read -Y`'s work).
+    pub fn read(number: u64, ts: u64, orig_len: u32, p: &Packet<'_>, checksums: bool) -> Input {
+        let what = match FlowKey::locate(p) {
+            None => What::Nothing,
+            Some(at) if at.transport.proto == crate::decode::Proto::Tcp => {
+                let b = p.bytes(at.transport);
+                let t = tcp::Tcp::new(b);
+                // A whole fixed header (nearly every segment) is read without a bounds
+                // check per field.
+                let fields = match b.first_chunk::<20>() {
+                    Some(h) => {
+                        let be32 = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+                        let be16 = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
+                        Some((be32(4), be32(8), be16(12) & 0x0fff, be16(14), usize::from(h[12] >> 4) * 4))
+                    }
+                    None => match (t.seq(), t.ack(), t.flags(), t.window(), t.header_len()) {
+                        (Some(seq), Some(ack), Some(flags), Some(win), hl) => {
+                            Some((seq, ack, flags, win, hl.unwrap_or(0)))
+                        }
+                        _ => None,
+                    },
+                };
+                match fields {
+                    Some((seq, ack, flags, win, hl)) => {
+                        let seglen = p.tcp_len_in(at.transport, at.ip);
+                        let offer = if flags & tcp::SYN != 0 { Offer::of(&t) } else { Offer::default() };
+                        // Zeek marks a segment whose checksum is wrong and otherwise
+                        // ignores it. Only a checksum verified wrong counts: offloaded and
+                        // cut segments cannot be checked.
+                        let bad = checksums
+                            && crate::decode::transport_checksum(p, at.transport) == crate::decode::Checksum::Bad;
+                        What::Tcp(Seg {
+                            key: Key { flow: at.key, proto: Proto::Tcp },
+                            from_lo: at.from_lo,
+                            seq,
+                            ack,
+                            flags,
+                            win,
+                            seglen: seglen.unwrap_or(0),
+                            whole: seglen.is_some() && hl >= 20,
+                            sport: at.ports().0,
+                            dport: at.ports().1,
+                            offer,
+                            bad,
+                        })
+                    }
+                    None => What::Nothing,
+                }
+            }
+            Some(at) => {
+                let len = crate::decode::udp::Udp::new(p.bytes(at.transport))
+                    .length()
+                    .map_or(0, |l| u64::from(l.saturating_sub(8)));
+                What::Udp { key: Key { flow: at.key, proto: Proto::Udp }, from_lo: at.from_lo, len }
+            }
+        };
+        Input { number, ts, orig_len, what }
+    }
+}
+
+/// A TCP segment's fields, as the tracker uses them.
+#[derive(Clone, Copy, Debug)]
+struct Seg {
+    key: Key,
+    from_lo: bool,
+    seq: u32,
+    ack: u32,
+    flags: u16,
+    win: u16,
+    /// Payload length (0 when unknown).
+    seglen: u32,
+    /// The length is known and the header whole: tshark analyses the segment.
+    whole: bool,
+    sport: u16,
+    dport: u16,
+    /// Options of a SYN.
+    offer: Offer,
+    /// Checksum verified wrong (only looked at when summaries are kept).
+    bad: bool,
+}
+
 /// One connection (TCP) or conversation (UDP), for the `conns` table.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
@@ -580,25 +703,23 @@ impl Tracker {
 
     /// Takes one frame (`number`, capture time in ns, original length).
     pub fn observe(&mut self, number: u64, ts: u64, orig_len: u32, p: &Packet<'_>) -> Seen {
+        let input = Input::read(number, ts, orig_len, p, self.keep);
+        self.apply(&input)
+    }
+
+    /// Takes one frame, as [`Input::read`] read it.
+    pub fn apply(&mut self, i: &Input) -> Seen {
         self.frames += 1;
-        if ts > self.now {
-            self.now = ts;
+        if i.ts > self.now {
+            self.now = i.ts;
         }
         if self.frames.is_multiple_of(SWEEP_EVERY) {
             self.sweep();
         }
-        let Some(at) = FlowKey::locate(p) else {
-            return Seen::default();
-        };
-        if at.transport.proto == crate::decode::Proto::Tcp {
-            let t = tcp::Tcp::new(p.bytes(at.transport));
-            let seglen = p.tcp_len_in(at.transport, at.ip);
-            self.tcp(number, ts, orig_len, p, t, seglen, Key { flow: at.key, proto: Proto::Tcp }, at.from_lo)
-        } else {
-            let len = crate::decode::udp::Udp::new(p.bytes(at.transport))
-                .length()
-                .map_or(0, |l| u64::from(l.saturating_sub(8)));
-            self.udp(number, ts, orig_len, len, Key { flow: at.key, proto: Proto::Udp }, at.from_lo)
+        match &i.what {
+            What::Nothing => Seen::default(),
+            What::Tcp(s) => self.tcp(i.number, i.ts, i.orig_len, s),
+            What::Udp { key, from_lo, len } => self.udp(i.number, i.ts, i.orig_len, *len, *key, *from_lo),
         }
     }
 
@@ -756,25 +877,10 @@ impl Tracker {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn tcp(
-        &mut self,
-        number: u64,
-        ts: u64,
-        orig_len: u32,
-        p: &Packet<'_>,
-        t: tcp::Tcp<'_>,
-        seglen: Option<u32>,
-        key: Key,
-        from_lo: bool,
-    ) -> Seen {
-        let (Some(seq), Some(ack), Some(flags), Some(win)) = (t.seq(), t.ack(), t.flags(), t.window()) else {
-            return Seen::default();
-        };
-        let whole = seglen.is_some() && t.header_len().is_some_and(|h| h >= 20);
+    fn tcp(&mut self, number: u64, ts: u64, orig_len: u32, s: &Seg) -> Seen {
+        let (key, from_lo, seq, flags) = (s.key, s.from_lo, s.seq, s.flags);
         let syn = flags & tcp::SYN != 0;
         let has_ack = flags & tcp::ACK != 0;
-        let seglen = seglen.unwrap_or(0);
         if self.map.len() >= self.cap && !self.map.contains_key(&key) {
             self.make_room();
         }
@@ -824,11 +930,11 @@ impl Tracker {
                 self.finished.push(old.summary(&key.flow));
             }
         }
-        if !whole {
+        if !s.whole {
             // tshark numbers such a header but feeds it neither to its analyses nor to
             // its conversation table.
             let (mine, theirs) = if from_lo { (&mut c.lo, &mut c.hi) } else { (&mut c.hi, &mut c.lo) };
-            let (rel_seq, rel_ack, win_shift) = relative(mine, theirs, &t, seq, ack, flags);
+            let (rel_seq, rel_ack, win_shift) = relative(mine, theirs, s);
             let ctx =
                 Context { rel_seq: Some(rel_seq), rel_ack, win_shift, stream: Some(c.stream), ..Context::default() };
             return Seen { ctx, id: Some(c.id), proto: Some(Proto::Tcp), ..Seen::default() };
@@ -841,14 +947,7 @@ impl Tracker {
         }
         c.last_frame = number;
         c.last_ts = ts.max(c.last_ts);
-        // Zeek marks a segment whose checksum is wrong and otherwise ignores it. Only a
-        // checksum verified wrong counts: offloaded and cut segments cannot be checked.
-        // Zeek's view reaches only the summaries, so without them the sum (a tenth of
-        // `read -Y`'s work) is skipped.
-        let bad = self.keep
-            && p.layer(crate::decode::Proto::Tcp)
-                .is_some_and(|l| crate::decode::transport_checksum(p, l) == crate::decode::Checksum::Bad);
-        let mut seen = segment(c, number, ts, orig_len, &t, seq, ack, flags, win, seglen, from_lo, bad);
+        let mut seen = segment(c, number, ts, orig_len, s, self.keep);
         if reused {
             seen.ctx.analysis.flags.insert(Flags::PORT_REUSE);
         }
@@ -872,32 +971,19 @@ fn roles(c: &mut Conn, from_lo: bool, flags: u16, sport: u16, dport: u16) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn segment(
-    c: &mut Conn,
-    number: u64,
-    ts: u64,
-    orig_len: u32,
-    t: &tcp::Tcp<'_>,
-    seq: u32,
-    ack: u32,
-    flags: u16,
-    win: u16,
-    seglen: u32,
-    from_lo: bool,
-    bad_checksum: bool,
-) -> Seen {
+fn segment(c: &mut Conn, number: u64, ts: u64, orig_len: u32, s: &Seg, zeek: bool) -> Seen {
+    let (seq, ack, flags, win, seglen, from_lo) = (s.seq, s.ack, s.flags, s.win, s.seglen, s.from_lo);
     let syn = flags & tcp::SYN != 0;
     let rst = flags & tcp::RST != 0;
     let has_ack = flags & tcp::ACK != 0;
-    roles(c, from_lo, flags, t.src_port().unwrap_or(0), t.dst_port().unwrap_or(0));
+    roles(c, from_lo, flags, s.sport, s.dport);
     let from_client = from_lo == c.client_is_lo;
     let (mine, theirs) = if from_lo { (&mut c.lo, &mut c.hi) } else { (&mut c.hi, &mut c.lo) };
     mine.frames += 1;
     mine.bytes += u64::from(orig_len);
     mine.payload += u64::from(seglen);
 
-    let (rel_seq, rel_ack, win_shift) = relative(mine, theirs, t, seq, ack, flags);
+    let (rel_seq, rel_ack, win_shift) = relative(mine, theirs, s);
     let base = seq.wrapping_sub(rel_seq);
 
     if syn && !has_ack && mine.base == Some(seq) {
@@ -928,8 +1014,10 @@ fn segment(
         mine.lost += 1;
     }
 
-    // Zeek's view.
-    zeek::update(mine, theirs, from_client, flags, seglen, win, rel_seq, &a.flags, bad_checksum, &mut c.hist);
+    // Zeek's view: only the summaries show it.
+    if zeek {
+        zeek::update(mine, theirs, from_client, flags, seglen, win, rel_seq, &a.flags, s.bad, &mut c.hist);
+    }
 
     // The handshake's round trip (Wireshark's initial RTT): first SYN to the ACK of
     // the SYN-ACK.
@@ -967,31 +1055,16 @@ fn segment(
 
 /// Relative numbers (RFC 9293 section 3.4.1: each side's numbers start at its ISN)
 /// and the window shift in force, with the bookkeeping behind them.
-fn relative(
-    mine: &mut Side,
-    theirs: &mut Side,
-    t: &tcp::Tcp<'_>,
-    seq: u32,
-    ack: u32,
-    flags: u16,
-) -> (u32, Option<u32>, Option<u8>) {
-    let syn = flags & tcp::SYN != 0;
-    let has_ack = flags & tcp::ACK != 0;
+fn relative(mine: &mut Side, theirs: &mut Side, s: &Seg) -> (u32, Option<u32>, Option<u8>) {
+    let (seq, ack) = (s.seq, s.ack);
+    let syn = s.flags & tcp::SYN != 0;
+    let has_ack = s.flags & tcp::ACK != 0;
     if syn {
         if mine.base.is_none_or(|m| m != seq) {
             mine.base = Some(seq);
         }
         mine.saw_syn = true;
-        let mut offer = Offer::default();
-        for (_, _, o) in t.options() {
-            match o {
-                tcp::Opt::Mss(m) => offer.mss = Some(m),
-                tcp::Opt::WindowScale(s) => offer.ws = Some(s),
-                tcp::Opt::SackPermitted => offer.sack = true,
-                tcp::Opt::Timestamps(..) => offer.timestamps = true,
-                _ => {}
-            }
-        }
+        let offer = s.offer;
         // RFC 7323 section 2.3: shifts above 14 are treated as 14.
         mine.scale = offer.ws.map_or(Scale::None, |s| Scale::Shift(s.min(14)));
         mine.offer = offer;
