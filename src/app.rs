@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 
-use crate::analysis::conn::Tracker;
+use crate::analysis::conn::{Tracker, DEFAULT_MAX_CONNS};
 use crate::analysis::stats::{self, Stats};
 use crate::cli::{CaptureArgs, Cli, Command, Format, IfacesArgs, ReadArgs, ShowArgs, StatsArgs, StatsFormat, ViewArgs};
 use crate::decode::{self, Context};
@@ -43,6 +43,15 @@ pub fn run(cli: Cli) -> Result<bool> {
 
 /// Buffered standard output. Not locked for the whole run: the list pipeline writes
 /// from a second thread.
+/// A connection tracker whose retired records, past a few thousand, go to a temporary
+/// file (see `sink::records`): memory stays flat however many connections a capture
+/// (or a live capture left running) holds.
+fn tracker(cap: usize, keep: bool) -> Tracker {
+    let mut t = Tracker::new(cap, keep);
+    t.store_retired(Box::new(crate::sink::records::FileRecords::default()));
+    t
+}
+
 fn stdout() -> BufWriter<io::Stdout> {
     BufWriter::with_capacity(256 * 1024, io::stdout())
 }
@@ -113,7 +122,7 @@ impl<'f> Pipeline<'f> {
             digits: 6,
             list: ListRenderer::new(view.time, 6),
             json: JsonRenderer::new(6),
-            seq: Tracker::default(),
+            seq: tracker(DEFAULT_MAX_CONNS, false),
             first_json: true,
             malformed: 0,
         }
@@ -124,7 +133,7 @@ impl<'f> Pipeline<'f> {
         self.digits = digits;
         self.list = ListRenderer::new(self.view.time, digits);
         self.json = JsonRenderer::new(digits);
-        self.seq = Tracker::default();
+        self.seq = tracker(DEFAULT_MAX_CONNS, false);
         self.malformed = 0;
     }
 
@@ -256,7 +265,7 @@ fn show(a: ShowArgs) -> Result<bool> {
     wanted.sort_unstable();
     wanted.dedup();
     let last = wanted.last().copied().unwrap_or(0);
-    let mut seq = Tracker::default();
+    let mut seq = tracker(DEFAULT_MAX_CONNS, false);
     let mut list = ListRenderer::new(crate::cli::TimeFormat::Relative, d);
     let mut found = Vec::new();
     loop {
@@ -302,7 +311,7 @@ fn stats_cmd(a: StatsArgs) -> Result<bool> {
             }
         };
         let mut st = Stats::default();
-        let mut seq = Tracker::default();
+        let mut seq = tracker(DEFAULT_MAX_CONNS, false);
         let mut error = None;
         loop {
             let frame = match cap.next_frame() {
@@ -567,7 +576,7 @@ mod pipeline {
             });
             let mut run = Run { shown: 0, malformed: 0, error: None };
             // With `--absolute-seq` nothing the tracker finds is shown.
-            let mut seq = (!absolute).then(Box::<Tracker>::default);
+            let mut seq = (!absolute).then(|| Box::new(super::tracker(super::DEFAULT_MAX_CONNS, false)));
             // A filter that does not look at what the tracker finds can be decided
             // here while the writer, idle under a selective filter, tracks: the
             // tracker is as much work as all the rest of the reader's.
@@ -855,11 +864,11 @@ pub fn term_width() -> Option<u16> {
 }
 
 fn conns_cmd(a: crate::cli::ConnsArgs) -> Result<bool> {
-    use crate::analysis::conn::{Proto, Tracker};
+    use crate::analysis::conn::Proto;
     let mut out = stdout();
     let mut problems = Problems { ok: true };
     let mut cap = CaptureFile::open_scan(&a.file)?;
-    let mut tracker = Tracker::new(a.track.max_conns as usize, true);
+    let mut tracker = tracker(a.track.max_conns as usize, true);
     let want = a.proto.map(|p| match p {
         crate::cli::ConnProto::Tcp => Proto::Tcp,
         crate::cli::ConnProto::Udp => Proto::Udp,
@@ -1144,7 +1153,7 @@ fn capture(a: CaptureArgs) -> Result<bool> {
     let mut pipe = Pipeline::new(view, filter.as_ref());
     pipe.start(9);
     if a.conns {
-        pipe.seq = crate::analysis::conn::Tracker::new(crate::analysis::conn::DEFAULT_MAX_CONNS, true);
+        pipe.seq = tracker(DEFAULT_MAX_CONNS, true);
     }
     let mut first_ts = None;
     let mut out = stdout();
@@ -1511,7 +1520,7 @@ fn each_tracked(
     out: &mut impl Write,
     mut f: impl FnMut(&crate::source::Frame<'_>, &decode::Packet<'_>, &crate::analysis::conn::Seen, u32),
 ) -> Result<u32> {
-    let mut tracker = crate::analysis::conn::Tracker::new(max_conns as usize, false);
+    let mut tracker = tracker(max_conns as usize, false);
     let mut conns = 0u32;
     each_frame(cap, problems, out, |frame| {
         let p = decode::decode(frame.link, frame.data, frame.orig_len);

@@ -466,12 +466,80 @@ impl Retired {
     }
 }
 
+/// Bytes of a retired record in a [`RecordStore`].
+pub const RECORD: usize = 24;
+
+/// Where the tracker's retired IPv4 records go once it holds [`SPILL_AT`] of them: a
+/// capture of millions of connections would otherwise keep one in memory for each
+/// (see [`Retired`]). Keys are packed 4-tuples with the protocol, records opaque.
+/// The tracker never puts a key the store holds a record for.
+pub trait RecordStore: Send {
+    /// Takes records, sorted by key.
+    fn put(&mut self, records: &[([u64; 2], [u8; RECORD])]);
+    /// Removes and returns the record under `key`.
+    fn take(&mut self, key: &[u64; 2]) -> Option<[u8; RECORD]>;
+    fn clear(&mut self);
+}
+
+/// Retired IPv4 records held in memory before they go to the store, when there is one.
+pub const SPILL_AT: usize = 4096;
+
+impl Retired {
+    fn to_bytes(self) -> [u8; RECORD] {
+        let mut b = [0u8; RECORD];
+        b[0..4].copy_from_slice(&self.id.to_le_bytes());
+        b[4..8].copy_from_slice(&self.stream.to_le_bytes());
+        b[8..12].copy_from_slice(&self.base[0].to_le_bytes());
+        b[12..16].copy_from_slice(&self.base[1].to_le_bytes());
+        b[16] = self.scale[0].to_byte();
+        b[17] = self.scale[1].to_byte();
+        b[18] = self.bits;
+        b
+    }
+
+    fn from_bytes(b: &[u8; RECORD]) -> Retired {
+        let w = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        Retired {
+            id: w(0),
+            stream: w(4),
+            base: [w(8), w(12)],
+            scale: [Scale::from_byte(b[16]), Scale::from_byte(b[17])],
+            bits: b[18],
+        }
+    }
+}
+
+impl Scale {
+    fn to_byte(self) -> u8 {
+        match self {
+            Scale::Unknown => 0,
+            Scale::None => 1,
+            Scale::Shift(s) => 2 + s,
+        }
+    }
+
+    fn from_byte(b: u8) -> Scale {
+        match b {
+            0 => Scale::Unknown,
+            1 => Scale::None,
+            s => Scale::Shift(s - 2),
+        }
+    }
+}
+
 /// Retired records by key. IPv4 keys, nearly all of them, are packed into 16 bytes
-/// (addresses, ports and protocol: exact, no hashing), against 38 for a [`Key`].
+/// (addresses, ports and protocol: exact, no hashing), against 38 for a [`Key`]; past
+/// [`SPILL_AT`] they go to the store, when the tracker was given one. IPv6 keys stay
+/// in memory.
 #[derive(Default)]
 struct RetiredTable {
     v4: FxHashMap<[u64; 2], Retired>,
     other: FxHashMap<Key, Retired>,
+    store: Option<Box<dyn RecordStore>>,
+    /// IPv4 records held here before they go to the store.
+    spill_at: usize,
+    /// Records held, here and in the store.
+    count: usize,
 }
 
 impl RetiredTable {
@@ -489,26 +557,46 @@ impl RetiredTable {
     }
 
     fn insert(&mut self, key: Key, r: Retired) {
-        match Self::pack(&key) {
-            Some(k) => self.v4.insert(k, r),
-            None => self.other.insert(key, r),
+        self.count += 1;
+        let Some(k) = Self::pack(&key) else {
+            self.other.insert(key, r);
+            return;
         };
-    }
-
-    fn remove(&mut self, key: &Key) -> Option<Retired> {
-        match Self::pack(key) {
-            Some(k) => self.v4.remove(&k),
-            None => self.other.remove(key),
+        self.v4.insert(k, r);
+        if self.v4.len() >= self.spill_at {
+            if let Some(store) = self.store.as_mut() {
+                let mut out: Vec<([u64; 2], [u8; RECORD])> = self.v4.drain().map(|(k, r)| (k, r.to_bytes())).collect();
+                out.sort_unstable_by_key(|(k, _)| *k);
+                store.put(&out);
+            }
         }
     }
 
+    fn remove(&mut self, key: &Key) -> Option<Retired> {
+        let r = match Self::pack(key) {
+            Some(k) => self
+                .v4
+                .remove(&k)
+                .or_else(|| self.store.as_mut().and_then(|s| s.take(&k)).map(|b| Retired::from_bytes(&b))),
+            None => self.other.remove(key),
+        };
+        if r.is_some() {
+            self.count -= 1;
+        }
+        r
+    }
+
     fn len(&self) -> usize {
-        self.v4.len() + self.other.len()
+        self.count
     }
 
     fn clear(&mut self) {
         self.v4.clear();
         self.other.clear();
+        if let Some(s) = self.store.as_mut() {
+            s.clear();
+        }
+        self.count = 0;
     }
 }
 
@@ -695,6 +783,16 @@ impl Tracker {
             now: 0,
             retired: RetiredTable::default(),
         }
+    }
+
+    /// Retired records past [`SPILL_AT`] go to `store` (a file, say) instead of memory.
+    pub fn store_retired(&mut self, store: Box<dyn RecordStore>) {
+        self.store_retired_past(store, SPILL_AT);
+    }
+
+    fn store_retired_past(&mut self, store: Box<dyn RecordStore>, records: usize) {
+        self.retired.store = Some(store);
+        self.retired.spill_at = records.max(1);
     }
 
     pub fn live(&self) -> usize {

@@ -696,3 +696,69 @@ fn retired_table_keys_and_records() {
     }
     assert_eq!(t.len(), 0);
 }
+
+/// Retired records kept in a file give every frame the numbers and verdicts, and
+/// every connection the row, that records kept in memory give, with runs of 64
+/// records merging all along: 1,500 connections on as many client ports, closed and
+/// retired; then on each port a late segment of the old connection (which comes back
+/// with its numbers) or a new connection (a new ISN: a new stream), twice over.
+#[test]
+fn retired_records_in_a_store_give_what_records_in_memory_give() {
+    use crate::gen::{Conn, Host, Out, ACK, FIN, PSH};
+    use crate::sink::pcap::PcapSink;
+    let mut out = Out::new(PcapSink::new(Vec::new(), LinkType::ETHERNET, 65535).unwrap());
+    let (client, server) = (Host::lan(1), Host::lan(2));
+    let mut old: Vec<Conn> = Vec::new();
+    for round in 0..3u32 {
+        for port in 0..1500u16 {
+            let late = round > 0 && port % 3 == 0;
+            if late {
+                // A copy of the old connection's last data, long after it closed.
+                let c = &mut old[usize::from(port)];
+                c.cseq = c.cseq.wrapping_sub(11);
+                c.send(&mut out, true, ACK | PSH, b"late again").unwrap();
+                continue;
+            }
+            let isn = round * 1_000_000 + u32::from(port) * 7;
+            let mut c = Conn::new(client, server, 20000 + port, 80, isn, isn + 5);
+            c.handshake(&mut out, 200).unwrap();
+            c.send(&mut out, true, ACK | PSH, b"hello there").unwrap();
+            c.send(&mut out, false, ACK, b"").unwrap();
+            c.send(&mut out, true, FIN | ACK, b"").unwrap();
+            c.send(&mut out, false, FIN | ACK, b"").unwrap();
+            c.send(&mut out, true, ACK, b"").unwrap();
+            out.wait_us(100);
+            match old.get_mut(usize::from(port)) {
+                Some(o) => *o = c,
+                None => old.push(c),
+            }
+        }
+    }
+    let bytes = out.finish().unwrap();
+    let run = |store: bool| {
+        // A table of 1,000: finished connections leave it to make room.
+        let mut t = Tracker::new(1000, true);
+        if store {
+            t.store_retired_past(Box::new(crate::sink::records::FileRecords::default()), 64);
+        }
+        let mut cap =
+            crate::source::CaptureFile::from_reader("t", Box::new(std::io::Cursor::new(bytes.clone()))).unwrap();
+        let mut seen = Vec::new();
+        let mut revived = 0;
+        while let Some(f) = cap.next_frame().unwrap() {
+            let p = decode(f.link, f.data, f.orig_len);
+            let before = t.retired.len();
+            seen.push(format!("{:?}", t.observe(f.number, f.ts.0, f.orig_len, &p)));
+            revived += usize::from(t.retired.len() < before);
+        }
+        (seen, format!("{:?}", t.finish()), revived)
+    };
+    let (mem, mem_rows, revived) = run(false);
+    let (file, file_rows, _) = run(true);
+    assert!(revived > 1000, "only {revived} connections came back");
+    assert_eq!(mem.len(), file.len());
+    for (i, (a, b)) in mem.iter().zip(&file).enumerate() {
+        assert_eq!(a, b, "frame {}", i + 1);
+    }
+    assert_eq!(mem_rows, file_rows);
+}
