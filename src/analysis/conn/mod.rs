@@ -427,8 +427,8 @@ struct Key {
 
 /// What is kept of a connection that left the table: enough to give its later frames
 /// the same numbers. 24 bytes (ISNs without `Option`'s padding: their presence is in
-/// `bits`), 40 with an IPv4 key, against ~0.6 KB for the full state: one is kept per
-/// connection that ever finished, so this is what `conns` memory grows by.
+/// `bits`), 40 with an IPv4 key, against ~0.6 KB for the full state. One is kept per
+/// connection that ever finished: past a few thousand they go to a [`RecordStore`].
 #[derive(Clone, Copy, Debug)]
 struct Retired {
     id: u32,
@@ -827,15 +827,7 @@ impl Tracker {
         }
         // First the finished ones, then the quarter idle the longest.
         let before = self.map.len();
-        let mut out = Vec::new();
-        self.map.retain(|k, c| {
-            if c.finished() {
-                out.push((*k, std::mem::replace(c, Box::new(Conn::new(0, 0, Proto::Tcp, 0, 0, false)))));
-                false
-            } else {
-                true
-            }
-        });
+        let mut out: Vec<(Key, Box<Conn>)> = self.map.extract_if(|_, c| c.finished()).collect();
         if self.map.len() >= self.cap {
             let mut idle: Vec<u64> = self.map.values().map(|c| c.last_ts).collect();
             let n = (idle.len() / 4).max(1).min(idle.len() - 1);
@@ -861,21 +853,19 @@ impl Tracker {
     /// of the table.
     fn sweep(&mut self) {
         let now = self.now;
-        let mut out = Vec::new();
-        self.map.retain(|k, c| {
-            let done = match c.proto {
+        let out: Vec<(Key, Box<Conn>)> = self
+            .map
+            .extract_if(|_, c| match c.proto {
                 Proto::Tcp => c.finished() && c.last_ts.saturating_add(LINGER_NS) < now,
                 Proto::Udp => c.last_ts.saturating_add(UDP_IDLE_NS) < now,
-            };
-            if done {
-                out.push((*k, std::mem::replace(c, Box::new(Conn::new(0, 0, Proto::Tcp, 0, 0, false)))));
-                false
-            } else {
-                true
-            }
-        });
+            })
+            .collect();
         for (k, c) in out {
             self.retire(&k, &c);
+        }
+        // A burst leaves the table large long after it passed; its slack would stay.
+        if self.map.capacity() > 4 * self.map.len().max(1024) {
+            self.map.shrink_to(2 * self.map.len());
         }
     }
 
