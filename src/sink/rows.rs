@@ -1,10 +1,13 @@
 //! Connection rows for `conns`, kept without holding them all in memory: a capture
 //! of millions of connections would otherwise need a row (about 0.35 KB) for each
 //! until the end. Past a few thousand, rows go to an unnamed temporary file (removed
-//! by the system when pktlab exits, however it exits); what stays in memory is an
-//! index of 24 bytes per row, which orders and merges them as
-//! [`order`](crate::analysis::conn::order) does in memory.
+//! by the system when pktlab exits, however it exits), with an index entry of 24 bytes
+//! each, which orders and merges them as [`order`](crate::analysis::conn::order) does
+//! in memory. Past 65,536 entries the index goes to a second file too, in sorted runs
+//! merged when the rows are read: memory then stays flat however many rows there are.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::FileExt;
@@ -13,6 +16,9 @@ use crate::analysis::conn::{merge_key, order, Summary};
 
 /// Rows held in memory before they go to the file.
 pub const IN_MEMORY: usize = 4096;
+
+/// Index entries held in memory before a sorted run of them goes to the index file.
+pub const INDEX_RUN: usize = 1 << 16;
 
 /// Where one row lies in the file, with the keys that order it.
 #[derive(Clone, Copy)]
@@ -30,6 +36,113 @@ impl Entry {
     fn order_key(&self) -> (u64, u32) {
         (self.first_frame, self.id)
     }
+
+    const SIZE: usize = 24;
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.id.to_le_bytes());
+        out.extend_from_slice(&self.len.to_le_bytes());
+        out.extend_from_slice(&self.first_frame.to_le_bytes());
+        out.extend_from_slice(&self.off.to_le_bytes());
+    }
+
+    fn decode(b: &[u8]) -> Entry {
+        let w4 = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap_or([0; 4]));
+        let w8 = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+        Entry { id: w4(0), len: w4(4), first_frame: w8(8), off: w8(16) }
+    }
+}
+
+/// Sorted runs of index entries in a file of their own.
+#[derive(Default)]
+struct Runs {
+    file: Option<File>,
+    end: u64,
+    buf: Vec<u8>,
+}
+
+/// Where a run lies: offset and entries.
+type Run = (u64, usize);
+
+impl Runs {
+    /// Appends `entries` (sorted by the caller) as a run.
+    fn write(&mut self, entries: &[Entry]) -> io::Result<Run> {
+        if self.file.is_none() {
+            self.file = Some(tempfile::tempfile().map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot create a temporary file for the row index: {e}"))
+            })?);
+        }
+        let Some(file) = &self.file else { return Err(io::Error::other("no index file")) };
+        let at = self.end;
+        for chunk in entries.chunks(4096) {
+            self.buf.clear();
+            chunk.iter().for_each(|e| e.encode(&mut self.buf));
+            file.write_all_at(&self.buf, self.end)?;
+            self.end += self.buf.len() as u64;
+        }
+        Ok((at, entries.len()))
+    }
+}
+
+/// Entries of several runs, in the order of `key`, read a few KB at a time per run.
+struct Merge<K> {
+    cursors: Vec<Cursor>,
+    heap: BinaryHeap<Reverse<(K, usize)>>,
+    key: fn(&Entry) -> K,
+}
+
+struct Cursor {
+    at: u64,
+    left: usize,
+    buf: Vec<Entry>,
+    pos: usize,
+    bytes: Vec<u8>,
+}
+
+impl Cursor {
+    const CHUNK: usize = 256;
+
+    fn peek(&mut self, file: &File) -> io::Result<Option<Entry>> {
+        if self.pos == self.buf.len() {
+            let n = self.left.min(Self::CHUNK);
+            if n == 0 {
+                return Ok(None);
+            }
+            self.bytes.resize(n * Entry::SIZE, 0);
+            file.read_exact_at(&mut self.bytes, self.at)?;
+            self.buf.clear();
+            self.buf.extend(self.bytes.chunks_exact(Entry::SIZE).map(Entry::decode));
+            self.at += self.bytes.len() as u64;
+            self.left -= n;
+            self.pos = 0;
+        }
+        Ok(Some(self.buf[self.pos]))
+    }
+}
+
+impl<K: Ord + Copy> Merge<K> {
+    fn new(file: &File, runs: &[Run], key: fn(&Entry) -> K) -> io::Result<Merge<K>> {
+        let mut m = Merge { cursors: Vec::with_capacity(runs.len()), heap: BinaryHeap::new(), key };
+        for (i, &(at, len)) in runs.iter().enumerate() {
+            let mut c = Cursor { at, left: len, buf: Vec::new(), pos: 0, bytes: Vec::new() };
+            if let Some(e) = c.peek(file)? {
+                m.heap.push(Reverse((key(&e), i)));
+            }
+            m.cursors.push(c);
+        }
+        Ok(m)
+    }
+
+    fn next(&mut self, file: &File) -> io::Result<Option<Entry>> {
+        let Some(Reverse((_, i))) = self.heap.pop() else { return Ok(None) };
+        let c = &mut self.cursors[i];
+        let e = c.buf[c.pos];
+        c.pos += 1;
+        if let Some(n) = c.peek(file)? {
+            self.heap.push(Reverse(((self.key)(&n), i)));
+        }
+        Ok(Some(e))
+    }
 }
 
 struct Spill {
@@ -37,6 +150,9 @@ struct Spill {
     end: u64,
     index: Vec<Entry>,
     buf: Vec<u8>,
+    /// Where `index` goes, sorted by merge key, each time it holds `index_run` entries.
+    runs: Runs,
+    merge_runs: Vec<Run>,
 }
 
 impl Spill {
@@ -55,6 +171,7 @@ impl Spill {
 pub struct RowStore {
     mem: Vec<Summary>,
     limit: usize,
+    index_run: usize,
     spill: Option<Spill>,
 }
 
@@ -67,7 +184,12 @@ impl Default for RowStore {
 impl RowStore {
     /// Spills to a file once more than `limit` rows are held.
     pub fn new(limit: usize) -> RowStore {
-        RowStore { mem: Vec::new(), limit: limit.max(1), spill: None }
+        RowStore::with_index_run(limit, INDEX_RUN)
+    }
+
+    /// [`RowStore::new`], the index going to a file in runs of `index_run` entries.
+    fn with_index_run(limit: usize, index_run: usize) -> RowStore {
+        RowStore { mem: Vec::new(), limit: limit.max(1), index_run: index_run.max(1), spill: None }
     }
 
     pub fn push(&mut self, s: Summary) -> io::Result<()> {
@@ -87,12 +209,20 @@ impl RowStore {
                 end: 0,
                 index: Vec::new(),
                 buf: Vec::new(),
+                runs: Runs::default(),
+                merge_runs: Vec::new(),
             });
         }
         let Some(sp) = self.spill.as_mut() else { return Ok(()) };
         for s in self.mem.drain(..) {
             let e = sp.put(&s)?;
             sp.index.push(e);
+            if sp.index.len() >= self.index_run {
+                sp.index.sort_unstable_by_key(Entry::merge_key);
+                let run = sp.runs.write(&sp.index)?;
+                sp.merge_runs.push(run);
+                sp.index.clear();
+            }
         }
         Ok(())
     }
@@ -105,6 +235,9 @@ impl RowStore {
         self.spill_mem()?;
         let Some(mut sp) = self.spill.take() else { return Ok(Rows::new(Vec::new())) };
         sp.file.flush()?;
+        if !sp.merge_runs.is_empty() {
+            return Self::finish_runs(sp, self.index_run);
+        }
         let mut index = std::mem::take(&mut sp.index);
         index.sort_unstable_by_key(Entry::merge_key);
         // A revived connection left more than one row: merge them into one new record.
@@ -135,6 +268,61 @@ impl RowStore {
         merged.sort_unstable_by_key(Entry::order_key);
         let file = sp.file.into_inner().map_err(|e| e.into_error())?;
         Ok(Rows { inner: RowsInner::File { file, index: merged }, window })
+    }
+
+    /// [`RowStore::finish`] with the index in runs: one pass merges the runs by
+    /// connection (merging the rows of a revived one) into runs ordered for the table,
+    /// which [`Rows::each`] merges in turn.
+    fn finish_runs(mut sp: Spill, index_run: usize) -> io::Result<Rows> {
+        if !sp.index.is_empty() {
+            sp.index.sort_unstable_by_key(Entry::merge_key);
+            let run = sp.runs.write(&sp.index)?;
+            sp.merge_runs.push(run);
+        }
+        sp.index = Vec::new();
+        let Some(index_file) = sp.runs.file.take() else { return Err(io::Error::other("no index file")) };
+        let mut merge = Merge::new(&index_file, &sp.merge_runs, Entry::merge_key)?;
+        let mut window = Window::new();
+        let mut order_runs = Runs { file: Some(index_file.try_clone()?), end: sp.runs.end, buf: Vec::new() };
+        let mut order: Vec<Run> = Vec::new();
+        let mut pending: Vec<Entry> = Vec::new();
+        let mut group: Vec<Entry> = Vec::new();
+        let mut len = 0;
+        loop {
+            let next = merge.next(&index_file)?;
+            if group.first().is_some_and(|g| next.is_none_or(|n| n.id != g.id)) {
+                let e = if group.len() == 1 {
+                    group[0]
+                } else {
+                    sp.file.flush()?;
+                    let file = sp.file.get_ref();
+                    let mut first = window.read(file, &group[0])?;
+                    for e in &group[1..] {
+                        first.merge(&window.read(file, e)?);
+                    }
+                    sp.put(&first)?
+                };
+                group.clear();
+                pending.push(e);
+                len += 1;
+                if pending.len() >= index_run {
+                    pending.sort_unstable_by_key(Entry::order_key);
+                    order.push(order_runs.write(&pending)?);
+                    pending.clear();
+                }
+            }
+            match next {
+                Some(n) => group.push(n),
+                None => break,
+            }
+        }
+        if !pending.is_empty() {
+            pending.sort_unstable_by_key(Entry::order_key);
+            order.push(order_runs.write(&pending)?);
+        }
+        sp.file.flush()?;
+        let file = sp.file.into_inner().map_err(|e| e.into_error())?;
+        Ok(Rows { inner: RowsInner::Runs { file, index: index_file, runs: order, len }, window })
     }
 }
 
@@ -180,7 +368,17 @@ impl Window {
 
 enum RowsInner {
     Mem(Vec<Summary>),
-    File { file: File, index: Vec<Entry> },
+    File {
+        file: File,
+        index: Vec<Entry>,
+    },
+    /// The index in runs sorted by order key, in their own file.
+    Runs {
+        file: File,
+        index: File,
+        runs: Vec<Run>,
+        len: usize,
+    },
 }
 
 /// Ordered rows, in memory or in the file; they can be walked more than once (the
@@ -199,6 +397,7 @@ impl Rows {
         match &self.inner {
             RowsInner::Mem(v) => v.len(),
             RowsInner::File { index, .. } => index.len(),
+            RowsInner::Runs { len, .. } => *len,
         }
     }
 
@@ -213,6 +412,13 @@ impl Rows {
             RowsInner::File { file, index } => {
                 for e in index {
                     f(&self.window.read(file, e)?)?;
+                }
+                Ok(())
+            }
+            RowsInner::Runs { file, index, runs, .. } => {
+                let mut m = Merge::new(index, runs, Entry::order_key)?;
+                while let Some(e) = m.next(index)? {
+                    f(&self.window.read(file, &e)?)?;
                 }
                 Ok(())
             }
@@ -255,16 +461,18 @@ mod tests {
             let rows = summaries(cap);
             assert!(rows.len() > 1, "{cap}");
             let want: Vec<String> = order(rows.clone()).iter().map(|s| format!("{s:?}")).collect();
-            for limit in [1, 2, 3, IN_MEMORY] {
-                let mut store = RowStore::new(limit);
+            for (limit, index_run) in
+                [(1, INDEX_RUN), (2, INDEX_RUN), (3, INDEX_RUN), (IN_MEMORY, INDEX_RUN), (1, 1), (2, 3), (1, 7)]
+            {
+                let mut store = RowStore::with_index_run(limit, index_run);
                 // Pushed in reverse: the store must not rely on arrival order.
                 for s in rows.iter().rev() {
                     store.push(s.clone()).unwrap();
                 }
                 let mut got = store.finish().unwrap();
-                assert_eq!(got.len(), want.len(), "{cap} limit {limit}");
-                assert_eq!(all(&mut got), want, "{cap} limit {limit}");
-                assert_eq!(all(&mut got), want, "{cap} limit {limit}, second walk");
+                assert_eq!(got.len(), want.len(), "{cap} limit {limit} index run {index_run}");
+                assert_eq!(all(&mut got), want, "{cap} limit {limit} index run {index_run}");
+                assert_eq!(all(&mut got), want, "{cap} limit {limit} index run {index_run}, second walk");
             }
         }
     }
@@ -279,13 +487,15 @@ mod tests {
         a.last_frame = 5;
         b.first_frame = 9;
         b.last_frame = 12;
-        let mut store = RowStore::new(1);
-        store.push(b.clone()).unwrap();
-        store.push(a.clone()).unwrap();
-        let mut got = store.finish().unwrap();
         let mut want = a.clone();
         want.merge(&b);
-        assert_eq!(all(&mut got), vec![format!("{want:?}")]);
+        for index_run in [INDEX_RUN, 1] {
+            let mut store = RowStore::with_index_run(1, index_run);
+            store.push(b.clone()).unwrap();
+            store.push(a.clone()).unwrap();
+            let mut got = store.finish().unwrap();
+            assert_eq!(all(&mut got), vec![format!("{want:?}")], "index run {index_run}");
+        }
         assert_eq!(want.frames_ab, 2 * rows[0].frames_ab);
         assert_eq!(want.last_frame, 12);
     }
