@@ -304,26 +304,34 @@ fn json_lines_on_two_cores_match_the_one_core_json_array() {
     let path_s = path.to_str().unwrap();
     assert!(pktlab(&["gen", "mix", "--frames", "20000", "-w", path_s]).status.success());
     for extra in [&[][..], &["-Y", "tcp.len > 0 or udp"][..], &["-c", "9000"][..]] {
-        let run = |format: &str| {
-            let mut args = vec!["read", "--format", format, path_s];
-            args.extend_from_slice(extra);
-            let o = pktlab(&args);
-            assert!(o.status.success(), "{}", stderr(&o));
-            o.stdout
-        };
-        let array: Vec<serde_json::Value> = serde_json::from_slice(&run("json")).unwrap();
-        let lines: Vec<serde_json::Value> = run("jsonl")
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(|l| serde_json::from_slice(l).unwrap())
-            .collect();
-        assert!(array.len() > 1000, "{extra:?}: only {} frames", array.len());
-        assert_eq!(array.len(), lines.len(), "{extra:?}");
-        for (a, l) in array.iter().zip(&lines) {
-            assert_eq!(a, l, "{extra:?}");
-        }
+        jsonl_equals_json_array(path_s, extra);
     }
     let _ = std::fs::remove_file(&path);
+}
+
+/// Runs `read` with `extra` as JSON lines (the two-core pipeline) and as a JSON array
+/// (one thread), checks that they give the same objects, more than 1,000, and returns
+/// the lines.
+fn jsonl_equals_json_array(path: &str, extra: &[&str]) -> Vec<serde_json::Value> {
+    let run = |format: &str| {
+        let mut args = vec!["read", "--format", format, path];
+        args.extend_from_slice(extra);
+        let o = pktlab(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        o.stdout
+    };
+    let array: Vec<serde_json::Value> = serde_json::from_slice(&run("json")).unwrap();
+    let lines: Vec<serde_json::Value> = run("jsonl")
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert!(array.len() > 1000, "{extra:?}: only {} frames", array.len());
+    assert_eq!(array.len(), lines.len(), "{extra:?}");
+    for (a, l) in array.iter().zip(&lines) {
+        assert_eq!(a, l, "{extra:?}");
+    }
+    lines
 }
 
 /// A filter that names no tracked field is decided on the reader's thread while the
@@ -338,33 +346,13 @@ fn tracking_on_the_writer_thread_and_back_gives_the_same_numbers() {
     let path_s = path.to_str().unwrap();
     assert!(pktlab(&["gen", "mix", "--frames", "110000", "-w", path_s]).status.success());
     let filter = "tcp.flags.fin == 1 || frame.number > 40000 && frame.number < 66000";
-    for extra in [&[][..], &["-c", "20000"][..]] {
-        let run = |format: &str| {
-            let mut args = vec!["read", "--format", format, "-Y", filter, path_s];
-            args.extend_from_slice(extra);
-            let o = pktlab(&args);
-            assert!(o.status.success(), "{}", stderr(&o));
-            o.stdout
-        };
-        let array: Vec<serde_json::Value> = serde_json::from_slice(&run("json")).unwrap();
-        let lines: Vec<serde_json::Value> = run("jsonl")
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(|l| serde_json::from_slice(l).unwrap())
-            .collect();
-        assert!(array.len() > 1000, "{extra:?}: only {} frames", array.len());
-        assert_eq!(array.len(), lines.len(), "{extra:?}");
-        for (a, l) in array.iter().zip(&lines) {
-            assert_eq!(a, l, "{extra:?}");
-        }
-        // Frames past the second switch (at frame 98,305) are there, with their
-        // stream numbers.
-        if extra.is_empty() {
-            let last = &lines[lines.len() - 1];
-            assert!(last["frame"]["number"].as_u64().unwrap() > 98_305, "{last}");
-            assert!(last["tcp"]["stream"].is_u64(), "{last}");
-        }
-    }
+    let lines = jsonl_equals_json_array(path_s, &["-Y", filter]);
+    // Frames past the second switch (at frame 98,305) are there, with their stream
+    // numbers.
+    let last = &lines[lines.len() - 1];
+    assert!(last["frame"]["number"].as_u64().unwrap() > 98_305, "{last}");
+    assert!(last["tcp"]["stream"].is_u64(), "{last}");
+    jsonl_equals_json_array(path_s, &["-Y", filter, "-c", "20000"]);
     let _ = std::fs::remove_file(&path);
 }
 

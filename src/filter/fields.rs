@@ -76,30 +76,31 @@ impl Field {
     /// verdicts), not from the frame's own bytes.
     pub fn needs_context(self) -> bool {
         use Field::*;
-        matches!(
-            self,
-            TcpSeq
-                | TcpAck
-                | TcpStream
-                | UdpStream
-                | TcpAnalysisFlags
-                | TcpDupAckNum
-                | TcpRetransmission
-                | TcpFastRetransmission
-                | TcpSpuriousRetransmission
-                | TcpOutOfOrder
-                | TcpDupAck
-                | TcpLostSegment
-                | TcpAckLostSegment
-                | TcpZeroWindow
-                | TcpZeroWindowProbe
-                | TcpZeroWindowProbeAck
-                | TcpWindowFull
-                | TcpWindowUpdate
-                | TcpKeepAlive
-                | TcpKeepAliveAck
-                | TcpReusedPorts
-        )
+        matches!(self, TcpSeq | TcpAck | TcpStream | UdpStream | TcpAnalysisFlags | TcpDupAckNum)
+            || self.analysis_flag().is_some()
+    }
+
+    /// The verdict a `tcp.analysis.*` flag field tests.
+    fn analysis_flag(self) -> Option<Flags> {
+        use Field::*;
+        Some(match self {
+            TcpRetransmission => Flags::RETRANSMISSION,
+            TcpFastRetransmission => Flags::FAST_RETRANSMISSION,
+            TcpSpuriousRetransmission => Flags::SPURIOUS_RETRANSMISSION,
+            TcpOutOfOrder => Flags::OUT_OF_ORDER,
+            TcpDupAck => Flags::DUP_ACK,
+            TcpLostSegment => Flags::LOST_SEGMENT,
+            TcpAckLostSegment => Flags::ACKED_UNSEEN,
+            TcpZeroWindow => Flags::ZERO_WINDOW,
+            TcpZeroWindowProbe => Flags::ZERO_WINDOW_PROBE,
+            TcpZeroWindowProbeAck => Flags::ZERO_WINDOW_PROBE_ACK,
+            TcpWindowFull => Flags::WINDOW_FULL,
+            TcpWindowUpdate => Flags::WINDOW_UPDATE,
+            TcpKeepAlive => Flags::KEEP_ALIVE,
+            TcpKeepAliveAck => Flags::KEEP_ALIVE_ACK,
+            TcpReusedPorts => Flags::PORT_REUSE,
+            _ => return None,
+        })
     }
 }
 
@@ -268,24 +269,7 @@ pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context,
         | TcpKeepAlive
         | TcpKeepAliveAck
         | TcpReusedPorts => {
-            let bit = match field {
-                TcpRetransmission => Flags::RETRANSMISSION,
-                TcpFastRetransmission => Flags::FAST_RETRANSMISSION,
-                TcpSpuriousRetransmission => Flags::SPURIOUS_RETRANSMISSION,
-                TcpOutOfOrder => Flags::OUT_OF_ORDER,
-                TcpDupAck => Flags::DUP_ACK,
-                TcpLostSegment => Flags::LOST_SEGMENT,
-                TcpAckLostSegment => Flags::ACKED_UNSEEN,
-                TcpZeroWindow => Flags::ZERO_WINDOW,
-                TcpZeroWindowProbe => Flags::ZERO_WINDOW_PROBE,
-                TcpZeroWindowProbeAck => Flags::ZERO_WINDOW_PROBE_ACK,
-                TcpWindowFull => Flags::WINDOW_FULL,
-                TcpWindowUpdate => Flags::WINDOW_UPDATE,
-                TcpKeepAlive => Flags::KEEP_ALIVE,
-                TcpKeepAliveAck => Flags::KEEP_ALIVE_ACK,
-                _ => Flags::PORT_REUSE,
-            };
-            if c.analysis.flags.contains(bit) {
+            if field.analysis_flag().is_some_and(|bit| c.analysis.flags.contains(bit)) {
                 f(Lit::Num(1));
             }
         }
