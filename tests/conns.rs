@@ -164,6 +164,17 @@ fn many_connections_through_the_row_file() {
     assert_eq!(table.lines().count(), rows.len() + 3);
     let o = pktlab(&["conns", "--proto", "udp", "--format", "jsonl", cap]);
     assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), udp);
+    // Without a temporary directory to write to, rows and retired records stay in
+    // memory: the same rows.
+    let o = Command::new(env!("CARGO_BIN_EXE_pktlab"))
+        .args(["conns", "--format", "jsonl", cap])
+        .env("TMPDIR", dir.join("missing"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let again: Vec<Row> =
+        String::from_utf8(o.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(format!("{again:?}"), format!("{rows:?}"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -1,7 +1,8 @@
 //! Connection rows for `conns`, kept without holding them all in memory: a capture
 //! of millions of connections would otherwise need a row (about 0.35 KB) for each
 //! until the end. Past a few thousand, rows go to an unnamed temporary file (removed
-//! by the system when pktlab exits, however it exits), with an index entry of 24 bytes
+//! by the system when pktlab exits, however it exits; without one, they stay in
+//! memory), with an index entry of 24 bytes
 //! each, which orders and merges them as [`order`](crate::analysis::conn::order) does
 //! in memory. Past 65,536 entries the index goes to a second file too, in sorted runs
 //! merged when the rows are read: memory then stays flat however many rows there are.
@@ -67,11 +68,6 @@ type Run = (u64, usize);
 impl Runs {
     /// Appends `entries` (sorted by the caller) as a run.
     fn write(&mut self, entries: &[Entry]) -> io::Result<Run> {
-        if self.file.is_none() {
-            self.file = Some(tempfile::tempfile().map_err(|e| {
-                io::Error::new(e.kind(), format!("cannot create a temporary file for the row index: {e}"))
-            })?);
-        }
         let Some(file) = &self.file else { return Err(io::Error::other("no index file")) };
         let at = self.end;
         for chunk in entries.chunks(4096) {
@@ -202,8 +198,11 @@ impl RowStore {
 
     fn spill_mem(&mut self) -> io::Result<()> {
         if self.spill.is_none() {
-            let file = tempfile::tempfile()
-                .map_err(|e| io::Error::new(e.kind(), format!("cannot create a temporary file for the rows: {e}")))?;
+            // No temporary file to be had (an unwritable TMPDIR): the rows stay in memory.
+            let Ok(file) = tempfile::tempfile() else {
+                self.limit = usize::MAX;
+                return Ok(());
+            };
             self.spill = Some(Spill {
                 file: BufWriter::with_capacity(256 * 1024, file),
                 end: 0,
@@ -218,6 +217,16 @@ impl RowStore {
             let e = sp.put(&s)?;
             sp.index.push(e);
             if sp.index.len() >= self.index_run {
+                if sp.runs.file.is_none() {
+                    match tempfile::tempfile() {
+                        Ok(f) => sp.runs.file = Some(f),
+                        // The index stays in memory, as the rows would without a file.
+                        Err(_) => {
+                            self.index_run = usize::MAX;
+                            continue;
+                        }
+                    }
+                }
                 sp.index.sort_unstable_by_key(Entry::merge_key);
                 let run = sp.runs.write(&sp.index)?;
                 sp.merge_runs.push(run);
