@@ -966,10 +966,10 @@ impl Tracker {
     }
 
     fn tcp(&mut self, number: u64, ts: u64, orig_len: u32, s: &Seg) -> Seen {
-        let (key, from_lo, seq, flags) = (s.key, s.from_lo, s.seq, s.flags);
+        let (key, from_lo, seq, flags) = (&s.key, s.from_lo, s.seq, s.flags);
         let syn = flags & tcp::SYN != 0;
         let has_ack = flags & tcp::ACK != 0;
-        if self.map.len() >= self.cap && !self.map.contains_key(&key) {
+        if self.map.len() >= self.cap && !self.map.contains_key(key) {
             self.make_room();
         }
         // One lookup on the common path: the connection exists and this is not a new SYN.
@@ -977,7 +977,7 @@ impl Tracker {
         let mut created = false;
         let mut retired = None;
         let mut flag_reuse = false;
-        let c: &mut Conn = match self.map.entry(key) {
+        let c: &mut Conn = match self.map.entry(*key) {
             std::collections::hash_map::Entry::Occupied(e) => {
                 let c = e.into_mut();
                 let mine = if from_lo { &c.lo } else { &c.hi };
@@ -996,7 +996,7 @@ impl Tracker {
                 c
             }
             // Only a connection not in the table can have left a record.
-            std::collections::hash_map::Entry::Vacant(e) => match self.retired.remove(&key) {
+            std::collections::hash_map::Entry::Vacant(e) => match self.retired.remove(key) {
                 // The same rule against the retired connection's ISN.
                 Some(r) if !(syn && !has_ack && r.base(usize::from(!from_lo)).is_some_and(|b| b != seq)) => {
                     e.insert(Self::revive(&r, Proto::Tcp, number, ts, from_lo))
