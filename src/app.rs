@@ -41,8 +41,6 @@ pub fn run(cli: Cli) -> Result<bool> {
     }
 }
 
-/// Buffered standard output. Not locked for the whole run: the list pipeline writes
-/// from a second thread.
 /// A connection tracker whose retired records, past a few thousand, go to a temporary
 /// file (see `sink::records`): memory stays flat however many connections a capture
 /// (or a live capture left running) holds.
@@ -52,6 +50,8 @@ fn tracker(cap: usize, keep: bool) -> Tracker {
     t
 }
 
+/// Buffered standard output. Not locked for the whole run: the list pipeline writes
+/// from a second thread.
 fn stdout() -> BufWriter<io::Stdout> {
     BufWriter::with_capacity(256 * 1024, io::stdout())
 }
@@ -94,6 +94,65 @@ fn digits(format: &FileFormat) -> u8 {
     }
 }
 
+/// How `read` and `capture` write a frame: a list line, a layer tree, a JSON line, or
+/// an object of the JSON array (its brackets and commas are the caller's).
+enum Fmt {
+    List(ListRenderer),
+    Tree { digits: u8, hex: bool },
+    Jsonl(JsonRenderer),
+    Json(JsonRenderer),
+}
+
+impl Fmt {
+    fn new(view: &ViewArgs, digits: u8) -> Fmt {
+        match view.format {
+            Format::List if view.verbose || view.hex => Fmt::Tree { digits, hex: view.hex },
+            Format::List => Fmt::List(ListRenderer::new(view.time, digits)),
+            Format::Jsonl => Fmt::Jsonl(JsonRenderer::new(digits)),
+            Format::Json => Fmt::Json(JsonRenderer::new(digits)),
+        }
+    }
+
+    fn write(
+        &mut self,
+        out: &mut impl Write,
+        f: &Frame<'_>,
+        p: &decode::Packet<'_>,
+        ctx: &Context,
+        times: (i128, i128),
+    ) -> io::Result<()> {
+        match self {
+            Fmt::List(l) => l.write_line(out, f, p, ctx, times),
+            Fmt::Tree { digits, hex } => tree::write_tree(out, f, p, ctx, times.0, *digits, *hex),
+            Fmt::Jsonl(j) => {
+                j.write_frame(out, f, p, ctx, times)?;
+                out.write_all(b"\n")
+            }
+            Fmt::Json(j) => j.write_frame(out, f, p, ctx, times),
+        }
+    }
+
+    fn flush(&mut self, out: &mut impl Write) -> io::Result<()> {
+        match self {
+            Fmt::List(l) => l.flush(out),
+            _ => Ok(()),
+        }
+    }
+
+    /// One batch in this many is formatted by the reader. Its own work (reading,
+    /// decoding, the connection tracker, the filter) is about two thirds of a
+    /// list line's formatting, so one in six keeps both cores equally busy
+    /// (instructions counted per thread with callgrind on 0.5 M frames: 1.01 G
+    /// and 1.02 G; one in four left the reader 20% behind). A tree or a JSON line
+    /// costs ten times a list line: the reader takes every other batch.
+    fn reader_share(&self) -> u64 {
+        match self {
+            Fmt::List(_) => 6,
+            _ => 2,
+        }
+    }
+}
+
 /// A frame that passed the filter, decoded, with what the renderers need.
 struct Matched<'a> {
     packet: decode::Packet<'a>,
@@ -106,9 +165,9 @@ struct Matched<'a> {
 struct Pipeline<'f> {
     view: ViewArgs,
     filter: Option<&'f Filter>,
-    digits: u8,
-    list: ListRenderer,
-    json: JsonRenderer,
+    /// Times since the first and the previous frame.
+    times: ListRenderer,
+    fmt: Fmt,
     seq: Tracker,
     first_json: bool,
     malformed: u64,
@@ -119,9 +178,8 @@ impl<'f> Pipeline<'f> {
         Pipeline {
             view,
             filter,
-            digits: 6,
-            list: ListRenderer::new(view.time, 6),
-            json: JsonRenderer::new(6),
+            times: ListRenderer::new(view.time, 6),
+            fmt: Fmt::new(&view, 6),
             seq: tracker(DEFAULT_MAX_CONNS, false),
             first_json: true,
             malformed: 0,
@@ -130,9 +188,8 @@ impl<'f> Pipeline<'f> {
 
     /// A new source: times, sequence numbers and the malformed count start over.
     fn start(&mut self, digits: u8) {
-        self.digits = digits;
-        self.list = ListRenderer::new(self.view.time, digits);
-        self.json = JsonRenderer::new(digits);
+        self.times = ListRenderer::new(self.view.time, digits);
+        self.fmt = Fmt::new(&self.view, digits);
         self.seq = tracker(DEFAULT_MAX_CONNS, false);
         self.malformed = 0;
     }
@@ -140,7 +197,7 @@ impl<'f> Pipeline<'f> {
     fn matches<'a>(&mut self, frame: &Frame<'a>) -> Option<Matched<'a>> {
         let packet = decode::decode(frame.link, frame.data, frame.orig_len);
         let rel = self.seq.observe(frame.number, frame.ts.0, frame.orig_len, &packet).ctx;
-        let times = self.list.observe(frame);
+        let times = self.times.observe(frame);
         let ctx = if self.view.absolute_seq { Context::default() } else { rel };
         if self.filter.is_some_and(|f| !f.matches(frame, &packet, &ctx)) {
             return None;
@@ -159,25 +216,17 @@ impl<'f> Pipeline<'f> {
     }
 
     fn show(&mut self, out: &mut impl Write, frame: &Frame<'_>, m: &Matched<'_>) -> io::Result<()> {
-        let (v, p, ctx, d) = (self.view, &m.packet, &m.ctx, self.digits);
-        match v.format {
-            Format::List if v.verbose || v.hex => tree::write_tree(out, frame, p, ctx, m.times.0, d, v.hex),
-            Format::List => self.list.write_line(out, frame, p, ctx, m.times),
-            Format::Jsonl => {
-                self.json.write_frame(out, frame, p, ctx, m.times)?;
-                out.write_all(b"\n")
-            }
-            Format::Json => {
-                out.write_all(if self.first_json { b"\n" } else { b",\n" })?;
-                self.first_json = false;
-                self.json.write_frame(out, frame, p, ctx, m.times)
-            }
+        // The array's commas run across files: they are the pipeline's, not the format's.
+        if self.view.format == Format::Json {
+            out.write_all(if self.first_json { b"\n" } else { b",\n" })?;
+            self.first_json = false;
         }
+        self.fmt.write(out, frame, &m.packet, &m.ctx, m.times)
     }
 
     /// Writes out list lines the renderer still holds.
     fn flush(&mut self, out: &mut impl Write) -> io::Result<()> {
-        self.list.flush(out)
+        self.fmt.flush(out)
     }
 
     fn end(&self, out: &mut impl Write) -> io::Result<()> {
@@ -371,15 +420,13 @@ mod pipeline {
     use std::io::{self, Write};
     use std::sync::mpsc;
 
+    use super::Fmt;
     use crate::analysis::conn::{Input, Tracker};
     use crate::analysis::stats;
     use crate::cli::ReadArgs;
-    use crate::cli::{Format, ViewArgs};
     use crate::decode::{self, Context};
     use crate::filter::Filter;
-    use crate::render::json::JsonRenderer;
     use crate::render::list::ListRenderer;
-    use crate::render::tree;
     use crate::source::pcap::release_mapped;
     use crate::source::{CaptureFile, Frame, LinkType, SourceError, Timestamp};
 
@@ -427,61 +474,6 @@ mod pipeline {
         Tracker(Box<Tracker>),
         /// The writer sends the tracker back once done with the batches before.
         GiveBack,
-    }
-
-    /// What the pipeline writes per frame: list lines, layer trees, or JSON lines.
-    enum Fmt {
-        List(ListRenderer),
-        Tree { digits: u8, hex: bool },
-        Jsonl(JsonRenderer),
-    }
-
-    impl Fmt {
-        fn new(view: &ViewArgs, digits: u8) -> Fmt {
-            match view.format {
-                Format::List if view.verbose || view.hex => Fmt::Tree { digits, hex: view.hex },
-                Format::List => Fmt::List(ListRenderer::new(view.time, digits)),
-                _ => Fmt::Jsonl(JsonRenderer::new(digits)),
-            }
-        }
-
-        fn write(
-            &mut self,
-            out: &mut impl Write,
-            f: &Frame<'_>,
-            p: &decode::Packet<'_>,
-            ctx: &Context,
-            times: (i128, i128),
-        ) -> io::Result<()> {
-            match self {
-                Fmt::List(l) => l.write_line(out, f, p, ctx, times),
-                Fmt::Tree { digits, hex } => tree::write_tree(out, f, p, ctx, times.0, *digits, *hex),
-                Fmt::Jsonl(j) => {
-                    j.write_frame(out, f, p, ctx, times)?;
-                    out.write_all(b"\n")
-                }
-            }
-        }
-
-        fn flush(&mut self, out: &mut impl Write) -> io::Result<()> {
-            match self {
-                Fmt::List(l) => l.flush(out),
-                _ => Ok(()),
-            }
-        }
-
-        /// One batch in this many is formatted by the reader. Its own work (reading,
-        /// decoding, the connection tracker, the filter) is about two thirds of a
-        /// list line's formatting, so one in six keeps both cores equally busy
-        /// (instructions counted per thread with callgrind on 0.5 M frames: 1.01 G
-        /// and 1.02 G; one in four left the reader 20% behind). A tree or a JSON line
-        /// costs ten times a list line: the reader takes every other batch.
-        fn reader_share(&self) -> u64 {
-            match self {
-                Fmt::List(_) => 6,
-                _ => 2,
-            }
-        }
     }
 
     pub struct Run {
@@ -656,6 +648,7 @@ mod pipeline {
                     Some(t) => t.observe(frame.number, frame.ts.0, frame.orig_len, &p).ctx,
                     None => {
                         if b.split {
+                            // No checksums: this tracker keeps no summaries (Zeek's view).
                             b.jobs.inputs.push(Input::read(frame.number, frame.ts.0, frame.orig_len, &p, false));
                         }
                         Context::default()
@@ -1108,6 +1101,8 @@ fn demo_live(s: crate::gen::demo::Scenario) -> std::result::Result<(Vec<u8>, Vec
     Ok((bytes, log))
 }
 
+/// Whether output goes to a regular file; anything else (terminal, pipe, socket)
+/// gets each frame at once, so `pktlab capture ... | head` shows frames as they come.
 fn stdout_is_file() -> bool {
     use std::os::fd::AsFd as _;
     io::stdout()

@@ -22,6 +22,7 @@ use std::os::unix::io::AsRawFd;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::SlotReader;
 use crate::analysis::conn::{RecordStore, RECORD};
 
 type Key = [u64; 2];
@@ -174,39 +175,6 @@ impl RunWriter {
     }
 }
 
-/// Reads a run back in order, a chunk at a time.
-struct RunReader<'a> {
-    run: &'a Run,
-    next: usize,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl<'a> RunReader<'a> {
-    fn new(run: &'a Run) -> RunReader<'a> {
-        RunReader { run, next: 0, buf: Vec::new(), pos: 0 }
-    }
-
-    /// The next slot, or `None` at the end of the run.
-    fn peek(&mut self, file: &File) -> std::io::Result<Option<&[u8]>> {
-        if self.pos == self.buf.len() {
-            let n = CHUNK.min(self.run.len - self.next);
-            if n == 0 {
-                return Ok(None);
-            }
-            self.buf.resize(n * SLOT, 0);
-            file.read_exact_at(&mut self.buf, self.run.at + (self.next * SLOT) as u64)?;
-            self.next += n;
-            self.pos = 0;
-        }
-        Ok(Some(&self.buf[self.pos..self.pos + SLOT]))
-    }
-
-    fn advance(&mut self) {
-        self.pos += SLOT;
-    }
-}
-
 impl FileRecords {
     fn write_run(&mut self, records: &[(Key, [u8; RECORD])]) -> std::io::Result<()> {
         if self.file.is_none() {
@@ -250,7 +218,8 @@ impl FileRecords {
     fn merge(&mut self, older: &Run, newer: &Run) -> std::io::Result<Run> {
         let Some(file) = self.file.as_ref() else { return Err(std::io::Error::other("no file")) };
         let mut w = RunWriter::new(self.end, older.len + newer.len);
-        let (mut a, mut b) = (RunReader::new(older), RunReader::new(newer));
+        let reader = |r: &Run| SlotReader::new(r.at, r.len, SLOT, CHUNK);
+        let (mut a, mut b) = (reader(older), reader(newer));
         loop {
             let ka = a.peek(file)?.map(key_of);
             let kb = b.peek(file)?.map(key_of);

@@ -13,6 +13,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::FileExt;
 
+use super::SlotReader;
 use crate::analysis::conn::{merge_key, order, Summary};
 
 /// Rows held in memory before they go to the file.
@@ -82,46 +83,18 @@ impl Runs {
 
 /// Entries of several runs, in the order of `key`, read a few KB at a time per run.
 struct Merge<K> {
-    cursors: Vec<Cursor>,
+    cursors: Vec<SlotReader>,
     heap: BinaryHeap<Reverse<(K, usize)>>,
     key: fn(&Entry) -> K,
-}
-
-struct Cursor {
-    at: u64,
-    left: usize,
-    buf: Vec<Entry>,
-    pos: usize,
-    bytes: Vec<u8>,
-}
-
-impl Cursor {
-    const CHUNK: usize = 256;
-
-    fn peek(&mut self, file: &File) -> io::Result<Option<Entry>> {
-        if self.pos == self.buf.len() {
-            let n = self.left.min(Self::CHUNK);
-            if n == 0 {
-                return Ok(None);
-            }
-            self.bytes.resize(n * Entry::SIZE, 0);
-            file.read_exact_at(&mut self.bytes, self.at)?;
-            self.buf.clear();
-            self.buf.extend(self.bytes.chunks_exact(Entry::SIZE).map(Entry::decode));
-            self.at += self.bytes.len() as u64;
-            self.left -= n;
-            self.pos = 0;
-        }
-        Ok(Some(self.buf[self.pos]))
-    }
 }
 
 impl<K: Ord + Copy> Merge<K> {
     fn new(file: &File, runs: &[Run], key: fn(&Entry) -> K) -> io::Result<Merge<K>> {
         let mut m = Merge { cursors: Vec::with_capacity(runs.len()), heap: BinaryHeap::new(), key };
         for (i, &(at, len)) in runs.iter().enumerate() {
-            let mut c = Cursor { at, left: len, buf: Vec::new(), pos: 0, bytes: Vec::new() };
-            if let Some(e) = c.peek(file)? {
+            // 256 entries (6 KB) a read per run.
+            let mut c = SlotReader::new(at, len, Entry::SIZE, 256);
+            if let Some(e) = c.peek(file)?.map(Entry::decode) {
                 m.heap.push(Reverse((key(&e), i)));
             }
             m.cursors.push(c);
@@ -131,10 +104,11 @@ impl<K: Ord + Copy> Merge<K> {
 
     fn next(&mut self, file: &File) -> io::Result<Option<Entry>> {
         let Some(Reverse((_, i))) = self.heap.pop() else { return Ok(None) };
-        let c = &mut self.cursors[i];
-        let e = c.buf[c.pos];
-        c.pos += 1;
-        if let Some(n) = c.peek(file)? {
+        // A run is in the heap only while its reader has a slot to give.
+        let Some(c) = self.cursors.get_mut(i) else { return Ok(None) };
+        let Some(e) = c.peek(file)?.map(Entry::decode) else { return Ok(None) };
+        c.advance();
+        if let Some(n) = c.peek(file)?.map(Entry::decode) {
             self.heap.push(Reverse(((self.key)(&n), i)));
         }
         Ok(Some(e))

@@ -528,7 +528,7 @@ impl CaptureFile {
     }
 }
 
-/// Hands the pages of `map` between `released` and `upto` (rounded down to 8 MiB
+/// Hands the pages of `map` between `released` and `upto` (rounded down to 2 MiB
 /// steps) back to the kernel; returns the new `released`. The caller must be done with
 /// every frame in that range.
 pub fn release_mapped(map: &memmap2::Mmap, released: usize, upto: usize) -> usize {

@@ -182,26 +182,11 @@ impl Input {
         let what = match FlowKey::locate(p) {
             None => What::Nothing,
             Some(at) if at.transport.proto == crate::decode::Proto::Tcp => {
-                let b = p.bytes(at.transport);
-                let t = tcp::Tcp::new(b);
-                // A whole fixed header (nearly every segment) is read without a bounds
-                // check per field.
-                let fields = match b.first_chunk::<20>() {
-                    Some(h) => {
-                        let be32 = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-                        let be16 = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
-                        Some((be32(4), be32(8), be16(12) & 0x0fff, be16(14), usize::from(h[12] >> 4) * 4))
-                    }
-                    None => match (t.seq(), t.ack(), t.flags(), t.window(), t.header_len()) {
-                        (Some(seq), Some(ack), Some(flags), Some(win), hl) => {
-                            Some((seq, ack, flags, win, hl.unwrap_or(0)))
-                        }
-                        _ => None,
-                    },
-                };
-                match fields {
-                    Some((seq, ack, flags, win, hl)) => {
+                let t = tcp::Tcp::new(p.bytes(at.transport));
+                match (t.seq(), t.ack(), t.flags(), t.window()) {
+                    (Some(seq), Some(ack), Some(flags), Some(win)) => {
                         let seglen = p.tcp_len_in(at.transport, at.ip);
+                        let (sport, dport) = at.ports();
                         let offer = if flags & tcp::SYN != 0 { Offer::of(&t) } else { Offer::default() };
                         // Zeek marks a segment whose checksum is wrong and otherwise
                         // ignores it. Only a checksum verified wrong counts: offloaded and
@@ -216,14 +201,14 @@ impl Input {
                             flags,
                             win,
                             seglen: seglen.unwrap_or(0),
-                            whole: seglen.is_some() && hl >= 20,
-                            sport: at.ports().0,
-                            dport: at.ports().1,
+                            whole: seglen.is_some() && t.header_len().is_some_and(|h| h >= 20),
+                            sport,
+                            dport,
                             offer,
                             bad,
                         })
                     }
-                    None => What::Nothing,
+                    _ => What::Nothing,
                 }
             }
             Some(at) => {
@@ -464,27 +449,8 @@ impl Retired {
     fn base(&self, side: usize) -> Option<u32> {
         (self.bits & (Self::HAS_BASE << side) != 0).then_some(self.base[side])
     }
-}
 
-/// Bytes of a retired record in a [`RecordStore`].
-pub const RECORD: usize = 24;
-
-/// Where the tracker's retired IPv4 records go once it holds [`SPILL_AT`] of them: a
-/// capture of millions of connections would otherwise keep one in memory for each
-/// (see [`Retired`]). Keys are packed 4-tuples with the protocol, records opaque.
-/// The tracker never puts a key the store holds a record for.
-pub trait RecordStore: Send {
-    /// Takes records, sorted by key.
-    fn put(&mut self, records: &[([u64; 2], [u8; RECORD])]);
-    /// Removes and returns the record under `key`.
-    fn take(&mut self, key: &[u64; 2]) -> Option<[u8; RECORD]>;
-    fn clear(&mut self);
-}
-
-/// Retired IPv4 records held in memory before they go to the store, when there is one.
-pub const SPILL_AT: usize = 4096;
-
-impl Retired {
+    /// The record as a [`RecordStore`] keeps it.
     fn to_bytes(self) -> [u8; RECORD] {
         let mut b = [0u8; RECORD];
         b[0..4].copy_from_slice(&self.id.to_le_bytes());
@@ -508,6 +474,24 @@ impl Retired {
         }
     }
 }
+
+/// Bytes of a retired record in a [`RecordStore`].
+pub const RECORD: usize = 24;
+
+/// Where the tracker's retired IPv4 records go once it holds [`SPILL_AT`] of them: a
+/// capture of millions of connections would otherwise keep one in memory for each
+/// (see [`Retired`]). Keys are packed 4-tuples with the protocol, records opaque.
+/// The tracker never puts a key the store holds a record for.
+pub trait RecordStore: Send {
+    /// Takes records, sorted by key.
+    fn put(&mut self, records: &[([u64; 2], [u8; RECORD])]);
+    /// Removes and returns the record under `key`.
+    fn take(&mut self, key: &[u64; 2]) -> Option<[u8; RECORD]>;
+    fn clear(&mut self);
+}
+
+/// Retired IPv4 records held in memory before they go to the store, when there is one.
+pub const SPILL_AT: usize = 4096;
 
 impl Scale {
     fn to_byte(self) -> u8 {
