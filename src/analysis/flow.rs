@@ -60,14 +60,7 @@ impl FlowKey {
             if h.is_fragment() {
                 return None;
             }
-            let (sa, da) = (h.src_bytes()?, h.dst_bytes()?);
-            // Nearly every frame: the mapped addresses share their first 12 bytes, so
-            // the order is that of the IPv4 address and port, in one comparison.
-            let key = |a: [u8; 4], port: u16| u64::from(u32::from_be_bytes(a)) << 16 | u64::from(port);
-            let from_lo = key(sa, sp) <= key(da, dp);
-            let s = Endpoint { addr: v4_mapped(sa), port: sp };
-            let d = Endpoint { addr: v4_mapped(da), port: dp };
-            let key = if from_lo { FlowKey { lo: s, hi: d } } else { FlowKey { lo: d, hi: s } };
+            let (key, from_lo) = Self::v4(h.src_bytes()?, sp, h.dst_bytes()?, dp);
             return Some(Located { key, from_lo, transport: &layers[t], ip });
         } else {
             let ip = crate::decode::ipv6::Ipv6::new(p.bytes(ip));
@@ -82,6 +75,20 @@ impl FlowKey {
             (FlowKey { lo: d, hi: s }, false)
         };
         Some(Located { key, from_lo, transport: &layers[t], ip })
+    }
+}
+
+impl FlowKey {
+    /// The key of an IPv4 packet from `sa:sp` to `da:dp`, and whether it travels lo -> hi.
+    #[inline]
+    pub fn v4(sa: [u8; 4], sp: u16, da: [u8; 4], dp: u16) -> (FlowKey, bool) {
+        // Nearly every frame: the mapped addresses share their first 12 bytes, so
+        // the order is that of the IPv4 address and port, in one comparison.
+        let key = |a: [u8; 4], port: u16| u64::from(u32::from_be_bytes(a)) << 16 | u64::from(port);
+        let from_lo = key(sa, sp) <= key(da, dp);
+        let s = Endpoint { addr: v4_mapped(sa), port: sp };
+        let d = Endpoint { addr: v4_mapped(da), port: dp };
+        (if from_lo { FlowKey { lo: s, hi: d } } else { FlowKey { lo: d, hi: s } }, from_lo)
     }
 }
 

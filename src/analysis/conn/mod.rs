@@ -179,7 +179,16 @@ impl Input {
     /// tracking on another. `checksums`: verify TCP checksums, which only the
     /// summaries' Zeek view uses (a tenth of `read -Y`'s work).
     pub fn read(number: u64, ts: u64, orig_len: u32, p: &Packet<'_>, checksums: bool) -> Input {
-        let what = match FlowKey::locate(p) {
+        let what = match Self::v4_tcp(p, checksums) {
+            Some(seg) => What::Tcp(seg),
+            None => Self::what(p, checksums),
+        };
+        Input { number, ts, orig_len, what }
+    }
+
+    /// The general path of [`Input::read`]: any frame.
+    fn what(p: &Packet<'_>, checksums: bool) -> What {
+        match FlowKey::locate(p) {
             None => What::Nothing,
             Some(at) if at.transport.proto == crate::decode::Proto::Tcp => {
                 let t = tcp::Tcp::new(p.bytes(at.transport));
@@ -217,8 +226,49 @@ impl Input {
                     .map_or(0, |l| u64::from(l.saturating_sub(8)));
                 What::Udp { key: Key { flow: at.key, proto: Proto::Udp }, from_lo: at.from_lo, len }
             }
+        }
+    }
+}
+
+impl Input {
+    /// [`Input::read`]'s answer for the usual frame (a link header, IPv4, TCP, neither
+    /// header cut short, not a fragment) read with two fixed-size copies instead of
+    /// field by field: `read -Y`'s reader does this for every frame while the writer
+    /// tracks. `None`: another kind of frame, for the general path.
+    #[inline]
+    fn v4_tcp(p: &Packet<'_>, checksums: bool) -> Option<Seg> {
+        let (ip, t) = match p.own_layers() {
+            [_, ip, t, ..] if ip.proto == crate::decode::Proto::Ipv4 && t.proto == crate::decode::Proto::Tcp => (ip, t),
+            _ => return None,
         };
-        Input { number, ts, orig_len, what }
+        let h: [u8; 20] = crate::decode::arr(p.bytes(ip), 0)?;
+        let tb = p.bytes(t);
+        let s: [u8; 20] = crate::decode::arr(tb, 0)?;
+        // More fragments, or an offset: see `FlowKey::locate`.
+        if h[6] & 0x3f != 0 || h[7] != 0 {
+            return None;
+        }
+        let be16 = |i: usize| u16::from_be_bytes([s[i], s[i + 1]]);
+        let be32 = |i: usize| u32::from_be_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
+        let (sport, dport) = (be16(0), be16(2));
+        let (flow, from_lo) = FlowKey::v4([h[12], h[13], h[14], h[15]], sport, [h[16], h[17], h[18], h[19]], dport);
+        let flags = be16(12) & 0x0fff;
+        let seglen = p.tcp_len_in(t, ip);
+        let tcp = tcp::Tcp::new(tb);
+        Some(Seg {
+            key: Key { flow, proto: Proto::Tcp },
+            from_lo,
+            seq: be32(4),
+            ack: be32(8),
+            flags,
+            win: be16(14),
+            seglen: seglen.unwrap_or(0),
+            whole: seglen.is_some() && s[12] >> 4 >= 5,
+            sport,
+            dport,
+            offer: if flags & tcp::SYN != 0 { Offer::of(&tcp) } else { Offer::default() },
+            bad: checksums && crate::decode::transport_checksum(p, t) == crate::decode::Checksum::Bad,
+        })
     }
 }
 
