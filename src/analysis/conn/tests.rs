@@ -823,7 +823,7 @@ proptest::proptest! {
             }
         }
         let orig_len = buf.len() as u32 + orig_extra;
-        buf.truncate(buf.len().saturating_sub(cut).max(0));
+        buf.truncate(buf.len().saturating_sub(cut));
         fast_read_agrees(&buf, orig_len, LinkType::ETHERNET);
     }
 }
