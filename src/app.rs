@@ -195,7 +195,8 @@ impl<'f> Pipeline<'f> {
     }
 
     fn matches<'a>(&mut self, frame: &Frame<'a>) -> Option<Matched<'a>> {
-        let packet = decode::decode(frame.link, frame.data, frame.orig_len);
+        let mut packet = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
+        packet.decode();
         let rel = self.seq.observe(frame.number, frame.ts.0, frame.orig_len, &packet).ctx;
         let times = self.times.observe(frame);
         let ctx = if self.view.absolute_seq { Context::default() } else { rel };
@@ -372,7 +373,8 @@ fn stats_cmd(a: StatsArgs) -> Result<bool> {
                     break;
                 }
             };
-            let p = decode::decode(frame.link, frame.data, frame.orig_len);
+            let mut p = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
+            p.decode();
             if let Some(f) = &filter {
                 let ctx = seq.observe(frame.number, frame.ts.0, frame.orig_len, &p).ctx;
                 if !f.matches(&frame, &p, &ctx) {
@@ -536,7 +538,8 @@ mod pipeline {
                                     interface: j.interface,
                                     ts_digits: j.ts_digits,
                                 };
-                                let p = decode::decode(f.link, f.data, f.orig_len);
+                                let mut p = decode::Packet::undecoded(f.link, f.data, f.orig_len);
+                                p.decode();
                                 fmt.write(&mut out, &f, &p, &ctx, j.times)?;
                             }
                             if let Some(t) = tracker.as_mut() {
@@ -643,7 +646,8 @@ mod pipeline {
                     break;
                 }
                 window += 1;
-                let p = decode::decode(frame.link, frame.data, frame.orig_len);
+                let mut p = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
+                p.decode();
                 let ctx = match seq.as_mut() {
                     Some(t) => t.observe(frame.number, frame.ts.0, frame.orig_len, &p).ctx,
                     None => {
@@ -879,7 +883,8 @@ fn conns_cmd(a: crate::cli::ConnsArgs) -> Result<bool> {
     let mut t0 = None;
     each_frame(&mut cap, &mut problems, &mut out, |frame| {
         t0.get_or_insert(frame.ts.0);
-        let p = decode::decode(frame.link, frame.data, frame.orig_len);
+        let mut p = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
+        p.decode();
         tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
         if frame.number % 4096 == 0 && store_error.is_none() {
             store_error = keep(&mut store, &mut tracker.drain_finished()).err();
@@ -1518,7 +1523,8 @@ fn each_tracked(
     let mut tracker = tracker(max_conns as usize, false);
     let mut conns = 0u32;
     each_frame(cap, problems, out, |frame| {
-        let p = decode::decode(frame.link, frame.data, frame.orig_len);
+        let mut p = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
+        p.decode();
         let seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
         if let Some(id) = seen.id {
             conns = conns.max(id + 1);
