@@ -120,6 +120,23 @@ fn num<T: Into<u64>>(x: Option<T>) -> Option<Lit> {
     x.map(|v| Lit::Num(v.into()))
 }
 
+/// The bit of a `tcp.flags.*` field in the TCP header's flags.
+pub(crate) fn tcp_flag_bit(field: &Field) -> Option<u16> {
+    use Field::*;
+    Some(match field {
+        TcpSyn => tcp::SYN,
+        TcpAckFlag => tcp::ACK,
+        TcpFin => tcp::FIN,
+        TcpRst => tcp::RST,
+        TcpPsh => tcp::PSH,
+        TcpUrg => tcp::URG,
+        TcpEce => tcp::ECE,
+        TcpCwr => tcp::CWR,
+        TcpAe => tcp::AE,
+        _ => return None,
+    })
+}
+
 /// Calls `f` with each value of `field` in the frame until it returns true.
 pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context, f: &mut dyn FnMut(Lit) -> bool) {
     use Field::*;
@@ -140,7 +157,8 @@ pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context,
             f(Lit::Num(1));
         }
     };
-    let tcpflag = |bit: u16, f: &mut dyn FnMut(Lit) -> bool| {
+    let tcpflag = |f: &mut dyn FnMut(Lit) -> bool| {
+        let bit = tcp_flag_bit(field).unwrap_or(0);
         one(p.tcp().and_then(|t| t.flags()).map(|fl| Lit::Num(u64::from(fl & bit != 0))), f)
     };
     // Looked up only by the arms that need them: a filter runs on every frame.
@@ -220,15 +238,7 @@ pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context,
         TcpHdrLen => one(t().and_then(|t| t.header_len()).map(|h| Lit::Num(h as u64)), f),
         TcpWindow => one(num(t().and_then(|t| t.window())), f),
         TcpFlags => one(num(t().and_then(|t| t.flags())), f),
-        TcpSyn => tcpflag(tcp::SYN, f),
-        TcpAckFlag => tcpflag(tcp::ACK, f),
-        TcpFin => tcpflag(tcp::FIN, f),
-        TcpRst => tcpflag(tcp::RST, f),
-        TcpPsh => tcpflag(tcp::PSH, f),
-        TcpUrg => tcpflag(tcp::URG, f),
-        TcpEce => tcpflag(tcp::ECE, f),
-        TcpCwr => tcpflag(tcp::CWR, f),
-        TcpAe => tcpflag(tcp::AE, f),
+        TcpSyn | TcpAckFlag | TcpFin | TcpRst | TcpPsh | TcpUrg | TcpEce | TcpCwr | TcpAe => tcpflag(f),
         TcpChecksum => one(num(t().and_then(|t| t.checksum())), f),
         TcpUrgentPointer => one(num(t().and_then(|t| t.urgent())), f),
         TcpMss | TcpWscale | TcpSackPerm => {

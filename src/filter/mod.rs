@@ -57,18 +57,42 @@ pub(crate) enum Expr {
 }
 
 /// A parsed display filter.
-#[derive(Clone, Debug, PartialEq)]
 pub struct Filter {
     expr: Expr,
+    /// `expr` turned into closures once, so that a frame pays for what the filter
+    /// asks and not for walking the tree (see [`compile`]).
+    test: Test,
+}
+
+/// A filter, or a part of one, ready to run on a frame.
+type Test = Box<dyn Fn(&Frame<'_>, &Packet<'_>, &Context) -> bool + Send + Sync>;
+
+impl Clone for Filter {
+    fn clone(&self) -> Filter {
+        Filter { expr: self.expr.clone(), test: compile(&self.expr) }
+    }
+}
+
+impl PartialEq for Filter {
+    fn eq(&self, other: &Filter) -> bool {
+        self.expr == other.expr
+    }
+}
+
+impl std::fmt::Debug for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Filter").field("expr", &self.expr).finish()
+    }
 }
 
 impl Filter {
     pub fn parse(src: &str) -> Result<Filter, FilterError> {
-        Ok(Filter { expr: parse::parse(src)? })
+        let expr = parse::parse(src)?;
+        Ok(Filter { test: compile(&expr), expr })
     }
 
     pub fn matches(&self, frame: &Frame<'_>, pkt: &Packet<'_>, ctx: &Context) -> bool {
-        eval(&self.expr, frame, pkt, ctx)
+        (self.test)(frame, pkt, ctx)
     }
 
     /// Some field it names comes from connection tracking: without it, the filter
@@ -85,49 +109,69 @@ impl Filter {
     }
 }
 
-fn eval(e: &Expr, f: &Frame<'_>, p: &Packet<'_>, c: &Context) -> bool {
+/// The tree as closures. A `tcp.flags.*` comparison, the lessons' usual filter (`tcp.flags.syn
+/// == 1`), reads the flags straight from the header; every other comparison goes
+/// through the field's occurrences (`fields::values`).
+fn compile(e: &Expr) -> Test {
     match e {
-        Expr::Or(a, b) => eval(a, f, p, c) || eval(b, f, p, c),
-        Expr::And(a, b) => eval(a, f, p, c) && eval(b, f, p, c),
-        Expr::Not(a) => !eval(a, f, p, c),
+        Expr::Or(a, b) => {
+            let (a, b) = (compile(a), compile(b));
+            Box::new(move |f, p, c| a(f, p, c) || b(f, p, c))
+        }
+        Expr::And(a, b) => {
+            let (a, b) = (compile(a), compile(b));
+            Box::new(move |f, p, c| a(f, p, c) && b(f, p, c))
+        }
+        Expr::Not(a) => {
+            let a = compile(a);
+            Box::new(move |f, p, c| !a(f, p, c))
+        }
         Expr::Present(field) => {
-            let mut any = false;
-            fields::values(field, f, p, c, &mut |_| {
-                any = true;
-                true
-            });
-            any
+            let field = *field;
+            Box::new(move |f, p, c| {
+                let mut any = false;
+                fields::values(&field, f, p, c, &mut |_| {
+                    any = true;
+                    true
+                });
+                any
+            })
         }
         Expr::Cmp(field, op, lit) => {
-            // Wireshark: `a != b` is `!(a == b)` over all occurrences (since 3.6), and
-            // every other comparison holds if any occurrence satisfies it.
-            let (op, negate) = if *op == Op::Ne { (Op::Eq, true) } else { (*op, false) };
-            let mut present = false;
-            let mut hit = false;
-            fields::values(field, f, p, c, &mut |v| {
-                present = true;
-                hit = compare(v, op, *lit);
-                hit
-            });
-            if negate {
-                present && !hit
-            } else {
-                hit
+            let (field, op, lit) = (*field, *op, *lit);
+            if let (Some(bit), Lit::Num(n)) = (fields::tcp_flag_bit(&field), lit) {
+                // One value at most: `!=` and the others agree with the general rule
+                // below (no flags, no match).
+                return Box::new(move |_, p, _| {
+                    p.tcp().and_then(|t| t.flags()).is_some_and(|fl| compare_num(u64::from(fl & bit != 0), op, n))
+                });
             }
+            Box::new(move |f, p, c| cmp(&field, op, lit, f, p, c))
         }
+    }
+}
+
+/// Wireshark: `a != b` is `!(a == b)` over all occurrences (since 3.6), and every
+/// other comparison holds if any occurrence satisfies it.
+fn cmp(field: &fields::Field, op: Op, lit: Lit, f: &Frame<'_>, p: &Packet<'_>, c: &Context) -> bool {
+    let (op, negate) = if op == Op::Ne { (Op::Eq, true) } else { (op, false) };
+    let mut present = false;
+    let mut hit = false;
+    fields::values(field, f, p, c, &mut |v| {
+        present = true;
+        hit = compare(v, op, lit);
+        hit
+    });
+    if negate {
+        present && !hit
+    } else {
+        hit
     }
 }
 
 fn compare(v: Lit, op: Op, lit: Lit) -> bool {
     match (v, lit) {
-        (Lit::Num(a), Lit::Num(b)) => match op {
-            Op::Eq => a == b,
-            Op::Ne => a != b,
-            Op::Lt => a < b,
-            Op::Le => a <= b,
-            Op::Gt => a > b,
-            Op::Ge => a >= b,
-        },
+        (Lit::Num(a), Lit::Num(b)) => compare_num(a, op, b),
         (Lit::V4(a, _), Lit::V4(b, bits)) => {
             let mask = if bits == 0 { 0 } else { u32::MAX << (32 - u32::from(bits)) };
             match op {
@@ -147,6 +191,18 @@ fn compare(v: Lit, op: Op, lit: Lit) -> bool {
             _ => ord(a.cmp(&b), op),
         },
         _ => false,
+    }
+}
+
+#[inline]
+fn compare_num(a: u64, op: Op, b: u64) -> bool {
+    match op {
+        Op::Eq => a == b,
+        Op::Ne => a != b,
+        Op::Lt => a < b,
+        Op::Le => a <= b,
+        Op::Gt => a > b,
+        Op::Ge => a >= b,
     }
 }
 

@@ -201,3 +201,35 @@ fn exactly_the_fields_read_from_tracking_need_context() {
         assert_eq!(differs, field.needs_context(), "{name}");
     }
 }
+
+/// A `tcp.flags.*` comparison is compiled to a straight read of the header's flags:
+/// it must answer as the general rule over occurrences does, for every flag, operator
+/// and value, on a frame with TCP (flag set and clear) and one without.
+#[test]
+fn flag_comparisons_answer_as_the_general_rule() {
+    let frames = [syn(), udp6()];
+    let mut checked = 0;
+    for (name, field, _) in fields::FIELDS {
+        if fields::tcp_flag_bit(field).is_none() {
+            continue;
+        }
+        for (op, text) in [(Op::Eq, "=="), (Op::Ne, "!="), (Op::Lt, "<"), (Op::Le, "<="), (Op::Gt, ">"), (Op::Ge, ">=")]
+        {
+            for n in 0..3u64 {
+                let f = Filter::parse(&format!("{name} {text} {n}")).unwrap();
+                for data in &frames {
+                    let fr = frame(data);
+                    let p = decode(fr.link, fr.data, fr.orig_len);
+                    let ctx = Context::default();
+                    assert_eq!(
+                        f.matches(&fr, &p, &ctx),
+                        cmp(field, op, Lit::Num(n), &fr, &p, &ctx),
+                        "{name} {text} {n}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 9 * 6 * 3 * 2, "{checked}");
+}
