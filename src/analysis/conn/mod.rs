@@ -179,11 +179,13 @@ impl Input {
     /// tracking on another. `checksums`: verify TCP checksums, which only the
     /// summaries' Zeek view uses (a tenth of `read -Y`'s work).
     pub fn read(number: u64, ts: u64, orig_len: u32, p: &Packet<'_>, checksums: bool) -> Input {
-        let what = match Self::v4_tcp(p, checksums) {
-            Some(seg) => What::Tcp(seg),
-            None => Self::what(p, checksums),
-        };
-        Input { number, ts, orig_len, what }
+        let mut i = Input { number, ts, orig_len, what: What::Nothing };
+        // Filled in place: a `What` built apart and then moved in is copied twice.
+        match Self::v4_tcp(p, checksums) {
+            Some(seg) => i.what = What::Tcp(seg),
+            None => i.what = Self::what(p, checksums),
+        }
+        i
     }
 
     /// The general path of [`Input::read`]: any frame.
