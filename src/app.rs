@@ -246,8 +246,19 @@ fn read(a: ReadArgs) -> Result<bool> {
     let view = a.view;
     let mut pipe = Pipeline::new(view, filter.as_ref());
     pipe.begin(&mut out)?;
+    // The JSON array's commas depend on which frame came first overall: it stays
+    // on one thread.
+    let two_threads = view.format != Format::Json && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    // Under a selective filter the two-core pipeline has its writer thread track
+    // (see `pipeline`): both cores busy, the file is better read plainly than mapped
+    // and read ahead on a third thread.
+    let writer_tracks = two_threads && !view.absolute_seq && filter.as_ref().is_some_and(|f| !f.needs_context());
     'files: for (fi, path) in a.files.iter().enumerate() {
-        let mut cap = match CaptureFile::open_scan(path) {
+        let opened = match filter.as_ref() {
+            Some(f) if writer_tracks && selective(path, f) => CaptureFile::open_stream(path),
+            _ => CaptureFile::open_scan(path),
+        };
+        let mut cap = match opened {
             Ok(c) => c,
             Err(e) => {
                 problems.file_error(&mut out, &e)?;
@@ -261,10 +272,7 @@ fn read(a: ReadArgs) -> Result<bool> {
             writeln!(out, "==> {path} <==")?;
         }
         let d = digits(cap.format());
-        // The JSON array's commas depend on which frame came first overall: it stays
-        // on one thread.
-        let two_threads = view.format != Format::Json;
-        if two_threads && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+        if two_threads {
             out.flush()?;
             let remaining = a.count.map(|c| c - shown);
             let run = pipeline::list(&mut cap, filter.as_ref(), &a, d, remaining)?;
@@ -304,6 +312,31 @@ fn read(a: ReadArgs) -> Result<bool> {
     pipe.end(&mut out)?;
     out.flush()?;
     Ok(problems.ok)
+}
+
+/// Whether `filter` shows fewer than one in sixteen of the first frames of the file
+/// at `path`: the share under which `read`'s writer thread tracks the connections
+/// (`pipeline`), and reading the file plainly pays (`CaptureFile::open_stream`). Mapped
+/// and read ahead, a file shown in part costs no copy of the frames shown: with one
+/// frame in seven shown, plain reads took 0.48 s on 2 M frames against 0.42 s
+/// mapped. False for what is not a mapped file (standard input, a pipe): read once,
+/// it cannot be looked at first.
+fn selective(path: &str, filter: &Filter) -> bool {
+    const SAMPLE: u64 = 1 << 15;
+    let Ok(mut cap) = CaptureFile::open(path) else { return false };
+    if cap.mapping().is_none() {
+        return false;
+    }
+    let (mut n, mut shown) = (0u64, 0u64);
+    while n < SAMPLE {
+        let Ok(Some(f)) = cap.next_frame() else { break };
+        let mut p = decode::Packet::undecoded(f.link, f.data, f.orig_len);
+        p.decode();
+        n += 1;
+        // The filter names no tracked field: the context does not change its answer.
+        shown += u64::from(filter.matches(&f, &p, &Context::default()));
+    }
+    shown * 16 < n
 }
 
 fn show(a: ShowArgs) -> Result<bool> {

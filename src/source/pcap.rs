@@ -161,6 +161,16 @@ impl CaptureFile {
         // A mapping read without help is slower than plain reads (one core, or no
         // thread to be had); only the header was read from it, so drop it and stream.
         drop(c);
+        Self::open_stream(path)
+    }
+
+    /// Opens `path` for one front-to-back pass with plain reads into a small buffer,
+    /// not mapped: for a caller that keeps the other core busy, so that no read-ahead
+    /// thread would help. The kernel copying the pages costs less than mapping them
+    /// and handing them back (`read -Y` with a selective filter, whose writer thread
+    /// tracks the connections: 0.25 s on 2 M frames against 0.31 s mapped and read
+    /// ahead, and 0.36 s mapped alone; medians of 9 or more runs).
+    pub fn open_stream(path: &str) -> Result<CaptureFile, SourceError> {
         match Self::open_path(path)? {
             Some((file, _)) => Self::from_reader(path, Box::new(file)),
             None => Self::from_reader("-", Box::new(std::io::stdin())),
