@@ -2,8 +2,9 @@
 //! sections and interfaces), told apart by their magic bytes, never by the name.
 //!
 //! Regular files are memory-mapped and parsed in place, read ahead on another core
-//! for a front-to-back pass (`open_scan`, see `ahead`); pipes, stdin, and any file on
-//! a single core are read through a buffer that holds one record at a time, so memory
+//! for a front-to-back pass (`open_scan`, see `ahead`); pipes, stdin, any file on a
+//! single core, and files whose reader keeps both cores busy (`open_stream`) are read
+//! through a buffer that holds one record at a time, so memory
 //! stays bounded by the largest record, not the file. Record framing is pcap-file's;
 //! we check every length field against a ceiling before we trust it, so a hostile
 //! length can neither make us allocate nor wait for gigabytes that will never come.
