@@ -323,6 +323,10 @@ fn read(a: ReadArgs) -> Result<bool> {
 /// it cannot be looked at first.
 fn selective(path: &str, filter: &Filter) -> bool {
     const SAMPLE: u64 = 1 << 15;
+    // Asked before opening: opening a pipe already reads from it.
+    if path == "-" || !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let Ok(mut cap) = CaptureFile::open(path) else { return false };
     if cap.mapping().is_none() {
         return false;

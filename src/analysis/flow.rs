@@ -76,9 +76,7 @@ impl FlowKey {
         };
         Some(Located { key, from_lo, transport: &layers[t], ip })
     }
-}
 
-impl FlowKey {
     /// The key of an IPv4 packet from `sa:sp` to `da:dp`, and whether it travels lo -> hi.
     #[inline]
     pub fn v4(sa: [u8; 4], sp: u16, da: [u8; 4], dp: u16) -> (FlowKey, bool) {

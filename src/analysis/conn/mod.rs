@@ -230,9 +230,7 @@ impl Input {
             }
         }
     }
-}
 
-impl Input {
     /// [`Input::read`]'s answer for the usual frame (a link header, IPv4, TCP, neither
     /// header cut short, not a fragment) read with two fixed-size copies instead of
     /// field by field: `read -Y`'s reader does this for every frame while the writer
