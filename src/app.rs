@@ -53,7 +53,7 @@ fn tracker(cap: usize, keep: bool) -> Tracker {
 /// Buffered standard output. Not locked for the whole run: the list pipeline writes
 /// from a second thread.
 fn stdout() -> BufWriter<io::Stdout> {
-    BufWriter::with_capacity(256 * 1024, io::stdout())
+    BufWriter::with_capacity(crate::render::list::OUT_CHUNK, io::stdout())
 }
 
 /// Parses the display filter once, with a caret under the column that failed.

@@ -87,8 +87,9 @@ impl ListRenderer {
         l.byte(b' ');
         write_info(l, f, p, ctx);
         l.byte(b'\n');
-        // Lines collect here and go out in large writes: one copy per line, not two.
-        if l.buf.len() >= 1 << 16 {
+        // Lines collect here and go out in writes of at least OUT_CHUNK: a buffered
+        // writer of that capacity passes them through rather than copying them again.
+        if l.buf.len() >= OUT_CHUNK {
             out.write_all(l.as_bytes())?;
             l.clear();
         }
@@ -102,6 +103,10 @@ impl ListRenderer {
         Ok(())
     }
 }
+
+/// The capacity of the writer `read` lists into (`app::stdout`), and the size
+/// from which the lines held go out to it.
+pub const OUT_CHUNK: usize = 256 * 1024;
 
 /// A column address: IP when there is one, else the link address.
 #[derive(Clone, Copy)]
