@@ -303,7 +303,17 @@ fn a_pipe_lists_exactly_what_the_file_lists() {
             }
         });
         args[1] = fifo.to_str().unwrap();
-        let o = pktlab(&args);
+        // Read twice, a named pipe would block the second open for good: fail, not hang.
+        let child = Command::new(bin()).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let pid = child.id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(child.wait_with_output()));
+        let Ok(o) = rx.recv_timeout(std::time::Duration::from_secs(60)) else {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            let _ = std::fs::remove_file(&fifo);
+            panic!("{extra:?}: reading a named pipe did not finish in 60 s");
+        };
+        let o = o.unwrap();
         feed.join().unwrap();
         let _ = std::fs::remove_file(&fifo);
         assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
