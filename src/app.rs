@@ -619,7 +619,7 @@ mod pipeline {
                 tx,
                 back: back_rx,
                 jobs: Jobs { copied: copy, ..Jobs::default() },
-                text: Vec::with_capacity(256 * 1024),
+                text: Vec::with_capacity(crate::render::list::OUT_CHUNK),
                 mine: Fmt::new(&view, digits),
                 n_batch: 0,
                 len: 0,
@@ -816,7 +816,7 @@ mod pipeline {
                 if self.mine.flush(&mut self.text).is_err() {
                     return false;
                 }
-                let next = self.spare_text.pop().unwrap_or_else(|| Vec::with_capacity(256 * 1024));
+                let next = self.spare_text.pop().unwrap_or_else(|| Vec::with_capacity(crate::render::list::OUT_CHUNK));
                 Batch::Text(std::mem::replace(&mut self.text, next), done)
             } else {
                 let mut next = self.spare_jobs.pop().unwrap_or_default();

@@ -120,6 +120,11 @@ fn num<T: Into<u64>>(x: Option<T>) -> Option<Lit> {
     x.map(|v| Lit::Num(v.into()))
 }
 
+/// A TCP flag of the frame, 0 or 1; `None` without a TCP header's flags.
+pub(crate) fn tcp_flag(bit: u16, p: &Packet<'_>) -> Option<u64> {
+    p.tcp().and_then(|t| t.flags()).map(|fl| u64::from(fl & bit != 0))
+}
+
 /// The bit of a `tcp.flags.*` field in the TCP header's flags.
 pub(crate) fn tcp_flag_bit(field: &Field) -> Option<u16> {
     use Field::*;
@@ -156,10 +161,6 @@ pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context,
         if p.has(pr) {
             f(Lit::Num(1));
         }
-    };
-    let tcpflag = |f: &mut dyn FnMut(Lit) -> bool| {
-        let bit = tcp_flag_bit(field).unwrap_or(0);
-        one(p.tcp().and_then(|t| t.flags()).map(|fl| Lit::Num(u64::from(fl & bit != 0))), f)
     };
     // Looked up only by the arms that need them: a filter runs on every frame.
     let ip = || p.ipv4();
@@ -238,7 +239,9 @@ pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context,
         TcpHdrLen => one(t().and_then(|t| t.header_len()).map(|h| Lit::Num(h as u64)), f),
         TcpWindow => one(num(t().and_then(|t| t.window())), f),
         TcpFlags => one(num(t().and_then(|t| t.flags())), f),
-        TcpSyn | TcpAckFlag | TcpFin | TcpRst | TcpPsh | TcpUrg | TcpEce | TcpCwr | TcpAe => tcpflag(f),
+        TcpSyn | TcpAckFlag | TcpFin | TcpRst | TcpPsh | TcpUrg | TcpEce | TcpCwr | TcpAe => {
+            one(num(tcp_flag_bit(field).and_then(|bit| tcp_flag(bit, p))), f)
+        }
         TcpChecksum => one(num(t().and_then(|t| t.checksum())), f),
         TcpUrgentPointer => one(num(t().and_then(|t| t.urgent())), f),
         TcpMss | TcpWscale | TcpSackPerm => {

@@ -142,9 +142,7 @@ fn compile(e: &Expr) -> Test {
             if let (Some(bit), Lit::Num(n)) = (fields::tcp_flag_bit(&field), lit) {
                 // One value at most: `!=` and the others agree with the general rule
                 // below (no flags, no match).
-                return Box::new(move |_, p, _| {
-                    p.tcp().and_then(|t| t.flags()).is_some_and(|fl| compare_num(u64::from(fl & bit != 0), op, n))
-                });
+                return Box::new(move |_, p, _| fields::tcp_flag(bit, p).is_some_and(|v| compare_num(v, op, n)));
             }
             Box::new(move |f, p, c| cmp(&field, op, lit, f, p, c))
         }

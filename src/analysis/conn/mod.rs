@@ -254,7 +254,6 @@ impl Input {
         let (flow, from_lo) = FlowKey::v4([h[12], h[13], h[14], h[15]], sport, [h[16], h[17], h[18], h[19]], dport);
         let flags = be16(12) & 0x0fff;
         let seglen = p.tcp_len_in(t, ip);
-        let tcp = tcp::Tcp::new(tb);
         Some(Seg {
             key: Key { flow, proto: Proto::Tcp },
             from_lo,
@@ -266,7 +265,7 @@ impl Input {
             whole: seglen.is_some() && s[12] >> 4 >= 5,
             sport,
             dport,
-            offer: if flags & tcp::SYN != 0 { Offer::of(&tcp) } else { Offer::default() },
+            offer: if flags & tcp::SYN != 0 { Offer::of(&tcp::Tcp::new(tb)) } else { Offer::default() },
             bad: checksums && crate::decode::transport_checksum(p, t) == crate::decode::Checksum::Bad,
         })
     }
