@@ -12,6 +12,8 @@ ICMP errors); a field pktlab has and tshark does not, or a different value, is a
 import argparse, json, os, subprocess, sys
 from concurrent.futures import ThreadPoolExecutor
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+
 COLS = ["frame.number", "frame.len", "frame.cap_len", "eth.src", "eth.dst", "eth.type",
         "arp.opcode", "arp.src.proto_ipv4", "arp.dst.proto_ipv4", "ip.src", "ip.dst",
         "ip.proto", "ip.ttl", "ip.id", "ip.len", "tcp.srcport", "tcp.dstport", "tcp.seq_raw",
@@ -40,7 +42,10 @@ def ours(obj):
 def compare(path, pktlab, oracle, verbose):
     res = {"file": os.path.basename(path), "frames": 0, "mismatch": 0, "missing": 0,
            "examples": [], "error": None}
-    t = subprocess.run([os.path.join(oracle, "tshark_fields.sh"), path], capture_output=True, text=True)
+    # The oracle turns IPv4 defragmentation off but leaves IPv6's on; these
+    # preferences turn it off too, so a first fragment of either keeps its header.
+    env = dict(os.environ, WIRESHARK_CONFIG_DIR=os.path.join(HERE, "tshark-prefs"))
+    t = subprocess.run([os.path.join(oracle, "tshark_fields.sh"), path], capture_output=True, text=True, env=env)
     p = subprocess.run([pktlab, "read", "--format", "jsonl", path], capture_output=True, text=True)
     if "panicked" in p.stderr or p.returncode not in (0, 2):
         res["error"] = "pktlab rc=%d: %s" % (p.returncode, p.stderr.strip()[:300])

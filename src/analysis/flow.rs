@@ -45,6 +45,11 @@ impl FlowKey {
         // The innermost TCP or UDP header (a tunnel's UDP comes before what it carries),
         // and the IP header that carries it.
         // Not what an ICMP error quotes: the error is not part of that connection.
+        // Not a first fragment's header (IPv4 or IPv6, at any depth): tshark's
+        // conversations count the datagram where it is reassembled.
+        if p.fragmented {
+            return None;
+        }
         let layers = p.own_layers();
         let t = layers
             .iter()

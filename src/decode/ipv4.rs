@@ -54,12 +54,8 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
         // the list says "Fragmented IP protocol" (`unknown_ip_proto`), and the
         // connection tracker and checksums leave fragments alone.
         p.unknown_ip_proto = Some(proto);
-        let min = match proto {
-            6 => 20,
-            17 | 1 => 8,
-            _ => usize::MAX,
-        };
-        if ip.fragment_offset() == Some(0) && pend - (off + ihl) >= min {
+        p.fragmented |= !p.quoting();
+        if ip.fragment_offset() == Some(0) && pend > off + ihl {
             return decode_ip_proto(p, proto, off + ihl, pend);
         }
         return push_data(p, off + ihl, pend);

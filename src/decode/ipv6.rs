@@ -47,9 +47,14 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
         next = h[0];
         cur += len;
         if this == 44 && be16(h, 2).unwrap_or(0) & 0xfff9 != 0 {
-            p.push(Proto::Ipv6, off, cur, pend);
+            // A fragment: as for IPv4, the first one's transport header is decoded
+            // (tshark with defragmentation off), the others are data.
             p.unknown_ip_proto = Some(next);
-            return push_data(p, cur, pend);
+            p.fragmented |= !p.quoting();
+            if be16(h, 2).unwrap_or(0) & 0xfff8 != 0 || cur >= pend {
+                p.push(Proto::Ipv6, off, cur, pend);
+                return push_data(p, cur, pend);
+            }
         }
     }
     p.push(Proto::Ipv6, off, cur, pend);

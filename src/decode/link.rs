@@ -366,6 +366,10 @@ pub fn describe_eth<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
         let _ = super::field::write_mac(&mut s, &dst);
     }
     v.layer(Proto::Eth, base..base + b.len().min(14), format_args!("Ethernet II, Src: {s}"));
+    if b.len() < 14 {
+        // Wireshark shows no field of a header it cannot read whole.
+        return;
+    }
     let mut f = Fields { v, base, avail: b.len().min(14) };
     if let Some(m) = e.dst() {
         f.f("dst", "Destination", 0..6, Some(Value::Mac(m)), Some(format_args!("{}", mac_meaning(&m))));

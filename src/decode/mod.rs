@@ -232,6 +232,10 @@ pub struct Packet<'a> {
     trailer: usize,
     /// Index of the first layer of the datagram an ICMP error quotes; 0 when none.
     quote: usize,
+    /// An IP layer is a fragment (Wireshark's `pinfo->fragmented`): the transport
+    /// header of a first fragment is decoded, but the segment has no length of its
+    /// own and its checksum covers bytes the frame lacks.
+    pub fragmented: bool,
 }
 
 const EMPTY: Layer = Layer { proto: Proto::Data, start: 0, hdr_end: 0, end: 0 };
@@ -338,6 +342,9 @@ impl<'a> Packet<'a> {
 
     /// [`Packet::tcp_len`] of the TCP layer `l`, carried by the IP layer `ip`.
     pub fn tcp_len_in(&self, l: &Layer, ip: &Layer) -> Option<u32> {
+        if self.fragmented {
+            return None;
+        }
         let tcp = tcp::Tcp::new(self.bytes(l));
         let hl = tcp.header_len()? as u32;
         let ip_payload = self.ip_payload_len_in(l, ip)?;
@@ -410,6 +417,7 @@ impl<'a> Packet<'a> {
             malformed: None,
             trailer: 0,
             quote: 0,
+            fragmented: false,
         }
     }
 
@@ -574,7 +582,7 @@ pub fn transport_checksum(p: &Packet<'_>, l: &Layer) -> Checksum {
         // A quote holds the header and a few bytes of a datagram, never all of it.
         return Checksum::Unverified;
     }
-    if ip.proto == Proto::Ipv4 && ipv4::Ipv4::new(p.bytes(ip)).is_fragment() {
+    if p.fragmented {
         return Checksum::Fragment;
     }
     let Some(claimed) = p.ip_payload_len_of(l) else {
@@ -955,13 +963,38 @@ mod tests {
         assert_eq!(p.unknown_ip_proto, Some(6));
         assert_eq!(p.payload().len(), 40);
 
-        // A first fragment too short for the header it starts: data.
+        // A first fragment too short for the whole header it starts: tshark still
+        // reads the ports (and as far as the bytes go) out of it.
         let mut tiny = f.clone();
         tiny[17] = 20 + 12; // IP total length: 12 bytes of TCP
         let tiny = with_ip_checksum(tiny);
         let p = decode(LinkType::ETHERNET, &tiny, 74);
-        assert!(p.tcp().is_none());
-        assert_eq!(p.payload().len(), 12);
+        assert_eq!(p.tcp().and_then(|t| t.dst_port()), Some(8000));
+        assert_eq!(p.unknown_ip_proto, Some(6));
+    }
+
+    #[test]
+    fn an_ipv6_first_fragment_decodes_its_header_but_is_no_conversation() {
+        let mut f = vec![0u8; 14];
+        f[12..14].copy_from_slice(&[0x86, 0xdd]);
+        let mut ip6 = vec![0x60, 0, 0, 0, 0, 16, 44, 64];
+        ip6.extend_from_slice(&[0xfe; 16]);
+        ip6.extend_from_slice(&[0xfd; 16]);
+        f.extend_from_slice(&ip6);
+        // Fragment header: next UDP, offset 0, M set.
+        f.extend_from_slice(&[17, 0, 0x00, 0x01, 0, 0, 0, 7]);
+        f.extend_from_slice(&[0x04, 0xd2, 0x00, 0x35, 0, 100, 0, 0]);
+        let p = decode(LinkType::ETHERNET, &f, f.len() as u32);
+        assert!(p.fragmented);
+        assert_eq!(p.unknown_ip_proto, Some(17));
+        assert!(p.layer(Proto::Udp).is_some());
+        assert!(crate::analysis::flow::FlowKey::of(&p).is_none());
+        // The same header with offset 8: the fragment is data.
+        let n = f.len();
+        f[n - 14] = 0x40;
+        let p = decode(LinkType::ETHERNET, &f, f.len() as u32);
+        assert!(p.layer(Proto::Udp).is_none());
+        assert!(crate::analysis::flow::FlowKey::of(&p).is_none());
     }
 
     #[test]

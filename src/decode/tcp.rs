@@ -267,6 +267,10 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
         ),
     }
     let mut f = Fields { v, base, avail: hdr_avail };
+    // Wireshark reads both ports before it shows either.
+    if hdr_avail < 4 {
+        return;
+    }
     f.f("srcport", "Source Port", 0..2, t.src_port().map(|x| Value::U(x.into())), None);
     f.f("dstport", "Destination Port", 2..4, t.dst_port().map(|x| Value::U(x.into())), None);
     if let (Some(s), true) = (ctx.stream, f.has(&(0..4))) {
@@ -284,8 +288,9 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
         f.v.note("quoted", format_args!("the first bytes of the segment an ICMP error refers to"));
         return;
     }
-    if hdr_avail < 20 {
-        // Wireshark reads the fixed header as a whole: with less, it shows the ports only.
+    if hdr_avail < 16 {
+        // Wireshark reads the fixed header through the window before it shows more
+        // than the ports; from there on, each field whose bytes are there.
         f.v.note("short", format_args!("only {hdr_avail} of the 20 bytes of the fixed header are present"));
         return;
     }
@@ -334,11 +339,6 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
             Some(Value::U(hl as u64)),
             Some(format_args!("bytes ({}): bogus, must be at least 20", hl / 4)),
         );
-        return;
-    }
-    if hl < 20 {
-        let m = format_args!("bytes ({}): bogus, must be at least 20", hl / 4);
-        f.f("hdr_len", "Header Length", 12..13, Some(Value::U(hl as u64)), Some(m));
         return;
     }
     let acked = t.has(ACK);

@@ -59,6 +59,10 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
         ),
     );
     let mut f = Fields { v, base, avail: hdr_avail };
+    // Wireshark reads both ports before it shows either.
+    if hdr_avail < 4 {
+        return;
+    }
     f.f("srcport", "Source Port", 0..2, u.src_port().map(|x| Value::U(x.into())), None);
     f.f("dstport", "Destination Port", 2..4, u.dst_port().map(|x| Value::U(x.into())), None);
     f.f(

@@ -51,6 +51,26 @@ impl LinkType {
         }
     }
 
+    /// Bytes of pseudo-header at the start of each record that Wireshark reads as
+    /// metadata, not as the frame's (wiretap/pcap-common.c): a frame's length and
+    /// captured length leave them out, so they are not shown as its bytes either.
+    pub fn pseudo_header(self) -> usize {
+        match self.0 {
+            // SUNATM, MTP2_WITH_PHDR, BLUETOOTH_HCI_H4_WITH_PHDR, I2C_LINUX,
+            // BLUETOOTH_LINUX_MONITOR
+            123 | 139 | 201 | 209 | 254 => 4,
+            // IRDA, LINUX_LAPD
+            144 | 177 => 16,
+            // SITA
+            196 => 5,
+            // PPP_WITH_DIR
+            204 => 1,
+            // NFC_LLCP
+            245 => 2,
+            _ => 0,
+        }
+    }
+
     /// Whether pktlab decodes frames of this link type.
     pub fn is_supported(self) -> bool {
         matches!(self.0, 0 | 1 | 9 | 12 | 14 | 101 | 104 | 108 | 113 | 192 | 228 | 229 | 276)

@@ -5,16 +5,17 @@
 //! for a front-to-back pass (`open_scan`, see `ahead`); pipes, stdin, any file on a
 //! single core, and files whose reader keeps both cores busy (`open_stream`) are read
 //! through a buffer that holds one record at a time, so memory
-//! stays bounded by the largest record, not the file. Record framing is pcap-file's;
-//! we check every length field against a ceiling before we trust it, so a hostile
-//! length can neither make us allocate nor wait for gigabytes that will never come.
+//! stays bounded by the largest record, not the file. pcap-file reads the pcap file
+//! header; records (and all of pcapng) are framed here, with Wireshark's leniency
+//! (old files' swapped lengths, options that are not UTF-8). Every length field is
+//! checked against a ceiling before it is trusted, so a hostile length can neither
+//! make us allocate nor wait for gigabytes that will never come.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
 use pcap_file::pcap::{PcapParseError, PcapParser};
-use pcap_file::pcapng::{PcapNgParseError, PcapNgParser};
 use pcap_file::Endianness;
 
 use super::{Frame, LinkType, SourceError, SourceErrorKind, Timestamp};
@@ -31,6 +32,7 @@ const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 const EPB: u32 = 6;
 const SPB: u32 = 3;
 const OBSOLETE_PB: u32 = 2;
+const IDB: u32 = 1;
 const SHB: u32 = 0x0A0D0D0A;
 
 /// What kind of capture file this is, for `stats` and error messages.
@@ -79,8 +81,77 @@ enum Input {
 }
 
 enum Parser {
-    Pcap(PcapParser),
-    PcapNg(PcapNgParser),
+    Pcap(Pcap),
+    PcapNg(Ng),
+}
+
+/// What a pcap file's header says about its records.
+struct Pcap {
+    big: bool,
+    nano: bool,
+    snaplen: u32,
+    /// Files before format 2.3 (libpcap before 0.4) store the record's two lengths
+    /// the other way round; 2.3 files may hold either order. Wireshark's rule
+    /// (wiretap/libpcap.c): below 2.3 always swap, at 2.3 when the captured length
+    /// exceeds the original.
+    swap: Swap,
+    /// Bytes of pseudo-header before each frame that Wireshark does not count as the
+    /// frame's (see [`LinkType::pseudo_header`]).
+    pseudo: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Swap {
+    Never,
+    Always,
+    IfCapturedExceedsOriginal,
+}
+
+impl Pcap {
+    /// The captured and original lengths of the record header `h` (16 bytes).
+    fn lengths(&self, h: &[u8]) -> (u32, u32) {
+        let (incl, orig) = (read_u32(&h[8..12], self.big), read_u32(&h[12..16], self.big));
+        match self.swap {
+            Swap::Always => (orig, incl),
+            Swap::IfCapturedExceedsOriginal if incl > orig => (orig, incl),
+            _ => (incl, orig),
+        }
+    }
+}
+
+/// The state of a pcapng section: its byte order and, per interface, how its
+/// timestamps read. Kept here rather than in pcap-file's parser, which refuses a whole
+/// file over an option it cannot decode (an `if_os` that is not UTF-8, seen in
+/// tcpdump's test captures) where Wireshark reads on.
+#[derive(Default)]
+struct Ng {
+    big: bool,
+    clocks: Vec<Clock>,
+}
+
+/// How an interface's 64-bit timestamps become time (`if_tsresol`, `if_tsoffset`).
+#[derive(Clone, Copy)]
+struct Clock {
+    /// Timestamp units per second.
+    per_sec: u64,
+    /// Seconds to add (RFC 9xxx-draft pcapng section 4.2: `if_tsoffset`).
+    offset: i64,
+}
+
+impl Clock {
+    /// `if_tsresol`: 10^-n (top bit clear) or 2^-n seconds; µs when absent.
+    fn new(tsresol: u8, offset: i64) -> Clock {
+        let n = u32::from(tsresol & 0x7f);
+        let per_sec = if tsresol & 0x80 == 0 { 10u64.checked_pow(n) } else { 1u64.checked_shl(n) };
+        // A resolution finer than 64 bits can count: treat as the finest that fits.
+        Clock { per_sec: per_sec.unwrap_or(u64::MAX), offset }
+    }
+
+    fn time(&self, units: u64) -> Timestamp {
+        let ns = u128::from(units) * 1_000_000_000 / u128::from(self.per_sec.max(1));
+        let ns = ns as i128 + i128::from(self.offset) * 1_000_000_000;
+        Timestamp(ns.clamp(0, i128::from(u64::MAX)) as u64)
+    }
 }
 
 /// A capture file being read, frame by frame.
@@ -209,32 +280,40 @@ impl CaptureFile {
                 other => err(0, SourceErrorKind::Corrupt(other.to_string())),
             })?;
             let h = parser.header();
+            let nano = h.ts_resolution == pcap_file::pcap::PcapTsResolution::NanoSecond;
             let format = FileFormat::Pcap {
                 big_endian: h.endianness == Endianness::Big,
-                nanosecond: h.ts_resolution == pcap_file::pcap::PcapTsResolution::NanoSecond,
+                nanosecond: nano,
                 version: (h.version_major, h.version_minor),
                 snaplen: h.snaplen,
             };
-            let digits = if h.ts_resolution == pcap_file::pcap::PcapTsResolution::NanoSecond { 9 } else { 6 };
-            let iface =
-                Interface { link: LinkType(u32::from(h.datalink)), snaplen: h.snaplen, name: None, ts_digits: digits };
+            let link = pcap_link(u32::from(h.datalink), (h.version_major, h.version_minor))
+                .map_err(|e| err(20, SourceErrorKind::Corrupt(e)))?;
+            let digits = if nano { 9 } else { 6 };
+            let iface = Interface { link, snaplen: h.snaplen, name: None, ts_digits: digits };
             let consumed = bytes.len() - rem.len();
-            (Parser::Pcap(parser), format, vec![iface], consumed)
+            let swap = match (h.version_major, h.version_minor) {
+                (2, 0..=2) | (0..=1, _) => Swap::Always,
+                (2, 3) => Swap::IfCapturedExceedsOriginal,
+                _ => Swap::Never,
+            };
+            let pcap = Pcap {
+                big: h.endianness == Endianness::Big,
+                nano,
+                snaplen: h.snaplen,
+                swap,
+                pseudo: link.pseudo_header(),
+            };
+            (Parser::Pcap(pcap), format, vec![iface], consumed)
         } else if magic == PCAPNG_MAGIC {
-            let len = section_header_len(bytes);
-            if let Some(len) = len {
-                if len > MAX_RECORD {
-                    return Err(err(0, SourceErrorKind::AbsurdLength { claimed: len, max: MAX_RECORD }));
-                }
+            let Some(len) = section_header_len(bytes) else {
+                return Err(err(0, SourceErrorKind::Corrupt("bad section header byte-order magic".into())));
+            };
+            if len > MAX_RECORD {
+                return Err(err(0, SourceErrorKind::AbsurdLength { claimed: len, max: MAX_RECORD }));
             }
-            let (rem, parser) = PcapNgParser::new(bytes).map_err(|e| match e {
-                PcapNgParseError::IncompleteBuffer(needed, available) => {
-                    err(0, SourceErrorKind::HeaderCut { needed, available })
-                }
-                other => err(0, SourceErrorKind::Corrupt(error_chain(&other))),
-            })?;
-            let consumed = bytes.len() - rem.len();
-            (Parser::PcapNg(parser), FileFormat::PcapNg, Vec::new(), consumed)
+            // The section header is read as the first record.
+            (Parser::PcapNg(Ng::default()), FileFormat::PcapNg, Vec::new(), 0)
         } else {
             return Err(err(0, SourceErrorKind::BadMagic(magic)));
         };
@@ -397,8 +476,8 @@ impl CaptureFile {
                 if bytes.len() < 16 {
                     return Ok(16);
                 }
-                let incl = read_u32(&bytes[8..12], p.header().endianness == Endianness::Big);
-                let max = MAX_RECORD.max(u64::from(p.header().snaplen).min(MAX_RECORD));
+                let (incl, _) = p.lengths(&bytes[..16]);
+                let max = MAX_RECORD.max(u64::from(p.snaplen).min(MAX_RECORD));
                 if u64::from(incl) > max {
                     return Err(SourceErrorKind::AbsurdLength { claimed: incl.into(), max });
                 }
@@ -414,7 +493,7 @@ impl CaptureFile {
                         None => return Err(SourceErrorKind::Corrupt("bad section header byte-order magic".into())),
                     }
                 } else {
-                    u64::from(read_u32(&bytes[4..8], p.state().endianness() == Endianness::Big))
+                    u64::from(read_u32(&bytes[4..8], p.big))
                 };
                 if len > MAX_RECORD {
                     return Err(SourceErrorKind::AbsurdLength { claimed: len, max: MAX_RECORD });
@@ -441,47 +520,80 @@ impl CaptureFile {
         let start = self.pos;
         match &mut self.parser {
             Parser::Pcap(p) => {
-                let h = p.header();
-                let (rem, raw) = p.next_raw_packet(bytes).map_err(|e| SourceErrorKind::Corrupt(e.to_string()))?;
-                let nanos = match h.ts_resolution {
-                    pcap_file::pcap::PcapTsResolution::MicroSecond => u64::from(raw.ts_frac) * 1000,
-                    pcap_file::pcap::PcapTsResolution::NanoSecond => u64::from(raw.ts_frac),
-                };
+                let (incl, orig) = p.lengths(&bytes[..16]);
+                let (ts_sec, ts_frac) = (read_u32(&bytes[0..4], p.big), read_u32(&bytes[4..8], p.big));
+                let nanos = if p.nano { u64::from(ts_frac) } else { u64::from(ts_frac) * 1000 };
                 // Out-of-range fractions and orig_len < incl_len occur in real files;
-                // like tshark, show the frame rather than reject the file.
-                let ts = Timestamp(u64::from(raw.ts_sec) * 1_000_000_000 + nanos);
-                let data_start = start + 16;
-                let range = data_start..data_start + raw.incl_len as usize;
-                let orig = raw.orig_len.max(raw.incl_len);
-                Ok(Some((range, ts, orig, 0, bytes.len() - rem.len())))
+                // like tshark, show the frame as recorded rather than reject the file.
+                let ts = Timestamp(u64::from(ts_sec) * 1_000_000_000 + nanos);
+                let incl = incl as usize;
+                if incl < p.pseudo {
+                    return Err(SourceErrorKind::Corrupt(format!(
+                        "a {incl}-byte record is too short for the {}-byte pseudo-header of its link type",
+                        p.pseudo
+                    )));
+                }
+                // Wireshark does not count a pseudo-header as part of the frame.
+                let data_start = start + 16 + p.pseudo;
+                let range = data_start..start + 16 + incl;
+                let orig = orig.saturating_sub(p.pseudo as u32);
+                Ok(Some((range, ts, orig, 0, 16 + incl)))
             }
-            Parser::PcapNg(p) => {
-                let (rem, raw) = p.next_raw_block(bytes).map_err(|e| match e {
-                    PcapNgParseError::IncompleteBuffer(n, a) => SourceErrorKind::RecordCut { needed: n, available: a },
-                    other => SourceErrorKind::Corrupt(error_chain(&other)),
-                })?;
-                let consumed = bytes.len() - rem.len();
-                let big = p.state().endianness() == Endianness::Big;
-                let body = &raw.body;
+            Parser::PcapNg(ng) => {
+                // `record_len` checked the length (and that the buffer holds it).
+                let big = ng.big;
+                let len = if bytes[0..4] == PCAPNG_MAGIC {
+                    section_header_len(bytes).unwrap_or(0) as usize
+                } else {
+                    read_u32(&bytes[4..8], big) as usize
+                };
+                let Some(block) = bytes.get(..len).filter(|_| len >= 12) else {
+                    return Err(SourceErrorKind::Corrupt(format!("pcapng block length {len} is less than 12")));
+                };
+                let typ = if block[0..4] == PCAPNG_MAGIC { SHB } else { read_u32(&block[0..4], big) };
+                let trailing = read_u32(&block[len - 4..], if typ == SHB { block[8] == 0x1a } else { big });
+                if trailing as usize != len {
+                    return Err(SourceErrorKind::Corrupt(format!(
+                        "pcapng block lengths disagree: {len} at the start, {trailing} at the end"
+                    )));
+                }
+                let body = &block[8..len - 4];
                 let body_start = start + 8;
-                let result = match raw.type_ {
+                let result = match typ {
                     SHB => {
+                        if body.len() < 16 {
+                            return Err(SourceErrorKind::Corrupt("section header block shorter than 28 bytes".into()));
+                        }
+                        ng.big = body[0] == 0x1a;
+                        ng.clocks.clear();
                         self.interfaces.clear();
                         None
                     }
-                    1 => {
-                        let idb = &p.interfaces()[p.interfaces().len().saturating_sub(1)..];
-                        if let Some(i) = idb.first() {
-                            self.interfaces.push(Interface {
-                                link: LinkType(u32::from(i.linktype)),
-                                snaplen: i.snaplen,
-                                name: i.options.iter().find_map(|o| match o {
-                                    pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
-                                    _ => None,
-                                }),
-                                ts_digits: tsresol_digits(i.ts_resolution().to_u8()),
-                            });
+                    IDB => {
+                        if body.len() < 8 {
+                            return Err(SourceErrorKind::Corrupt(format!(
+                                "interface description block body of {} bytes, needed at least 8",
+                                body.len()
+                            )));
                         }
+                        let link = LinkType(u32::from(read_u16(&body[0..2], big)));
+                        let snaplen = read_u32(&body[4..8], big);
+                        let (mut name, mut tsresol, mut offset) = (None, 6u8, 0i64);
+                        for (code, value) in options(&body[8..], big) {
+                            match (code, value.len()) {
+                                (2, _) => {
+                                    name = Some(String::from_utf8_lossy(value).trim_end_matches('\0').to_string())
+                                }
+                                (9, 1) => tsresol = value[0],
+                                (14, 8) => {
+                                    let b: [u8; 8] = value.try_into().unwrap_or([0; 8]);
+                                    offset = if big { i64::from_be_bytes(b) } else { i64::from_le_bytes(b) };
+                                }
+                                _ => {}
+                            }
+                        }
+                        ng.clocks.push(Clock::new(tsresol, offset));
+                        self.interfaces.push(Interface { link, snaplen, name, ts_digits: tsresol_digits(tsresol) });
                         None
                     }
                     EPB | OBSOLETE_PB => {
@@ -491,12 +603,8 @@ impl CaptureFile {
                                 body.len()
                             )));
                         }
-                        let (iface, drops_ok) = if raw.type_ == EPB {
-                            (read_u32(&body[0..4], big), true)
-                        } else {
-                            (u32::from(read_u16(&body[0..2], big)), true)
-                        };
-                        let _ = drops_ok;
+                        let iface =
+                            if typ == EPB { read_u32(&body[0..4], big) } else { u32::from(read_u16(&body[0..2], big)) };
                         let hi = read_u32(&body[4..8], big);
                         let lo = read_u32(&body[8..12], big);
                         let cap = read_u32(&body[12..16], big) as usize;
@@ -507,12 +615,15 @@ impl CaptureFile {
                                 body.len() - 20
                             )));
                         }
-                        let ts = p
-                            .state()
-                            .decode_timestamp(iface, hi, lo)
-                            .map_err(|e| SourceErrorKind::Corrupt(e.to_string()))?;
+                        let Some(clock) = ng.clocks.get(iface as usize) else {
+                            return Err(SourceErrorKind::Corrupt(format!(
+                                "packet block for interface {iface}, but the section describes {}",
+                                ng.clocks.len()
+                            )));
+                        };
+                        let ts = clock.time((u64::from(hi) << 32) | u64::from(lo));
                         let s = body_start + 20;
-                        Some((s..s + cap, Timestamp::from_duration(ts), orig.max(cap as u32), iface, consumed))
+                        Some((s..s + cap, ts, orig, iface, len))
                     }
                     SPB => {
                         if body.len() < 4 {
@@ -526,17 +637,55 @@ impl CaptureFile {
                         let orig = read_u32(&body[0..4], big);
                         let cap = (orig as usize).min(body.len() - 4);
                         let s = body_start + 4;
-                        Some((s..s + cap, Timestamp(0), orig.max(cap as u32), 0, consumed))
+                        Some((s..s + cap, Timestamp(0), orig, 0, len))
                     }
                     _ => None,
                 };
                 if result.is_none() {
-                    self.pos += consumed;
+                    self.pos += len;
                 }
                 Ok(result)
             }
         }
     }
+}
+
+/// The options of a pcapng block (code, value), up to `opt_endofopt` or the first
+/// one that runs past the block: what was readable is used, as Wireshark does.
+fn options(mut b: &[u8], big: bool) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        if b.len() < 4 {
+            return None;
+        }
+        let (code, len) = (read_u16(&b[0..2], big), usize::from(read_u16(&b[2..4], big)));
+        let value = b.get(4..4 + len)?;
+        if code == 0 {
+            return None;
+        }
+        b = b.get(4 + len.div_ceil(4) * 4..).unwrap_or(&[]);
+        Some((code, value))
+    })
+}
+
+/// The link type of a pcap file's header field, which also carries an FCS length
+/// in its top bits (Wireshark's LT_* macros, wiretap/libpcap.c): the low 16 bits are
+/// the type. Files with the reserved bits between set are refused, as Wireshark does.
+/// AIX's libpcap (format 2.2) wrote interface types instead, mapped as Wireshark maps
+/// them.
+fn pcap_link(network: u32, version: (u16, u16)) -> Result<LinkType, String> {
+    if version == (2, 2) {
+        match network {
+            6 => return Ok(LinkType::ETHERNET),
+            9 => return Ok(LinkType(6)),
+            15 => return Ok(LinkType(10)),
+            24 => return Ok(LinkType::NULL),
+            _ => {}
+        }
+    }
+    if network & 0x03ff_0000 != 0 {
+        return Err(format!("link-type field 0x{network:08x} has reserved bits set (0x{:08x})", network & 0x03ff_0000));
+    }
+    Ok(LinkType(network & 0xffff))
 }
 
 /// Hands the pages of `map` between `released` and `upto` (rounded down to 2 MiB
@@ -614,19 +763,6 @@ fn fill(input: &mut Input, pos: usize, end: &mut usize, want: usize) -> std::io:
         }
     }
     Ok(())
-}
-
-/// An error and its causes on one line: pcap-file's top-level messages are generic
-/// ("Invalid raw block format"), the useful part is in the source.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 #[cfg(test)]
@@ -803,6 +939,76 @@ mod tests {
         assert!(matches!(e.kind, SourceErrorKind::BadMagic(_)));
         let e = CaptureFile::from_reader("x", Box::new(std::io::Cursor::new(Vec::new()))).err().unwrap();
         assert!(matches!(e.kind, SourceErrorKind::Empty));
+    }
+
+    #[test]
+    fn old_pcap_versions_have_their_record_lengths_swapped() {
+        // 2.2 (libpcap before 0.4) always stores original, then captured.
+        let mut b = pcap(false, false, 1, &[(1, 0, b"abcd", 4)]);
+        b[6..8].copy_from_slice(&2u16.to_le_bytes());
+        // Captured 4 stored second, original 60 first.
+        b[32..36].copy_from_slice(&60u32.to_le_bytes());
+        b[36..40].copy_from_slice(&4u32.to_le_bytes());
+        let (frames, err) = all(stream(b.clone()));
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!((frames[0].3, frames[0].4.as_slice()), (60, &b"abcd"[..]));
+        // 2.3 swaps only when "captured" exceeds "original".
+        b[6..8].copy_from_slice(&3u16.to_le_bytes());
+        let (frames, _) = all(stream(b.clone()));
+        assert_eq!((frames[0].3, frames[0].4.as_slice()), (60, &b"abcd"[..]));
+        // 2.4 never: the same record is captured 60 bytes of a 4-byte frame, cut.
+        b[6..8].copy_from_slice(&4u16.to_le_bytes());
+        let (frames, err) = all(stream(b));
+        assert!(frames.is_empty());
+        assert!(matches!(err.unwrap().kind, SourceErrorKind::RecordCut { .. }));
+    }
+
+    #[test]
+    fn the_link_type_field_keeps_its_low_16_bits_and_refuses_reserved_ones() {
+        // FCS-length bits (28-31, with bit 26 saying they are there): still Ethernet.
+        let b = pcap(false, false, 0x1400_0001, &[(1, 0, b"abcd", 4)]);
+        let (frames, err) = all(stream(b));
+        assert!(err.is_none());
+        assert_eq!(frames[0].2, LinkType::ETHERNET);
+        let b = pcap(false, false, 0x0001_0001, &[(1, 0, b"abcd", 4)]);
+        let e = CaptureFile::from_reader("x", Box::new(std::io::Cursor::new(b))).err().unwrap();
+        assert_eq!(e.offset, 20);
+        assert!(e.to_string().contains("reserved bits"), "{e}");
+        // A 2.2 file's own numbering: 6 was Ethernet there.
+        let mut b = pcap(false, false, 6, &[(1, 0, b"abcd", 4)]);
+        b[6..8].copy_from_slice(&2u16.to_le_bytes());
+        assert_eq!(all(stream(b)).0[0].2, LinkType::ETHERNET);
+    }
+
+    #[test]
+    fn a_pseudo_header_wireshark_does_not_count_is_not_part_of_the_frame() {
+        // Link 204 (PPP with direction): one byte of direction before the PPP frame.
+        let (frames, err) = all(stream(pcap(false, false, 204, &[(1, 0, b"\x01\xff\x03\x00\x21", 5)])));
+        assert!(err.is_none());
+        assert_eq!((frames[0].3, frames[0].4.as_slice()), (4, &b"\xff\x03\x00\x21"[..]));
+    }
+
+    #[test]
+    fn pcapng_reads_on_past_options_it_cannot_read_and_applies_tsoffset() {
+        let mut v = block(SHB, &[0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        // Ethernet; if_name (2) of bytes that are not UTF-8; if_tsoffset (14) = 100 s.
+        let mut idb = vec![1, 0, 0, 0, 0, 0, 0, 0];
+        idb.extend_from_slice(&[2, 0, 3, 0, b'e', 0xff, b'0', 0]);
+        idb.extend_from_slice(&[14, 0, 8, 0]);
+        idb.extend_from_slice(&100u64.to_le_bytes());
+        idb.extend_from_slice(&[0, 0, 0, 0]);
+        v.extend(block(IDB, &idb));
+        let mut epb = vec![0, 0, 0, 0, 0, 0, 0, 0];
+        epb.extend_from_slice(&5u32.to_le_bytes()); // 5 µs
+        epb.extend_from_slice(&3u32.to_le_bytes());
+        epb.extend_from_slice(&3u32.to_le_bytes());
+        epb.extend_from_slice(b"abc");
+        v.extend(block(EPB, &epb));
+        let c = stream(v);
+        let (frames, err) = all(c);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(frames[0].1, Timestamp(100_000_005_000));
+        assert_eq!(frames[0].4, b"abc");
     }
 
     #[test]
