@@ -1044,16 +1044,22 @@ fn demo_cmd(a: crate::cli::DemoArgs) -> Result<bool> {
         let (bytes, log) = match live.then(|| demo_live(*s)).transpose() {
             Ok(Some(got)) => got,
             Ok(None) => (demo::synthetic(*s)?, Vec::new()),
-            Err(DemoError::NoPrivilege) => {
+            Err(why) => {
+                // The lesson is the same either way: any live trouble (no privilege, no
+                // usable loopback, a capture that failed or caught nothing) shows the
+                // generated scenarios, with the reason, rather than failing the demo.
                 live = false;
+                let reason = match why {
+                    DemoError::NoPrivilege => "capturing on lo needs root or CAP_NET_RAW".to_string(),
+                    DemoError::Failed(e) => format!("the live run did not work ({e:#})"),
+                };
                 writeln!(
                     out,
-                    "pktlab demo: capturing on lo needs root or CAP_NET_RAW; showing the same scenarios generated \
-                     in memory instead (deterministic, as `pktlab gen` writes them)\n"
+                    "pktlab demo: {reason}; showing the same scenarios generated in memory instead \
+                     (deterministic, as `pktlab gen` writes them)\n"
                 )?;
                 (demo::synthetic(*s)?, Vec::new())
             }
-            Err(DemoError::Other(e)) => return Err(e),
         };
         let how = if live { "real sockets on 127.0.0.1, captured live on lo" } else { "synthetic" };
         writeln!(out, "=== {} ({how}) ===\n", s.title())?;
@@ -1098,7 +1104,7 @@ fn demo_cmd(a: crate::cli::DemoArgs) -> Result<bool> {
 
 enum DemoError {
     NoPrivilege,
-    Other(anyhow::Error),
+    Failed(anyhow::Error),
 }
 
 /// Runs one scenario with real sockets while capturing it on lo; the capture as pcap
@@ -1108,9 +1114,9 @@ fn demo_live(s: crate::gen::demo::Scenario) -> std::result::Result<(Vec<u8>, Vec
     use crate::source::live::{bpf::Simple, Event, LiveError, LiveSource, Options};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
-    let other = |e: anyhow::Error| DemoError::Other(e);
-    let prepared = Prepared::bind(s).map_err(|e| other(e.into()))?;
-    let port = prepared.port().map_err(|e| other(e.into()))?;
+    let failed = |e: anyhow::Error| DemoError::Failed(e);
+    let prepared = Prepared::bind(s).map_err(|e| failed(anyhow::Error::new(e).context("binding on 127.0.0.1")))?;
+    let port = prepared.port().map_err(|e| failed(e.into()))?;
     let mut opts = Options::new("lo");
     opts.kernel_filter = Some(match prepared {
         Prepared::Tcp(_) => Simple::TcpPort(port),
@@ -1120,26 +1126,34 @@ fn demo_live(s: crate::gen::demo::Scenario) -> std::result::Result<(Vec<u8>, Vec
     let mut src = match LiveSource::open(&opts, Arc::clone(&stop)) {
         Ok(src) => src,
         Err(LiveError::Permission { .. }) => return Err(DemoError::NoPrivilege),
-        Err(e) => return Err(other(e.into())),
+        Err(e) => return Err(failed(e.into())),
     };
-    let capture = std::thread::spawn(move || -> anyhow::Result<Vec<u8>> {
+    let capture = std::thread::spawn(move || -> anyhow::Result<(Vec<u8>, u64)> {
         let mut sink = crate::sink::pcap::PcapSink::new(Vec::new(), src.link(), src.snaplen())?;
+        let mut frames = 0u64;
         loop {
             match src.next_event()? {
-                Event::Frame(f) => sink.write(f.ts, f.orig_len, f.data)?,
+                Event::Frame(f) => {
+                    sink.write(f.ts, f.orig_len, f.data)?;
+                    frames += 1;
+                }
                 Event::Idle => {}
                 Event::Stopped => break,
             }
         }
         sink.flush()?;
-        Ok(sink.into_inner())
+        Ok((sink.into_inner(), frames))
     });
     let log = prepared.run(s);
     // The last segments (final ACKs) are on the wire within microseconds on lo.
     std::thread::sleep(std::time::Duration::from_millis(150));
     stop.store(true, Ordering::Relaxed);
-    let bytes = capture.join().map_err(|_| other(anyhow::anyhow!("the capture thread failed")))?.map_err(other)?;
-    let log = log.map_err(|e| other(e.into()))?;
+    let (bytes, frames) =
+        capture.join().map_err(|_| failed(anyhow::anyhow!("the capture thread failed")))?.map_err(failed)?;
+    let log = log.map_err(|e| failed(anyhow::Error::new(e).context("the exchange over 127.0.0.1")))?;
+    if frames == 0 {
+        return Err(failed(anyhow::anyhow!("nothing was captured on lo")));
+    }
     Ok((bytes, log))
 }
 

@@ -33,7 +33,7 @@ pub enum Command {
     Stream(StreamArgs),
     /// The sticky-packet view: which bytes of which message rode in which segment, for a framing you name.
     Segments(SegmentsArgs),
-    /// The lessons in one command: handshake, teardown, sticky packets, UDP, with real sockets captured on lo (or synthetic without privileges).
+    /// The lessons in one command: handshake, teardown, sticky packets, UDP, with real sockets captured on lo (or generated in memory when it cannot capture there).
     Demo(DemoArgs),
     /// Subnet calculator: ADDR/PREFIX, ADDR MASK; and `same`, `split`, `summarize`, `range`.
     Subnet(SubnetArgs),
@@ -181,7 +181,7 @@ pub struct DemoArgs {
     /// One scenario (default: all of them, in order).
     #[arg(value_enum)]
     pub scenario: Option<crate::gen::demo::Scenario>,
-    /// Do not capture: show the scenarios generated in memory (what happens anyway without privileges).
+    /// Do not capture: show the scenarios generated in memory (what happens anyway when the live run cannot work).
     #[arg(long)]
     pub synthetic: bool,
     #[command(flatten)]
