@@ -15,7 +15,8 @@ use crate::cli::{CaptureArgs, Cli, Command, Format, IfacesArgs, ReadArgs, ShowAr
 use crate::decode::{self, Context};
 use crate::filter::Filter;
 use crate::render::{json::JsonRenderer, list::ListRenderer, tree};
-use crate::source::live::{self, bpf, writer::PcapFileWriter, Event, LiveSource};
+use crate::sink::pcap::PcapFileWriter;
+use crate::source::live::{self, bpf, Event, LiveSource};
 use crate::source::pcap::FileFormat;
 use crate::source::{CaptureFile, Frame};
 
@@ -873,7 +874,7 @@ enum Stop {
     Count,
     Duration,
     Output(io::Error),
-    Pcap(live::writer::WriteError),
+    Pcap(crate::sink::pcap::WriteError),
     Socket(live::LiveError),
 }
 

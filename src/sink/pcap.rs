@@ -1,4 +1,5 @@
-//! A capture writer over any `io::Write`, pcap or pcapng. For pcap, pcap-file writes
+//! The one capture writer, over any `io::Write`, pcap or pcapng (and [`PcapFileWriter`],
+//! the same records committed whole to a file, for `capture -w`). For pcap, pcap-file writes
 //! the file header and records are staged here and go out in vectored writes of a few
 //! hundred frames, payloads that live for good (`write_static`) by reference, so the
 //! generator's millions of frames are not copied in user space; pcapng goes through
@@ -188,5 +189,181 @@ impl<W: Write> PcapSink<W> {
             Out::Pcap(w) => w,
             Out::PcapNg(ng, _) => ng.into_inner(),
         }
+    }
+}
+
+/// Why a capture file could not take more frames.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{path}: cannot create: {error}")]
+    Create { path: String, error: io::Error },
+    #[error("{path}: write failed after {frames} frames ({error}); the file holds those {frames} frames and is valid")]
+    Write { path: String, frames: u64, error: io::Error },
+    #[error("{path}: frame {number} cannot be stored: {reason}")]
+    Frame { path: String, number: u64, reason: String },
+}
+
+/// A file that takes bytes in memory first; `flush` moves them to the file or, when the
+/// file refuses them halfway (disk full, quota), cuts the file back to the last
+/// committed record, so what is on disk always ends on a record boundary and reads
+/// back as a valid capture.
+struct Committed {
+    file: std::fs::File,
+    buf: Vec<u8>,
+    /// File length up to the end of the last committed record.
+    committed: u64,
+}
+
+impl Write for Committed {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        match self.file.write_all(&self.buf) {
+            Ok(()) => {
+                self.committed += self.buf.len() as u64;
+                self.buf.clear();
+                Ok(())
+            }
+            Err(e) => {
+                // Best effort: a device like /dev/full cannot be truncated, a file can.
+                let _ = self.file.set_len(self.committed);
+                self.buf.clear();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Bytes waiting above this are committed without waiting for the caller's flush.
+const COMMIT_LIMIT: usize = 1 << 20;
+
+/// A pcap file being written by `capture -w`: the same [`PcapSink`] records, committed
+/// to the file whole, so an interrupted capture leaves a valid file with every frame
+/// committed so far.
+pub struct PcapFileWriter {
+    path: String,
+    sink: Option<PcapSink<Committed>>,
+    pending_frames: u64,
+    pending_bytes: usize,
+    written: u64,
+}
+
+impl PcapFileWriter {
+    /// Creates (or truncates) `path` and commits the file header at once, so an
+    /// unwritable path fails before the capture starts.
+    pub fn create(path: &str, link: LinkType, snaplen: u32) -> Result<PcapFileWriter, WriteError> {
+        let create = |error| WriteError::Create { path: path.to_string(), error };
+        let file = std::fs::File::create(path).map_err(create)?;
+        let out = Committed { file, buf: Vec::with_capacity(64 * 1024), committed: 0 };
+        let mut sink = PcapSink::new(out, link, snaplen).map_err(create)?;
+        sink.flush().map_err(create)?;
+        Ok(PcapFileWriter { path: path.to_string(), sink: Some(sink), pending_frames: 0, pending_bytes: 0, written: 0 })
+    }
+
+    /// Takes one frame; commits when enough has piled up.
+    pub fn write(&mut self, f: &crate::source::Frame<'_>) -> Result<(), WriteError> {
+        let Some(sink) = self.sink.as_mut() else { return Ok(()) };
+        // Bytes go to memory until `flush`: an error here is the frame's (a timestamp
+        // or length pcap cannot hold), and the file goes on.
+        if let Err(e) = sink.write(f.ts, f.orig_len, f.data) {
+            return Err(WriteError::Frame { path: self.path.clone(), number: f.number, reason: e.to_string() });
+        }
+        self.pending_frames += 1;
+        self.pending_bytes += 16 + f.data.len();
+        if self.pending_bytes >= COMMIT_LIMIT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Commits the frames taken to the file. After an error the writer takes no more.
+    pub fn flush(&mut self) -> Result<(), WriteError> {
+        let Some(sink) = self.sink.as_mut() else { return Ok(()) };
+        match sink.flush() {
+            Ok(()) => {
+                self.written += self.pending_frames;
+                self.pending_frames = 0;
+                self.pending_bytes = 0;
+                Ok(())
+            }
+            Err(error) => {
+                self.sink = None;
+                self.pending_frames = 0;
+                Err(WriteError::Write { path: self.path.clone(), frames: self.written, error })
+            }
+        }
+    }
+
+    /// Frames that are in the file (committed), not counting pending ones.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_writer_commits_whole_records_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.pcap");
+        let path = path.to_str().unwrap();
+        let mut w = PcapFileWriter::create(path, LinkType::ETHERNET, 65535).unwrap();
+        assert_eq!(std::fs::metadata(path).unwrap().len(), 24, "the header is committed at once");
+        let data = [7u8; 60];
+        for n in 1..=3 {
+            let f = crate::source::Frame {
+                number: n,
+                ts: Timestamp(1_000_000_000 * n + 5),
+                link: LinkType::ETHERNET,
+                orig_len: 60,
+                data: &data,
+                interface: 0,
+                ts_digits: 9,
+            };
+            w.write(&f).unwrap();
+        }
+        assert_eq!(w.written(), 0);
+        w.flush().unwrap();
+        assert_eq!(w.written(), 3);
+        let mut c = crate::source::CaptureFile::open(path).unwrap();
+        let mut n = 0;
+        while let Some(f) = c.next_frame().unwrap() {
+            n += 1;
+            assert_eq!((f.ts, f.data.len()), (Timestamp(1_000_000_000 * n + 5), 60));
+        }
+        assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn a_full_disk_keeps_the_committed_frames() {
+        let Ok(mut w) = PcapFileWriter::create("/dev/full", LinkType::ETHERNET, 65535) else {
+            // The header itself is refused: that is the error a capture reports at once.
+            return;
+        };
+        let data = [0u8; 60];
+        let f = crate::source::Frame {
+            number: 1,
+            ts: Timestamp(0),
+            link: LinkType::ETHERNET,
+            orig_len: 60,
+            data: &data,
+            interface: 0,
+            ts_digits: 9,
+        };
+        w.write(&f).unwrap();
+        let e = w.flush().unwrap_err();
+        assert!(matches!(e, WriteError::Write { frames: 0, .. }), "{e}");
+        assert!(w.write(&f).is_ok() && w.flush().is_ok(), "after an error the writer takes nothing, quietly");
     }
 }

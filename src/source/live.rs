@@ -16,7 +16,6 @@
 //! buffer holds only `snaplen` bytes of it, plus the kernel's receive timestamp.
 
 pub mod bpf;
-pub mod writer;
 
 use std::io;
 use std::mem::{size_of, zeroed};
