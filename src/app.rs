@@ -43,11 +43,11 @@ pub fn run(cli: Cli) -> Result<bool> {
 }
 
 /// A connection tracker whose retired records, past a few thousand, go to a temporary
-/// file (see `sink::records`): memory stays flat however many connections a capture
+/// file (see `spill::records`): memory stays flat however many connections a capture
 /// (or a live capture left running) holds.
 fn tracker(cap: usize, keep: bool) -> Tracker {
     let mut t = Tracker::new(cap, keep);
-    t.store_retired(Box::new(crate::sink::records::FileRecords::default()));
+    t.store_retired(Box::new(crate::spill::records::FileRecords::default()));
     t
 }
 
@@ -910,9 +910,9 @@ fn conns_cmd(a: crate::cli::ConnsArgs) -> Result<bool> {
     });
     // Rows of finished connections leave the tracker as it goes, so memory follows
     // the connections in flight, not the capture's length.
-    let mut store = crate::sink::rows::RowStore::default();
+    let mut store = crate::spill::rows::RowStore::default();
     let mut store_error = None;
-    let keep = |store: &mut crate::sink::rows::RowStore, rows: &mut dyn Iterator<Item = _>| -> io::Result<()> {
+    let keep = |store: &mut crate::spill::rows::RowStore, rows: &mut dyn Iterator<Item = _>| -> io::Result<()> {
         for r in rows.filter(|r: &crate::analysis::conn::Summary| want.is_none_or(|w| r.proto == w)) {
             store.push(r)?;
         }
@@ -1274,7 +1274,7 @@ fn capture(a: CaptureArgs) -> Result<bool> {
         out.flush()?;
     }
     if a.conns && !matches!(stop_reason, Some(Stop::Output(_))) {
-        let mut rows = crate::sink::rows::Rows::new(std::mem::take(&mut pipe.seq).finish());
+        let mut rows = crate::spill::rows::Rows::new(std::mem::take(&mut pipe.seq).finish());
         if !a.quiet {
             writeln!(out)?;
         }

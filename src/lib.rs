@@ -12,4 +12,5 @@ pub mod gen;
 pub mod render;
 pub mod sink;
 pub mod source;
+pub mod spill;
 pub mod subnet;

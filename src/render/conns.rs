@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::line::Line;
 use crate::analysis::conn::{Proto, Summary};
-use crate::sink::rows::Rows;
+use crate::spill::rows::Rows;
 
 #[derive(Clone, Copy)]
 enum Align {

@@ -739,7 +739,7 @@ fn retired_records_in_a_store_give_what_records_in_memory_give() {
         // A table of 1,000: finished connections leave it to make room.
         let mut t = Tracker::new(1000, true);
         if store {
-            t.store_retired_past(Box::new(crate::sink::records::FileRecords::default()), 64);
+            t.store_retired_past(Box::new(crate::spill::records::FileRecords::default()), 64);
         }
         let mut cap =
             crate::source::CaptureFile::from_reader("t", Box::new(std::io::Cursor::new(bytes.clone()))).unwrap();

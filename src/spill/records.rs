@@ -14,7 +14,10 @@
 //!
 //! The file cannot be created, written or read (a full disk): the store keeps what it
 //! still has in memory, and a record lost to a failed read is one whose connection's
-//! later frames get new numbers.
+//! later frames get new numbers. Either way the run goes on, and the first failure is
+//! kept ([`FileRecords::failure`]) and said on stderr when the store is dropped, at the
+//! end of the run: results that may differ from a run with a working disk never pass
+//! silently.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -46,6 +49,8 @@ pub struct FileRecords {
     /// Keys taken out: no run holds a valid record for them.
     gone: FxHashSet<Key>,
     block: Vec<u8>,
+    /// The first failure of the file, and what it costs.
+    error: Option<String>,
 }
 
 struct Run {
@@ -61,9 +66,14 @@ impl RecordStore for FileRecords {
         for (k, _) in records {
             self.gone.remove(k);
         }
-        if !self.failed && self.write_run(records).is_ok() {
-            self.merge_runs();
-            return;
+        if !self.failed {
+            match self.write_run(records) {
+                Ok(()) => {
+                    self.merge_runs();
+                    return;
+                }
+                Err(e) => self.fail(&e, "finished connections are kept in memory from then on"),
+            }
         }
         self.failed = true;
         self.mem.extend(records.iter().copied());
@@ -88,7 +98,8 @@ impl RecordStore for FileRecords {
             let first = (i - 1) * BLOCK;
             let n = BLOCK.min(run.len - first);
             self.block.resize(n * SLOT, 0);
-            if file.read_exact_at(&mut self.block, run.at + (first * SLOT) as u64).is_err() {
+            if let Err(e) = file.read_exact_at(&mut self.block, run.at + (first * SLOT) as u64) {
+                self.fail(&e, "a connection seen again after it finished may have been counted as a new one");
                 return None;
             }
             if let Some(j) = find(&self.block, key) {
@@ -107,9 +118,39 @@ impl RecordStore for FileRecords {
         self.gone.clear();
         self.end = 0;
         if let Some(f) = &self.file {
-            if f.set_len(0).is_err() {
+            if let Err(e) = f.set_len(0) {
                 self.file = None;
+                self.fail(&e, "its space is not handed back before the end of the run");
             }
+        }
+    }
+}
+
+impl FileRecords {
+    /// The first failure of the temporary file, with what it cost; `None` while it works.
+    pub fn failure(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    fn fail(&mut self, e: &std::io::Error, cost: &str) {
+        if self.error.is_none() {
+            self.error = Some(format!("the temporary file for finished connections failed ({e}): {cost}"));
+        }
+    }
+
+    /// A store over `file` (tests: a file that refuses writes or reads).
+    #[cfg(test)]
+    fn over(file: File) -> FileRecords {
+        let mut s = FileRecords::default();
+        s.file = Some(file);
+        s
+    }
+}
+
+impl Drop for FileRecords {
+    fn drop(&mut self) {
+        if let Some(e) = &self.error {
+            eprintln!("pktlab: warning: {e}");
         }
     }
 }
@@ -203,7 +244,8 @@ impl FileRecords {
                     self.punch(&newer);
                     self.runs.push(run);
                 }
-                Err(_) => {
+                Err(e) => {
+                    self.fail(&e, "its runs stay unmerged (lookups read more)");
                     // Both runs are still whole in the file: keep them unmerged.
                     self.runs.push(older);
                     self.runs.push(newer);
@@ -320,6 +362,19 @@ mod tests {
         let mut v: Vec<(Key, [u8; RECORD])> = keys.iter().map(|(k, r)| (*k, rec(*r))).collect();
         v.sort_unstable_by_key(|(k, _)| *k);
         s.put(&v);
+    }
+
+    #[test]
+    fn a_file_that_refuses_writes_keeps_records_in_memory_and_says_so() {
+        let ro = File::open("/dev/null").unwrap();
+        let mut s = FileRecords::over(ro);
+        assert!(s.failure().is_none());
+        put(&mut s, &[([1, 2], 7), ([3, 4], 8)]);
+        let why = s.failure().expect("the failed write is kept").to_string();
+        assert!(why.contains("kept in memory"), "{why}");
+        assert_eq!(s.take(&[1, 2]), Some(rec(7)));
+        assert_eq!(s.take(&[3, 4]), Some(rec(8)));
+        assert_eq!(s.take(&[3, 4]), None);
     }
 
     #[test]
