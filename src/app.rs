@@ -108,7 +108,7 @@ impl Fmt {
     fn new(view: &ViewArgs, digits: u8) -> Fmt {
         match view.format {
             Format::List if view.verbose || view.hex => Fmt::Tree { digits, hex: view.hex },
-            Format::List => Fmt::List(ListRenderer::new(view.time, digits)),
+            Format::List => Fmt::List(ListRenderer::new(view.time.into(), digits)),
             Format::Jsonl => Fmt::Jsonl(JsonRenderer::new(digits)),
             Format::Json => Fmt::Json(JsonRenderer::new(digits)),
         }
@@ -179,7 +179,7 @@ impl<'f> Pipeline<'f> {
         Pipeline {
             view,
             filter,
-            times: ListRenderer::new(view.time, 6),
+            times: ListRenderer::new(view.time.into(), 6),
             fmt: Fmt::new(&view, 6),
             seq: tracker(DEFAULT_MAX_CONNS, false),
             first_json: true,
@@ -189,7 +189,7 @@ impl<'f> Pipeline<'f> {
 
     /// A new source: times, sequence numbers and the malformed count start over.
     fn start(&mut self, digits: u8) {
-        self.times = ListRenderer::new(self.view.time, digits);
+        self.times = ListRenderer::new(self.view.time.into(), digits);
         self.fmt = Fmt::new(&self.view, digits);
         self.seq = tracker(DEFAULT_MAX_CONNS, false);
         self.malformed = 0;
@@ -354,7 +354,7 @@ fn show(a: ShowArgs) -> Result<bool> {
     wanted.dedup();
     let last = wanted.last().copied().unwrap_or(0);
     let mut seq = tracker(DEFAULT_MAX_CONNS, false);
-    let mut list = ListRenderer::new(crate::cli::TimeFormat::Relative, d);
+    let mut list = ListRenderer::new(crate::render::list::TimeFormat::Relative, d);
     let mut found = Vec::new();
     loop {
         let frame = match cap.next_frame() {
@@ -615,7 +615,7 @@ mod pipeline {
             // tracker is as much work as all the rest of the reader's.
             let may_move = !absolute && filter.is_some_and(|f| !f.needs_context());
             let (mut window, mut window_shown) = (0u64, 0u64);
-            let mut list = ListRenderer::new(time, digits);
+            let mut list = ListRenderer::new(time.into(), digits);
             let mut b = Batcher {
                 tx,
                 back: back_rx,
@@ -1032,7 +1032,7 @@ fn draw_ladders(
 fn demo_cmd(a: crate::cli::DemoArgs) -> Result<bool> {
     use crate::gen::demo::{self, Scenario};
     let list: Vec<Scenario> = match a.scenario {
-        Some(s) => vec![s],
+        Some(s) => vec![s.into()],
         None => Scenario::ALL.to_vec(),
     };
     let mut out = stdout();
@@ -1418,19 +1418,20 @@ fn gen_cmd(a: crate::cli::GenArgs) -> Result<bool> {
     // Below the size of a staged batch of generated frames, which then bypasses the
     // buffer in one vectored write.
     let w = BufWriter::with_capacity(64 << 10, w);
-    if a.vlan.len() > 2 || (!a.vlan.is_empty() && a.link != crate::gen::Link::Ethernet) {
+    let gen_link: crate::gen::Link = a.link.into();
+    if a.vlan.len() > 2 || (!a.vlan.is_empty() && gen_link != crate::gen::Link::Ethernet) {
         anyhow::bail!("--vlan takes one or two ids (QinQ), and only with --link ethernet");
     }
     let snaplen = a.snaplen.unwrap_or(262_144);
-    let link = a.link.link_type();
+    let link = gen_link.link_type();
     let sink = if a.pcapng { PcapSink::new_pcapng(w, link, snaplen)? } else { PcapSink::new(w, link, snaplen)? };
-    let shape = crate::gen::Shape { link: a.link, vlan: a.vlan.clone(), snaplen: a.snaplen };
+    let shape = crate::gen::Shape { link: gen_link, vlan: a.vlan.clone(), snaplen: a.snaplen };
     let mut out = Out::with_shape(sink, shape);
     out.me = crate::gen::Host::lan(10).mac;
     let mut rng = Rng::new(a.seed);
     let lines = ["hello", "how are you?", "bye"];
     match a.scenario {
-        Scenario::Handshake => sc::handshake(&mut out, &mut rng, a.close, a.half_close)?,
+        Scenario::Handshake => sc::handshake(&mut out, &mut rng, a.close.into(), a.half_close)?,
         Scenario::EchoTcp => sc::echo_tcp(&mut out, &mut rng, &lines)?,
         Scenario::EchoUdp => sc::echo_udp(&mut out, &mut rng, &lines)?,
         Scenario::Arp => sc::arp(&mut out)?,

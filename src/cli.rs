@@ -180,7 +180,7 @@ pub struct SegmentsArgs {
 pub struct DemoArgs {
     /// One scenario (default: all of them, in order).
     #[arg(value_enum)]
-    pub scenario: Option<crate::gen::demo::Scenario>,
+    pub scenario: Option<DemoScenario>,
     /// Do not capture: show the scenarios generated in memory (what happens anyway when the live run cannot work).
     #[arg(long)]
     pub synthetic: bool,
@@ -342,8 +342,8 @@ pub struct GenArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// handshake: how the connection ends.
-    #[arg(long, value_enum, default_value_t = crate::gen::scenarios::Close::Client)]
-    pub close: crate::gen::scenarios::Close,
+    #[arg(long, value_enum, default_value_t = CloseArg::Client)]
+    pub close: CloseArg,
     /// handshake: the client half-closes, the server still sends, then closes.
     #[arg(long)]
     pub half_close: bool,
@@ -373,8 +373,8 @@ pub struct GenArgs {
     #[arg(long, default_value = "20-30")]
     pub ports: String,
     /// Link layer to record the frames with.
-    #[arg(long, value_enum, default_value_t = crate::gen::Link::Ethernet)]
-    pub link: crate::gen::Link,
+    #[arg(long, value_enum, default_value_t = LinkArg::Ethernet)]
+    pub link: LinkArg,
     /// 802.1Q VLAN id(s), outermost first; two make QinQ (e.g. 100,36).
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u16).range(1..4095))]
     pub vlan: Vec<u16>,
@@ -576,6 +576,100 @@ pub enum TimeFormat {
     Delta,
     Absolute,
     Epoch,
+}
+
+impl From<TimeFormat> for crate::render::list::TimeFormat {
+    fn from(t: TimeFormat) -> Self {
+        use crate::render::list::TimeFormat as T;
+        match t {
+            TimeFormat::Relative => T::Relative,
+            TimeFormat::Delta => T::Delta,
+            TimeFormat::Absolute => T::Absolute,
+            TimeFormat::Epoch => T::Epoch,
+        }
+    }
+}
+
+/// `demo`'s scenarios (see `gen::demo::Scenario`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DemoScenario {
+    /// connect()/accept(): the three-way handshake, one request and its answer, close().
+    Handshake,
+    /// The close in detail: the client shuts down its sending side first and still
+    /// reads the server's last words (half-close), then both FINs.
+    Teardown,
+    /// Small framed messages sent fast and one large one: where the boundaries go.
+    Sticky,
+    /// The same exchange over UDP: datagrams keep their boundaries.
+    Udp,
+}
+
+impl From<DemoScenario> for crate::gen::demo::Scenario {
+    fn from(s: DemoScenario) -> Self {
+        use crate::gen::demo::Scenario as S;
+        match s {
+            DemoScenario::Handshake => S::Handshake,
+            DemoScenario::Teardown => S::Teardown,
+            DemoScenario::Sticky => S::Sticky,
+            DemoScenario::Udp => S::Udp,
+        }
+    }
+}
+
+/// `gen handshake --close` (see `gen::scenarios::Close`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseArg {
+    /// The client closes first: FIN, ACK, FIN, ACK (the four-way teardown).
+    Client,
+    /// The server closes first.
+    Server,
+    /// Both send FIN before seeing the other's (RFC 9293 section 3.6, simultaneous close).
+    Simultaneous,
+    /// The server's ACK and FIN ride in one segment: FIN, FIN+ACK, ACK.
+    ThreeWay,
+    /// The client aborts with RST.
+    Rst,
+}
+
+impl From<CloseArg> for crate::gen::scenarios::Close {
+    fn from(c: CloseArg) -> Self {
+        use crate::gen::scenarios::Close as C;
+        match c {
+            CloseArg::Client => C::Client,
+            CloseArg::Server => C::Server,
+            CloseArg::Simultaneous => C::Simultaneous,
+            CloseArg::ThreeWay => C::ThreeWay,
+            CloseArg::Rst => C::Rst,
+        }
+    }
+}
+
+/// `gen --link` (see `gen::Link`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkArg {
+    /// Ethernet II (with --vlan tags, if any).
+    Ethernet,
+    /// Linux cooked capture v1 (what `tcpdump -i any` wrote before 2021).
+    Sll,
+    /// Linux cooked capture v2.
+    Sll2,
+    /// Raw IP, no link header (tun devices, VPNs).
+    Raw,
+    /// BSD null/loopback: a 4-byte address family.
+    Null,
+}
+
+impl From<LinkArg> for crate::gen::Link {
+    fn from(l: LinkArg) -> Self {
+        use crate::gen::Link as L;
+        match l {
+            LinkArg::Ethernet => L::Ethernet,
+            LinkArg::Sll => L::Sll,
+            LinkArg::Sll2 => L::Sll2,
+            LinkArg::Raw => L::Raw,
+            LinkArg::Null => L::Null,
+        }
+    }
 }
 
 #[cfg(test)]

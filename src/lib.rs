@@ -1,7 +1,9 @@
 //! pktlab: a packet-level protocol inspector and simulator.
 //!
 //! Data flows source -> decode -> filter -> analysis -> render/sink; `app` wires the
-//! stages for each command, `cli` only describes what the user can type.
+//! stages for each command, `cli` only describes what the user can type (the only
+//! clap types; `app` maps them to each stage's own). Imports point down that order,
+//! with `text` (output building blocks) at the bottom.
 
 pub mod analysis;
 pub mod app;
@@ -14,3 +16,4 @@ pub mod sink;
 pub mod source;
 pub mod spill;
 pub mod subnet;
+pub mod text;

@@ -178,7 +178,7 @@ impl fmt::Display for Info<'_> {
                 }
             }
         } else if self.v6 && (133..=136).contains(&t) {
-            let mut mac = crate::render::list::StackStr::<17>::new();
+            let mut mac = crate::text::StackStr::<17>::new();
             let ll = self.msg.nd_link_addr(t).and_then(|m| super::field::write_mac(&mut mac, &m).ok());
             match (t, self.msg.nd_target()) {
                 (135, Some(tg)) => {

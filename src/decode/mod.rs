@@ -14,6 +14,7 @@ pub mod ipv4;
 pub mod ipv6;
 pub mod link;
 pub mod tcp;
+pub mod tcp_analysis;
 pub mod tunnel;
 pub mod udp;
 
@@ -657,7 +658,7 @@ pub struct Context {
     /// tshark's `tcp.stream` / `udp.stream`, when connections are tracked.
     pub stream: Option<u32>,
     /// Connection-tracking verdicts on this segment.
-    pub analysis: crate::analysis::conn::flags::Analysis,
+    pub analysis: crate::decode::tcp_analysis::Analysis,
 }
 
 /// Walks every layer's fields, in order, for the tree and JSON renderers.

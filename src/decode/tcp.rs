@@ -155,7 +155,7 @@ pub struct FlagList(pub u16);
 
 impl FlagList {
     /// The names, comma separated, without `fmt` (the list calls this per frame).
-    pub fn write(&self, out: &mut crate::render::line::Line) {
+    pub fn write(&self, out: &mut crate::text::line::Line) {
         // The combinations nearly every segment carries, without the loop.
         let common = match self.0 {
             0x010 => "ACK",
@@ -200,7 +200,7 @@ impl FlagList {
 
 impl fmt::Display for FlagList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut l = crate::render::line::Line::default();
+        let mut l = crate::text::line::Line::default();
         self.write(&mut l);
         f.write_str(l.as_str())
     }
@@ -229,7 +229,7 @@ pub struct Context {
     pub seg_len: Option<u32>,
     pub checksum: super::Checksum,
     pub stream: Option<u32>,
-    pub analysis: crate::analysis::conn::flags::Analysis,
+    pub analysis: crate::decode::tcp_analysis::Analysis,
     /// The header is quoted by an ICMP error, not a segment of this frame.
     pub quoted: Quoted,
 }
@@ -433,8 +433,8 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
 
 /// Connection-tracking verdicts, each with its evidence as the value, so JSON carries
 /// the reason as well as the verdict.
-fn describe_analysis<V: Visitor>(f: &mut Fields<'_, V>, a: &crate::analysis::conn::flags::Analysis) {
-    use crate::analysis::conn::flags::Flags;
+fn describe_analysis<V: Visitor>(f: &mut Fields<'_, V>, a: &crate::decode::tcp_analysis::Analysis) {
+    use crate::decode::tcp_analysis::Flags;
     use std::fmt::Write;
     let shown = Flags(a.flags.0 & !Flags::RST.0);
     if shown.is_empty() || !f.has(&(0..20)) {

@@ -2,7 +2,7 @@
 //! their types, and how to read each from a decoded frame.
 
 use super::Lit;
-use crate::analysis::conn::flags::Flags;
+use crate::decode::tcp_analysis::Flags;
 use crate::decode::{self, tcp, Context, Packet, Proto};
 use crate::source::Frame;
 

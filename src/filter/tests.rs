@@ -175,7 +175,7 @@ proptest::proptest! {
 /// field left off its list would silently match against missing numbers.
 #[test]
 fn exactly_the_fields_read_from_tracking_need_context() {
-    use crate::analysis::conn::flags::{Analysis, Flags};
+    use crate::decode::tcp_analysis::{Analysis, Flags};
     let rich = Context {
         rel_seq: Some(5),
         rel_ack: Some(6),

@@ -13,7 +13,7 @@ use crate::analysis::framing::{self, Spec};
 use crate::sink::pcap::PcapSink;
 use crate::source::LinkType;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scenario {
     /// connect()/accept(): the three-way handshake, one request and its answer, close().
     Handshake,

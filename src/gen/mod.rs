@@ -52,7 +52,7 @@ impl Host {
 }
 
 /// The link layer generated frames are recorded with.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Link {
     /// Ethernet II (with --vlan tags, if any).
     #[default]

@@ -6,7 +6,7 @@ use super::{Conn, Host, Out, Rng, ACK, FIN, PSH, RST, SYN};
 use crate::analysis::framing::Spec;
 
 /// How the TCP session of `handshake` ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Close {
     /// The client closes first: FIN, ACK, FIN, ACK (the four-way teardown).
     Client,

@@ -5,9 +5,9 @@ use std::io::{self, Write};
 
 use serde_json::{json, Map, Value};
 
-use super::line::Line;
 use crate::analysis::conn::{Proto, Summary};
 use crate::spill::rows::Rows;
+use crate::text::line::Line;
 
 #[derive(Clone, Copy)]
 enum Align {

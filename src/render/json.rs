@@ -8,10 +8,10 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 use std::ops::Range;
 
-use super::line::Line;
 use super::time::Utc;
 use crate::decode::{self, Context, Packet, Proto, Value, Visitor};
 use crate::source::Frame;
+use crate::text::line::Line;
 
 /// Reusable JSON writer for frames.
 pub struct JsonRenderer {

@@ -7,9 +7,9 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::analysis::conn::flags::{Analysis, Flags};
 use crate::analysis::conn::{Proto, Seen, State};
 use crate::analysis::flow::Endpoint;
+use crate::decode::tcp_analysis::{Analysis, Flags};
 use crate::decode::{tcp, Packet};
 
 /// One segment or datagram, as drawn.

@@ -5,11 +5,24 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::line::Line;
 use super::time::Utc;
-use crate::cli::TimeFormat;
 use crate::decode::{self, arp, icmp, tcp, Context, Packet, Proto};
 use crate::source::{Frame, Timestamp};
+use crate::text::line::Line;
+use crate::text::StackStr;
+
+/// What the time column shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeFormat {
+    /// Seconds since the first frame.
+    Relative,
+    /// Seconds since the previous frame.
+    Delta,
+    /// UTC date and time.
+    Absolute,
+    /// Seconds since the Unix epoch.
+    Epoch,
+}
 
 /// Keeps what the time column needs across frames.
 pub struct ListRenderer {
@@ -338,7 +351,7 @@ fn tcp_info(out: &mut Line, p: &Packet<'_>, t: tcp::Tcp<'_>, ctx: &Context) {
     let (Some(sp), Some(dp)) = (t.src_port(), t.dst_port()) else {
         return out.str("TCP header truncated");
     };
-    if ctx.analysis.flags.0 & !crate::analysis::conn::flags::Flags::RST.0 != 0 {
+    if ctx.analysis.flags.0 & !crate::decode::tcp_analysis::Flags::RST.0 != 0 {
         let _ = write!(out, "{} ", ctx.analysis.labels());
     }
     out.num(sp);
@@ -426,38 +439,5 @@ fn arp_info(out: &mut Line, a: arp::Arp<'_>) -> fmt::Result {
         }
         Some(op) => write!(out, "ARP {} (opcode {op})", arp::opcode_name(op)),
         None => out.write_str("ARP (truncated)"),
-    }
-}
-
-/// A small string on the stack, for padding formatted values without allocating.
-pub struct StackStr<const N: usize> {
-    buf: [u8; N],
-    len: usize,
-}
-
-impl<const N: usize> StackStr<N> {
-    pub fn new() -> Self {
-        StackStr { buf: [0; N], len: 0 }
-    }
-    pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
-    }
-}
-
-impl<const N: usize> Default for StackStr<N> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<const N: usize> fmt::Write for StackStr<N> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let b = s.as_bytes();
-        if self.len + b.len() > N {
-            return Err(fmt::Error);
-        }
-        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
-        self.len += b.len();
-        Ok(())
     }
 }

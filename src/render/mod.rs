@@ -5,7 +5,6 @@ pub mod conns;
 pub mod hex;
 pub mod json;
 pub mod ladder;
-pub mod line;
 pub mod list;
 pub mod segments;
 pub mod stats;

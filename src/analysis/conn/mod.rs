@@ -8,7 +8,6 @@
 //! (`tcp_analyze_sequence_number`); Zeek's `history` and `conn_state` are kept too.
 //! No I/O and no clock: a file and a live capture give the same answers.
 
-pub mod flags;
 pub mod zeek;
 
 #[cfg(test)]
@@ -16,10 +15,10 @@ mod tests;
 
 use rustc_hash::FxHashMap;
 
-use self::flags::{Analysis, Flags};
 use self::zeek::{Endpoint as ZState, History};
 use super::flow::{Endpoint, FlowKey};
 use super::seq::SeqNum;
+use crate::decode::tcp_analysis::{Analysis, Flags};
 use crate::decode::{tcp, Context, Packet};
 
 /// Connections kept at most, by default: hostile captures open millions.

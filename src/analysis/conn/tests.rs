@@ -5,9 +5,9 @@
 
 use etherparse::PacketBuilder;
 
-use super::flags::Flags;
 use super::*;
 use crate::decode::decode;
+use crate::decode::tcp_analysis::Flags;
 use crate::source::LinkType;
 
 const C: ([u8; 4], u16) = ([10, 0, 0, 1], 40000);

@@ -4,9 +4,9 @@
 
 use std::fmt;
 
-use super::flags::Flags;
 use super::Side;
 use crate::decode::tcp;
+use crate::decode::tcp_analysis::Flags;
 
 /// Zeek's `TCP_ENDPOINT_*` states.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
