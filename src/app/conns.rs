@@ -1,0 +1,340 @@
+//! The connection views: `conns`, `ladder`, `stream`, `segments`, and the walks over
+//! tracked frames they share.
+
+use super::*;
+
+pub(super) fn conns_cmd(a: crate::cli::ConnsArgs) -> Result<bool> {
+    use crate::analysis::conn::Proto;
+    let mut out = stdout();
+    let mut problems = Problems { ok: true };
+    let mut cap = CaptureFile::open_scan(&a.file)?;
+    let mut tracker = tracker(a.track.max_conns as usize, true);
+    let want = a.proto.map(|p| match p {
+        crate::cli::ConnProto::Tcp => Proto::Tcp,
+        crate::cli::ConnProto::Udp => Proto::Udp,
+    });
+    // Rows of finished connections leave the tracker as it goes, so memory follows
+    // the connections in flight, not the capture's length.
+    let mut store = crate::spill::rows::RowStore::default();
+    let mut store_error = None;
+    let keep = |store: &mut crate::spill::rows::RowStore, rows: &mut dyn Iterator<Item = _>| -> io::Result<()> {
+        for r in rows.filter(|r: &crate::analysis::conn::Summary| want.is_none_or(|w| r.proto == w)) {
+            store.push(r)?;
+        }
+        Ok(())
+    };
+    let mut t0 = None;
+    each_frame(&mut cap, &mut problems, &mut out, |frame| {
+        t0.get_or_insert(frame.ts.0);
+        let mut p = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
+        p.decode();
+        tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+        if frame.number % 4096 == 0 && store_error.is_none() {
+            store_error = keep(&mut store, &mut tracker.drain_finished()).err();
+        }
+    })?;
+    if let Some(e) = store_error {
+        return Err(e.into());
+    }
+    let evicted = tracker.evicted;
+    keep(&mut store, &mut tracker.close().into_iter())?;
+    let mut rows = store.finish()?;
+    let t0 = t0.unwrap_or(0);
+    match a.format {
+        StatsFormat::Table => crate::render::conns::write_table(&mut out, &mut rows, t0, term_width())?,
+        StatsFormat::Jsonl => crate::render::conns::write_jsonl(&mut out, &mut rows, t0)?,
+    }
+    out.flush()?;
+    if evicted > 0 {
+        eprintln!(
+            "pktlab: {}: the connection table reached --max-conns {}: {evicted} connections were closed out early \
+             (their later frames count as new connections)",
+            a.file, a.track.max_conns
+        );
+    }
+    Ok(problems.ok)
+}
+
+pub(super) fn ladder_cmd(a: crate::cli::LadderArgs) -> Result<bool> {
+    let filter = parse_filter(a.filter.as_deref())?;
+    let mut out = stdout();
+    let mut problems = Problems { ok: true };
+    let mut cap = CaptureFile::open_scan(&a.file)?;
+    let style = crate::render::ladder::Style { width: draw_width(&a.draw), ascii: a.draw.ascii, absolute: a.absolute };
+    let sel =
+        LadderSel { conn: a.conn, filter: filter.as_ref(), expand: a.expand, max: a.max, max_conns: a.track.max_conns };
+    let (drawn, conns) = draw_ladders(&mut cap, &sel, style, &mut out, &mut problems)?;
+    out.flush()?;
+    if drawn == 0 {
+        match a.conn {
+            Some(c) => eprintln!("pktlab: {}: no connection {c} (it has {conns}: see `pktlab conns`)", a.file),
+            None => eprintln!("pktlab: {}: no TCP connection or UDP exchange to draw", a.file),
+        }
+        return Ok(false);
+    }
+    Ok(problems.ok)
+}
+
+/// Which connections a ladder run draws.
+pub(super) struct LadderSel<'f> {
+    pub(super) conn: Option<u32>,
+    pub(super) filter: Option<&'f Filter>,
+    pub(super) expand: bool,
+    pub(super) max: usize,
+    pub(super) max_conns: u64,
+}
+
+/// Draws the selected connections of `cap`; returns how many were drawn and how many
+/// connections the capture has.
+pub(super) fn draw_ladders(
+    cap: &mut CaptureFile,
+    sel: &LadderSel<'_>,
+    style: crate::render::ladder::Style,
+    out: &mut impl Write,
+    problems: &mut Problems,
+) -> Result<(usize, u32)> {
+    use crate::render::ladder::Ladder;
+    let mut ladders: rustc_hash::FxHashMap<u32, Ladder> = Default::default();
+    let mut more = false;
+    let conns = each_tracked(cap, sel.max_conns, problems, out, |frame, p, seen, id| {
+        if sel.conn.is_some_and(|c| c != id) || !seen.counted {
+            return;
+        }
+        if sel.filter.is_some_and(|f| !f.matches(frame, p, &seen.ctx)) {
+            return;
+        }
+        if !ladders.contains_key(&id) {
+            if ladders.len() >= sel.max {
+                more = true;
+                return;
+            }
+            let Some(l) = Ladder::new(seen, p, frame.ts.0, sel.expand) else { return };
+            ladders.insert(id, l);
+        }
+        if let Some(l) = ladders.get_mut(&id) {
+            l.push(frame.number, frame.ts.0, seen, p, style.absolute);
+        }
+    })?;
+    let mut all: Vec<Ladder> = ladders.into_values().collect();
+    all.sort_by_key(|l| l.id);
+    for (i, l) in all.iter_mut().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        l.finish();
+        l.write(out, style)?;
+    }
+    if more {
+        writeln!(
+            out,
+            "\n(only the first {} connections are drawn: pick one with --conn N, see `pktlab conns`)",
+            sel.max
+        )?;
+    }
+    Ok((all.len(), conns))
+}
+
+/// The directions a `--dir` shows, indexed by `Dir::index`.
+pub(super) fn dirs_shown(d: crate::cli::DirArg) -> [bool; 2] {
+    use crate::cli::DirArg;
+    [d != DirArg::Server, d != DirArg::Client]
+}
+
+/// Reads `cap` once, following connection `conn`: `sink` gets every event with the
+/// connection's peers. Returns the follower (counters, peers) and how many
+/// connections the capture has.
+pub(super) fn follow_conn(
+    cap: &mut CaptureFile,
+    conn: u32,
+    track: crate::cli::TrackArgs,
+    limits: crate::analysis::reassembly::Limits,
+    problems: &mut Problems,
+    out: &mut impl Write,
+    sink: &mut impl FnMut(
+        &crate::analysis::follow::Peers,
+        crate::analysis::follow::Dir,
+        crate::analysis::reassembly::Event<'_>,
+    ),
+) -> Result<(crate::analysis::follow::Follow, u32)> {
+    use crate::analysis::follow::Follow;
+    let mut follow = Follow::new(conn, limits);
+    let conns = each_tracked(cap, track.max_conns, problems, out, |frame, p, seen, id| {
+        if id != conn {
+            return;
+        }
+        // Known from the connection's first frame on: copied, since `follow` is busy.
+        let Some(peers) = follow.peers_of(seen, p) else { return };
+        follow.push(frame.number, frame.ts.0, seen, p, &mut |d, e| sink(&peers, d, e));
+    })?;
+    if let Some(peers) = follow.peers().copied() {
+        follow.finish(&mut |d, e| sink(&peers, d, e));
+    }
+    Ok((follow, conns))
+}
+
+/// Each frame of `cap` that belongs to a connection, decoded and tracked (a tracker of
+/// `max_conns` without summaries), with the connection's id. Returns how many
+/// connections the capture has.
+pub(super) fn each_tracked(
+    cap: &mut CaptureFile,
+    max_conns: u64,
+    problems: &mut Problems,
+    out: &mut impl Write,
+    mut f: impl FnMut(&crate::source::Frame<'_>, &decode::Packet<'_>, &crate::analysis::conn::Seen, u32),
+) -> Result<u32> {
+    let mut tracker = tracker(max_conns as usize, false);
+    let mut conns = 0u32;
+    each_frame(cap, problems, out, |frame| {
+        let mut p = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
+        p.decode();
+        let seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+        if let Some(id) = seen.id {
+            conns = conns.max(id + 1);
+            f(frame, &p, &seen, id);
+        }
+    })?;
+    Ok(conns)
+}
+
+/// Each frame of `cap` in turn; a read error ends the run and is reported as a problem
+/// (the frames before it were handed on).
+pub(super) fn each_frame(
+    cap: &mut CaptureFile,
+    problems: &mut Problems,
+    out: &mut impl Write,
+    mut f: impl FnMut(&crate::source::Frame<'_>),
+) -> Result<()> {
+    loop {
+        match cap.next_frame() {
+            Ok(Some(frame)) => f(&frame),
+            Ok(None) => return Ok(()),
+            Err(e) => return problems.file_error(out, &e),
+        }
+    }
+}
+
+pub(super) fn no_conn(file: &str, conn: u32, conns: u32) {
+    eprintln!("pktlab: {file}: no connection {conn} (it has {conns}: see `pktlab conns {file}`)");
+}
+
+pub(super) fn stream_cmd(a: crate::cli::StreamArgs) -> Result<bool> {
+    use crate::analysis::follow::Dir;
+    use crate::analysis::reassembly::Limits;
+    use crate::cli::{DirArg, StreamAs};
+    use crate::render::stream::{As, Printer};
+    if a.how == StreamAs::Raw && a.dir == DirArg::Both {
+        anyhow::bail!("--as raw writes the exact bytes of one direction: add --dir client or --dir server");
+    }
+    let how = match a.how {
+        StreamAs::Text => As::Text,
+        StreamAs::Hex => As::Hex,
+        StreamAs::Raw => As::Raw,
+    };
+    let mut problems = Problems { ok: true };
+    let mut cap = CaptureFile::open_scan(&a.file)?;
+    let limits = Limits { per_direction: a.reassembly.max_held, total: a.reassembly.max_held_total };
+    let mut printer = Printer::new(stdout(), how, dirs_shown(a.dir), a.ascii);
+    // The printer writes stdout itself: nothing of ours to flush before an error.
+    let (follow, conns) =
+        follow_conn(&mut cap, a.conn, a.track, limits, &mut problems, &mut io::sink(), &mut |peers, d, e| {
+            printer.event(a.conn, peers, d, &e)
+        })?;
+    let Some(peers) = follow.peers().copied() else {
+        no_conn(&a.file, a.conn, conns);
+        return Ok(false);
+    };
+    let udp = peers.proto == crate::analysis::conn::Proto::Udp;
+    let counters = (!udp).then(|| [follow.counters(Dir::ToServer), follow.counters(Dir::ToClient)]);
+    let missing = printer.missing();
+    printer.finish(counters, udp)?;
+    if how == As::Raw && missing > 0 {
+        eprintln!(
+            "pktlab: {}: {missing} bytes of this direction are missing from the capture: the output skips them",
+            a.file
+        );
+        return Ok(false);
+    }
+    Ok(problems.ok)
+}
+
+pub(super) fn segments_cmd(a: crate::cli::SegmentsArgs) -> Result<bool> {
+    use crate::analysis::reassembly::Limits;
+    let mut problems = Problems { ok: true };
+    let mut cap = CaptureFile::open_scan(&a.file)?;
+    let mut out = stdout();
+    let view = SegmentsView {
+        conn: a.conn,
+        framing: a.framing,
+        dirs: dirs_shown(a.dir),
+        limits: Limits { per_direction: a.reassembly.max_held, total: a.reassembly.max_held_total },
+        track: a.track,
+        style: (a.format == StatsFormat::Table).then(|| crate::render::segments::Style {
+            width: draw_width(&a.draw),
+            ascii: a.draw.ascii,
+            expand: a.expand,
+        }),
+        expand: a.expand,
+    };
+    let found = segments_view(&mut cap, &view, &mut out, &mut problems)?;
+    out.flush()?;
+    if let Err(conns) = found {
+        no_conn(&a.file, a.conn, conns);
+        return Ok(false);
+    }
+    Ok(problems.ok)
+}
+
+/// What a sticky-packet view shows.
+pub(super) struct SegmentsView {
+    pub(super) conn: u32,
+    pub(super) framing: crate::analysis::framing::Spec,
+    pub(super) dirs: [bool; 2],
+    pub(super) limits: crate::analysis::reassembly::Limits,
+    pub(super) track: crate::cli::TrackArgs,
+    /// Text in this style, or JSON lines.
+    pub(super) style: Option<crate::render::segments::Style>,
+    /// Keep every record of a long stream (memory grows with it).
+    pub(super) expand: bool,
+}
+
+/// Writes the sticky-packet view of one connection of `cap`; `Err(n)` when the capture
+/// has no such connection (it has `n`).
+pub(super) fn segments_view(
+    cap: &mut CaptureFile,
+    v: &SegmentsView,
+    out: &mut impl Write,
+    problems: &mut Problems,
+) -> Result<std::result::Result<(), u32>> {
+    use crate::analysis::conn::Proto;
+    use crate::analysis::follow::Dir;
+    use crate::analysis::reassembly::{Event, Sink};
+    use crate::analysis::segments::Model;
+    let model = || if v.expand { Model::unbounded(v.framing.clone()) } else { Model::new(v.framing.clone()) };
+    let mut models = [model(), model()];
+    let (follow, conns) =
+        follow_conn(cap, v.conn, v.track, v.limits, problems, out, &mut |peers, d: Dir, e: Event<'_>| {
+            let m = &mut models[d.index()];
+            match e {
+                Event::Data { offset, bytes, frame, ts, .. } if peers.proto == Proto::Udp => {
+                    m.datagram(frame, ts, offset, bytes)
+                }
+                e if peers.proto == Proto::Tcp => m.event(e),
+                _ => {}
+            }
+        })?;
+    let Some(peers) = follow.peers().copied() else {
+        return Ok(Err(conns));
+    };
+    if peers.proto == Proto::Tcp {
+        for m in &mut models {
+            m.finish();
+        }
+    }
+    let list: Vec<(Dir, &Model)> =
+        Dir::BOTH.iter().filter(|d| v.dirs[d.index()]).map(|&d| (d, &models[d.index()])).collect();
+    match v.style {
+        Some(style) => crate::render::segments::write_text(out, v.conn, &peers, &list, style)?,
+        None => crate::render::segments::write_jsonl(out, v.conn, &peers, &list)?,
+    }
+    Ok(Ok(()))
+}

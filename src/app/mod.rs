@@ -1,0 +1,120 @@
+//! Wiring: source -> decode -> filter -> analyses -> render, one function per command.
+//! The CLI layer has already turned what the user typed into `cli` values; here they
+//! become a plan, and problems that do not stop the run are counted and reported once.
+//!
+//! This file dispatches and holds what every command shares (the tracker with its
+//! spill store, buffered stdout, the filter parse, the problem counts); each command
+//! family has its file: `read` (read, show, stats, and `pipeline`, the two-thread list
+//! pipeline), `capture` (ifaces, capture), `conns` (conns, ladder, stream, segments),
+//! `demo`, `traffic` (gen, serve, send, scan), `subnet`, and `term` (drawing width).
+
+use std::io::{self, BufWriter, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+
+use crate::analysis::conn::{Tracker, DEFAULT_MAX_CONNS};
+use crate::analysis::stats::{self, Stats};
+use crate::cli::{CaptureArgs, Cli, Command, Format, IfacesArgs, ReadArgs, ShowArgs, StatsArgs, StatsFormat, ViewArgs};
+use crate::decode::{self, Context};
+use crate::filter::Filter;
+use crate::render::{json::JsonRenderer, list::ListRenderer, tree};
+use crate::sink::pcap::PcapFileWriter;
+use crate::source::live::{self, bpf, Event, LiveSource};
+use crate::source::pcap::FileFormat;
+use crate::source::{CaptureFile, Frame};
+
+mod capture;
+mod conns;
+mod demo;
+mod pipeline;
+mod read;
+mod subnet;
+mod term;
+mod traffic;
+
+use capture::*;
+use conns::*;
+use demo::*;
+use read::*;
+use subnet::*;
+pub use term::term_width;
+use term::*;
+use traffic::*;
+
+/// Runs a command; `Ok(true)` when everything went well, `Ok(false)` when the run
+/// finished but some frames or files had problems (exit status 2).
+pub fn run(cli: Cli) -> Result<bool> {
+    match cli.command {
+        Command::Read(a) => read(a),
+        Command::Show(a) => show(a),
+        Command::Stats(a) => stats_cmd(a),
+        Command::Ifaces(a) => ifaces(a),
+        Command::Capture(a) => capture(a),
+        Command::Conns(a) => conns_cmd(a),
+        Command::Ladder(a) => ladder_cmd(a),
+        Command::Stream(a) => stream_cmd(a),
+        Command::Segments(a) => segments_cmd(a),
+        Command::Demo(a) => demo_cmd(a),
+        Command::Subnet(a) => subnet_cmd(a),
+        Command::Gen(a) => gen_cmd(a),
+        Command::Serve(a) => serve_cmd(a),
+        Command::Send(a) => send_cmd(a),
+        Command::Scan(a) => scan_cmd(a),
+    }
+}
+
+/// A connection tracker whose retired records, past a few thousand, go to a temporary
+/// file (see `spill::records`): memory stays flat however many connections a capture
+/// (or a live capture left running) holds.
+fn tracker(cap: usize, keep: bool) -> Tracker {
+    let mut t = Tracker::new(cap, keep);
+    t.store_retired(Box::new(crate::spill::records::FileRecords::default()));
+    t
+}
+
+/// Buffered standard output. Not locked for the whole run: the list pipeline writes
+/// from a second thread.
+fn stdout() -> BufWriter<io::Stdout> {
+    BufWriter::with_capacity(crate::render::list::OUT_CHUNK, io::stdout())
+}
+
+/// Parses the display filter once, with a caret under the column that failed.
+pub fn parse_filter(expr: Option<&str>) -> Result<Option<Filter>> {
+    match expr {
+        None => Ok(None),
+        Some(src) => Filter::parse(src).map(Some).map_err(|e| anyhow::anyhow!(e.render(src))),
+    }
+}
+
+/// Reports problems the run survived; returns whether there were none.
+struct Problems {
+    ok: bool,
+}
+
+impl Problems {
+    fn file_error(&mut self, out: &mut impl Write, e: &dyn std::fmt::Display) -> Result<()> {
+        // Flush first so the message lands after the frames that preceded the damage.
+        out.flush()?;
+        eprintln!("pktlab: {e}");
+        self.ok = false;
+        Ok(())
+    }
+    fn malformed(&mut self, out: &mut impl Write, file: &str, n: u64, total: u64) -> Result<()> {
+        if n > 0 {
+            out.flush()?;
+            eprintln!("pktlab: {file}: {n} of {total} frames are malformed (marked [Malformed] in the output)");
+            self.ok = false;
+        }
+        Ok(())
+    }
+}
+
+fn digits(format: &FileFormat) -> u8 {
+    match format {
+        FileFormat::Pcap { nanosecond: true, .. } => 9,
+        _ => 6,
+    }
+}
