@@ -114,3 +114,23 @@ fn tshark_finds_no_bad_checksum_or_malformed_frame() {
         assert!(o.stdout.is_empty(), "{name}: {}", String::from_utf8_lossy(&o.stdout));
     }
 }
+
+/// Every option is checked before the output file is touched: a mistake leaves the
+/// file that was there as it was, not cut to an empty capture.
+#[test]
+fn a_bad_option_leaves_the_output_file_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("keep.pcap");
+    for args in [
+        &["scan", "--ports", "30-20"][..],
+        &["sticky", "--framing", "len:u8", "--sizes", "300"][..],
+        &["sticky", "--sizes", ""][..],
+        &["echo-tcp", "--link", "raw", "--vlan", "100"][..],
+    ] {
+        std::fs::write(&out, b"precious").unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_pktlab")).arg("gen").args(args).arg("-w").arg(&out).output().unwrap();
+        assert!(!o.status.success(), "{args:?} was accepted");
+        assert!(!o.stderr.is_empty(), "{args:?} failed without saying why");
+        assert_eq!(std::fs::read(&out).unwrap(), b"precious", "{args:?} touched the file");
+    }
+}
