@@ -4,7 +4,8 @@
 //! others and writes every batch in order. Under a selective filter that names no
 //! tracked field the writer would idle: the tracker moves to it, fed each frame's
 //! [`Input`], and moves back when the filter starts showing most frames.
-//! Frames travel as offsets into the shared mapping of a mapped file, or, read from a
+//! Frames travel as offsets into the mapped file the reader lends (`source::pcap::Lent`:
+//! the executor never touches the mapping itself), or, read from a
 //! stream, copied into the batch's byte buffer; nothing is allocated per frame
 //! (batches and buffers are recycled).
 
@@ -18,7 +19,6 @@ use crate::cli::ReadArgs;
 use crate::decode::{self, Context};
 use crate::filter::Filter;
 use crate::render::list::ListRenderer;
-use crate::source::pcap::release_mapped;
 use crate::source::{CaptureFile, Frame, LinkType, SourceError, Timestamp};
 
 const BATCH: usize = 2048;
@@ -73,19 +73,16 @@ pub struct Run {
     pub error: Option<SourceError>,
 }
 
-pub fn list(
+pub fn list<W: Write + Send>(
     cap: &mut CaptureFile,
+    mut out: W,
     filter: Option<&Filter>,
     a: &ReadArgs,
     digits: u8,
     limit: Option<u64>,
 ) -> anyhow::Result<Run> {
-    let map = cap.mapping();
+    let map = cap.lend();
     let copy = map.is_none();
-    if !copy {
-        cap.set_release(false);
-    }
-    let base = map.as_ref().map_or(0, |m| m.as_ptr() as usize);
     let (tx, rx) = mpsc::sync_channel::<Batch>(4);
     let (back_tx, back_rx) = mpsc::channel::<Batch>();
     let (tracker_tx, tracker_rx) = mpsc::channel::<Box<Tracker>>();
@@ -95,7 +92,6 @@ pub fn list(
     std::thread::scope(|s| {
         let writer_map = map.clone();
         let writer = s.spawn(move || -> io::Result<()> {
-            let mut out = super::stdout();
             let mut fmt = Fmt::new(&view, digits);
             let mut released = 0;
             let mut tracker: Option<Box<Tracker>> = None;
@@ -115,7 +111,7 @@ pub fn list(
                                 }
                             }
                             let data = match &writer_map {
-                                Some(m) if !b.copied => &m[j.off..j.off + j.len],
+                                Some(m) if !b.copied => m.bytes(j.off, j.len),
                                 _ => &b.bytes[j.off..j.off + j.len],
                             };
                             let f = Frame {
@@ -138,14 +134,14 @@ pub fn list(
                         }
                         fmt.flush(&mut out)?;
                         if let Some(m) = writer_map.as_ref().filter(|_| !b.copied) {
-                            released = release_mapped(m, released, done);
+                            released = m.release(released, done);
                         }
                         let _ = back_tx.send(Batch::Jobs(b, 0));
                     }
                     Batch::Text(text, done) => {
                         out.write_all(&text)?;
                         if let Some(m) = &writer_map {
-                            released = release_mapped(m, released, done);
+                            released = m.release(released, done);
                         }
                         let _ = back_tx.send(Batch::Text(text, 0));
                     }
@@ -228,7 +224,10 @@ pub fn list(
                     break;
                 }
             };
-            let off = if copy { here } else { frame.data.as_ptr() as usize - base };
+            let off = match &map {
+                Some(m) => m.offset_of(frame.data),
+                None => here,
+            };
             // A selective filter fills batches slowly (or never): send what there
             // is every 4 MiB of file, so the writer can release the pages behind.
             if off - b.start >= 4 << 20 && !b.send(off) {

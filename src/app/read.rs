@@ -183,7 +183,7 @@ pub(super) fn read(a: ReadArgs) -> Result<bool> {
         if two_threads {
             out.flush()?;
             let remaining = a.count.map(|c| c - shown);
-            let run = pipeline::list(&mut cap, filter.as_ref(), &a, d, remaining)?;
+            let run = pipeline::list(&mut cap, super::stdout(), filter.as_ref(), &a, d, remaining)?;
             shown += run.shown;
             if let Some(e) = run.error {
                 problems.file_error(&mut out, &e)?;
@@ -236,7 +236,7 @@ pub(super) fn selective(path: &str, filter: &Filter) -> bool {
         return false;
     }
     let Ok(mut cap) = CaptureFile::open(path) else { return false };
-    if cap.mapping().is_none() {
+    if !cap.is_mapped() {
         return false;
     }
     let (mut n, mut shown) = (0u64, 0u64);

@@ -347,17 +347,27 @@ impl CaptureFile {
         &self.interfaces
     }
 
-    /// The whole mapped file, when the input is a mapped file: frames returned by
-    /// `next_frame` are slices of it, so another thread can format them later.
-    pub fn mapping(&self) -> Option<std::sync::Arc<memmap2::Mmap>> {
+    /// The mapped file lent to another thread, when the input is a mapped file: frames
+    /// returned by `next_frame` are slices of it, named by their offsets in it, so
+    /// another thread can format them later. The reader stops handing pages back
+    /// itself: the borrower does it ([`Lent::release`]) once done with them.
+    pub fn lend(&mut self) -> Option<Lent> {
         match &self.input {
-            Input::Mapped(m) => Some(m.clone()),
+            Input::Mapped(m) => {
+                self.release = false;
+                Some(Lent { map: m.clone() })
+            }
             Input::Stream { .. } => None,
         }
     }
 
-    /// Turns off handing read pages back to the kernel (the caller does it instead,
-    /// with `release_mapped`, once it is done with them).
+    /// Whether the input is a mapped file (frames are slices of it).
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.input, Input::Mapped(_))
+    }
+
+    /// Whether the reader hands read pages back to the kernel as it goes (on unless
+    /// lent: the borrower may take the duty back for a while, and give it again).
     pub fn set_release(&mut self, on: bool) {
         self.release = on;
     }
@@ -704,6 +714,31 @@ pub fn release_mapped(map: &memmap2::Mmap, released: usize, upto: usize) -> usiz
     // access would read the same bytes from the file again.
     let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, released, upto - released) };
     upto
+}
+
+/// A mapped capture's bytes, shared with a thread that formats its frames after the
+/// reader has moved on: frames travel as offsets, and the pages behind what every
+/// thread is done with go back to the kernel.
+#[derive(Clone)]
+pub struct Lent {
+    map: std::sync::Arc<memmap2::Mmap>,
+}
+
+impl Lent {
+    /// Where `data`, a frame returned by the reader this was lent by, lies in the file.
+    pub fn offset_of(&self, data: &[u8]) -> usize {
+        data.as_ptr() as usize - self.map.as_ptr() as usize
+    }
+
+    /// The `len` bytes at `off` (an offset from [`Lent::offset_of`]).
+    pub fn bytes(&self, off: usize, len: usize) -> &[u8] {
+        &self.map[off..off + len]
+    }
+
+    /// Hands back the pages between `released` and `upto`, as [`release_mapped`].
+    pub fn release(&self, released: usize, upto: usize) -> usize {
+        release_mapped(&self.map, released, upto)
+    }
 }
 
 /// Block Total Length of a pcapng Section Header Block, whose byte order is
