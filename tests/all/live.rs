@@ -21,7 +21,7 @@ macro_rules! need_root {
     () => {
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipped: live capture needs root (CAP_NET_RAW); CI runs as root");
+            crate::common::skip("live capture needs root (CAP_NET_RAW); CI runs as root");
             return;
         }
     };
@@ -474,7 +474,7 @@ fn full_disk_keeps_what_was_written_valid() {
     need_root!();
     // A private mount namespace with a tiny tmpfs: gone when the command ends, even on failure.
     if Command::new("unshare").arg("--version").output().is_err() {
-        eprintln!("skipped: unshare not installed");
+        crate::common::skip("unshare not installed");
         return;
     }
     let dir = tmp("full");
@@ -508,7 +508,7 @@ fn full_disk_keeps_what_was_written_valid() {
     let o = child.wait_with_output().unwrap();
     let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     if out.is_empty() && o.status.code() == Some(90) {
-        eprintln!("skipped: cannot mount tmpfs here: {err}");
+        crate::common::skip(&format!("cannot mount tmpfs here: {err}"));
         return;
     }
     assert!(out.contains("rc=2"), "a failed write exits non-zero: {out} {err}");

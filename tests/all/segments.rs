@@ -4,14 +4,12 @@
 //! sent, JSON lines read back into typed records that add up, bad requests refused
 //! clearly, and (where tshark is installed) the raw bytes of every direction compared
 //! with `tshark -z follow,tcp,raw`.
-//! Refresh goldens with `PKTLAB_BLESS=1 cargo test --test segments`, read the diff, commit.
-
-mod common;
+//! Refresh goldens with `PKTLAB_BLESS=1 cargo test --test all segments::`, read the diff, commit.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{golden, pktlab, root};
+use crate::common::{golden, pktlab, root};
 
 use serde::Deserialize;
 
@@ -370,7 +368,7 @@ fn strip_missing_markers(b: &[u8]) -> Vec<u8> {
 #[test]
 fn raw_streams_agree_with_tshark_follow() {
     if Command::new("tshark").arg("-v").output().is_err() {
-        println!("skipped: tshark is not installed (the comparison needs it)");
+        crate::common::skip("tshark is not installed (the comparison needs it)");
         return;
     }
     let mut compared = 0;
@@ -401,12 +399,12 @@ const FOLLOW_KNOWN: &[(&str, &str)] = &[
 #[test]
 fn raw_streams_agree_with_tshark_follow_on_a_sample_of_the_corpus() {
     if Command::new("tshark").arg("-v").output().is_err() {
-        println!("skipped: tshark is not installed (the comparison needs it)");
+        crate::common::skip("tshark is not installed (the comparison needs it)");
         return;
     }
     let dir = root().join("../shared/corpus/ndpi");
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        println!("skipped: ../shared/corpus/ndpi is not present beside the project");
+        crate::common::skip("../shared/corpus/ndpi is not present beside the project");
         return;
     };
     let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();

@@ -21,7 +21,7 @@ fn has(tool: &str) -> bool {
 #[test]
 fn every_corpus_file_loads_without_a_panic() {
     let Some(files) = corpus() else {
-        eprintln!("skipped: ../shared/corpus/ndpi is not present beside the project");
+        crate::common::skip("../shared/corpus/ndpi is not present beside the project");
         return;
     };
     assert!(files.len() > 500, "corpus has {} files", files.len());
@@ -57,11 +57,11 @@ fn every_corpus_file_loads_without_a_panic() {
 #[test]
 fn every_decoded_field_agrees_with_tshark() {
     let Some(files) = corpus() else {
-        eprintln!("skipped: ../shared/corpus/ndpi is not present beside the project");
+        crate::common::skip("../shared/corpus/ndpi is not present beside the project");
         return;
     };
     if !has("tshark") || !has("python3") {
-        eprintln!("skipped: tshark or python3 is not installed (apt-get install tshark)");
+        crate::common::skip("tshark or python3 is not installed (apt-get install tshark)");
         return;
     }
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/oracle_compare.py");
@@ -92,11 +92,11 @@ const CONV_ALWAYS: &[&str] = &["BGP_Cisco_hdlc_slarp.pcap", "BGP_redist.pcap"];
 #[test]
 fn conns_agree_with_tshark_on_a_sample_of_the_corpus() {
     let Some(files) = corpus() else {
-        eprintln!("skipped: ../shared/corpus/ndpi is not present beside the project");
+        crate::common::skip("../shared/corpus/ndpi is not present beside the project");
         return;
     };
     if !has("tshark") || !has("python3") {
-        eprintln!("skipped: tshark or python3 is not installed (apt-get install tshark)");
+        crate::common::skip("tshark or python3 is not installed (apt-get install tshark)");
         return;
     }
     // Every 6th file (tshark takes about a second per file and pass), plus the known ones.

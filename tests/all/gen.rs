@@ -101,7 +101,7 @@ fn the_sticky_stream_is_the_framed_messages_in_order() {
 #[test]
 fn tshark_finds_no_bad_checksum_or_malformed_frame() {
     if !Command::new("sh").args(["-c", "command -v tshark"]).output().is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: tshark is not installed");
+        crate::common::skip("tshark is not installed");
         return;
     }
     for (name, _) in scenarios() {

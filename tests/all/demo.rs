@@ -37,7 +37,7 @@ fn demo_via(wrap: &[&str], args: &[&str]) -> (bool, String, String) {
 
 fn synthetic_golden() -> String {
     std::fs::read_to_string(root().join("tests/golden/demo-synthetic.txt"))
-        .expect("golden file: run PKTLAB_BLESS=1 cargo test --test demo")
+        .expect("golden file: run PKTLAB_BLESS=1 cargo test --test all demo::")
 }
 
 /// The output of a demo that fell back: the reason, a blank line, then exactly the
@@ -86,7 +86,7 @@ fn demo_passes_run_from_a_script_without_a_terminal() {
 #[test]
 fn demo_without_capture_privilege_shows_the_synthetic_run() {
     if !is_root() || !have("setpriv") {
-        eprintln!("skipped: dropping CAP_NET_RAW needs root and setpriv (util-linux); CI runs as root");
+        crate::common::skip("dropping CAP_NET_RAW needs root and setpriv (util-linux); CI runs as root");
         return;
     }
     // Root without CAP_NET_RAW: as a user without privileges, packet sockets are refused.
@@ -98,7 +98,7 @@ fn demo_without_capture_privilege_shows_the_synthetic_run() {
 #[test]
 fn demo_with_loopback_down_or_silent_shows_the_synthetic_run() {
     if !is_root() || !have("unshare") {
-        eprintln!("skipped: a network namespace of its own needs root and unshare (util-linux); CI runs as root");
+        crate::common::skip("a network namespace of its own needs root and unshare (util-linux); CI runs as root");
         return;
     }
     // A new network namespace's lo is down.
@@ -107,7 +107,7 @@ fn demo_with_loopback_down_or_silent_shows_the_synthetic_run() {
     assert_fell_back(&out, "interface lo is down");
 
     if !have("nft") {
-        eprintln!("note: nft is not installed (.ci/run installs nftables); the silent-loopback case was skipped");
+        crate::common::skip("nft is not installed (.ci/run installs nftables); the silent-loopback case was skipped");
         return;
     }
     // lo up, but every packet dropped before it reaches lo: nothing to capture, and the
@@ -132,7 +132,8 @@ fn synthetic_demo_matches_golden() {
     if std::env::var_os("PKTLAB_BLESS").is_some() {
         std::fs::write(&path, &out).unwrap();
     }
-    let expected = std::fs::read_to_string(&path).expect("golden file: run PKTLAB_BLESS=1 cargo test --test demo");
+    let expected =
+        std::fs::read_to_string(&path).expect("golden file: run PKTLAB_BLESS=1 cargo test --test all demo::");
     assert_eq!(out, expected);
     for title in ["handshake", "teardown", "sticky packets", "UDP"] {
         assert!(out.contains(&format!("=== {title}")), "{title} missing");
@@ -144,7 +145,7 @@ fn synthetic_demo_matches_golden() {
 fn live_demo_captures_real_sockets() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipping live_demo_captures_real_sockets: needs root (CI runs as root)");
+        crate::common::skip("needs root (CI runs as root)");
         return;
     }
     for s in ["handshake", "teardown", "sticky", "udp"] {

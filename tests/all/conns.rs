@@ -1,13 +1,11 @@
 //! `conns` and `ladder` on the bundled captures: golden outputs for every capture,
 //! JSON lines read back into typed rows, the lesson scenarios checked fact by fact,
 //! and (where tshark is installed) the counts compared with `tshark -z conv,tcp`.
-//! Refresh goldens with `PKTLAB_BLESS=1 cargo test --test conns`, read the diff, commit.
-
-mod common;
+//! Refresh goldens with `PKTLAB_BLESS=1 cargo test --test all conns::`, read the diff, commit.
 
 use std::process::Command;
 
-use common::{golden, pktlab, root};
+use crate::common::{golden, pktlab, root};
 
 use serde::Deserialize;
 
@@ -295,7 +293,7 @@ fn compare_script(name: &str, caps: Vec<String>) -> std::process::Output {
 fn conns_agree_with_tshark() {
     let oracle = root().join("../shared/oracle/tshark_conv.sh");
     if Command::new("tshark").arg("--version").output().is_err() || !oracle.exists() {
-        eprintln!("skipping: tshark or ../shared/oracle/tshark_conv.sh not available");
+        crate::common::skip("tshark or ../shared/oracle/tshark_conv.sh not available");
         return;
     }
     let caps: Vec<String> = captures().iter().map(|c| format!("captures/{c}")).collect();
@@ -311,7 +309,7 @@ fn conns_agree_with_tshark() {
 #[test]
 fn analysis_verdicts_agree_with_tshark() {
     if Command::new("tshark").arg("--version").output().is_err() {
-        eprintln!("skipping: tshark is not installed");
+        crate::common::skip("tshark is not installed");
         return;
     }
     // tshark leaves a frame whose IP length overruns the capture out of its sequence

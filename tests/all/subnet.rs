@@ -132,7 +132,7 @@ fn bad_input_is_one_clear_line_and_exit_2() {
 #[test]
 fn figures_agree_with_python_ipaddress() {
     if !Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: python3 is not installed");
+        crate::common::skip("python3 is not installed");
         return;
     }
     // Deterministic pseudo-random cases (xorshift), every prefix several times.

@@ -136,12 +136,12 @@ fn ours(path: &Path) -> Vec<(u32, Vec<u8>)> {
 fn veth_between_namespaces_shows_arp_real_macs_and_mtu_sized_frames() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: creating network namespaces needs root; CI runs as root");
+        crate::common::skip("creating network namespaces needs root; CI runs as root");
         return;
     }
     for tool in ["ip", "ethtool", "python3"] {
         if !has(tool) {
-            eprintln!("skipped: {tool} is not installed (.ci/run installs iproute2 and ethtool)");
+            crate::common::skip(&format!("{tool} is not installed (.ci/run installs iproute2 and ethtool)"));
             return;
         }
     }
@@ -281,7 +281,7 @@ fn veth_between_namespaces_shows_arp_real_macs_and_mtu_sized_frames() {
             assert_eq!(a, b, "pktlab and tcpdump captured different bytes");
         }
     } else {
-        eprintln!("note: tcpdump is not installed; the frame-count comparison was skipped");
+        crate::common::skip("tcpdump is not installed; the frame-count comparison was skipped");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,6 +1,6 @@
 //! Integration tests: the real `pktlab` binary on the captures in `captures/`,
 //! compared with golden files in `tests/golden/`. Refresh goldens with
-//! `PKTLAB_BLESS=1 cargo test --test cli`, then read the diff before committing.
+//! `PKTLAB_BLESS=1 cargo test --test all cli::`, then read the diff before committing.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -8,8 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde::Deserialize;
 
-mod common;
-use common::{golden, pktlab, root};
+use crate::common::{golden, pktlab, root};
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_pktlab")
