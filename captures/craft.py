@@ -214,6 +214,42 @@ def main():
         f.write(b"".join(blocks))
     print("wrote two-interfaces.pcapng")
 
+    # pcapng: one interface per link type pktlab reads, each carrying the same UDP
+    # datagram (and the IPv6 one for raw IPv6), plus a cut-short Ethernet header: the
+    # link layers tshark and pktlab must agree on, field by field.
+    dgram = ipv4(A_IP, B_IP, 17, udp(A_IP, B_IP, 40000, 40001, b"link types"), ident=7)
+    a6, b6 = bytes.fromhex("20010db8000000000000000000000001"), bytes.fromhex("20010db8000000000000000000000002")
+    u6 = struct.pack("!HHHH", 40000, 40001, 8 + 4, 0) + b"six!"
+    c6 = csum(a6 + b6 + struct.pack("!IxxxB", len(u6), 17) + u6) or 0xFFFF
+    u6 = u6[:6] + struct.pack("!H", c6) + u6[8:]
+    dgram6 = struct.pack("!IHBB", 0x60000000, len(u6), 17, 64) + a6 + b6 + u6
+    sll = struct.pack("!HHH", 4, 1, 6) + A_MAC + b"\0\0" + struct.pack("!H", 0x0800)
+    sll2 = struct.pack("!HHIHBB", 0x0800, 0, 2, 1, 4, 6) + A_MAC + b"\0\0"
+    kinds = [
+        (1, eth(B_MAC, A_MAC, 0x0800, dgram)),  # Ethernet
+        (1, eth(B_MAC, A_MAC, 0x8100, vlan(36, 0x0800, dgram))),  # 802.1Q
+        (1, eth(B_MAC, A_MAC, 0x0800, dgram)[:10]),  # Ethernet header cut short
+        (0, struct.pack("<I", 2) + dgram),  # BSD null, host (little-endian) order
+        (108, struct.pack("!I", 2) + dgram),  # OpenBSD loop, network order
+        (101, dgram),  # raw IP
+        (228, dgram),  # raw IPv4
+        (229, dgram6),  # raw IPv6
+        (113, sll + dgram),  # Linux cooked v1
+        (276, sll2 + dgram),  # Linux cooked v2
+        (9, b"\xff\x03\x00\x21" + dgram),  # PPP
+        (50, b"\xff\x03\x00\x21" + dgram),  # PPP in HDLC-like framing
+        (104, b"\x0f\x00\x08\x00" + dgram),  # Cisco HDLC
+        (204, b"\x01\xff\x03\x00\x21" + dgram),  # PPP with a direction byte
+    ]
+    blocks = [shb]
+    for link, _ in kinds:
+        blocks.append(block(1, struct.pack("<HHI", link, 0, 0) + opt(0, b"")))
+    for i, (_, frame) in enumerate(kinds):
+        blocks.append(epb(i, (T0 + i) * 1_000_000, frame))
+    with open(os.path.join(HERE, "link-types.pcapng"), "wb") as f:
+        f.write(b"".join(blocks))
+    print("wrote link-types.pcapng")
+
 
 if __name__ == "__main__":
     main()

@@ -51,7 +51,7 @@ pub(crate) fn decode_link(p: &mut Packet<'_>) {
             sll_payload(p, proto, 20, end)
         }
         LinkType::PPP if end >= 4 && matches!(p.data[0], 0x0f | 0x8f) && p.data[1] == 0 => decode_chdlc(p, 0, end),
-        LinkType::PPP => decode_ppp(p, end),
+        LinkType::PPP | LinkType::PPP_HDLC | LinkType::PPP_WITH_DIR => decode_ppp(p, end),
         LinkType::C_HDLC => decode_chdlc(p, 0, end),
         LinkType::PPI => {
             // Version 0, flags, header length and the inner link type, little-endian.
@@ -359,17 +359,22 @@ fn mac_meaning(m: &[u8; 6]) -> &'static str {
 
 pub fn describe_eth<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     let e = Ethernet::new(b);
+    if b.len() < 14 {
+        // Wireshark shows no field of a header it cannot read whole.
+        v.layer(
+            Proto::Eth,
+            base..base + b.len(),
+            format_args!("Ethernet II (header cut short: {} of 14 bytes)", b.len()),
+        );
+        return;
+    }
     let mut s = String::new();
     if let (Some(src), Some(dst)) = (e.src(), e.dst()) {
         let _ = super::field::write_mac(&mut s, &src);
         s.push_str(", Dst: ");
         let _ = super::field::write_mac(&mut s, &dst);
     }
-    v.layer(Proto::Eth, base..base + b.len().min(14), format_args!("Ethernet II, Src: {s}"));
-    if b.len() < 14 {
-        // Wireshark shows no field of a header it cannot read whole.
-        return;
-    }
+    v.layer(Proto::Eth, base..base + 14, format_args!("Ethernet II, Src: {s}"));
     let mut f = Fields { v, base, avail: b.len().min(14) };
     if let Some(m) = e.dst() {
         f.f("dst", "Destination", 0..6, Some(Value::Mac(m)), Some(format_args!("{}", mac_meaning(&m))));

@@ -28,6 +28,10 @@ impl LinkType {
     pub const IPV6: LinkType = LinkType(229);
     pub const LINUX_SLL2: LinkType = LinkType(276);
     pub const PPP: LinkType = LinkType(9);
+    /// PPP in HDLC-like framing (RFC 1662): read as PPP, as Wireshark does.
+    pub const PPP_HDLC: LinkType = LinkType(50);
+    /// PPP with a direction byte first (stripped as a pseudo-header): then PPP.
+    pub const PPP_WITH_DIR: LinkType = LinkType(204);
     pub const C_HDLC: LinkType = LinkType(104);
     pub const PPI: LinkType = LinkType(192);
 
@@ -37,6 +41,7 @@ impl LinkType {
             0 => "NULL",
             1 => "EN10MB",
             9 => "PPP",
+            50 => "PPP_HDLC",
             12 | 14 | 101 => "RAW",
             105 => "IEEE802_11",
             108 => "LOOP",
@@ -44,6 +49,7 @@ impl LinkType {
             113 => "LINUX_SLL",
             127 => "IEEE802_11_RADIOTAP",
             192 => "PPI",
+            204 => "PPP_WITH_DIR",
             228 => "IPV4",
             229 => "IPV6",
             276 => "LINUX_SLL2",
@@ -73,7 +79,7 @@ impl LinkType {
 
     /// Whether pktlab decodes frames of this link type.
     pub fn is_supported(self) -> bool {
-        matches!(self.0, 0 | 1 | 9 | 12 | 14 | 101 | 104 | 108 | 113 | 192 | 228 | 229 | 276)
+        matches!(self.0, 0 | 1 | 9 | 12 | 14 | 50 | 101 | 104 | 108 | 113 | 192 | 204 | 228 | 229 | 276)
     }
 }
 

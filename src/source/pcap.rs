@@ -537,17 +537,8 @@ impl CaptureFile {
                 // like tshark, show the frame as recorded rather than reject the file.
                 let ts = Timestamp(u64::from(ts_sec) * 1_000_000_000 + nanos);
                 let incl = incl as usize;
-                if incl < p.pseudo {
-                    return Err(SourceErrorKind::Corrupt(format!(
-                        "a {incl}-byte record is too short for the {}-byte pseudo-header of its link type",
-                        p.pseudo
-                    )));
-                }
-                // Wireshark does not count a pseudo-header as part of the frame.
-                let data_start = start + 16 + p.pseudo;
-                let range = data_start..start + 16 + incl;
-                let orig = orig.saturating_sub(p.pseudo as u32);
-                Ok(Some((range, ts, orig, 0, 16 + incl)))
+                let (data_start, cap, orig) = strip_pseudo(start + 16, incl, orig, p.pseudo)?;
+                Ok(Some((data_start..data_start + cap, ts, orig, 0, 16 + incl)))
             }
             Parser::PcapNg(ng) => {
                 // `record_len` checked the length (and that the buffer holds it).
@@ -632,7 +623,8 @@ impl CaptureFile {
                             )));
                         };
                         let ts = clock.time((u64::from(hi) << 32) | u64::from(lo));
-                        let s = body_start + 20;
+                        let pseudo = self.interfaces.get(iface as usize).map_or(0, |i| i.link.pseudo_header());
+                        let (s, cap, orig) = strip_pseudo(body_start + 20, cap, orig, pseudo)?;
                         Some((s..s + cap, ts, orig, iface, len))
                     }
                     SPB => {
@@ -646,7 +638,8 @@ impl CaptureFile {
                         }
                         let orig = read_u32(&body[0..4], big);
                         let cap = (orig as usize).min(body.len() - 4);
-                        let s = body_start + 4;
+                        let (s, cap, orig) =
+                            strip_pseudo(body_start + 4, cap, orig, self.interfaces[0].link.pseudo_header())?;
                         Some((s..s + cap, Timestamp(0), orig, 0, len))
                     }
                     _ => None,
@@ -658,6 +651,18 @@ impl CaptureFile {
             }
         }
     }
+}
+
+/// A record's frame without the pseudo-header its link type puts first, which
+/// Wireshark does not count as the frame's (pcap and pcapng alike): its start,
+/// captured and original lengths.
+fn strip_pseudo(start: usize, cap: usize, orig: u32, pseudo: usize) -> Result<(usize, usize, u32), SourceErrorKind> {
+    if cap < pseudo {
+        return Err(SourceErrorKind::Corrupt(format!(
+            "a {cap}-byte record is too short for the {pseudo}-byte pseudo-header of its link type"
+        )));
+    }
+    Ok((start + pseudo, cap - pseudo, orig.saturating_sub(pseudo as u32)))
 }
 
 /// The options of a pcapng block (code, value), up to `opt_endofopt` or the first

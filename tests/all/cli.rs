@@ -34,9 +34,10 @@ fn captures() -> Vec<String> {
     v
 }
 
-/// Captures that are damaged on purpose: a non-zero exit is their point.
+/// Captures that are damaged on purpose: a non-zero exit is their point
+/// (link-types.pcapng holds one Ethernet header cut short among its link types).
 fn damaged(name: &str) -> bool {
-    name.contains("cut-short") || name.contains("malformed")
+    name.contains("cut-short") || name.contains("malformed") || name == "link-types.pcapng"
 }
 
 #[test]
@@ -58,6 +59,40 @@ fn list_tree_and_json_match_golden_files_for_every_capture() {
             golden(&format!("{c}.{suffix}"), &stdout(&o));
         }
     }
+}
+
+/// Every bundled capture decodes as tshark decodes it: no field differs, and none that
+/// tshark shows is missing (scripts/oracle_compare.py over ../shared/oracle). Among
+/// them link-types.pcapng, one interface per link type pktlab reads.
+#[test]
+fn every_bundled_capture_decodes_as_tshark_does() {
+    let has = |t: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !has("tshark") || !has("python3") || !root().join("../shared/oracle/tshark_fields.sh").exists() {
+        crate::common::skip("tshark, python3 or ../shared/oracle is missing (.ci/run installs tshark)");
+        return;
+    }
+    let files: Vec<String> = captures().iter().map(|c| format!("captures/{c}")).collect();
+    assert!(files.iter().any(|f| f.ends_with("link-types.pcapng")));
+    let o = std::process::Command::new("python3")
+        .arg(root().join("scripts/oracle_compare.py"))
+        .args(["--pktlab", env!("CARGO_BIN_EXE_pktlab")])
+        .args(&files)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert!(o.status.success(), "pktlab and tshark disagree:\n{out}\n{}", stderr(&o));
+    let total = out.lines().last().unwrap_or("");
+    assert!(
+        total.contains(&format!("total: {} files", files.len()))
+            && total.contains(" 0 mismatching fields, 0 fields pktlab does not decode, 0 files with problems"),
+        "{out}"
+    );
 }
 
 #[test]
