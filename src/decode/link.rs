@@ -53,6 +53,11 @@ pub(crate) fn decode_link(p: &mut Packet<'_>) {
         LinkType::PPP if end >= 4 && matches!(p.data[0], 0x0f | 0x8f) && p.data[1] == 0 => decode_chdlc(p, 0, end),
         LinkType::PPP => decode_ppp(p, end),
         LinkType::C_HDLC => decode_chdlc(p, 0, end),
+        LinkType::IPNET => super::capture::decode_ipnet(p, end),
+        LinkType::FDDI => super::llc::decode_fddi(p, end),
+        LinkType::TOKEN_RING => super::llc::decode_tr(p, end),
+        LinkType::FRELAY => super::llc::decode_fr(p, end),
+        LinkType::IPOIB => super::capture::decode_ipoib(p, end),
         LinkType::PPI => {
             // Version 0, flags, header length and the inner link type, little-endian.
             let (Some(len), Some(dlt)) = (
@@ -124,6 +129,11 @@ fn decode_chdlc(p: &mut Packet<'_>, off: usize, end: usize) {
     }
     p.push(Proto::Chdlc, off, off + 4, end);
     let proto = be16(p.data, off + 2).unwrap_or(0);
+    if proto == 0x8035 {
+        // Cisco's SLARP keepalives, not the RARP this ethertype means on Ethernet.
+        p.unknown_ethertype = proto;
+        return push_data(p, off + 4, end);
+    }
     decode_ethertype(p, proto, off + 4, end)
 }
 
@@ -145,6 +155,8 @@ fn decode_ppp(p: &mut Packet<'_>, end: usize) {
     match proto {
         0x0021 => super::ipv4::decode(p, hdr, end),
         0x0057 => super::ipv6::decode(p, hdr, end),
+        // MPLS unicast and multicast (RFC 3032 section 4.3).
+        0x0281 | 0x0283 if decode_mpls(p, hdr, end) => {}
         _ => push_data(p, hdr, end),
     }
 }
@@ -209,7 +221,7 @@ fn sll_payload(p: &mut Packet<'_>, proto: u16, off: usize, end: usize) {
     }
 }
 
-fn truncated(p: &mut Packet<'_>, proto: Proto, off: usize, needed: usize) {
+pub(crate) fn truncated(p: &mut Packet<'_>, proto: Proto, off: usize, needed: usize) {
     let available = p.data.len() - off;
     if available > 0 {
         p.push(proto, off, off + available, off + available);
@@ -230,12 +242,28 @@ pub(crate) fn decode_eth(p: &mut Packet<'_>, off: usize, end: usize) {
         p.trailer = 4;
         return decode_eth(p, off + 16, end - 4);
     }
+    if (1..=1500).contains(&t) && super::llc::is_isl(&p.data[off..off + 6]) {
+        // Cisco ISL: its header takes the place of the MAC header (packet-eth.c).
+        return super::llc::decode_isl(p, off, end);
+    }
     p.push(Proto::Eth, off, off + 14, end);
-    if t < 0x0600 {
-        // 802.3 length field: LLC follows, which pktlab does not decode.
+    if (1..=1500).contains(&t) {
+        // An 802.3 length: LLC follows, and what is past the length is padding. A
+        // frame claiming more than it has gets what it has (packet-ieee8023.c).
+        p.unknown_ethertype = t;
+        let llc_end = end.min(off + 14 + usize::from(t));
+        if be16(p.data, off + 14) == Some(0xffff) {
+            // Novell's "raw 802.3": IPX with no LLC header.
+            return push_data(p, off + 14, llc_end);
+        }
+        return super::llc::decode_llc(p, off + 14, llc_end);
+    }
+    if t < 0x0600 && t != 0 {
+        // Neither a length nor a type (Wireshark: "Ethernet Unknown").
         p.unknown_ethertype = t;
         return push_data(p, off + 14, end);
     }
+    // Type 0 is an Ethernet II type too (Cisco MDS's internal Fibre Channel).
     decode_ethertype(p, t, off + 14, end)
 }
 
@@ -288,6 +316,8 @@ fn ppp_protocol_name(proto: u16) -> &'static str {
         0x8057 => "IPv6 Control Protocol",
         0xc023 => "Password Authentication Protocol",
         0xc223 => "Challenge Handshake Authentication Protocol",
+        0x0281 => "MPLS Unicast",
+        0x0283 => "MPLS Multicast",
         _ => "unknown",
     }
 }
@@ -378,7 +408,7 @@ pub fn describe_eth<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
         f.f("src", "Source", 6..12, Some(Value::Mac(m)), Some(format_args!("{}", mac_meaning(&m))));
     }
     if let Some(t) = e.ethertype() {
-        if t < 0x0600 {
+        if (1..0x0600).contains(&t) {
             f.f("len", "Length", 12..14, Some(Value::U(t.into())), Some(format_args!("(802.3 frame: LLC follows)")));
         } else {
             f.f("type", "Type", 12..14, Some(Value::Hex(t.into(), 4)), Some(EthertypeMeaning(t).args()));

@@ -30,22 +30,32 @@ impl LinkType {
     pub const PPP: LinkType = LinkType(9);
     pub const C_HDLC: LinkType = LinkType(104);
     pub const PPI: LinkType = LinkType(192);
+    pub const TOKEN_RING: LinkType = LinkType(6);
+    pub const FDDI: LinkType = LinkType(10);
+    pub const FRELAY: LinkType = LinkType(107);
+    pub const IPNET: LinkType = LinkType(226);
+    pub const IPOIB: LinkType = LinkType(242);
 
     /// The name tcpdump and Wireshark use for this link type.
     pub fn name(self) -> &'static str {
         match self.0 {
             0 => "NULL",
             1 => "EN10MB",
+            6 => "IEEE802",
             9 => "PPP",
+            10 => "FDDI",
             12 | 14 | 101 => "RAW",
             105 => "IEEE802_11",
+            107 => "FRELAY",
             108 => "LOOP",
             104 => "C_HDLC",
             113 => "LINUX_SLL",
             127 => "IEEE802_11_RADIOTAP",
             192 => "PPI",
+            226 => "IPNET",
             228 => "IPV4",
             229 => "IPV6",
+            242 => "IPOIB",
             276 => "LINUX_SLL2",
             _ => "UNKNOWN",
         }
@@ -73,7 +83,7 @@ impl LinkType {
 
     /// Whether pktlab decodes frames of this link type.
     pub fn is_supported(self) -> bool {
-        matches!(self.0, 0 | 1 | 9 | 12 | 14 | 101 | 104 | 108 | 113 | 192 | 228 | 229 | 276)
+        matches!(self.0, 0 | 1 | 6 | 9 | 10 | 12 | 14 | 101 | 104 | 107 | 108 | 113 | 192 | 226 | 228 | 229 | 242 | 276)
     }
 }
 
