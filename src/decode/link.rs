@@ -57,6 +57,8 @@ pub(crate) fn decode_link(p: &mut Packet<'_>) {
         LinkType::FDDI => super::llc::decode_fddi(p, end),
         LinkType::TOKEN_RING => super::llc::decode_tr(p, end),
         LinkType::FRELAY => super::llc::decode_fr(p, end),
+        LinkType::NFLOG => super::capture::decode_nflog(p, end),
+        LinkType::JUNIPER_ETHER => super::capture::decode_juniper(p, end),
         LinkType::IPOIB => super::capture::decode_ipoib(p, end),
         LinkType::PPI => {
             // Version 0, flags, header length and the inner link type, little-endian.

@@ -87,6 +87,10 @@ pub enum Proto {
     Tr,
     /// Frame Relay (link type 107).
     Fr,
+    /// Linux netfilter's log (link type 239): TLVs, one of them the packet.
+    Nflog,
+    /// Juniper's capture header (link type 178), before Ethernet or a protocol.
+    Juniper,
 }
 
 impl Proto {
@@ -125,6 +129,8 @@ impl Proto {
             Proto::Fddi => "fddi",
             Proto::Tr => "tr",
             Proto::Fr => "fr",
+            Proto::Nflog => "nflog",
+            Proto::Juniper => "juniper",
             Proto::Data => "data",
         }
     }
@@ -164,6 +170,8 @@ impl Proto {
             Proto::Fddi => "Fiber Distributed Data Interface",
             Proto::Tr => "Token-Ring",
             Proto::Fr => "Frame Relay",
+            Proto::Nflog => "Linux Netfilter NFLOG",
+            Proto::Juniper => "Juniper",
             Proto::Data => "Data",
         }
     }
@@ -780,6 +788,8 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
             Proto::Fddi => llc::describe_fddi(v, b, l.start),
             Proto::Tr => llc::describe_tr(v, b, l.start, hdr),
             Proto::Fr => llc::describe_fr(v, b, l.start, hdr),
+            Proto::Nflog => capture::describe_nflog(v, b, l.start, hdr),
+            Proto::Juniper => capture::describe_juniper(v, b, l.start, hdr),
             Proto::Data => {
                 v.layer(Proto::Data, l.start..l.end, format_args!("Data ({} bytes)", b.len()));
                 v.field("len", "Length", l.start..l.end, Value::U(b.len() as u64), None);

@@ -20,7 +20,7 @@ pub fn mark(p: Proto) -> u8 {
         Proto::Udp => b'u',
         Proto::Icmp | Proto::Icmpv6 => b'i',
         Proto::Gtp | Proto::Vxlan | Proto::Geneve | Proto::Pim => b'g',
-        Proto::Ipnet | Proto::Ipoib => b'c',
+        Proto::Ipnet | Proto::Ipoib | Proto::Nflog | Proto::Juniper => b'c',
         Proto::Avsp | Proto::Macsec | Proto::Nsh => b'x',
         Proto::Llc => b'l',
         Proto::Isl | Proto::Fddi | Proto::Tr | Proto::Fr => b'k',

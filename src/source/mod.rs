@@ -33,7 +33,9 @@ impl LinkType {
     pub const TOKEN_RING: LinkType = LinkType(6);
     pub const FDDI: LinkType = LinkType(10);
     pub const FRELAY: LinkType = LinkType(107);
+    pub const JUNIPER_ETHER: LinkType = LinkType(178);
     pub const IPNET: LinkType = LinkType(226);
+    pub const NFLOG: LinkType = LinkType(239);
     pub const IPOIB: LinkType = LinkType(242);
 
     /// The name tcpdump and Wireshark use for this link type.
@@ -51,10 +53,12 @@ impl LinkType {
             104 => "C_HDLC",
             113 => "LINUX_SLL",
             127 => "IEEE802_11_RADIOTAP",
+            178 => "JUNIPER_ETHER",
             192 => "PPI",
             226 => "IPNET",
             228 => "IPV4",
             229 => "IPV6",
+            239 => "NFLOG",
             242 => "IPOIB",
             276 => "LINUX_SLL2",
             _ => "UNKNOWN",
@@ -83,7 +87,10 @@ impl LinkType {
 
     /// Whether pktlab decodes frames of this link type.
     pub fn is_supported(self) -> bool {
-        matches!(self.0, 0 | 1 | 6 | 9 | 10 | 12 | 14 | 101 | 104 | 107 | 108 | 113 | 192 | 226 | 228 | 229 | 242 | 276)
+        matches!(
+            self.0,
+            0 | 1 | 6 | 9 | 10 | 12 | 14 | 101 | 104 | 107 | 108 | 113 | 178 | 192 | 226 | 228 | 229 | 239 | 242 | 276
+        )
     }
 }
 
