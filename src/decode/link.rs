@@ -51,7 +51,7 @@ pub(crate) fn decode_link(p: &mut Packet<'_>) {
             sll_payload(p, proto, 20, end)
         }
         LinkType::PPP if end >= 4 && matches!(p.data[0], 0x0f | 0x8f) && p.data[1] == 0 => decode_chdlc(p, 0, end),
-        LinkType::PPP => decode_ppp(p, end),
+        LinkType::PPP => decode_ppp(p, 0, end),
         LinkType::C_HDLC => decode_chdlc(p, 0, end),
         LinkType::IPNET => super::capture::decode_ipnet(p, end),
         LinkType::FDDI => super::llc::decode_fddi(p, end),
@@ -141,19 +141,20 @@ fn decode_chdlc(p: &mut Packet<'_>, off: usize, end: usize) {
 
 /// PPP (RFC 1661) in HDLC-like framing (RFC 1662): address 0xff and control 0x03,
 /// which a link may omit, then the protocol, one byte when compressed (odd first byte).
-fn decode_ppp(p: &mut Packet<'_>, end: usize) {
-    let ac = if p.data.starts_with(&[0xff, 0x03]) { 2 } else { 0 };
-    let plen = match p.data.get(ac) {
-        Some(b) if b & 1 == 1 => 1,
+pub(crate) fn decode_ppp(p: &mut Packet<'_>, off: usize, end: usize) {
+    let b = &p.data[off..end];
+    let ac = if b.starts_with(&[0xff, 0x03]) { 2 } else { 0 };
+    let plen = match b.get(ac) {
+        Some(x) if x & 1 == 1 => 1,
         Some(_) => 2,
-        None => return truncated(p, Proto::Ppp, 0, ac + 2),
+        None => return truncated(p, Proto::Ppp, off, ac + 2),
     };
-    if end < ac + plen {
-        return truncated(p, Proto::Ppp, 0, ac + plen);
+    if b.len() < ac + plen {
+        return truncated(p, Proto::Ppp, off, ac + plen);
     }
-    let hdr = ac + plen;
-    p.push(Proto::Ppp, 0, hdr, end);
-    let proto = if plen == 1 { u16::from(p.data[ac]) } else { be16(p.data, ac).unwrap_or(0) };
+    let hdr = off + ac + plen;
+    let proto = if plen == 1 { u16::from(b[ac]) } else { be16(b, ac).unwrap_or(0) };
+    p.push(Proto::Ppp, off, hdr, end);
     match proto {
         0x0021 => super::ipv4::decode(p, hdr, end),
         0x0057 => super::ipv6::decode(p, hdr, end),

@@ -91,6 +91,8 @@ pub enum Proto {
     Nflog,
     /// Juniper's capture header (link type 178), before Ethernet or a protocol.
     Juniper,
+    /// Generic Routing Encapsulation (IP protocol 47).
+    Gre,
 }
 
 impl Proto {
@@ -131,6 +133,7 @@ impl Proto {
             Proto::Fr => "fr",
             Proto::Nflog => "nflog",
             Proto::Juniper => "juniper",
+            Proto::Gre => "gre",
             Proto::Data => "data",
         }
     }
@@ -172,6 +175,7 @@ impl Proto {
             Proto::Fr => "Frame Relay",
             Proto::Nflog => "Linux Netfilter NFLOG",
             Proto::Juniper => "Juniper",
+            Proto::Gre => "Generic Routing Encapsulation",
             Proto::Data => "Data",
         }
     }
@@ -524,6 +528,7 @@ pub(crate) fn decode_ip_proto(p: &mut Packet<'_>, proto: u8, off: usize, end: us
         1 => icmp::decode(p, Proto::Icmp, off, end),
         58 => icmp::decode(p, Proto::Icmpv6, off, end),
         103 => tunnel::decode_pim(p, off, end),
+        47 if end > off => tunnel::decode_gre(p, off, end),
         _ => {
             p.unknown_ip_proto = Some(proto);
             push_data(p, off, end);
@@ -790,6 +795,7 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
             Proto::Fr => llc::describe_fr(v, b, l.start, hdr),
             Proto::Nflog => capture::describe_nflog(v, b, l.start, hdr),
             Proto::Juniper => capture::describe_juniper(v, b, l.start, hdr),
+            Proto::Gre => tunnel::describe_gre(v, b, l.start, hdr),
             Proto::Data => {
                 v.layer(Proto::Data, l.start..l.end, format_args!("Data ({} bytes)", b.len()));
                 v.field("len", "Length", l.start..l.end, Value::U(b.len() as u64), None);

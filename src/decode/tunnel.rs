@@ -2,7 +2,9 @@
 //! mobile networks: an IP packet inside), VXLAN (RFC 7348, UDP port 4789: an
 //! Ethernet frame inside), Geneve (RFC 8926, UDP port 6081: options, then a frame
 //! named by an ethertype) and PIM Register messages (RFC 7761 section 4.9, IP
-//! protocol 103: a router's multicast packet, whole, to the rendezvous point).
+//! protocol 103: a router's multicast packet, whole, to the rendezvous point) and
+//! GRE (RFC 2784/2890, IP protocol 47, and PPTP's version 1 of RFC 2637 with PPP
+//! inside: a packet or frame named by an ethertype).
 //! Decoding goes on into the inner packet, so the connection tracker and filters see
 //! the TCP a tunnel carries, as tshark does.
 
@@ -270,6 +272,118 @@ pub fn describe_vxlan<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     f.f("vni", "VXLAN Network Identifier (VNI)", 4..7, Some(Value::U(vni.into())), None);
 }
 
+/// GRE flag bits (RFC 2784 section 2, RFC 2890, RFC 1701 for routing, RFC 2637
+/// section 4.1 for version 1's acknowledgment bit).
+const GRE_C: u16 = 0x8000;
+const GRE_R: u16 = 0x4000;
+const GRE_K: u16 = 0x2000;
+const GRE_S: u16 = 0x1000;
+const GRE_A: u16 = 0x0080;
+
+/// GRE header length: flags and protocol, then the optional fields the flags name,
+/// then (RFC 1701) source route entries up to a null one.
+fn gre_header_len(b: &[u8]) -> Result<usize, usize> {
+    let flags = be16(b, 0).ok_or(4usize)?;
+    if b.len() < 4 {
+        return Err(4);
+    }
+    let mut hl = 4;
+    if flags & (GRE_C | GRE_R) != 0 {
+        hl += 4;
+    }
+    if flags & GRE_K != 0 {
+        hl += 4;
+    }
+    if flags & GRE_S != 0 {
+        hl += 4;
+    }
+    if flags & 7 == 1 && flags & GRE_A != 0 {
+        hl += 4;
+    }
+    if flags & GRE_R != 0 {
+        // Each entry: address family, offset, length, then `length` bytes of route.
+        loop {
+            let (Some(af), Some(&len)) = (be16(b, hl), b.get(hl + 3)) else { return Err(hl + 4) };
+            hl += 4 + usize::from(len);
+            if af == 0 && len == 0 {
+                break;
+            }
+        }
+    }
+    if b.len() < hl {
+        Err(hl)
+    } else {
+        Ok(hl)
+    }
+}
+
+pub(crate) fn decode_gre(p: &mut Packet<'_>, off: usize, end: usize) {
+    let b = &p.data[off..end];
+    let hl = match gre_header_len(b) {
+        Ok(hl) => hl,
+        Err(needed) => {
+            p.push(Proto::Gre, off, end, end);
+            return p.fail(Proto::Gre, off, Problem::Truncated { needed, available: b.len() });
+        }
+    };
+    p.push(Proto::Gre, off, off + hl, end);
+    let at = off + hl;
+    match be16(b, 2).unwrap_or(0) {
+        // PPTP: PPP frames, address and control included.
+        0x880b => super::link::decode_ppp(p, at, end),
+        // Transparent Ethernet bridging (RFC 1701): a frame without its FCS.
+        0x6558 => super::link::decode_eth(p, at, end),
+        t => super::decode_ethertype(p, t, at, end),
+    }
+}
+
+pub fn describe_gre<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
+    let flags = be16(b, 0).unwrap_or(0);
+    let proto = be16(b, 2).unwrap_or(0);
+    v.layer(Proto::Gre, base..base + hdr, format_args!("Generic Routing Encapsulation (0x{proto:04x})"));
+    let mut f = Fields { v, base, avail: hdr };
+    f.f("flags_and_version", "Flags and Version", 0..2, Some(Value::Hex(flags.into(), 4)), None);
+    let bit = |m: u16| Some(Value::Bool(flags & m != 0));
+    f.f("flags.checksum", "Checksum Bit", 0..2, bit(GRE_C), None);
+    f.f("flags.routing", "Routing Bit", 0..2, bit(GRE_R), None);
+    f.f("flags.key", "Key Bit", 0..2, bit(GRE_K), None);
+    f.f("flags.sequence_number", "Sequence Number Bit", 0..2, bit(GRE_S), None);
+    let version = flags & 7;
+    if version == 1 {
+        f.f("flags.ack", "Acknowledgment", 0..2, bit(GRE_A), None);
+    }
+    let vname = if version == 1 { "(Enhanced GRE, PPTP)" } else { "(GRE)" };
+    f.f("flags.version", "Version", 0..2, Some(Value::U(version.into())), Some(format_args!("{vname}")));
+    let pname = match proto {
+        0x880b => format_args!("(PPP)"),
+        0x6558 => format_args!("(Transparent Ethernet bridging)"),
+        t => super::link::EthertypeMeaning(t).args(),
+    };
+    f.f("proto", "Protocol Type", 2..4, Some(Value::Hex(proto.into(), 4)), Some(pname));
+    let mut at = 4;
+    if flags & (GRE_C | GRE_R) != 0 {
+        f.f("checksum", "Checksum", at..at + 2, be16(b, at).map(|x| Value::Hex(x.into(), 4)), None);
+        f.f("offset", "Offset", at + 2..at + 4, be16(b, at + 2).map(|x| Value::U(x.into())), None);
+        at += 4;
+    }
+    if flags & GRE_K != 0 {
+        if version == 1 {
+            f.f("key.payload_length", "Payload Length", at..at + 2, be16(b, at).map(|x| Value::U(x.into())), None);
+            f.f("key.call_id", "Call ID", at + 2..at + 4, be16(b, at + 2).map(|x| Value::U(x.into())), None);
+        } else {
+            f.f("key", "GRE Key", at..at + 4, be32(b, at).map(|x| Value::Hex(x.into(), 8)), None);
+        }
+        at += 4;
+    }
+    if flags & GRE_S != 0 {
+        f.f("sequence_number", "Sequence Number", at..at + 4, be32(b, at).map(|x| Value::U(x.into())), None);
+        at += 4;
+    }
+    if version == 1 && flags & GRE_A != 0 {
+        f.f("ack_number", "Acknowledgment Number", at..at + 4, be32(b, at).map(|x| Value::U(x.into())), None);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,5 +525,44 @@ mod tests {
         assert_eq!(p.malformed.unwrap().problem, Problem::Truncated { needed: 8, available: 6 });
         let p = decode(LinkType::RAW, &ip[..22], ip.len() as u32);
         assert_eq!(p.unknown_ip_proto, Some(103));
+    }
+
+    #[test]
+    fn gre_carries_ip_ethernet_and_pptp_ppp() {
+        let mut inner = Vec::new();
+        PacketBuilder::ipv4([192, 168, 10, 210], [192, 168, 103, 40], 63)
+            .udp(5060, 5060)
+            .write(&mut inner, b"s")
+            .unwrap();
+        let ip_in = |gre: &[u8]| {
+            let mut ip = Vec::new();
+            PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+                .write(&mut ip, etherparse::IpNumber(47), gre)
+                .unwrap();
+            ip
+        };
+        let layers = |f: &[u8]| -> Vec<Proto> {
+            decode(LinkType::RAW, f, f.len() as u32).layers().iter().map(|l| l.proto).collect()
+        };
+        use Proto::*;
+        // Plain GRE, no options, IPv4.
+        let plain = [&[0, 0, 0x08, 0x00][..], &inner].concat();
+        assert_eq!(layers(&ip_in(&plain)), vec![Ipv4, Gre, Ipv4, Udp, Data]);
+        // Key and sequence number (RFC 2890): 12 bytes.
+        let keyed = [&[0x30, 0, 0x08, 0x00, 0, 0, 0, 7, 0, 0, 0, 1][..], &inner].concat();
+        let f = ip_in(&keyed);
+        assert_eq!(layers(&f), vec![Ipv4, Gre, Ipv4, Udp, Data]);
+        assert_eq!(decode(LinkType::RAW, &f, 0).layer(Gre).unwrap().header_range(), 20..32);
+        // PPTP (version 1): key (payload length, call id), sequence, acknowledgment; PPP.
+        let pptp =
+            [&[0x30, 0x81, 0x88, 0x0b, 0, 0x6a, 0, 0x8c, 0, 0, 0, 1, 0, 0, 0, 0, 0xff, 0x03, 0x00, 0x21][..], &inner]
+                .concat();
+        assert_eq!(layers(&ip_in(&pptp)), vec![Ipv4, Gre, Ppp, Ipv4, Udp, Data]);
+        // Cut anywhere: malformed or data, no panic.
+        for n in 0..16 {
+            let f = ip_in(&pptp[..n]);
+            let p = decode(LinkType::RAW, &f, f.len() as u32);
+            assert!(n == 0 || p.malformed.map(|m| m.proto) == Some(Gre), "{n}");
+        }
     }
 }

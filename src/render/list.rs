@@ -254,6 +254,7 @@ impl fmt::Display for ProtoColumn<'_, '_> {
             }
             Some(Proto::Llc) => "LLC",
             Some(Proto::Fr) => "FR",
+            Some(Proto::Gre) => "GRE",
             Some(Proto::Eth) | Some(Proto::Vlan) | Some(Proto::Cfp) | Some(Proto::Isl) => "ETH",
             Some(Proto::Sll) | Some(Proto::Sll2) => "SLL",
             _ => p.link.name(),
