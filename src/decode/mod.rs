@@ -19,6 +19,7 @@ pub mod shim;
 pub mod tcp;
 pub mod tunnel;
 pub mod udp;
+pub mod wlan;
 
 use std::fmt;
 
@@ -93,6 +94,10 @@ pub enum Proto {
     Juniper,
     /// Generic Routing Encapsulation (IP protocol 47).
     Gre,
+    /// CAPWAP data channel (UDP 5247): an access point's tunnel to its controller.
+    Capwap,
+    /// IEEE 802.11 (as CAPWAP carries it): data frames and their LLC.
+    Wlan,
 }
 
 impl Proto {
@@ -134,6 +139,8 @@ impl Proto {
             Proto::Nflog => "nflog",
             Proto::Juniper => "juniper",
             Proto::Gre => "gre",
+            Proto::Capwap => "capwap.data",
+            Proto::Wlan => "wlan",
             Proto::Data => "data",
         }
     }
@@ -176,6 +183,8 @@ impl Proto {
             Proto::Nflog => "Linux Netfilter NFLOG",
             Proto::Juniper => "Juniper",
             Proto::Gre => "Generic Routing Encapsulation",
+            Proto::Capwap => "Control And Provisioning of Wireless Access Points - Data",
+            Proto::Wlan => "IEEE 802.11 wireless LAN",
             Proto::Data => "Data",
         }
     }
@@ -274,7 +283,10 @@ impl Malformed {
     }
 }
 
-pub const MAX_LAYERS: usize = 10;
+/// Room for the deepest stacks tshark decodes in practice: a CAPWAP tunnel behind
+/// QinQ tags carries 802.11 and LLC before its TCP (eth, vlan, vlan, ip, udp,
+/// capwap, wlan, llc, ip, tcp, data).
+pub const MAX_LAYERS: usize = 12;
 
 /// A decoded frame: the bytes, the layers found in them, and where decoding stopped.
 #[derive(Clone, Copy, Debug)]
@@ -465,7 +477,7 @@ pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Packet<'_> {
 impl<'a> Packet<'a> {
     /// A frame with no layers yet: [`Packet::decode`] finds them. The two steps
     /// are [`decode`] for loops over millions of frames: a packet that `decode`
-    /// returns is built and then copied into the caller's slot (416 bytes, a
+    /// returns is built and then copied into the caller's slot (480 bytes, a
     /// frame's biggest copy), while one made here and decoded in place is not.
     #[inline(always)]
     pub fn undecoded(link: LinkType, data: &'a [u8], orig_len: u32) -> Packet<'a> {
@@ -796,6 +808,9 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
             Proto::Nflog => capture::describe_nflog(v, b, l.start, hdr),
             Proto::Juniper => capture::describe_juniper(v, b, l.start, hdr),
             Proto::Gre => tunnel::describe_gre(v, b, l.start, hdr),
+            Proto::Capwap => wlan::describe_capwap(v, b, l.start, hdr),
+            // Only CAPWAP brings 802.11 frames, always with the frame control swapped.
+            Proto::Wlan => wlan::describe_wlan(v, b, l.start, hdr, true),
             Proto::Data => {
                 v.layer(Proto::Data, l.start..l.end, format_args!("Data ({} bytes)", b.len()));
                 v.field("len", "Length", l.start..l.end, Value::U(b.len() as u64), None);

@@ -30,6 +30,9 @@ pub(crate) fn decode(p: &mut Packet<'_>, sport: u16, dport: u16, off: usize, end
     if sport == GENEVE_PORT || dport == GENEVE_PORT {
         return geneve(p, off, end);
     }
+    if sport == super::wlan::CAPWAP_DATA_PORT || dport == super::wlan::CAPWAP_DATA_PORT {
+        return super::wlan::decode_capwap(p, off, end);
+    }
     false
 }
 

@@ -23,6 +23,8 @@ pub fn mark(p: Proto) -> u8 {
         Proto::Ipnet | Proto::Ipoib | Proto::Nflog | Proto::Juniper => b'c',
         Proto::Avsp | Proto::Macsec | Proto::Nsh => b'x',
         Proto::Llc => b'l',
+        Proto::Capwap => b'g',
+        Proto::Wlan => b'w',
         Proto::Isl | Proto::Fddi | Proto::Tr | Proto::Fr => b'k',
         Proto::Pppoe | Proto::Ppp => b'p',
         Proto::Chdlc => b'h',
