@@ -233,6 +233,11 @@ pub(crate) fn truncated(p: &mut Packet<'_>, proto: Proto, off: usize, needed: us
 }
 
 pub(crate) fn decode_eth(p: &mut Packet<'_>, off: usize, end: usize) {
+    if p.n >= super::MAX_LAYERS - 2 {
+        // Frames inside frames (ISL, bridged SNAP, tunnels): stop before the layer
+        // table runs out, and before crafted nesting runs the stack out.
+        return push_data(p, off, end);
+    }
     if end - off < 14 {
         return truncated(p, Proto::Eth, off, 14);
     }

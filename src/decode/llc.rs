@@ -48,6 +48,9 @@ fn llc_header_len(b: &[u8]) -> Result<usize, usize> {
 }
 
 pub(crate) fn decode_llc(p: &mut Packet<'_>, off: usize, end: usize) {
+    if p.n >= super::MAX_LAYERS - 2 {
+        return push_data(p, off, end);
+    }
     let b = &p.data[off..end];
     let hl = match llc_header_len(b) {
         Ok(hl) => hl,
@@ -607,5 +610,15 @@ mod tests {
                 let _ = decode(LinkType::FRELAY, &f[..n], f.len() as u32);
             }
         }
+    }
+
+    #[test]
+    fn isl_inside_isl_stops_at_the_layer_limit() {
+        // ISL headers nested as deep as a big frame allows: no stack overflow, no panic.
+        let mut hdr = vec![0x01, 0, 0x0c, 0, 0, 0, 0, 0x19, 6, 0xea, 0xb8, 0x85, 0, 0];
+        hdr.extend_from_slice(&[0; 12]);
+        let f: Vec<u8> = hdr.iter().copied().cycle().take(26 * 5000).collect();
+        let p = decode(LinkType::ETHERNET, &f, f.len() as u32);
+        assert!(p.layers().len() <= crate::decode::MAX_LAYERS);
     }
 }
