@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "pktlab",
     version,
-    about = "Packet-level protocol inspector and simulator: read captures, decode Ethernet/ARP/IPv4/IPv6/TCP/UDP/ICMP, filter, and see what the bytes mean."
+    about = "Packet-level protocol inspector and simulator: read captures, decode Ethernet/ARP/IPv4/IPv6/TCP/UDP/ICMP (and the links and tunnels around them), filter, and see what the bytes mean."
 )]
 pub struct Cli {
     #[command(subcommand)]

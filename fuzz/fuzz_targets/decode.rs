@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 use pktlab::decode::{self, Context};
 use pktlab::source::{Frame, LinkType};
 
-const LINKS: [u32; 9] = [0, 1, 12, 101, 108, 113, 228, 229, 276];
+const LINKS: [u32; 20] = [0, 1, 6, 9, 10, 12, 14, 101, 104, 107, 108, 113, 178, 192, 226, 228, 229, 239, 242, 276];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, frame)) = data.split_first() else {

@@ -41,21 +41,44 @@ impl<'a> Arp<'a> {
     pub fn opcode(&self) -> Option<u16> {
         be16(self.0, 6)
     }
-    /// True for the common Ethernet/IPv4 form whose addresses the accessors below read.
+    /// True for the common Ethernet/IPv4 form.
     pub fn is_eth_ipv4(&self) -> bool {
-        self.hw_size() == Some(6) && self.proto_size() == Some(4) && self.proto_type() == Some(0x0800)
+        self.hw_is_mac() && self.proto_is_ipv4()
+    }
+    /// Hardware addresses are MACs: Ethernet or IEEE 802, 6 bytes (Wireshark's
+    /// `ARP_HW_IS_ETHER`).
+    fn hw_is_mac(&self) -> bool {
+        matches!(self.hw_type(), Some(1 | 6)) && self.hw_size() == Some(6)
+    }
+    /// Protocol addresses are IPv4: IP's ethertype or AX.25's IP PID, 4 bytes
+    /// (`ARP_PRO_IS_IPv4`), whatever the hardware addresses are.
+    fn proto_is_ipv4(&self) -> bool {
+        matches!(self.proto_type(), Some(0x0800 | 0xcc)) && self.proto_size() == Some(4)
+    }
+    /// Offsets of the sender's and target's protocol addresses: each follows a
+    /// hardware address of `hw_size` bytes (RFC 826).
+    fn spa(&self) -> usize {
+        8 + usize::from(self.hw_size().unwrap_or(0))
+    }
+    fn tpa(&self) -> usize {
+        8 + 2 * usize::from(self.hw_size().unwrap_or(0)) + usize::from(self.proto_size().unwrap_or(0))
     }
     pub fn sender_mac(&self) -> Option<[u8; 6]> {
-        self.is_eth_ipv4().then(|| arr(self.0, 8)).flatten()
+        self.hw_is_mac().then(|| arr(self.0, 8)).flatten()
     }
     pub fn sender_ip(&self) -> Option<[u8; 4]> {
-        self.is_eth_ipv4().then(|| arr(self.0, 14)).flatten()
+        self.proto_is_ipv4().then(|| arr(self.0, self.spa())).flatten()
     }
     pub fn target_mac(&self) -> Option<[u8; 6]> {
-        self.is_eth_ipv4().then(|| arr(self.0, 18)).flatten()
+        self.hw_is_mac().then(|| arr(self.0, 18)).flatten()
     }
     pub fn target_ip(&self) -> Option<[u8; 4]> {
-        self.is_eth_ipv4().then(|| arr(self.0, 24)).flatten()
+        self.proto_is_ipv4().then(|| arr(self.0, self.tpa())).flatten()
+    }
+    /// ATM ARP (RFC 2225, hardware type 19) lays its addresses out otherwise: like
+    /// Wireshark (its `atmarp` dissector), only the hardware type is read as ARP's.
+    pub fn is_atm(&self) -> bool {
+        self.hw_type() == Some(ATM_HW)
     }
     /// A request for one's own address: announces it (and updates neighbours' caches).
     pub fn is_gratuitous(&self) -> bool {
@@ -66,6 +89,8 @@ impl<'a> Arp<'a> {
         self.opcode() == Some(1) && self.sender_ip() == Some([0; 4])
     }
 }
+
+const ATM_HW: u16 = 19;
 
 pub fn opcode_name(op: u16) -> &'static str {
     match op {
@@ -98,17 +123,50 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
             Some(super::link::EthertypeMeaning(t).args()),
         );
     }
+    if a.is_atm() {
+        v.note("atmarp", format_args!("ATM ARP (RFC 2225): its variable-length addresses are not decoded"));
+        return;
+    }
     f.f("hw.size", "Hardware size", 4..5, a.hw_size().map(|x| Value::U(x.into())), None);
     f.f("proto.size", "Protocol size", 5..6, a.proto_size().map(|x| Value::U(x.into())), None);
     f.f("opcode", "Opcode", 6..8, a.opcode().map(|x| Value::U(x.into())), Some(format_args!("({})", opcode_name(op))));
-    if a.is_eth_ipv4() {
-        f.f("src.hw_mac", "Sender MAC address", 8..14, a.sender_mac().map(Value::Mac), None);
-        f.f("src.proto_ipv4", "Sender IP address", 14..18, a.sender_ip().map(Value::Ipv4), None);
-        let tm = if op == 1 { Some(format_args!("(unknown yet: that is what the request asks)")) } else { None };
-        f.f("dst.hw_mac", "Target MAC address", 18..24, a.target_mac().map(Value::Mac), tm);
-        f.f("dst.proto_ipv4", "Target IP address", 24..28, a.target_ip().map(Value::Ipv4), None);
+    let (spa, tpa) = (a.spa(), a.tpa());
+    if b.len() < tpa + usize::from(a.proto_size().unwrap_or(0)) {
+        // Wireshark reads all four addresses for the info column before it shows
+        // any: with the message cut short, none is shown.
+        return;
     }
+    f.f("src.hw_mac", "Sender MAC address", 8..14, a.sender_mac().map(Value::Mac), None);
+    f.f("src.proto_ipv4", "Sender IP address", spa..spa + 4, a.sender_ip().map(Value::Ipv4), None);
+    let tm = if op == 1 { Some(format_args!("(unknown yet: that is what the request asks)")) } else { None };
+    f.f("dst.hw_mac", "Target MAC address", 18..24, a.target_mac().map(Value::Mac), tm);
+    f.f("dst.proto_ipv4", "Target IP address", tpa..tpa + 4, a.target_ip().map(Value::Ipv4), None);
     if a.is_gratuitous() {
         v.note("isgratuitous", format_args!("Gratuitous ARP: sender announces its own address"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv4_addresses_follow_hardware_addresses_of_any_length() {
+        // Hardware type 32 (InfiniBand), IPv4, 20-byte hardware addresses, request.
+        let mut b = vec![0, 32, 0x08, 0x00, 20, 4, 0, 1];
+        b.extend_from_slice(&[0xaa; 20]);
+        b.extend_from_slice(&[192, 168, 56, 10]);
+        b.extend_from_slice(&[0; 20]);
+        b.extend_from_slice(&[192, 168, 56, 24]);
+        let a = Arp::new(&b);
+        assert_eq!((a.sender_ip(), a.target_ip()), (Some([192, 168, 56, 10]), Some([192, 168, 56, 24])));
+        assert_eq!(a.sender_mac(), None, "not a MAC");
+        assert!(!a.is_eth_ipv4());
+        // Cut short: the accessors say None, never panic.
+        let a = Arp::new(&b[..40]);
+        assert_eq!((a.sender_ip(), a.target_ip()), (Some([192, 168, 56, 10]), None));
+        // ATM ARP is its own layout.
+        b[1] = 19;
+        assert!(Arp::new(&b).is_atm());
     }
 }

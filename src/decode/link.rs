@@ -51,8 +51,15 @@ pub(crate) fn decode_link(p: &mut Packet<'_>) {
             sll_payload(p, proto, 20, end)
         }
         LinkType::PPP if end >= 4 && matches!(p.data[0], 0x0f | 0x8f) && p.data[1] == 0 => decode_chdlc(p, 0, end),
-        LinkType::PPP | LinkType::PPP_HDLC | LinkType::PPP_WITH_DIR => decode_ppp(p, end),
+        LinkType::PPP | LinkType::PPP_HDLC | LinkType::PPP_WITH_DIR => decode_ppp(p, 0, end),
         LinkType::C_HDLC => decode_chdlc(p, 0, end),
+        LinkType::IPNET => super::capture::decode_ipnet(p, end),
+        LinkType::FDDI => super::llc::decode_fddi(p, end),
+        LinkType::TOKEN_RING => super::llc::decode_tr(p, end),
+        LinkType::FRELAY => super::llc::decode_fr(p, end),
+        LinkType::NFLOG => super::capture::decode_nflog(p, end),
+        LinkType::JUNIPER_ETHER => super::capture::decode_juniper(p, end),
+        LinkType::IPOIB => super::capture::decode_ipoib(p, end),
         LinkType::PPI => {
             // Version 0, flags, header length and the inner link type, little-endian.
             let (Some(len), Some(dlt)) = (
@@ -124,27 +131,35 @@ fn decode_chdlc(p: &mut Packet<'_>, off: usize, end: usize) {
     }
     p.push(Proto::Chdlc, off, off + 4, end);
     let proto = be16(p.data, off + 2).unwrap_or(0);
+    if proto == 0x8035 {
+        // Cisco's SLARP keepalives, not the RARP this ethertype means on Ethernet.
+        p.unknown_ethertype = proto;
+        return push_data(p, off + 4, end);
+    }
     decode_ethertype(p, proto, off + 4, end)
 }
 
 /// PPP (RFC 1661) in HDLC-like framing (RFC 1662): address 0xff and control 0x03,
 /// which a link may omit, then the protocol, one byte when compressed (odd first byte).
-fn decode_ppp(p: &mut Packet<'_>, end: usize) {
-    let ac = if p.data.starts_with(&[0xff, 0x03]) { 2 } else { 0 };
-    let plen = match p.data.get(ac) {
-        Some(b) if b & 1 == 1 => 1,
+pub(crate) fn decode_ppp(p: &mut Packet<'_>, off: usize, end: usize) {
+    let b = &p.data[off..end];
+    let ac = if b.starts_with(&[0xff, 0x03]) { 2 } else { 0 };
+    let plen = match b.get(ac) {
+        Some(x) if x & 1 == 1 => 1,
         Some(_) => 2,
-        None => return truncated(p, Proto::Ppp, 0, ac + 2),
+        None => return truncated(p, Proto::Ppp, off, ac + 2),
     };
-    if end < ac + plen {
-        return truncated(p, Proto::Ppp, 0, ac + plen);
+    if b.len() < ac + plen {
+        return truncated(p, Proto::Ppp, off, ac + plen);
     }
-    let hdr = ac + plen;
-    p.push(Proto::Ppp, 0, hdr, end);
-    let proto = if plen == 1 { u16::from(p.data[ac]) } else { be16(p.data, ac).unwrap_or(0) };
+    let hdr = off + ac + plen;
+    let proto = if plen == 1 { u16::from(b[ac]) } else { be16(b, ac).unwrap_or(0) };
+    p.push(Proto::Ppp, off, hdr, end);
     match proto {
         0x0021 => super::ipv4::decode(p, hdr, end),
         0x0057 => super::ipv6::decode(p, hdr, end),
+        // MPLS unicast and multicast (RFC 3032 section 4.3).
+        0x0281 | 0x0283 if decode_mpls(p, hdr, end) => {}
         _ => push_data(p, hdr, end),
     }
 }
@@ -209,7 +224,7 @@ fn sll_payload(p: &mut Packet<'_>, proto: u16, off: usize, end: usize) {
     }
 }
 
-fn truncated(p: &mut Packet<'_>, proto: Proto, off: usize, needed: usize) {
+pub(crate) fn truncated(p: &mut Packet<'_>, proto: Proto, off: usize, needed: usize) {
     let available = p.data.len() - off;
     if available > 0 {
         p.push(proto, off, off + available, off + available);
@@ -218,6 +233,11 @@ fn truncated(p: &mut Packet<'_>, proto: Proto, off: usize, needed: usize) {
 }
 
 pub(crate) fn decode_eth(p: &mut Packet<'_>, off: usize, end: usize) {
+    if p.n >= super::MAX_LAYERS - 2 {
+        // Frames inside frames (ISL, bridged SNAP, tunnels): stop before the layer
+        // table runs out, and before crafted nesting runs the stack out.
+        return push_data(p, off, end);
+    }
     if end - off < 14 {
         return truncated(p, Proto::Eth, off, 14);
     }
@@ -230,12 +250,28 @@ pub(crate) fn decode_eth(p: &mut Packet<'_>, off: usize, end: usize) {
         p.trailer = 4;
         return decode_eth(p, off + 16, end - 4);
     }
+    if (1..=1500).contains(&t) && super::llc::is_isl(&p.data[off..off + 6]) {
+        // Cisco ISL: its header takes the place of the MAC header (packet-eth.c).
+        return super::llc::decode_isl(p, off, end);
+    }
     p.push(Proto::Eth, off, off + 14, end);
-    if t < 0x0600 {
-        // 802.3 length field: LLC follows, which pktlab does not decode.
+    if (1..=1500).contains(&t) {
+        // An 802.3 length: LLC follows, and what is past the length is padding. A
+        // frame claiming more than it has gets what it has (packet-ieee8023.c).
+        p.unknown_ethertype = t;
+        let llc_end = end.min(off + 14 + usize::from(t));
+        if be16(p.data, off + 14) == Some(0xffff) {
+            // Novell's "raw 802.3": IPX with no LLC header.
+            return push_data(p, off + 14, llc_end);
+        }
+        return super::llc::decode_llc(p, off + 14, llc_end);
+    }
+    if t < 0x0600 && t != 0 {
+        // Neither a length nor a type (Wireshark: "Ethernet Unknown").
         p.unknown_ethertype = t;
         return push_data(p, off + 14, end);
     }
+    // Type 0 is an Ethernet II type too (Cisco MDS's internal Fibre Channel).
     decode_ethertype(p, t, off + 14, end)
 }
 
@@ -288,6 +324,8 @@ fn ppp_protocol_name(proto: u16) -> &'static str {
         0x8057 => "IPv6 Control Protocol",
         0xc023 => "Password Authentication Protocol",
         0xc223 => "Challenge Handshake Authentication Protocol",
+        0x0281 => "MPLS Unicast",
+        0x0283 => "MPLS Multicast",
         _ => "unknown",
     }
 }
@@ -383,7 +421,7 @@ pub fn describe_eth<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
         f.f("src", "Source", 6..12, Some(Value::Mac(m)), Some(format_args!("{}", mac_meaning(&m))));
     }
     if let Some(t) = e.ethertype() {
-        if t < 0x0600 {
+        if (1..0x0600).contains(&t) {
             f.f("len", "Length", 12..14, Some(Value::U(t.into())), Some(format_args!("(802.3 frame: LLC follows)")));
         } else {
             f.f("type", "Type", 12..14, Some(Value::Hex(t.into(), 4)), Some(EthertypeMeaning(t).args()));

@@ -8,15 +8,19 @@
 //! with its byte range for the tree, the hex dump and JSON alike.
 
 pub mod arp;
+pub mod capture;
 pub mod field;
 pub mod icmp;
 pub mod ipv4;
 pub mod ipv6;
 pub mod link;
+pub mod llc;
+pub mod shim;
 pub mod tcp;
 pub mod tcp_analysis;
 pub mod tunnel;
 pub mod udp;
+pub mod wlan;
 
 use std::fmt;
 
@@ -61,6 +65,40 @@ pub enum Proto {
     /// Per-Packet Information header (link type 192): radio metadata, then a frame of
     /// another link type.
     Ppi,
+    /// Geneve (RFC 8926): a frame inside UDP, with options.
+    Geneve,
+    /// Protocol Independent Multicast (IP protocol 103); a Register carries a packet.
+    Pim,
+    /// Solaris IPNET capture header (link type 226).
+    Ipnet,
+    /// IP over InfiniBand (link type 242).
+    Ipoib,
+    /// Arista's vendor-specific header (ethertype 0xd28b): a timestamp, an ethertype.
+    Avsp,
+    /// MACsec SecTAG (IEEE 802.1AE, ethertype 0x88e5).
+    Macsec,
+    /// Network Service Header (RFC 8300, ethertype 0x894f): a service chain's path.
+    Nsh,
+    /// IEEE 802.2 Logical-Link Control, with SNAP when it names an ethertype.
+    Llc,
+    /// Cisco Inter-Switch Link: a VLAN-tagging header before a whole Ethernet frame.
+    Isl,
+    /// FDDI (link type 10).
+    Fddi,
+    /// Token Ring (link type 6).
+    Tr,
+    /// Frame Relay (link type 107).
+    Fr,
+    /// Linux netfilter's log (link type 239): TLVs, one of them the packet.
+    Nflog,
+    /// Juniper's capture header (link type 178), before Ethernet or a protocol.
+    Juniper,
+    /// Generic Routing Encapsulation (IP protocol 47).
+    Gre,
+    /// CAPWAP data channel (UDP 5247): an access point's tunnel to its controller.
+    Capwap,
+    /// IEEE 802.11 (as CAPWAP carries it): data frames and their LLC.
+    Wlan,
 }
 
 impl Proto {
@@ -87,6 +125,23 @@ impl Proto {
             Proto::Chdlc => "chdlc",
             Proto::Ppi => "ppi",
             Proto::Mpls => "mpls",
+            Proto::Geneve => "geneve",
+            Proto::Pim => "pim",
+            Proto::Ipnet => "ipnet",
+            Proto::Ipoib => "ipoib",
+            Proto::Avsp => "avsp",
+            Proto::Macsec => "macsec",
+            Proto::Nsh => "nsh",
+            Proto::Llc => "llc",
+            Proto::Isl => "isl",
+            Proto::Fddi => "fddi",
+            Proto::Tr => "tr",
+            Proto::Fr => "fr",
+            Proto::Nflog => "nflog",
+            Proto::Juniper => "juniper",
+            Proto::Gre => "gre",
+            Proto::Capwap => "capwap.data",
+            Proto::Wlan => "wlan",
             Proto::Data => "data",
         }
     }
@@ -114,6 +169,23 @@ impl Proto {
             Proto::Chdlc => "Cisco HDLC",
             Proto::Ppi => "PPI Packet Header",
             Proto::Mpls => "MultiProtocol Label Switching Header",
+            Proto::Geneve => "Generic Network Virtualization Encapsulation",
+            Proto::Pim => "Protocol Independent Multicast",
+            Proto::Ipnet => "Solaris IPNET",
+            Proto::Ipoib => "IP over Infiniband",
+            Proto::Avsp => "Arista Vendor Specific Protocol",
+            Proto::Macsec => "802.1AE Security tag",
+            Proto::Nsh => "Network Service Header",
+            Proto::Llc => "Logical-Link Control",
+            Proto::Isl => "Cisco ISL",
+            Proto::Fddi => "Fiber Distributed Data Interface",
+            Proto::Tr => "Token-Ring",
+            Proto::Fr => "Frame Relay",
+            Proto::Nflog => "Linux Netfilter NFLOG",
+            Proto::Juniper => "Juniper",
+            Proto::Gre => "Generic Routing Encapsulation",
+            Proto::Capwap => "Control And Provisioning of Wireless Access Points - Data",
+            Proto::Wlan => "IEEE 802.11 wireless LAN",
             Proto::Data => "Data",
         }
     }
@@ -212,7 +284,10 @@ impl Malformed {
     }
 }
 
-pub const MAX_LAYERS: usize = 10;
+/// Room for the deepest stacks tshark decodes in practice: a CAPWAP tunnel behind
+/// QinQ tags carries 802.11 and LLC before its TCP (eth, vlan, vlan, ip, udp,
+/// capwap, wlan, llc, ip, tcp, data).
+pub const MAX_LAYERS: usize = 12;
 
 /// A decoded frame: the bytes, the layers found in them, and where decoding stopped.
 #[derive(Clone, Copy, Debug)]
@@ -403,7 +478,7 @@ pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Packet<'_> {
 impl<'a> Packet<'a> {
     /// A frame with no layers yet: [`Packet::decode`] finds them. The two steps
     /// are [`decode`] for loops over millions of frames: a packet that `decode`
-    /// returns is built and then copied into the caller's slot (416 bytes, a
+    /// returns is built and then copied into the caller's slot (480 bytes, a
     /// frame's biggest copy), while one made here and decoded in place is not.
     #[inline(always)]
     pub fn undecoded(link: LinkType, data: &'a [u8], orig_len: u32) -> Packet<'a> {
@@ -437,10 +512,14 @@ pub(crate) fn decode_ethertype(p: &mut Packet<'_>, ethertype: u16, off: usize, e
     match ethertype {
         0x0800 => ipv4::decode(p, off, end),
         0x86dd => ipv6::decode(p, off, end),
-        0x0806 => arp::decode(p, off, end),
+        // RARP (RFC 903) is ARP's format with opcodes 3 and 4.
+        0x0806 | 0x8035 => arp::decode(p, off, end),
         0x8100 | 0x88a8 | 0x9100 => link::decode_vlan(p, off, end),
         0x8864 if link::decode_pppoe(p, off, end) => {}
         0x8847 | 0x8848 if link::decode_mpls(p, off, end) => {}
+        0xd28b => shim::decode_avsp(p, off, end),
+        0x88e5 if shim::decode_macsec(p, off, end) => {}
+        0x894f => shim::decode_nsh(p, off, end),
         _ => {
             p.unknown_ethertype = ethertype;
             push_data(p, off, end);
@@ -461,6 +540,8 @@ pub(crate) fn decode_ip_proto(p: &mut Packet<'_>, proto: u8, off: usize, end: us
         17 => udp::decode(p, off, end),
         1 => icmp::decode(p, Proto::Icmp, off, end),
         58 => icmp::decode(p, Proto::Icmpv6, off, end),
+        103 => tunnel::decode_pim(p, off, end),
+        47 if end > off => tunnel::decode_gre(p, off, end),
         _ => {
             p.unknown_ip_proto = Some(proto);
             push_data(p, off, end);
@@ -516,6 +597,8 @@ pub fn ethertype_name(t: u16) -> Option<&'static str> {
         0x8035 => "RARP",
         0x8137 => "IPX",
         0x88e5 => "MACsec",
+        0xd28b => "AVSP",
+        0x894f => "NSH",
         0x893a => "IEEE1905",
         _ => return None,
     })
@@ -711,6 +794,24 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
             Proto::Chdlc => link::describe_chdlc(v, b, l.start),
             Proto::Ppi => link::describe_ppi(v, b, l.start, hdr),
             Proto::Mpls => link::describe_mpls(v, b, l.start, hdr),
+            Proto::Geneve => tunnel::describe_geneve(v, b, l.start, hdr),
+            Proto::Pim => tunnel::describe_pim(v, b, l.start, hdr),
+            Proto::Ipnet => capture::describe_ipnet(v, b, l.start),
+            Proto::Ipoib => capture::describe_ipoib(v, b, l.start),
+            Proto::Avsp => shim::describe_avsp(v, b, l.start, hdr),
+            Proto::Macsec => shim::describe_macsec(v, b, l.start, hdr),
+            Proto::Nsh => shim::describe_nsh(v, b, l.start, hdr),
+            Proto::Llc => llc::describe_llc(v, b, l.start, hdr),
+            Proto::Isl => llc::describe_isl(v, b, l.start),
+            Proto::Fddi => llc::describe_fddi(v, b, l.start),
+            Proto::Tr => llc::describe_tr(v, b, l.start, hdr),
+            Proto::Fr => llc::describe_fr(v, b, l.start, hdr),
+            Proto::Nflog => capture::describe_nflog(v, b, l.start, hdr),
+            Proto::Juniper => capture::describe_juniper(v, b, l.start, hdr),
+            Proto::Gre => tunnel::describe_gre(v, b, l.start, hdr),
+            Proto::Capwap => wlan::describe_capwap(v, b, l.start, hdr),
+            // Only CAPWAP brings 802.11 frames, always with the frame control swapped.
+            Proto::Wlan => wlan::describe_wlan(v, b, l.start, hdr, true),
             Proto::Data => {
                 v.layer(Proto::Data, l.start..l.end, format_args!("Data ({} bytes)", b.len()));
                 v.field("len", "Length", l.start..l.end, Value::U(b.len() as u64), None);
@@ -1008,8 +1109,10 @@ mod tests {
         eth.extend_from_slice(&ip);
         let mut ppi = vec![0, 0, 8, 0, 1, 0, 0, 0];
         ppi.extend_from_slice(&eth);
-        let cases: [(LinkType, Vec<u8>, &[Proto]); 5] = [
+        let cases: [(LinkType, Vec<u8>, &[Proto]); 6] = [
             (LinkType::PPP, with(&[0xff, 0x03, 0x00, 0x21]), &[Proto::Ppp]),
+            // MPLS unicast over PPP: one label, bottom of the stack.
+            (LinkType::PPP, with(&[0xff, 0x03, 0x02, 0x81, 0, 0x01, 0x01, 64]), &[Proto::Ppp, Proto::Mpls]),
             // Protocol-field compression (RFC 1661 section 6.5), no address and control.
             (LinkType::PPP, with(&[0x21]), &[Proto::Ppp]),
             (LinkType::PPP, with(&[0x0f, 0x00, 0x08, 0x00]), &[Proto::Chdlc]),

@@ -1,13 +1,19 @@
-//! UDP tunnels whose payload is a whole packet: GTP-U (3GPP TS 29.281, UDP port 2152,
-//! mobile networks: an IP packet inside) and VXLAN (RFC 7348, UDP port 4789: an
-//! Ethernet frame inside). Decoding goes on into the inner packet, so the connection
-//! tracker and filters see the TCP a tunnel carries, as tshark does.
+//! Tunnels whose payload is a whole packet: GTP-U (3GPP TS 29.281, UDP port 2152,
+//! mobile networks: an IP packet inside), VXLAN (RFC 7348, UDP port 4789: an
+//! Ethernet frame inside), Geneve (RFC 8926, UDP port 6081: options, then a frame
+//! named by an ethertype) and PIM Register messages (RFC 7761 section 4.9, IP
+//! protocol 103: a router's multicast packet, whole, to the rendezvous point) and
+//! GRE (RFC 2784/2890, IP protocol 47, and PPTP's version 1 of RFC 2637 with PPP
+//! inside: a packet or frame named by an ethertype).
+//! Decoding goes on into the inner packet, so the connection tracker and filters see
+//! the TCP a tunnel carries, as tshark does.
 
 use super::field::{Fields, Value, Visitor};
-use super::{be16, be32, push_data, Packet, Proto};
+use super::{be16, be32, push_data, Packet, Problem, Proto};
 
 pub const GTP_U_PORT: u16 = 2152;
 pub const VXLAN_PORT: u16 = 4789;
+pub const GENEVE_PORT: u16 = 6081;
 
 /// The GTP-U message type that carries user data (G-PDU, also called T-PDU).
 const G_PDU: u8 = 0xff;
@@ -21,7 +27,154 @@ pub(crate) fn decode(p: &mut Packet<'_>, sport: u16, dport: u16, off: usize, end
     if sport == VXLAN_PORT || dport == VXLAN_PORT {
         return vxlan(p, off, end);
     }
+    if sport == GENEVE_PORT || dport == GENEVE_PORT {
+        return geneve(p, off, end);
+    }
+    if sport == super::wlan::CAPWAP_DATA_PORT || dport == super::wlan::CAPWAP_DATA_PORT {
+        return super::wlan::decode_capwap(p, off, end);
+    }
     false
+}
+
+/// Geneve (RFC 8926 section 3.4): version and option length (in 4-byte words),
+/// flags, protocol type, VNI, reserved, then the options and the inner frame.
+fn geneve(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
+    let avail = end - off;
+    if avail < 8 {
+        // Wireshark claims the port whatever the bytes: a short header is malformed.
+        p.push(Proto::Geneve, off, end, end);
+        p.fail(Proto::Geneve, off, Problem::Truncated { needed: 8, available: avail });
+        return true;
+    }
+    let hl = 8 + usize::from(p.data[off] & 0x3f) * 4;
+    if avail < hl {
+        p.push(Proto::Geneve, off, end, end);
+        p.fail(Proto::Geneve, off, Problem::Truncated { needed: hl, available: avail });
+        return true;
+    }
+    p.push(Proto::Geneve, off, off + hl, end);
+    match be16(p.data, off + 2).unwrap_or(0) {
+        // Transparent Ethernet bridging: a frame without its FCS.
+        0x6558 => super::link::decode_eth(p, off + hl, end),
+        t => super::decode_ethertype(p, t, off + hl, end),
+    }
+    true
+}
+
+pub fn describe_geneve<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
+    let vni = be32(b, 4).map_or(0, |x| x >> 8);
+    v.layer(
+        Proto::Geneve,
+        base..base + hdr,
+        format_args!("Generic Network Virtualization Encapsulation, VNI: 0x{vni:06x}"),
+    );
+    let mut f = Fields { v, base, avail: hdr };
+    let first = b.first().copied().unwrap_or(0);
+    f.f("version", "Version", 0..1, Some(Value::U((first >> 6).into())), None);
+    f.f(
+        "options_len",
+        "Length",
+        0..1,
+        Some(Value::U((u64::from(first) & 0x3f) * 4)),
+        Some(format_args!("bytes (of options)")),
+    );
+    let flags = b.get(1).copied().unwrap_or(0);
+    f.f("flags", "Flags", 1..2, Some(Value::Hex(flags.into(), 2)), None);
+    f.f(
+        "flags.oam",
+        "Operations, Administration and Management Frame",
+        1..2,
+        Some(Value::Bool(flags & 0x80 != 0)),
+        None,
+    );
+    f.f("flags.critical", "Critical Options Present", 1..2, Some(Value::Bool(flags & 0x40 != 0)), None);
+    let t = be16(b, 2).unwrap_or(0);
+    let meaning = if t == 0x6558 {
+        format_args!("(Transparent Ethernet bridging)")
+    } else {
+        super::link::EthertypeMeaning(t).args()
+    };
+    f.f("proto_type", "Protocol Type", 2..4, Some(Value::Hex(t.into(), 4)), Some(meaning));
+    f.f("vni", "Virtual Network Identifier (VNI)", 4..7, Some(Value::Hex(vni.into(), 6)), None);
+    f.f("reserved", "Reserved", 7..8, b.get(7).map(|x| Value::Hex((*x).into(), 2)), None);
+    if hdr > 8 {
+        f.f("options", "Geneve Options", 8..hdr, b.get(8..hdr).map(Value::Bytes), None);
+    }
+}
+
+/// PIM (RFC 7761 section 4.9): version 2 and a type, reserved, checksum. A Register
+/// (type 1) adds the Border and Null-Register flags, then the data packet whole.
+pub(crate) fn decode_pim(p: &mut Packet<'_>, off: usize, end: usize) {
+    let b = &p.data[off..end];
+    if b.is_empty() {
+        // A Null-Register's dummy IP header says PIM and carries nothing.
+        return;
+    }
+    if b.len() < 4 || b[0] >> 4 != 2 {
+        // PIMv1 rides in IGMP, not here; a header too short to read stays data, as
+        // the protocol column names it from the IP protocol number.
+        p.unknown_ip_proto = Some(103);
+        return push_data(p, off, end);
+    }
+    if b[0] & 0x0f != PIM_REGISTER {
+        p.push(Proto::Pim, off, off + 4, end);
+        return push_data(p, off + 4, end);
+    }
+    if b.len() < 8 {
+        p.push(Proto::Pim, off, end, end);
+        return p.fail(Proto::Pim, off, Problem::Truncated { needed: 8, available: b.len() });
+    }
+    p.push(Proto::Pim, off, off + 8, end);
+    // A Null-Register's dummy header has version 0: Wireshark does not decode it.
+    match b.get(8).map(|x| x >> 4) {
+        Some(4) => super::ipv4::decode(p, off + 8, end),
+        Some(6) => super::ipv6::decode(p, off + 8, end),
+        _ => push_data(p, off + 8, end),
+    }
+}
+
+const PIM_REGISTER: u8 = 1;
+
+pub fn pim_type_name(t: u8) -> &'static str {
+    match t {
+        0 => "Hello",
+        1 => "Register",
+        2 => "Register-stop",
+        3 => "Join/Prune",
+        4 => "Bootstrap",
+        5 => "Assert",
+        6 => "Graft",
+        7 => "Graft-Ack",
+        8 => "Candidate-RP-Advertisement",
+        9 => "State-Refresh",
+        10 => "DF election",
+        11 => "ECMP Redirect",
+        12 => "PFM",
+        _ => "Unknown",
+    }
+}
+
+pub fn describe_pim<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
+    let first = b.first().copied().unwrap_or(0);
+    let t = first & 0x0f;
+    v.layer(Proto::Pim, base..base + hdr, format_args!("Protocol Independent Multicast, {}", pim_type_name(t)));
+    let mut f = Fields { v, base, avail: hdr };
+    f.f("version", "Version", 0..1, Some(Value::U((first >> 4).into())), None);
+    f.f("type", "Type", 0..1, Some(Value::U(t.into())), Some(format_args!("({})", pim_type_name(t))));
+    f.f("res_bytes", "Reserved byte(s)", 1..2, b.get(1).map(|x| Value::Hex((*x).into(), 2)), None);
+    f.f("cksum", "Checksum", 2..4, be16(b, 2).map(|x| Value::Hex(x.into(), 4)), Some(format_args!("(not verified)")));
+    if t == PIM_REGISTER {
+        let flags = be32(b, 4).unwrap_or(0);
+        f.f("register_flag", "Flags", 4..8, Some(Value::Hex(flags.into(), 8)), None);
+        f.f("register_flag.border", "Border", 4..8, Some(Value::Bool(flags & 0x8000_0000 != 0)), None);
+        f.f(
+            "register_flag.null_register",
+            "Null-Register",
+            4..8,
+            Some(Value::Bool(flags & 0x4000_0000 != 0)),
+            Some(format_args!("(a dummy header only: the rendezvous point is probed)")),
+        );
+    }
 }
 
 /// Length of a GTPv1 header, options and extension headers included, when it is whole.
@@ -122,6 +275,118 @@ pub fn describe_vxlan<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     f.f("vni", "VXLAN Network Identifier (VNI)", 4..7, Some(Value::U(vni.into())), None);
 }
 
+/// GRE flag bits (RFC 2784 section 2, RFC 2890, RFC 1701 for routing, RFC 2637
+/// section 4.1 for version 1's acknowledgment bit).
+const GRE_C: u16 = 0x8000;
+const GRE_R: u16 = 0x4000;
+const GRE_K: u16 = 0x2000;
+const GRE_S: u16 = 0x1000;
+const GRE_A: u16 = 0x0080;
+
+/// GRE header length: flags and protocol, then the optional fields the flags name,
+/// then (RFC 1701) source route entries up to a null one.
+fn gre_header_len(b: &[u8]) -> Result<usize, usize> {
+    let flags = be16(b, 0).ok_or(4usize)?;
+    if b.len() < 4 {
+        return Err(4);
+    }
+    let mut hl = 4;
+    if flags & (GRE_C | GRE_R) != 0 {
+        hl += 4;
+    }
+    if flags & GRE_K != 0 {
+        hl += 4;
+    }
+    if flags & GRE_S != 0 {
+        hl += 4;
+    }
+    if flags & 7 == 1 && flags & GRE_A != 0 {
+        hl += 4;
+    }
+    if flags & GRE_R != 0 {
+        // Each entry: address family, offset, length, then `length` bytes of route.
+        loop {
+            let (Some(af), Some(&len)) = (be16(b, hl), b.get(hl + 3)) else { return Err(hl + 4) };
+            hl += 4 + usize::from(len);
+            if af == 0 && len == 0 {
+                break;
+            }
+        }
+    }
+    if b.len() < hl {
+        Err(hl)
+    } else {
+        Ok(hl)
+    }
+}
+
+pub(crate) fn decode_gre(p: &mut Packet<'_>, off: usize, end: usize) {
+    let b = &p.data[off..end];
+    let hl = match gre_header_len(b) {
+        Ok(hl) => hl,
+        Err(needed) => {
+            p.push(Proto::Gre, off, end, end);
+            return p.fail(Proto::Gre, off, Problem::Truncated { needed, available: b.len() });
+        }
+    };
+    p.push(Proto::Gre, off, off + hl, end);
+    let at = off + hl;
+    match be16(b, 2).unwrap_or(0) {
+        // PPTP: PPP frames, address and control included.
+        0x880b => super::link::decode_ppp(p, at, end),
+        // Transparent Ethernet bridging (RFC 1701): a frame without its FCS.
+        0x6558 => super::link::decode_eth(p, at, end),
+        t => super::decode_ethertype(p, t, at, end),
+    }
+}
+
+pub fn describe_gre<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
+    let flags = be16(b, 0).unwrap_or(0);
+    let proto = be16(b, 2).unwrap_or(0);
+    v.layer(Proto::Gre, base..base + hdr, format_args!("Generic Routing Encapsulation (0x{proto:04x})"));
+    let mut f = Fields { v, base, avail: hdr };
+    f.f("flags_and_version", "Flags and Version", 0..2, Some(Value::Hex(flags.into(), 4)), None);
+    let bit = |m: u16| Some(Value::Bool(flags & m != 0));
+    f.f("flags.checksum", "Checksum Bit", 0..2, bit(GRE_C), None);
+    f.f("flags.routing", "Routing Bit", 0..2, bit(GRE_R), None);
+    f.f("flags.key", "Key Bit", 0..2, bit(GRE_K), None);
+    f.f("flags.sequence_number", "Sequence Number Bit", 0..2, bit(GRE_S), None);
+    let version = flags & 7;
+    if version == 1 {
+        f.f("flags.ack", "Acknowledgment", 0..2, bit(GRE_A), None);
+    }
+    let vname = if version == 1 { "(Enhanced GRE, PPTP)" } else { "(GRE)" };
+    f.f("flags.version", "Version", 0..2, Some(Value::U(version.into())), Some(format_args!("{vname}")));
+    let pname = match proto {
+        0x880b => format_args!("(PPP)"),
+        0x6558 => format_args!("(Transparent Ethernet bridging)"),
+        t => super::link::EthertypeMeaning(t).args(),
+    };
+    f.f("proto", "Protocol Type", 2..4, Some(Value::Hex(proto.into(), 4)), Some(pname));
+    let mut at = 4;
+    if flags & (GRE_C | GRE_R) != 0 {
+        f.f("checksum", "Checksum", at..at + 2, be16(b, at).map(|x| Value::Hex(x.into(), 4)), None);
+        f.f("offset", "Offset", at + 2..at + 4, be16(b, at + 2).map(|x| Value::U(x.into())), None);
+        at += 4;
+    }
+    if flags & GRE_K != 0 {
+        if version == 1 {
+            f.f("key.payload_length", "Payload Length", at..at + 2, be16(b, at).map(|x| Value::U(x.into())), None);
+            f.f("key.call_id", "Call ID", at + 2..at + 4, be16(b, at + 2).map(|x| Value::U(x.into())), None);
+        } else {
+            f.f("key", "GRE Key", at..at + 4, be32(b, at).map(|x| Value::Hex(x.into(), 8)), None);
+        }
+        at += 4;
+    }
+    if flags & GRE_S != 0 {
+        f.f("sequence_number", "Sequence Number", at..at + 4, be32(b, at).map(|x| Value::U(x.into())), None);
+        at += 4;
+    }
+    if version == 1 && flags & GRE_A != 0 {
+        f.f("ack_number", "Acknowledgment Number", at..at + 4, be32(b, at).map(|x| Value::U(x.into())), None);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +469,103 @@ mod tests {
         // An extension length of 0 or past the end.
         assert_eq!(gtp_header_len(&[0x34, 0xff, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0x85, 0]), None);
         assert_eq!(gtp_header_len(&[0x34, 0xff, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0x85, 9]), None);
+    }
+
+    #[test]
+    fn ethernet_inside_geneve_after_options() {
+        let mut inner = Vec::new();
+        PacketBuilder::ethernet2([6; 6], [8; 6])
+            .ipv4([30, 0, 0, 1], [30, 0, 0, 2], 64)
+            .tcp(51225, 22, 1, 1000)
+            .syn()
+            .write(&mut inner, &[])
+            .unwrap();
+        // Version 0, 2 words of options; critical flag; Ethernet bridging; VNI 10.
+        let mut gv = vec![0x02, 0x40, 0x65, 0x58, 0, 0, 0x0a, 0];
+        // One option: class 0, type 0x80, length 1 word, 4 bytes of data.
+        gv.extend_from_slice(&[0, 0, 0x80, 0x01, 0, 0, 0, 0x0c]);
+        gv.extend_from_slice(&inner);
+        use Proto::*;
+        let frame = outer(40000, 6081, &gv);
+        assert_eq!(protos(&frame), vec![Eth, Ipv4, Udp, Geneve, Eth, Ipv4, Tcp]);
+        let p = decode(LinkType::ETHERNET, &frame, frame.len() as u32);
+        assert_eq!(p.layer(Geneve).unwrap().header_range(), 42..58);
+        assert_eq!(p.tcp().and_then(|t| t.dst_port()), Some(22));
+        // An ethertype instead of bridging: the IP packet directly.
+        let mut ip = gv[..16].to_vec();
+        ip[2..4].copy_from_slice(&[0x08, 0x00]);
+        ip.extend_from_slice(&inner[14..]);
+        assert_eq!(protos(&outer(40000, 6081, &ip)), vec![Eth, Ipv4, Udp, Geneve, Ipv4, Tcp]);
+        // Options longer than the datagram, or a header cut short: malformed, no panic.
+        for n in 0..16 {
+            let f = outer(40000, 6081, &gv[..n]);
+            let p = decode(LinkType::ETHERNET, &f, f.len() as u32);
+            if n > 0 {
+                assert_eq!(p.malformed.map(|m| m.proto), Some(Geneve), "{n}");
+            }
+        }
+    }
+
+    #[test]
+    fn pim_register_carries_the_packet_other_messages_are_data() {
+        let mut inner = Vec::new();
+        PacketBuilder::ipv4([10, 1, 1, 1], [239, 1, 1, 1], 16).udp(5000, 5001).write(&mut inner, b"m").unwrap();
+        // Version 2 type 1, reserved, checksum; flags (Border and Null-Register clear).
+        let mut reg = vec![0x21, 0, 0x12, 0x34, 0, 0, 0, 0];
+        reg.extend_from_slice(&inner);
+        let mut ip = Vec::new();
+        PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).write(&mut ip, etherparse::IpNumber(103), &reg).unwrap();
+        use Proto::*;
+        let got: Vec<Proto> = decode(LinkType::RAW, &ip, ip.len() as u32).layers().iter().map(|l| l.proto).collect();
+        assert_eq!(got, vec![Ipv4, Pim, Ipv4, Udp, Data]);
+        // A Hello: the PIM header, then its options as data.
+        let mut hello = ip.clone();
+        hello[20] = 0x20;
+        let p = decode(LinkType::RAW, &hello, hello.len() as u32);
+        assert_eq!(p.layers().iter().map(|l| l.proto).collect::<Vec<_>>(), vec![Ipv4, Pim, Data]);
+        // A Register cut inside its flags: malformed; shorter than any PIM header: data.
+        let p = decode(LinkType::RAW, &ip[..26], ip.len() as u32);
+        assert_eq!(p.malformed.unwrap().problem, Problem::Truncated { needed: 8, available: 6 });
+        let p = decode(LinkType::RAW, &ip[..22], ip.len() as u32);
+        assert_eq!(p.unknown_ip_proto, Some(103));
+    }
+
+    #[test]
+    fn gre_carries_ip_ethernet_and_pptp_ppp() {
+        let mut inner = Vec::new();
+        PacketBuilder::ipv4([192, 168, 10, 210], [192, 168, 103, 40], 63)
+            .udp(5060, 5060)
+            .write(&mut inner, b"s")
+            .unwrap();
+        let ip_in = |gre: &[u8]| {
+            let mut ip = Vec::new();
+            PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+                .write(&mut ip, etherparse::IpNumber(47), gre)
+                .unwrap();
+            ip
+        };
+        let layers = |f: &[u8]| -> Vec<Proto> {
+            decode(LinkType::RAW, f, f.len() as u32).layers().iter().map(|l| l.proto).collect()
+        };
+        use Proto::*;
+        // Plain GRE, no options, IPv4.
+        let plain = [&[0, 0, 0x08, 0x00][..], &inner].concat();
+        assert_eq!(layers(&ip_in(&plain)), vec![Ipv4, Gre, Ipv4, Udp, Data]);
+        // Key and sequence number (RFC 2890): 12 bytes.
+        let keyed = [&[0x30, 0, 0x08, 0x00, 0, 0, 0, 7, 0, 0, 0, 1][..], &inner].concat();
+        let f = ip_in(&keyed);
+        assert_eq!(layers(&f), vec![Ipv4, Gre, Ipv4, Udp, Data]);
+        assert_eq!(decode(LinkType::RAW, &f, 0).layer(Gre).unwrap().header_range(), 20..32);
+        // PPTP (version 1): key (payload length, call id), sequence, acknowledgment; PPP.
+        let pptp =
+            [&[0x30, 0x81, 0x88, 0x0b, 0, 0x6a, 0, 0x8c, 0, 0, 0, 1, 0, 0, 0, 0, 0xff, 0x03, 0x00, 0x21][..], &inner]
+                .concat();
+        assert_eq!(layers(&ip_in(&pptp)), vec![Ipv4, Gre, Ppp, Ipv4, Udp, Data]);
+        // Cut anywhere: malformed or data, no panic.
+        for n in 0..16 {
+            let f = ip_in(&pptp[..n]);
+            let p = decode(LinkType::RAW, &f, f.len() as u32);
+            assert!(n == 0 || p.malformed.map(|m| m.proto) == Some(Gre), "{n}");
+        }
     }
 }

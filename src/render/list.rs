@@ -216,7 +216,7 @@ pub struct ProtoColumn<'p, 'a>(pub &'p Packet<'a>);
 impl ProtoColumn<'_, '_> {
     /// The column for the common transports, without formatting.
     fn fast(&self) -> Option<&'static str> {
-        if self.0.unknown_ip_proto.is_some() {
+        if self.0.unknown_ip_proto.is_some() || self.0.has(Proto::Pim) {
             return None;
         }
         match self.0.own_layers().iter().rev().find(|l| l.proto != Proto::Data)?.proto {
@@ -238,6 +238,10 @@ impl fmt::Display for ProtoColumn<'_, '_> {
             }
             return f.pad(decode::ip_proto_name(n));
         }
+        if p.has(Proto::Pim) {
+            // tshark names a Register by PIM, not by the packet it carries.
+            return f.pad("PIMv2");
+        }
         let last = p.own_layers().iter().rev().find(|l| l.proto != Proto::Data).map(|l| l.proto);
         let name = match last {
             Some(Proto::Tcp) => "TCP",
@@ -247,6 +251,9 @@ impl fmt::Display for ProtoColumn<'_, '_> {
             Some(Proto::Arp) => "ARP",
             Some(Proto::Ipv4) => "IPv4",
             Some(Proto::Ipv6) => "IPv6",
+            Some(Proto::Pim) => "PIM",
+            Some(Proto::Geneve) => "Geneve",
+            Some(Proto::Ipoib) => "IPoIB",
             _ if p.unknown_ethertype != 0 => {
                 return match decode::ethertype_name(p.unknown_ethertype) {
                     Some(n) => f.pad(n),
@@ -258,7 +265,10 @@ impl fmt::Display for ProtoColumn<'_, '_> {
                     }
                 };
             }
-            Some(Proto::Eth) | Some(Proto::Vlan) | Some(Proto::Cfp) => "ETH",
+            Some(Proto::Llc) => "LLC",
+            Some(Proto::Fr) => "FR",
+            Some(Proto::Gre) => "GRE",
+            Some(Proto::Eth) | Some(Proto::Vlan) | Some(Proto::Cfp) | Some(Proto::Isl) => "ETH",
             Some(Proto::Sll) | Some(Proto::Sll2) => "SLL",
             _ => p.link.name(),
         };
@@ -303,9 +313,11 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
         if ip.more_fragments() {
             out.str(" [more fragments follow]");
         }
+    } else if let Some(l) = p.layer(Proto::Pim) {
+        out.str(decode::tunnel::pim_type_name(p.data.get(l.start).copied().unwrap_or(0) & 0x0f));
     } else if let Some(t) = p.tcp().filter(|_| !quoted) {
         tcp_info(out, p, t, ctx);
-    } else if let Some(u) = p.inner_udp().filter(|_| !quoted) {
+    } else if let Some(u) = p.inner_udp().filter(|_| !quoted && !udp_carries_icmp(p)) {
         out.num(u.src_port().unwrap_or(0));
         out.str(" → ");
         out.num(u.dst_port().unwrap_or(0));
@@ -324,7 +336,7 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
     } else if p.unknown_ethertype != 0 {
         let t = p.unknown_ethertype;
         if t < 0x0600 {
-            let _ = write!(out, "802.3 frame, length {t}: LLC not decoded");
+            let _ = write!(out, "802.3 frame, length {t}: LLC payload not decoded");
         } else {
             let _ = write!(out, "Ethertype 0x{t:04x}");
             if let Some(n) = decode::ethertype_name(t) {
@@ -345,6 +357,14 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
             let _ = write!(out, " [Malformed: {m}]");
         }
     }
+}
+
+/// A tunnel in UDP (Geneve, VXLAN) whose inner packet is ICMP: the info is the ICMP's.
+fn udp_carries_icmp(p: &Packet<'_>) -> bool {
+    matches!(
+        p.own_layers().iter().rev().find(|l| l.proto != Proto::Data).map(|l| l.proto),
+        Some(Proto::Icmp | Proto::Icmpv6 | Proto::Arp)
+    )
 }
 
 fn tcp_info(out: &mut Line, p: &Packet<'_>, t: tcp::Tcp<'_>, ctx: &Context) {

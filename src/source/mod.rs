@@ -34,24 +34,38 @@ impl LinkType {
     pub const PPP_WITH_DIR: LinkType = LinkType(204);
     pub const C_HDLC: LinkType = LinkType(104);
     pub const PPI: LinkType = LinkType(192);
+    pub const TOKEN_RING: LinkType = LinkType(6);
+    pub const FDDI: LinkType = LinkType(10);
+    pub const FRELAY: LinkType = LinkType(107);
+    pub const JUNIPER_ETHER: LinkType = LinkType(178);
+    pub const IPNET: LinkType = LinkType(226);
+    pub const NFLOG: LinkType = LinkType(239);
+    pub const IPOIB: LinkType = LinkType(242);
 
     /// The name tcpdump and Wireshark use for this link type.
     pub fn name(self) -> &'static str {
         match self.0 {
             0 => "NULL",
             1 => "EN10MB",
+            6 => "IEEE802",
             9 => "PPP",
+            10 => "FDDI",
             50 => "PPP_HDLC",
             12 | 14 | 101 => "RAW",
             105 => "IEEE802_11",
+            107 => "FRELAY",
             108 => "LOOP",
             104 => "C_HDLC",
             113 => "LINUX_SLL",
             127 => "IEEE802_11_RADIOTAP",
+            178 => "JUNIPER_ETHER",
             192 => "PPI",
             204 => "PPP_WITH_DIR",
+            226 => "IPNET",
             228 => "IPV4",
             229 => "IPV6",
+            239 => "NFLOG",
+            242 => "IPOIB",
             276 => "LINUX_SLL2",
             _ => "UNKNOWN",
         }
@@ -79,7 +93,10 @@ impl LinkType {
 
     /// Whether pktlab decodes frames of this link type.
     pub fn is_supported(self) -> bool {
-        matches!(self.0, 0 | 1 | 9 | 12 | 14 | 50 | 101 | 104 | 108 | 113 | 192 | 204 | 228 | 229 | 276)
+        matches!(
+            self.0,
+            0 | 1 | 6 | 9 | 10 | 12 | 14 | 50 | 101 | 104 | 107 | 108 | 113 | 178 | 192 | 204 | 226 | 228 | 229 | 239 | 242 | 276
+        )
     }
 }
 

@@ -65,7 +65,7 @@ fn exercise(link: LinkType, data: &[u8], orig: u32) {
     serde_json::from_slice::<serde_json::Value>(&out).unwrap();
 }
 
-const LINKS: [u32; 9] = [0, 1, 12, 101, 108, 113, 228, 229, 276];
+const LINKS: [u32; 20] = [0, 1, 6, 9, 10, 12, 14, 101, 104, 107, 108, 113, 178, 192, 226, 228, 229, 239, 242, 276];
 
 /// A plausible Ethernet/IPv4/TCP frame to mutate.
 fn tcp_frame() -> Vec<u8> {

@@ -1,0 +1,409 @@
+//! Link types whose header the capturing system writes rather than the wire:
+//! Solaris IPNET (link type 226), IP over InfiniBand (242, with the 40-byte address
+//! pseudo-header libpcap adds), Linux NFLOG (239) and Juniper's capture header
+//! (178). Each says which protocol follows; decoding goes on into it.
+
+use super::field::{Fields, Value, Visitor};
+use super::{arr, be16, be32, push_data, Packet, Proto};
+
+/// Solaris IPNET (`<inet/ipnet.h>`): version, address family, hook, data length,
+/// interface and group interface index, source and destination zone.
+pub const IPNET_HDR: usize = 24;
+
+/// Solaris' own address family numbers (not the BSD ones).
+const SOLARIS_AF_INET: u8 = 2;
+const SOLARIS_AF_INET6: u8 = 26;
+
+pub(crate) fn decode_ipnet(p: &mut Packet<'_>, end: usize) {
+    if end < IPNET_HDR {
+        return super::link::truncated(p, Proto::Ipnet, 0, IPNET_HDR);
+    }
+    p.push(Proto::Ipnet, 0, IPNET_HDR, end);
+    match p.data[1] {
+        SOLARIS_AF_INET => super::ipv4::decode(p, IPNET_HDR, end),
+        SOLARIS_AF_INET6 => super::ipv6::decode(p, IPNET_HDR, end),
+        _ => push_data(p, IPNET_HDR, end),
+    }
+}
+
+pub fn describe_ipnet<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
+    let family = b.get(1).copied().unwrap_or(0);
+    let fam_name = match family {
+        SOLARIS_AF_INET => "Solaris AF_INET",
+        SOLARIS_AF_INET6 => "Solaris AF_INET6",
+        _ => "unknown",
+    };
+    v.layer(Proto::Ipnet, base..base + IPNET_HDR, format_args!("Solaris IPNET"));
+    let mut f = Fields { v, base, avail: b.len().min(IPNET_HDR) };
+    f.f("version", "Header version", 0..1, b.first().map(|x| Value::U((*x).into())), None);
+    f.f("family", "Address family", 1..2, Some(Value::U(family.into())), Some(format_args!("({fam_name})")));
+    let hook = be16(b, 2).unwrap_or(0);
+    let hook_name = match hook {
+        0 => "Inbound",
+        1 => "Outbound",
+        2 => "Local",
+        _ => "unknown",
+    };
+    f.f("htype", "Hook type", 2..4, Some(Value::U(hook.into())), Some(format_args!("({hook_name})")));
+    let u32f = |o: usize| be32(b, o).map(|x| Value::U(x.into()));
+    f.f("pktlen", "Data length", 4..8, u32f(4), None);
+    f.f("ifindex", "Interface index", 8..12, u32f(8), None);
+    f.f("grifindex", "Group interface index", 12..16, u32f(12), None);
+    f.f("zsrc", "Source Zone ID", 16..20, u32f(16), None);
+    f.f("zdst", "Destination Zone ID", 20..24, u32f(20), None);
+}
+
+/// IPoIB as libpcap writes it (LINKTYPE_IPOIB): a 40-byte pseudo-header standing in
+/// for the InfiniBand global route header (all zero but the destination address
+/// when the packet was unicast), then the 4-byte IPoIB header (RFC 4391 section 6:
+/// an ethertype and 2 reserved bytes).
+pub const IPOIB_GRH: usize = 40;
+pub const IPOIB_HDR: usize = IPOIB_GRH + 4;
+
+pub(crate) fn decode_ipoib(p: &mut Packet<'_>, end: usize) {
+    if end < IPOIB_HDR {
+        return super::link::truncated(p, Proto::Ipoib, 0, IPOIB_HDR);
+    }
+    p.push(Proto::Ipoib, 0, IPOIB_HDR, end);
+    // Wireshark hands only these three on (packet-ipoib.c); anything else stays data.
+    match be16(p.data, IPOIB_GRH).unwrap_or(0) {
+        t @ (0x0800 | 0x86dd | 0x0806 | 0x8035) => super::decode_ethertype(p, t, IPOIB_HDR, end),
+        _ => push_data(p, IPOIB_HDR, end),
+    }
+}
+
+pub fn describe_ipoib<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
+    v.layer(Proto::Ipoib, base..base + IPOIB_HDR, format_args!("IP over Infiniband"));
+    let mut f = Fields { v, base, avail: b.len().min(IPOIB_HDR) };
+    let gid = |o: usize| arr::<16>(b, o).map(Value::Ipv6);
+    if be16(b, 0) == Some(0) {
+        // No route header: only the destination, in the last 20 bytes.
+        f.f("daddr.qpn", "Destination QPN", 21..24, be32(b, 20).map(|x| Value::Hex((x & 0xff_ffff).into(), 6)), None);
+    } else {
+        f.f("grh.sqpn", "Source QPN", 5..8, be32(b, 4).map(|x| Value::Hex((x & 0xff_ffff).into(), 6)), None);
+        f.f("grh.sgid", "Source GID", 8..24, gid(8), None);
+    }
+    f.f("dgid", "Destination GID", 24..40, gid(24), None);
+    let t = be16(b, IPOIB_GRH).unwrap_or(0);
+    f.f("type", "Type", 40..42, Some(Value::Hex(t.into(), 4)), Some(super::link::EthertypeMeaning(t).args()));
+    f.f("reserved", "Reserved", 42..44, be16(b, 42).map(|x| Value::Hex(x.into(), 4)), None);
+}
+
+/// NFLOG (Linux netfilter's log, LINKTYPE_NFLOG): address family, version,
+/// resource id (big-endian), then TLVs whose length and type are in the capturing
+/// host's byte order, each padded to 4 bytes. The packet is the payload TLV (9);
+/// the packet-header TLV (1) may name its ethertype.
+pub const NFLOG_HDR: usize = 4;
+const NFULA_PACKET_HDR: u16 = 1;
+const NFULA_PAYLOAD: u16 = 9;
+
+/// Reads TLV lengths and types in the byte order the first TLV's length makes
+/// sense in: little-endian hosts wrote nearly all captures, so that is tried first.
+fn nflog_le(b: &[u8]) -> bool {
+    let Some(x) = b.get(NFLOG_HDR..NFLOG_HDR + 2) else { return true };
+    let le = usize::from(u16::from_le_bytes([x[0], x[1]]));
+    (4..=b.len() - NFLOG_HDR).contains(&le) || {
+        let be = usize::from(u16::from_be_bytes([x[0], x[1]]));
+        !(4..=b.len() - NFLOG_HDR).contains(&be)
+    }
+}
+
+/// The TLVs of an NFLOG record: (offset, length, type), until one is too short.
+fn nflog_tlvs(b: &[u8]) -> impl Iterator<Item = (usize, usize, u16)> + '_ {
+    let le = nflog_le(b);
+    let rd = move |o: usize| {
+        b.get(o..o + 2).map(|x| if le { u16::from_le_bytes([x[0], x[1]]) } else { u16::from_be_bytes([x[0], x[1]]) })
+    };
+    let mut at = NFLOG_HDR;
+    std::iter::from_fn(move || {
+        let len = usize::from(rd(at)?);
+        // The top bit of the type is NLA_F_NESTED (and a byte-order flag): not the type.
+        let kind = rd(at + 2)? & 0x7fff;
+        if len < 4 {
+            return None;
+        }
+        let this = at;
+        at += (len + 3) & !3;
+        Some((this, len, kind))
+    })
+}
+
+pub(crate) fn decode_nflog(p: &mut Packet<'_>, end: usize) {
+    let b = &p.data[..end];
+    if b.len() < NFLOG_HDR {
+        return super::link::truncated(p, Proto::Nflog, 0, NFLOG_HDR);
+    }
+    let (mut payload, mut hw) = (None, 0u16);
+    for (at, len, kind) in nflog_tlvs(b) {
+        match kind {
+            NFULA_PACKET_HDR if len == 8 => hw = be16(b, at + 4).unwrap_or(0),
+            NFULA_PAYLOAD => payload = Some((at + 4, (at + len).min(end))),
+            _ => {}
+        }
+    }
+    let Some((start, stop)) = payload else {
+        p.push(Proto::Nflog, 0, end, end);
+        return;
+    };
+    p.push(Proto::Nflog, 0, start, end);
+    if hw != 0 {
+        return super::decode_ethertype(p, hw, start, stop);
+    }
+    match b[0] {
+        2 => super::ipv4::decode(p, start, stop),
+        10 => super::ipv6::decode(p, start, stop),
+        _ => push_data(p, start, stop),
+    }
+}
+
+fn nflog_tlv_name(t: u16) -> &'static str {
+    match t {
+        1 => "NFULA_PACKET_HDR",
+        2 => "NFULA_MARK",
+        3 => "NFULA_TIMESTAMP",
+        4 => "NFULA_IFINDEX_INDEV",
+        5 => "NFULA_IFINDEX_OUTDEV",
+        6 => "NFULA_IFINDEX_PHYSINDEV",
+        7 => "NFULA_IFINDEX_PHYSOUTDEV",
+        8 => "NFULA_HWADDR",
+        9 => "NFULA_PAYLOAD",
+        10 => "NFULA_PREFIX",
+        11 => "NFULA_UID",
+        12 => "NFULA_SEQ",
+        13 => "NFULA_SEQ_GLOBAL",
+        14 => "NFULA_GID",
+        15 => "NFULA_HWTYPE",
+        16 => "NFULA_HWHEADER",
+        17 => "NFULA_HWLEN",
+        _ => "unknown",
+    }
+}
+
+pub fn describe_nflog<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
+    v.layer(Proto::Nflog, base..base + hdr, format_args!("Linux Netfilter NFLOG"));
+    let mut f = Fields { v, base, avail: hdr };
+    let fam = b.first().copied().unwrap_or(0);
+    let fam_name = match fam {
+        2 => "(IPv4)",
+        10 => "(IPv6)",
+        _ => "",
+    };
+    f.f("family", "Family", 0..1, Some(Value::U(fam.into())), Some(format_args!("{fam_name}")));
+    f.f("version", "Version", 1..2, b.get(1).map(|x| Value::U((*x).into())), None);
+    f.f("res_id", "Resource id", 2..4, be16(b, 2).map(|x| Value::U(x.into())), None);
+    for (at, len, kind) in nflog_tlvs(b) {
+        if at + 4 > hdr {
+            break;
+        }
+        let r = base + at..base + (at + len).min(b.len());
+        f.v.group("tlv", "TLV", r, None, Some(format_args!("Type: {} ({kind}), Length: {len}", nflog_tlv_name(kind))));
+        f.f("tlv_length", "Length", at..at + 2, Some(Value::U(len as u64)), None);
+        f.f(
+            "tlv_type",
+            "Type",
+            at + 2..at + 4,
+            Some(Value::U(kind.into())),
+            Some(format_args!("({})", nflog_tlv_name(kind))),
+        );
+        if kind == NFULA_PACKET_HDR && len == 8 {
+            let hw = be16(b, at + 4).unwrap_or(0);
+            f.f(
+                "protocol",
+                "HW protocol",
+                at + 4..at + 6,
+                Some(Value::Hex(hw.into(), 4)),
+                Some(super::link::EthertypeMeaning(hw).args()),
+            );
+            f.f("hook", "Netfilter hook", at + 6..at + 7, b.get(at + 6).map(|x| Value::U((*x).into())), None);
+        }
+        f.v.end_group();
+    }
+}
+
+/// Juniper's capture header (LINKTYPE_JUNIPER_ETHER): the magic "MGC", flags, and
+/// when the extension flag is set a 2-byte length of extension TLVs. With the
+/// "no L2" flag a 4-byte protocol code in the capturing host's (little-endian)
+/// order replaces the Ethernet header.
+const JUNIPER_MAGIC: &[u8; 3] = b"MGC";
+const JUNIPER_FLAG_NO_L2: u8 = 0x02;
+const JUNIPER_FLAG_EXT: u8 = 0x80;
+
+/// Header length, and the protocol code when there is no link header.
+fn juniper_header(b: &[u8]) -> Result<(usize, Option<u32>), usize> {
+    if b.len() < 4 {
+        return Err(4);
+    }
+    if &b[..3] != JUNIPER_MAGIC {
+        // Old JUNOS wrote no header at all (Wireshark: "No Magic-Number found!").
+        return Ok((0, None));
+    }
+    let flags = b[3];
+    let hl = if flags & JUNIPER_FLAG_EXT != 0 { 6 + usize::from(be16(b, 4).ok_or(6usize)?) } else { 4 };
+    if flags & JUNIPER_FLAG_NO_L2 != 0 {
+        let code = b.get(hl..hl + 4).ok_or(hl + 4)?;
+        return Ok((hl + 4, Some(u32::from_le_bytes([code[0], code[1], code[2], code[3]]))));
+    }
+    if b.len() < hl {
+        return Err(hl);
+    }
+    Ok((hl, None))
+}
+
+pub(crate) fn decode_juniper(p: &mut Packet<'_>, end: usize) {
+    let (hl, code) = match juniper_header(&p.data[..end]) {
+        Ok(x) => x,
+        Err(needed) => return super::link::truncated(p, Proto::Juniper, 0, needed),
+    };
+    p.push(Proto::Juniper, 0, hl, end);
+    let Some(code) = code else {
+        return super::link::decode_eth(p, hl, end);
+    };
+    // Wireshark's juniper.proto table (packet-juniper.h's codes).
+    match code {
+        2 | 3 => super::ipv4::decode(p, hl, end),
+        // An unexplained 4-byte prefix, then IPv4 (packet-juniper.c).
+        0xa248 if end >= hl + 4 => super::ipv4::decode(p, hl + 4, end),
+        6 | 7 => super::ipv6::decode(p, hl, end),
+        4 | 5 | 8 | 32 if super::link::decode_mpls(p, hl, end) => {}
+        202 => super::llc::decode_llc(p, hl, end),
+        204 => super::link::decode_eth(p, hl, end),
+        _ => push_data(p, hl, end),
+    }
+}
+
+pub fn describe_juniper<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
+    v.layer(Proto::Juniper, base..base + hdr, format_args!("Juniper Ethernet"));
+    let mut f = Fields { v, base, avail: hdr };
+    if hdr < 4 {
+        return;
+    }
+    let magic = u32::from_be_bytes([0, b[0], b[1], b[2]]);
+    f.f("magic-number", "Magic Number", 0..3, Some(Value::Hex(magic.into(), 6)), None);
+    let flags = b[3];
+    f.f(
+        "direction",
+        "Direction",
+        3..4,
+        Some(Value::U((flags & 1).into())),
+        Some(format_args!("{}", if flags & 1 == 1 { "(In)" } else { "(Out)" })),
+    );
+    f.f(
+        "l2hdr",
+        "L2 header presence",
+        3..4,
+        Some(Value::U(((flags >> 1) & 1).into())),
+        Some(format_args!("{}", if flags & JUNIPER_FLAG_NO_L2 != 0 { "(Absent)" } else { "(Present)" })),
+    );
+    if flags & JUNIPER_FLAG_EXT != 0 {
+        f.f("ext_total_len", "Extension(s) Total length", 4..6, be16(b, 4).map(|x| Value::U(x.into())), None);
+    }
+    if flags & JUNIPER_FLAG_NO_L2 != 0 {
+        let code = b.get(hdr - 4..hdr).map_or(0, |c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        f.f("payload_type", "Payload Type", hdr - 4..hdr, Some(Value::U(code.into())), None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{decode, Problem};
+    use crate::source::LinkType;
+
+    fn ip_udp() -> Vec<u8> {
+        let mut ip = Vec::new();
+        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(1, 2).write(&mut ip, b"hi").unwrap();
+        ip
+    }
+
+    fn protos(link: LinkType, f: &[u8]) -> Vec<Proto> {
+        decode(link, f, f.len() as u32).layers().iter().map(|l| l.proto).collect()
+    }
+
+    #[test]
+    fn ipnet_carries_ip_by_solaris_family() {
+        // Version 1, AF_INET (2), inbound, data length, ifindex 2, group 0, zones.
+        let mut f = vec![1, 2, 0, 0, 0, 0, 0, 30, 0, 0, 0, 2, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
+        f.extend_from_slice(&ip_udp());
+        let link = LinkType::IPNET;
+        assert_eq!(protos(link, &f), [Proto::Ipnet, Proto::Ipv4, Proto::Udp, Proto::Data]);
+        // AF_INET6 is 26 on Solaris; an unknown family is data.
+        f[1] = 99;
+        assert_eq!(protos(link, &f), [Proto::Ipnet, Proto::Data]);
+        for n in 0..f.len() {
+            let p = decode(link, &f[..n], f.len() as u32);
+            if n < IPNET_HDR {
+                assert_eq!(p.malformed.map(|m| m.proto), Some(Proto::Ipnet), "{n}");
+            }
+        }
+    }
+
+    #[test]
+    fn ipoib_carries_ip_and_arp() {
+        // Unicast: no route header, destination QPN 0x000550 and GID; type, reserved.
+        let mut f = vec![0u8; 40];
+        f[20..24].copy_from_slice(&[0, 0, 0x05, 0x50]);
+        f[24] = 0xfe;
+        f[25] = 0x80;
+        f.extend_from_slice(&[0x08, 0x00, 0, 0]);
+        f.extend_from_slice(&ip_udp());
+        let link = LinkType::IPOIB;
+        assert_eq!(protos(link, &f), [Proto::Ipoib, Proto::Ipv4, Proto::Udp, Proto::Data]);
+        f[40] = 0x12;
+        assert_eq!(protos(link, &f), [Proto::Ipoib, Proto::Data]);
+        for n in 0..f.len() {
+            let _ = decode(link, &f[..n], f.len() as u32);
+        }
+        let p = decode(link, &f[..43], f.len() as u32);
+        assert_eq!(p.malformed.unwrap().problem, Problem::Truncated { needed: 44, available: 43 });
+    }
+
+    #[test]
+    fn nflog_payload_tlv_by_family_or_hardware_protocol() {
+        let ip = ip_udp();
+        // AF_INET, version 0, resource 20; packet header TLV: length 8, type 1, 0x0800, hook 1.
+        let mut f = vec![2, 0, 0, 20, 8, 0, 1, 0, 0x08, 0x00, 1, 0];
+        // A prefix TLV: "ab" and its NUL, padded to 8.
+        f.extend_from_slice(&[7, 0, 10, 0, b'a', b'b', 0, 0]);
+        f.extend_from_slice(&((ip.len() + 4) as u16).to_le_bytes());
+        f.extend_from_slice(&[9, 0]);
+        f.extend_from_slice(&ip);
+        let link = LinkType::NFLOG;
+        assert_eq!(protos(link, &f), [Proto::Nflog, Proto::Ipv4, Proto::Udp, Proto::Data]);
+        assert_eq!(decode(link, &f, f.len() as u32).layer(Proto::Nflog).unwrap().header_range(), 0..24);
+        // Big-endian TLVs (a big-endian host's capture) read the same.
+        let mut be = f.clone();
+        for at in [4, 12, 20] {
+            be.swap(at, at + 1);
+            be.swap(at + 2, at + 3);
+        }
+        assert_eq!(protos(link, &be), [Proto::Nflog, Proto::Ipv4, Proto::Udp, Proto::Data]);
+        for n in 0..f.len() {
+            let _ = decode(link, &f[..n], f.len() as u32);
+        }
+    }
+
+    #[test]
+    fn juniper_header_then_ethernet_or_a_protocol() {
+        let ip = ip_udp();
+        let mut eth = vec![2; 12];
+        eth.extend_from_slice(&[0x08, 0x00]);
+        eth.extend_from_slice(&ip);
+        // Magic, flags: extensions, incoming; 4 bytes of extension TLVs.
+        let mut f = b"MGC".to_vec();
+        f.extend_from_slice(&[0x81, 0, 4, 1, 2, 0, 0]);
+        f.extend_from_slice(&eth);
+        let link = LinkType::JUNIPER_ETHER;
+        assert_eq!(protos(link, &f), [Proto::Juniper, Proto::Eth, Proto::Ipv4, Proto::Udp, Proto::Data]);
+        // No L2 header: protocol 2 (IPv4), little-endian.
+        let mut nol2 = b"MGC".to_vec();
+        nol2.extend_from_slice(&[0x03, 2, 0, 0, 0]);
+        nol2.extend_from_slice(&ip);
+        assert_eq!(protos(link, &nol2), [Proto::Juniper, Proto::Ipv4, Proto::Udp, Proto::Data]);
+        for n in 0..f.len() {
+            let _ = decode(link, &f[..n], f.len() as u32);
+            let _ = decode(link, &nol2[..n.min(nol2.len())], nol2.len() as u32);
+        }
+        let p = decode(link, &f[..8], f.len() as u32);
+        assert_eq!(p.malformed.unwrap().problem, Problem::Truncated { needed: 10, available: 8 });
+    }
+}
