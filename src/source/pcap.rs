@@ -98,6 +98,8 @@ struct Pcap {
     /// Bytes of pseudo-header before each frame that Wireshark does not count as the
     /// frame's (see [`LinkType::pseudo_header`]).
     pseudo: usize,
+    /// The file's one link type.
+    link: LinkType,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -303,6 +305,7 @@ impl CaptureFile {
                 snaplen: h.snaplen,
                 swap,
                 pseudo: link.pseudo_header(),
+                link,
             };
             (Parser::Pcap(pcap), format, vec![iface], consumed)
         } else if magic == PCAPNG_MAGIC {
@@ -394,6 +397,10 @@ impl CaptureFile {
         if self.failed {
             return Ok(None);
         }
+        if let Some((range, ts, orig_len, link, ts_digits)) = self.whole_pcap_record() {
+            let data = &buffer(&self.input, 0, self.end)[range];
+            return Ok(Some(Frame { number: self.frames, ts, link, orig_len, data, interface: 0, ts_digits }));
+        }
         loop {
             let record_offset = self.base + self.pos as u64;
             let avail = self.end - self.pos;
@@ -446,6 +453,35 @@ impl CaptureFile {
                 Err(kind) => return Err(self.error(record_offset, kind)),
             }
         }
+    }
+
+    /// The usual record in one pass: a pcap record that lies whole in the buffer and
+    /// fails no check. Its frame's range, time, original length, link type and time
+    /// digits; `None` leaves the record (a cut, a hostile length, pcapng) to the
+    /// general path in `next_frame`, which reads the header twice.
+    #[inline]
+    fn whole_pcap_record(&mut self) -> Option<(std::ops::Range<usize>, Timestamp, u32, LinkType, u8)> {
+        let Parser::Pcap(p) = &self.parser else { return None };
+        let (big, nano, pseudo, link) = (p.big, p.nano, p.pseudo, p.link);
+        let start = self.pos;
+        let h: [u8; 16] = buffer(&self.input, 0, self.end).get(start..start + 16)?.try_into().ok()?;
+        let (incl, orig) = p.lengths(&h);
+        let incl = incl as usize;
+        if incl as u64 > MAX_RECORD || incl < pseudo || self.end - start - 16 < incl {
+            return None;
+        }
+        self.release_behind();
+        let (ts_sec, ts_frac) = (read_u32(&h[0..4], big), read_u32(&h[4..8], big));
+        let nanos = if nano { u64::from(ts_frac) } else { u64::from(ts_frac) * 1000 };
+        self.pos = start + 16 + incl;
+        self.frames += 1;
+        if let Some(a) = &mut self.ahead {
+            a.reader_at(self.pos);
+        }
+        // Wireshark keeps frame lengths in a signed 32-bit int.
+        let orig = orig.saturating_sub(pseudo as u32).min(i32::MAX as u32);
+        let ts = Timestamp(u64::from(ts_sec) * 1_000_000_000 + nanos);
+        Some((start + 16 + pseudo..self.pos, ts, orig, link, if nano { 9 } else { 6 }))
     }
 
     /// Hands pages already read back to the kernel, so the resident set stays the
