@@ -2,11 +2,11 @@
 
 use super::*;
 
-pub(super) fn ifaces(a: IfacesArgs) -> Result<bool> {
+pub(super) fn ifaces(print: Print) -> Result<bool> {
     let mut out = stdout();
     let all = live::interfaces();
-    match a.format {
-        StatsFormat::Table => {
+    match print {
+        Print::Table => {
             let mut t = comfy_table::Table::new();
             t.load_style(comfy_table::presets::NOTHING);
             t.set_header(vec!["Index", "Name", "MAC", "IPv4", "IPv6", "Flags"]);
@@ -27,7 +27,7 @@ pub(super) fn ifaces(a: IfacesArgs) -> Result<bool> {
             }
             writeln!(out, "{t}")?;
         }
-        StatsFormat::Jsonl => {
+        Print::Jsonl => {
             for i in &all {
                 serde_json::to_writer(&mut out, i)?;
                 out.write_all(b"\n")?;
@@ -60,8 +60,8 @@ pub(super) fn stdout_is_file() -> bool {
         .is_ok_and(|m| m.is_file())
 }
 
-pub(super) fn capture(a: CaptureArgs) -> Result<bool> {
-    let filter = parse_filter(a.filter.as_deref())?;
+pub(super) fn capture(a: CapturePlan) -> Result<bool> {
+    let filter = a.filter;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal ends the process at once, in case stopping ever hangs;
@@ -69,15 +69,7 @@ pub(super) fn capture(a: CaptureArgs) -> Result<bool> {
         signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))?;
         signal_hook::flag::register(sig, Arc::clone(&stop))?;
     }
-    let opts = live::Options {
-        interface: a.interface.clone(),
-        snaplen: a.snaplen,
-        buffer: a.buffer_kib as usize * 1024,
-        promiscuous: !a.no_promiscuous,
-        duration: a.duration,
-        kernel_filter: a.filter.as_deref().and_then(bpf::simple),
-    };
-    let mut src = LiveSource::open(&opts, Arc::clone(&stop))?;
+    let mut src = LiveSource::open(&a.live, Arc::clone(&stop))?;
     let mut pcap = match &a.write {
         Some(path) => Some(PcapFileWriter::create(path, src.link(), src.snaplen())?),
         None => None,

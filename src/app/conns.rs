@@ -3,16 +3,12 @@
 
 use super::*;
 
-pub(super) fn conns_cmd(a: crate::cli::ConnsArgs) -> Result<bool> {
-    use crate::analysis::conn::Proto;
+pub(super) fn conns_cmd(a: ConnsPlan) -> Result<bool> {
     let mut out = stdout();
     let mut problems = Problems { ok: true };
     let mut cap = CaptureFile::open_scan(&a.file)?;
-    let mut tracker = tracker(a.track.max_conns as usize, true);
-    let want = a.proto.map(|p| match p {
-        crate::cli::ConnProto::Tcp => Proto::Tcp,
-        crate::cli::ConnProto::Udp => Proto::Udp,
-    });
+    let mut tracker = tracker(a.max_conns as usize, true);
+    let want = a.proto;
     // Rows of finished connections leave the tracker as it goes, so memory follows
     // the connections in flight, not the capture's length.
     let mut store = crate::spill::rows::RowStore::default();
@@ -40,30 +36,28 @@ pub(super) fn conns_cmd(a: crate::cli::ConnsArgs) -> Result<bool> {
     keep(&mut store, &mut tracker.close().into_iter())?;
     let mut rows = store.finish()?;
     let t0 = t0.unwrap_or(0);
-    match a.format {
-        StatsFormat::Table => crate::render::conns::write_table(&mut out, &mut rows, t0, term_width())?,
-        StatsFormat::Jsonl => crate::render::conns::write_jsonl(&mut out, &mut rows, t0)?,
+    match a.print {
+        Print::Table => crate::render::conns::write_table(&mut out, &mut rows, t0, term_width())?,
+        Print::Jsonl => crate::render::conns::write_jsonl(&mut out, &mut rows, t0)?,
     }
     out.flush()?;
     if evicted > 0 {
         eprintln!(
             "pktlab: {}: the connection table reached --max-conns {}: {evicted} connections were closed out early \
              (their later frames count as new connections)",
-            a.file, a.track.max_conns
+            a.file, a.max_conns
         );
     }
     Ok(problems.ok)
 }
 
-pub(super) fn ladder_cmd(a: crate::cli::LadderArgs) -> Result<bool> {
-    let filter = parse_filter(a.filter.as_deref())?;
+pub(super) fn ladder_cmd(a: LadderPlan) -> Result<bool> {
     let mut out = stdout();
     let mut problems = Problems { ok: true };
     let mut cap = CaptureFile::open_scan(&a.file)?;
-    let style = crate::render::ladder::Style { width: draw_width(&a.draw), ascii: a.draw.ascii, absolute: a.absolute };
     let sel =
-        LadderSel { conn: a.conn, filter: filter.as_ref(), expand: a.expand, max: a.max, max_conns: a.track.max_conns };
-    let (drawn, conns) = draw_ladders(&mut cap, &sel, style, &mut out, &mut problems)?;
+        LadderSel { conn: a.conn, filter: a.filter.as_ref(), expand: a.expand, max: a.max, max_conns: a.max_conns };
+    let (drawn, conns) = draw_ladders(&mut cap, &sel, a.style, &mut out, &mut problems)?;
     out.flush()?;
     if drawn == 0 {
         match a.conn {
@@ -134,19 +128,13 @@ pub(super) fn draw_ladders(
     Ok((all.len(), conns))
 }
 
-/// The directions a `--dir` shows, indexed by `Dir::index`.
-pub(super) fn dirs_shown(d: crate::cli::DirArg) -> [bool; 2] {
-    use crate::cli::DirArg;
-    [d != DirArg::Server, d != DirArg::Client]
-}
-
 /// Reads `cap` once, following connection `conn`: `sink` gets every event with the
 /// connection's peers. Returns the follower (counters, peers) and how many
 /// connections the capture has.
 pub(super) fn follow_conn(
     cap: &mut CaptureFile,
     conn: u32,
-    track: crate::cli::TrackArgs,
+    max_conns: u64,
     limits: crate::analysis::reassembly::Limits,
     problems: &mut Problems,
     out: &mut impl Write,
@@ -158,7 +146,7 @@ pub(super) fn follow_conn(
 ) -> Result<(crate::analysis::follow::Follow, u32)> {
     use crate::analysis::follow::Follow;
     let mut follow = Follow::new(conn, limits);
-    let conns = each_tracked(cap, track.max_conns, problems, out, |frame, p, seen, id| {
+    let conns = each_tracked(cap, max_conns, problems, out, |frame, p, seen, id| {
         if id != conn {
             return;
         }
@@ -217,26 +205,16 @@ pub(super) fn no_conn(file: &str, conn: u32, conns: u32) {
     eprintln!("pktlab: {file}: no connection {conn} (it has {conns}: see `pktlab conns {file}`)");
 }
 
-pub(super) fn stream_cmd(a: crate::cli::StreamArgs) -> Result<bool> {
+pub(super) fn stream_cmd(a: StreamPlan) -> Result<bool> {
     use crate::analysis::follow::Dir;
-    use crate::analysis::reassembly::Limits;
-    use crate::cli::{DirArg, StreamAs};
     use crate::render::stream::{As, Printer};
-    if a.how == StreamAs::Raw && a.dir == DirArg::Both {
-        anyhow::bail!("--as raw writes the exact bytes of one direction: add --dir client or --dir server");
-    }
-    let how = match a.how {
-        StreamAs::Text => As::Text,
-        StreamAs::Hex => As::Hex,
-        StreamAs::Raw => As::Raw,
-    };
+    let how = a.how;
     let mut problems = Problems { ok: true };
     let mut cap = CaptureFile::open_scan(&a.file)?;
-    let limits = Limits { per_direction: a.reassembly.max_held, total: a.reassembly.max_held_total };
-    let mut printer = Printer::new(stdout(), how, dirs_shown(a.dir), a.ascii);
+    let mut printer = Printer::new(stdout(), how, a.dirs, a.ascii);
     // The printer writes stdout itself: nothing of ours to flush before an error.
     let (follow, conns) =
-        follow_conn(&mut cap, a.conn, a.track, limits, &mut problems, &mut io::sink(), &mut |peers, d, e| {
+        follow_conn(&mut cap, a.conn, a.max_conns, a.limits, &mut problems, &mut io::sink(), &mut |peers, d, e| {
             printer.event(a.conn, peers, d, &e)
         })?;
     let Some(peers) = follow.peers().copied() else {
@@ -257,28 +235,15 @@ pub(super) fn stream_cmd(a: crate::cli::StreamArgs) -> Result<bool> {
     Ok(problems.ok)
 }
 
-pub(super) fn segments_cmd(a: crate::cli::SegmentsArgs) -> Result<bool> {
-    use crate::analysis::reassembly::Limits;
+pub(super) fn segments_cmd(a: SegmentsPlan) -> Result<bool> {
     let mut problems = Problems { ok: true };
     let mut cap = CaptureFile::open_scan(&a.file)?;
     let mut out = stdout();
-    let view = SegmentsView {
-        conn: a.conn,
-        framing: a.framing,
-        dirs: dirs_shown(a.dir),
-        limits: Limits { per_direction: a.reassembly.max_held, total: a.reassembly.max_held_total },
-        track: a.track,
-        style: (a.format == StatsFormat::Table).then(|| crate::render::segments::Style {
-            width: draw_width(&a.draw),
-            ascii: a.draw.ascii,
-            expand: a.expand,
-        }),
-        expand: a.expand,
-    };
+    let view = a.view;
     let found = segments_view(&mut cap, &view, &mut out, &mut problems)?;
     out.flush()?;
     if let Err(conns) = found {
-        no_conn(&a.file, a.conn, conns);
+        no_conn(&a.file, view.conn, conns);
         return Ok(false);
     }
     Ok(problems.ok)
@@ -290,7 +255,7 @@ pub(super) struct SegmentsView {
     pub(super) framing: crate::analysis::framing::Spec,
     pub(super) dirs: [bool; 2],
     pub(super) limits: crate::analysis::reassembly::Limits,
-    pub(super) track: crate::cli::TrackArgs,
+    pub(super) max_conns: u64,
     /// Text in this style, or JSON lines.
     pub(super) style: Option<crate::render::segments::Style>,
     /// Keep every record of a long stream (memory grows with it).
@@ -312,7 +277,7 @@ pub(super) fn segments_view(
     let model = || if v.expand { Model::unbounded(v.framing.clone()) } else { Model::new(v.framing.clone()) };
     let mut models = [model(), model()];
     let (follow, conns) =
-        follow_conn(cap, v.conn, v.track, v.limits, problems, out, &mut |peers, d: Dir, e: Event<'_>| {
+        follow_conn(cap, v.conn, v.max_conns, v.limits, problems, out, &mut |peers, d: Dir, e: Event<'_>| {
             let m = &mut models[d.index()];
             match e {
                 Event::Data { offset, bytes, frame, ts, .. } if peers.proto == Proto::Udp => {

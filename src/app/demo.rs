@@ -2,14 +2,11 @@
 
 use super::*;
 
-pub(super) fn demo_cmd(a: crate::cli::DemoArgs) -> Result<bool> {
+pub(super) fn demo_cmd(a: DemoPlan) -> Result<bool> {
     use crate::gen::demo::{self, Scenario};
-    let list: Vec<Scenario> = match a.scenario {
-        Some(s) => vec![s.into()],
-        None => Scenario::ALL.to_vec(),
-    };
+    let list = a.scenarios;
     let mut out = stdout();
-    let style = crate::render::ladder::Style { width: draw_width(&a.draw), ascii: a.draw.ascii, absolute: false };
+    let style = a.style;
     let mut live = !a.synthetic;
     for (i, s) in list.iter().enumerate() {
         if i > 0 {
@@ -46,7 +43,7 @@ pub(super) fn demo_cmd(a: crate::cli::DemoArgs) -> Result<bool> {
                 framing: demo::sticky_spec(),
                 dirs: [true, false],
                 limits: Default::default(),
-                track: crate::cli::TrackArgs { max_conns: 1000 },
+                max_conns: 1000,
                 style: Some(crate::render::segments::Style { width: style.width, ascii: style.ascii, expand: false }),
                 expand: false,
             };

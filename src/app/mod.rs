@@ -1,6 +1,7 @@
 //! Wiring: source -> decode -> filter -> analyses -> render, one function per command.
-//! The CLI layer has already turned what the user typed into `cli` values; here they
-//! become a plan, and problems that do not stop the run are counted and reported once.
+//! The CLI layer has already turned what the user typed into `cli` values; `plan` turns
+//! them into a typed plan, checked whole before any work, which the command then runs;
+//! problems that do not stop the run are counted and reported once.
 //!
 //! This file dispatches and holds what every command shares (the tracker with its
 //! spill store, buffered stdout, the filter parse, the problem counts); each command
@@ -17,7 +18,7 @@ use anyhow::{Context as _, Result};
 
 use crate::analysis::conn::{Tracker, DEFAULT_MAX_CONNS};
 use crate::analysis::stats::{self, Stats};
-use crate::cli::{CaptureArgs, Cli, Command, Format, IfacesArgs, ReadArgs, ShowArgs, StatsArgs, StatsFormat, ViewArgs};
+use crate::cli::Cli;
 use crate::decode::{self, Context};
 use crate::filter::Filter;
 use crate::render::{json::JsonRenderer, list::ListRenderer, tree};
@@ -30,6 +31,7 @@ mod capture;
 mod conns;
 mod demo;
 mod pipeline;
+mod plan;
 mod read;
 mod subnet;
 mod term;
@@ -38,6 +40,7 @@ mod traffic;
 use capture::*;
 use conns::*;
 use demo::*;
+use plan::*;
 use read::*;
 use subnet::*;
 pub use term::term_width;
@@ -47,23 +50,7 @@ use traffic::*;
 /// Runs a command; `Ok(true)` when everything went well, `Ok(false)` when the run
 /// finished but some frames or files had problems (exit status 2).
 pub fn run(cli: Cli) -> Result<bool> {
-    match cli.command {
-        Command::Read(a) => read(a),
-        Command::Show(a) => show(a),
-        Command::Stats(a) => stats_cmd(a),
-        Command::Ifaces(a) => ifaces(a),
-        Command::Capture(a) => capture(a),
-        Command::Conns(a) => conns_cmd(a),
-        Command::Ladder(a) => ladder_cmd(a),
-        Command::Stream(a) => stream_cmd(a),
-        Command::Segments(a) => segments_cmd(a),
-        Command::Demo(a) => demo_cmd(a),
-        Command::Subnet(a) => subnet_cmd(a),
-        Command::Gen(a) => gen_cmd(a),
-        Command::Serve(a) => serve_cmd(a),
-        Command::Send(a) => send_cmd(a),
-        Command::Scan(a) => scan_cmd(a),
-    }
+    Plan::of(cli.command)?.run()
 }
 
 /// A connection tracker whose retired records, past a few thousand, go to a temporary

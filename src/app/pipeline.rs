@@ -15,7 +15,6 @@ use std::sync::mpsc;
 use super::Fmt;
 use crate::analysis::conn::{Input, Tracker};
 use crate::analysis::stats;
-use crate::cli::ReadArgs;
 use crate::decode::{self, Context};
 use crate::filter::Filter;
 use crate::render::list::ListRenderer;
@@ -77,7 +76,7 @@ pub fn list<W: Write + Send>(
     cap: &mut CaptureFile,
     mut out: W,
     filter: Option<&Filter>,
-    a: &ReadArgs,
+    view: super::plan::View,
     digits: u8,
     limit: Option<u64>,
 ) -> anyhow::Result<Run> {
@@ -86,7 +85,6 @@ pub fn list<W: Write + Send>(
     let (tx, rx) = mpsc::sync_channel::<Batch>(4);
     let (back_tx, back_rx) = mpsc::channel::<Batch>();
     let (tracker_tx, tracker_rx) = mpsc::channel::<Box<Tracker>>();
-    let view = a.view;
     let time = view.time;
     let absolute = view.absolute_seq;
     std::thread::scope(|s| {
@@ -162,7 +160,7 @@ pub fn list<W: Write + Send>(
         // tracker is as much work as all the rest of the reader's.
         let may_move = !absolute && filter.is_some_and(|f| !f.needs_context());
         let (mut window, mut window_shown) = (0u64, 0u64);
-        let mut list = ListRenderer::new(time.into(), digits);
+        let mut list = ListRenderer::new(time, digits);
         let mut b = Batcher {
             tx,
             back: back_rx,

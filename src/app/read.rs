@@ -12,12 +12,12 @@ pub(super) enum Fmt {
 }
 
 impl Fmt {
-    pub(super) fn new(view: &ViewArgs, digits: u8) -> Fmt {
-        match view.format {
-            Format::List if view.verbose || view.hex => Fmt::Tree { digits, hex: view.hex },
-            Format::List => Fmt::List(ListRenderer::new(view.time.into(), digits)),
-            Format::Jsonl => Fmt::Jsonl(JsonRenderer::new(digits)),
-            Format::Json => Fmt::Json(JsonRenderer::new(digits)),
+    pub(super) fn new(view: &View, digits: u8) -> Fmt {
+        match view.shape {
+            Shape::Tree { hex } => Fmt::Tree { digits, hex },
+            Shape::List => Fmt::List(ListRenderer::new(view.time, digits)),
+            Shape::Jsonl => Fmt::Jsonl(JsonRenderer::new(digits)),
+            Shape::Json => Fmt::Json(JsonRenderer::new(digits)),
         }
     }
 
@@ -71,7 +71,7 @@ pub(super) struct Matched<'a> {
 /// The per-frame part of `read` and `capture`: decode, relative sequence numbers,
 /// filter, render. Files and live interfaces go through exactly this.
 pub(super) struct Pipeline<'f> {
-    pub(super) view: ViewArgs,
+    pub(super) view: View,
     pub(super) filter: Option<&'f Filter>,
     /// Times since the first and the previous frame.
     pub(super) times: ListRenderer,
@@ -82,11 +82,11 @@ pub(super) struct Pipeline<'f> {
 }
 
 impl<'f> Pipeline<'f> {
-    pub(super) fn new(view: ViewArgs, filter: Option<&'f Filter>) -> Self {
+    pub(super) fn new(view: View, filter: Option<&'f Filter>) -> Self {
         Pipeline {
             view,
             filter,
-            times: ListRenderer::new(view.time.into(), 6),
+            times: ListRenderer::new(view.time, 6),
             fmt: Fmt::new(&view, 6),
             seq: tracker(DEFAULT_MAX_CONNS, false),
             first_json: true,
@@ -96,7 +96,7 @@ impl<'f> Pipeline<'f> {
 
     /// A new source: times, sequence numbers and the malformed count start over.
     pub(super) fn start(&mut self, digits: u8) {
-        self.times = ListRenderer::new(self.view.time.into(), digits);
+        self.times = ListRenderer::new(self.view.time, digits);
         self.fmt = Fmt::new(&self.view, digits);
         self.seq = tracker(DEFAULT_MAX_CONNS, false);
         self.malformed = 0;
@@ -118,7 +118,7 @@ impl<'f> Pipeline<'f> {
     }
 
     pub(super) fn begin(&self, out: &mut impl Write) -> io::Result<()> {
-        if self.view.format == Format::Json {
+        if self.view.shape == Shape::Json {
             out.write_all(b"[")?;
         }
         Ok(())
@@ -126,7 +126,7 @@ impl<'f> Pipeline<'f> {
 
     pub(super) fn show(&mut self, out: &mut impl Write, frame: &Frame<'_>, m: &Matched<'_>) -> io::Result<()> {
         // The array's commas run across files: they are the pipeline's, not the format's.
-        if self.view.format == Format::Json {
+        if self.view.shape == Shape::Json {
             out.write_all(if self.first_json { b"\n" } else { b",\n" })?;
             self.first_json = false;
         }
@@ -139,15 +139,15 @@ impl<'f> Pipeline<'f> {
     }
 
     pub(super) fn end(&self, out: &mut impl Write) -> io::Result<()> {
-        if self.view.format == Format::Json {
+        if self.view.shape == Shape::Json {
             out.write_all(b"\n]\n")?;
         }
         Ok(())
     }
 }
 
-pub(super) fn read(a: ReadArgs) -> Result<bool> {
-    let filter = parse_filter(a.filter.as_deref())?;
+pub(super) fn read(a: ReadPlan) -> Result<bool> {
+    let filter = a.filter;
     let mut out = stdout();
     let mut problems = Problems { ok: true };
     let mut shown = 0u64;
@@ -156,7 +156,7 @@ pub(super) fn read(a: ReadArgs) -> Result<bool> {
     pipe.begin(&mut out)?;
     // The JSON array's commas depend on which frame came first overall: it stays
     // on one thread.
-    let two_threads = view.format != Format::Json && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    let two_threads = view.shape != Shape::Json && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
     // Under a selective filter the two-core pipeline has its writer thread track
     // (see `pipeline`): both cores busy, the file is better read plainly than mapped
     // and read ahead on a third thread.
@@ -173,7 +173,7 @@ pub(super) fn read(a: ReadArgs) -> Result<bool> {
                 continue;
             }
         };
-        if a.files.len() > 1 && view.format == Format::List {
+        if a.files.len() > 1 && view.shape == Shape::List {
             if fi > 0 {
                 writeln!(out)?;
             }
@@ -183,7 +183,7 @@ pub(super) fn read(a: ReadArgs) -> Result<bool> {
         if two_threads {
             out.flush()?;
             let remaining = a.count.map(|c| c - shown);
-            let run = pipeline::list(&mut cap, super::stdout(), filter.as_ref(), &a, d, remaining)?;
+            let run = pipeline::list(&mut cap, super::stdout(), filter.as_ref(), view, d, remaining)?;
             shown += run.shown;
             if let Some(e) = run.error {
                 problems.file_error(&mut out, &e)?;
@@ -251,14 +251,12 @@ pub(super) fn selective(path: &str, filter: &Filter) -> bool {
     shown * 16 < n
 }
 
-pub(super) fn show(a: ShowArgs) -> Result<bool> {
+pub(super) fn show(a: ShowPlan) -> Result<bool> {
     let mut out = stdout();
     let mut problems = Problems { ok: true };
     let mut cap = CaptureFile::open(&a.file)?;
     let d = digits(cap.format());
-    let mut wanted: Vec<u64> = a.frames.clone();
-    wanted.sort_unstable();
-    wanted.dedup();
+    let wanted = a.frames;
     let last = wanted.last().copied().unwrap_or(0);
     let mut seq = tracker(DEFAULT_MAX_CONNS, false);
     let mut list = ListRenderer::new(crate::render::list::TimeFormat::Relative, d);
@@ -293,8 +291,8 @@ pub(super) fn show(a: ShowArgs) -> Result<bool> {
     Ok(problems.ok)
 }
 
-pub(super) fn stats_cmd(a: StatsArgs) -> Result<bool> {
-    let filter = parse_filter(a.filter.as_deref())?;
+pub(super) fn stats_cmd(a: StatsPlan) -> Result<bool> {
+    let filter = a.filter;
     let mut out = stdout();
     let mut problems = Problems { ok: true };
     for (i, path) in a.files.iter().enumerate() {
@@ -337,14 +335,14 @@ pub(super) fn stats_cmd(a: StatsArgs) -> Result<bool> {
             stats: &st,
             error,
         };
-        match a.format {
-            StatsFormat::Table => {
+        match a.print {
+            Print::Table => {
                 if i > 0 {
                     writeln!(out)?;
                 }
                 crate::render::stats::write_table(&mut out, &summary)?
             }
-            StatsFormat::Jsonl => crate::render::stats::write_json(&mut out, &summary)?,
+            Print::Jsonl => crate::render::stats::write_json(&mut out, &summary)?,
         }
         if st.malformed > 0 {
             problems.ok = false;

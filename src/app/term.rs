@@ -3,8 +3,8 @@
 use super::*;
 
 /// Columns for a drawing: `--width`, else the terminal's, else 100.
-pub(super) fn draw_width(d: &crate::cli::DrawArgs) -> usize {
-    usize::from(d.width.or_else(term_width).unwrap_or(100))
+pub(super) fn draw_width(width: Option<u16>) -> usize {
+    usize::from(width.or_else(term_width).unwrap_or(100))
 }
 
 /// The terminal's width when standard output is one (or `COLUMNS`), else `None`.
