@@ -1,10 +1,11 @@
 //! What the tracker reads from a decoded frame: the flow key, the TCP segment's fields
 //! or the UDP datagram's length, taken from the headers without touching the table.
 
+use super::defrag::{Fragment, Id};
 use super::table::Key;
 use super::{Offer, Proto};
-use crate::analysis::flow::FlowKey;
-use crate::decode::{tcp, Packet};
+use crate::analysis::flow::{Endpoint, FlowKey};
+use crate::decode::{be16, be32, ipv4, tcp, Layer, Packet};
 
 /// One frame as the tracker takes it (see [`Input::read`]): about 100 bytes, so a
 /// batch of them can cross to another thread instead of the frames.
@@ -26,6 +27,25 @@ pub(super) enum What {
         len: u64,
     },
     Tcp(Seg),
+    /// An IP fragment (of the layer that carries the transport header, or of one
+    /// outside it): counted where its datagram is complete (see `defrag`).
+    Frag(Fragment<Head>),
+}
+
+/// What a first fragment's transport header says, for when its datagram is complete.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Head {
+    /// `seg` lacks its length, which the reassembled datagram gives: its payload
+    /// length less `hl`, the TCP header's.
+    Tcp {
+        seg: Seg,
+        hl: u32,
+    },
+    Udp {
+        key: Key,
+        from_lo: bool,
+        len: u64,
+    },
 }
 
 impl Input {
@@ -45,6 +65,9 @@ impl Input {
 
     /// The general path of [`Input::read`]: any frame.
     pub(super) fn what(p: &Packet<'_>, checksums: bool) -> What {
+        if p.fragmented {
+            return Self::fragment(p);
+        }
         match FlowKey::locate(p) {
             None => What::Nothing,
             Some(at) if at.transport.proto == crate::decode::Proto::Tcp => {
@@ -84,6 +107,22 @@ impl Input {
                 What::Udp { key: Key { flow: at.key, proto: Proto::Udp }, from_lo: at.from_lo, len }
             }
         }
+    }
+
+    /// A frame whose IP layer is a fragment: which datagram, which bytes of it, and for
+    /// the first fragment what its transport header says. tshark reassembles only a
+    /// fragment captured whole (`tvb_bytes_exist` in packet-ip.c and packet-ipv6.c);
+    /// other fragments, and fragments inside fragments, are nothing to follow.
+    fn fragment(p: &Packet<'_>) -> What {
+        let layers = p.own_layers();
+        let Some((at, frag)) = layers.iter().enumerate().find_map(|(i, l)| frag_of(p, l).map(|f| (i, f))) else {
+            return What::Nothing;
+        };
+        let Some((id, start, end, more)) = frag else {
+            return What::Nothing;
+        };
+        let head = if start == 0 { head(p, layers, at) } else { None };
+        What::Frag(Fragment { id, start, end, more, head })
     }
 
     /// [`Input::read`]'s answer for the usual frame (a link header, IPv4, TCP, neither
@@ -145,4 +184,124 @@ pub(super) struct Seg {
     pub(super) offer: Offer,
     /// Checksum verified wrong (only looked at when summaries are kept).
     pub(super) bad: bool,
+}
+
+/// `Some` when `l` is an IP layer that is a fragment: `Some(None)` when it cannot be
+/// reassembled, else its datagram, the payload bytes it holds and whether more follow.
+fn frag_of(p: &Packet<'_>, l: &Layer) -> Option<Option<(Id, u32, u32, bool)>> {
+    let b = p.bytes(l);
+    match l.proto {
+        crate::decode::Proto::Ipv4 => {
+            let ip = ipv4::Ipv4::new(b);
+            if !ip.is_fragment() {
+                return None;
+            }
+            let whole = || {
+                let (ihl, total) = (ip.header_len()?, usize::from(ip.total_len()?));
+                let mut id =
+                    Id { src: [0; 16], dst: [0; 16], ident: u32::from(ip.id()?), proto: ip.protocol()?, v6: false };
+                id.src[..4].copy_from_slice(&ip.src_bytes()?);
+                id.dst[..4].copy_from_slice(&ip.dst_bytes()?);
+                let start = ip.fragment_offset()?;
+                (total > ihl && b.len() >= total).then_some((
+                    id,
+                    start,
+                    start + (total - ihl) as u32,
+                    ip.more_fragments(),
+                ))
+            };
+            Some(whole())
+        }
+        crate::decode::Proto::Ipv6 => {
+            // The fragment header among the extension headers the decoder walked
+            // (RFC 8200 section 4.5); the decoder's list of extension header numbers.
+            let hdr = l.hdr_end - l.start;
+            let (mut next, mut cur) = (*b.get(6)?, 40usize);
+            while matches!(next, 0 | 43 | 44 | 51 | 60 | 135 | 139 | 140) && cur + 8 <= hdr {
+                if next == 44 {
+                    let fo = be16(b, cur + 2)?;
+                    if fo & 0xfff9 == 0 {
+                        // An atomic fragment (offset 0, no more): a whole datagram.
+                        return None;
+                    }
+                    let whole = || {
+                        let plen = usize::from(be16(b, 4)?);
+                        let data = (40 + plen).checked_sub(cur + 8)?;
+                        let id = Id {
+                            src: crate::decode::arr(b, 8)?,
+                            dst: crate::decode::arr(b, 24)?,
+                            ident: be32(b, cur + 4)?,
+                            proto: 0,
+                            v6: true,
+                        };
+                        let start = u32::from(fo & 0xfff8);
+                        (plen > 0 && b.len() >= 40 + plen).then_some((id, start, start + data as u32, fo & 1 != 0))
+                    };
+                    return Some(whole());
+                }
+                let len = match next {
+                    51 => (usize::from(*b.get(cur + 1)?) + 2) * 4,
+                    _ => (usize::from(*b.get(cur + 1)?) + 1) * 8,
+                };
+                next = b[cur];
+                cur += len;
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// The transport header a first fragment begins with, when the fragmented layer
+/// (`layers[at]`) carries it itself; a tunnel's inner header, whose length is not the
+/// reassembled datagram's, is left alone.
+fn head(p: &Packet<'_>, layers: &[Layer], at: usize) -> Option<Head> {
+    let inner = &layers[at + 1..];
+    let t = inner
+        .iter()
+        .position(|l| l.proto == crate::decode::Proto::Tcp)
+        .or_else(|| inner.iter().rposition(|l| l.proto == crate::decode::Proto::Udp))?;
+    if inner[..t].iter().any(|l| matches!(l.proto, crate::decode::Proto::Ipv4 | crate::decode::Proto::Ipv6)) {
+        return None;
+    }
+    let (tl, ip) = (&inner[t], &layers[at]);
+    let tb = p.bytes(tl);
+    let (sport, dport) = (be16(tb, 0)?, be16(tb, 2)?);
+    let (key, from_lo) = if ip.proto == crate::decode::Proto::Ipv4 {
+        let h = ipv4::Ipv4::new(p.bytes(ip));
+        FlowKey::v4(h.src_bytes()?, sport, h.dst_bytes()?, dport)
+    } else {
+        let b = p.bytes(ip);
+        let (sa, da): ([u8; 16], [u8; 16]) = (crate::decode::arr(b, 8)?, crate::decode::arr(b, 24)?);
+        let s = Endpoint { addr: sa, port: sport };
+        let d = Endpoint { addr: da, port: dport };
+        // The order `FlowKey::locate` gives.
+        if (u128::from_be_bytes(sa), sport) <= (u128::from_be_bytes(da), dport) {
+            (FlowKey { lo: s, hi: d }, true)
+        } else {
+            (FlowKey { lo: d, hi: s }, false)
+        }
+    };
+    if tl.proto == crate::decode::Proto::Udp {
+        let len = crate::decode::udp::Udp::new(tb).length().map_or(0, |l| u64::from(l.saturating_sub(8)));
+        return Some(Head::Udp { key: Key { flow: key, proto: Proto::Udp }, from_lo, len });
+    }
+    let t = tcp::Tcp::new(tb);
+    let (seq, ack, flags, win, hl) = (t.seq()?, t.ack()?, t.flags()?, t.window()?, t.header_len()?);
+    let seg = Seg {
+        key: Key { flow: key, proto: Proto::Tcp },
+        from_lo,
+        seq,
+        ack,
+        flags,
+        win,
+        seglen: 0,
+        whole: false,
+        sport,
+        dport,
+        offer: if flags & tcp::SYN != 0 { Offer::of(&t) } else { Offer::default() },
+        // The checksum covers fragments this frame lacks, and their bytes are not kept.
+        bad: false,
+    };
+    Some(Head::Tcp { seg, hl: hl as u32 })
 }

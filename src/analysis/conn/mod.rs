@@ -14,6 +14,7 @@
 //! connection's TCP state and what a segment does to it; `summary` is the rows handed
 //! out ([`Summary`]) and their order; `zeek` is Zeek's history and `conn_state`.
 
+pub mod defrag;
 mod input;
 mod state;
 mod summary;
@@ -25,8 +26,9 @@ mod tests;
 
 use rustc_hash::FxHashMap;
 
+use self::defrag::Defrag;
 pub use self::input::Input;
-use self::input::{Seg, What};
+use self::input::{Head, Seg, What};
 pub use self::state::State;
 use self::state::{relative, segment, Conn, Side};
 pub use self::summary::{merge_key, order, order_key, Close, Offer, Role, Summary, TcpSummary};
@@ -105,6 +107,8 @@ pub struct Tracker {
     now: u64,
     /// Connections that left the table, by key (bounded: see `retire`).
     retired: RetiredTable,
+    /// Fragmented datagrams not yet complete (bounded: see `defrag`).
+    defrag: Defrag<Head>,
 }
 
 impl Default for Tracker {
@@ -128,6 +132,7 @@ impl Tracker {
             evicted: 0,
             now: 0,
             retired: RetiredTable::default(),
+            defrag: Defrag::default(),
         }
     }
 
@@ -164,6 +169,16 @@ impl Tracker {
             What::Nothing => Seen::default(),
             What::Tcp(s) => self.tcp(i.number, i.ts, i.orig_len, s),
             What::Udp { key, from_lo, len } => self.udp(i.number, i.ts, i.orig_len, *len, *key, *from_lo),
+            What::Frag(f) => match self.defrag.add(i.ts, f) {
+                None => Seen::default(),
+                Some((Head::Udp { key, from_lo, len }, _)) => self.udp(i.number, i.ts, i.orig_len, len, key, from_lo),
+                Some((Head::Tcp { mut seg, hl }, len)) => {
+                    // tshark's "short segment": a datagram shorter than its TCP header.
+                    seg.whole = hl >= 20 && len >= hl;
+                    seg.seglen = if seg.whole { len - hl } else { 0 };
+                    self.tcp(i.number, i.ts, i.orig_len, &seg)
+                }
+            },
         }
     }
 
@@ -199,6 +214,7 @@ impl Tracker {
     /// of the table.
     fn sweep(&mut self) {
         let now = self.now;
+        self.defrag.expire(now);
         let out: Vec<(Key, Box<Conn>)> = self
             .map
             .extract_if(|_, c| match c.proto {
