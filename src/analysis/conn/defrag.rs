@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 pub const MAX_DATAGRAMS: usize = 4096;
 
 /// A datagram still incomplete this long after its first fragment (capture time) is
-/// forgotten, as is a complete one (which only stays to recognise duplicates). Linux's
+/// forgotten. Linux's
 /// `ipfrag_time` (30 s); RFC 791 section 3.2 suggests 15 s for the first timer, and
 /// tshark has none, so fragments further apart than this are counted by tshark alone.
 pub const TIMEOUT_NS: u64 = 30_000_000_000;
@@ -59,9 +59,6 @@ struct Pending<H> {
     /// Disjoint, sorted, not touching.
     ranges: [(u32, u32); MAX_RANGES],
     n: usize,
-    /// Reassembled already: a fragment of it again is a duplicate (tshark: "Reassembled
-    /// in" the first frame), not a new datagram.
-    done: bool,
 }
 
 impl<H: Copy> Pending<H> {
@@ -159,11 +156,7 @@ impl<H: Copy> Defrag<H> {
             len: None,
             ranges: [(0, 0); MAX_RANGES],
             n: 0,
-            done: false,
         });
-        if p.done {
-            return None;
-        }
         if p.head.is_none() {
             p.head = f.head;
         }
@@ -178,8 +171,12 @@ impl<H: Copy> Defrag<H> {
             return None;
         }
         let len = p.complete()?;
-        p.done = true;
-        p.head.map(|h| (h, len))
+        let head = p.head;
+        // Done: Wireshark moves a reassembled datagram out of its table of reassemblies
+        // in progress (`fragment_unhash` in reassemble.c), so a fragment with the same
+        // identification afterwards, a duplicate included, begins a new datagram.
+        self.map.remove(&f.id);
+        head.map(|h| (h, len))
     }
 
     /// Forgets datagrams whose first fragment came more than [`TIMEOUT_NS`] before `now`.
@@ -202,7 +199,7 @@ impl<H: Copy> Defrag<H> {
         let mut gone = 0u64;
         self.map.retain(|_, p| {
             let keep = p.first_ts > cut;
-            gone += u64::from(!keep && !p.done);
+            gone += u64::from(!keep);
             keep
         });
         self.dropped += gone;
@@ -251,10 +248,13 @@ mod tests {
     }
 
     #[test]
-    fn a_duplicate_after_reassembly_is_not_a_new_datagram() {
+    fn a_duplicate_after_reassembly_begins_a_new_datagram() {
+        // As in Wireshark: the repeated fragments form a second datagram, which
+        // completes (and counts) again.
         let mut d = Defrag::default();
         let got = feed(&mut d, &[frag(0, 8, true), frag(8, 16, false), frag(8, 16, false), frag(0, 8, true)]);
-        assert_eq!(got, vec![None, Some((99, 16)), None, None]);
+        assert_eq!(got, vec![None, Some((99, 16)), None, Some((99, 16))]);
+        assert_eq!(d.in_flight(), 0);
         // Duplicates before completion are harmless too.
         let mut d = Defrag::default();
         let got = feed(&mut d, &[frag(0, 8, true), frag(0, 8, true), frag(8, 16, false)]);

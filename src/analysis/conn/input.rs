@@ -113,6 +113,8 @@ impl Input {
     /// the first fragment what its transport header says. tshark reassembles only a
     /// fragment captured whole (`tvb_bytes_exist` in packet-ip.c and packet-ipv6.c);
     /// other fragments, and fragments inside fragments, are nothing to follow.
+    #[cold]
+    #[inline(never)]
     fn fragment(p: &Packet<'_>) -> What {
         let layers = p.own_layers();
         let Some((at, frag)) = layers.iter().enumerate().find_map(|(i, l)| frag_of(p, l).map(|f| (i, f))) else {

@@ -26,7 +26,7 @@ mod tests;
 
 use rustc_hash::FxHashMap;
 
-use self::defrag::Defrag;
+use self::defrag::{Defrag, Fragment};
 pub use self::input::Input;
 use self::input::{Head, Seg, What};
 pub use self::state::State;
@@ -34,6 +34,7 @@ use self::state::{relative, segment, Conn, Side};
 pub use self::summary::{merge_key, order, order_key, Close, Offer, Role, Summary, TcpSummary};
 use self::table::{Key, Retired, RetiredTable};
 pub use self::table::{RecordStore, RECORD, SPILL_AT};
+use crate::analysis::flow::FlowKey;
 use crate::decode::tcp_analysis::Flags;
 use crate::decode::{tcp, Context, Packet};
 
@@ -88,6 +89,25 @@ pub struct Seen {
     pub counted: bool,
 }
 
+/// The transport header of a datagram put together from IP fragments (see `defrag`),
+/// for renderers that would read it from the frame that completed it: it is in the
+/// first fragment. Kept apart from [`Seen`] ([`Tracker::reassembled`]): every frame
+/// carries a `Seen`, and a larger one costs the usual frame time.
+#[derive(Clone, Copy, Debug)]
+pub struct Reassembled {
+    pub key: FlowKey,
+    /// It travels from `key.lo` to `key.hi`.
+    pub from_lo: bool,
+    /// TCP flags, sequence and acknowledgment numbers (raw) and window (unscaled);
+    /// zero for UDP.
+    pub flags: u16,
+    pub seq: u32,
+    pub ack: u32,
+    pub win: u16,
+    /// Payload length: the segment's or the datagram's.
+    pub len: u32,
+}
+
 /// The connection table.
 pub struct Tracker {
     /// Boxed: the table's buckets stay small, so its empty slots cost little.
@@ -109,6 +129,8 @@ pub struct Tracker {
     retired: RetiredTable,
     /// Fragmented datagrams not yet complete (bounded: see `defrag`).
     defrag: Defrag<Head>,
+    /// The latest frame that completed a datagram, and that datagram's header.
+    reassembled: Option<(u64, Reassembled)>,
 }
 
 impl Default for Tracker {
@@ -133,6 +155,7 @@ impl Tracker {
             now: 0,
             retired: RetiredTable::default(),
             defrag: Defrag::default(),
+            reassembled: None,
         }
     }
 
@@ -165,21 +188,63 @@ impl Tracker {
         if self.frames.is_multiple_of(SWEEP_EVERY) {
             self.sweep();
         }
-        match &i.what {
-            What::Nothing => Seen::default(),
-            What::Tcp(s) => self.tcp(i.number, i.ts, i.orig_len, s),
-            What::Udp { key, from_lo, len } => self.udp(i.number, i.ts, i.orig_len, *len, *key, *from_lo),
-            What::Frag(f) => match self.defrag.add(i.ts, f) {
-                None => Seen::default(),
-                Some((Head::Udp { key, from_lo, len }, _)) => self.udp(i.number, i.ts, i.orig_len, len, key, from_lo),
-                Some((Head::Tcp { mut seg, hl }, len)) => {
-                    // tshark's "short segment": a datagram shorter than its TCP header.
-                    seg.whole = hl >= 20 && len >= hl;
-                    seg.seglen = if seg.whole { len - hl } else { 0 };
-                    self.tcp(i.number, i.ts, i.orig_len, &seg)
+        let reassembled;
+        let s = match &i.what {
+            What::Nothing => return Seen::default(),
+            What::Tcp(s) => s,
+            What::Udp { key, from_lo, len } => return self.udp(i.number, i.ts, i.orig_len, *len, *key, *from_lo),
+            What::Frag(f) => match self.reassemble(i.number, i.ts, f) {
+                None => return Seen::default(),
+                Some(Head::Udp { key, from_lo, len }) => {
+                    return self.udp(i.number, i.ts, i.orig_len, len, key, from_lo)
+                }
+                Some(Head::Tcp { seg, .. }) => {
+                    reassembled = seg;
+                    &reassembled
                 }
             },
-        }
+        };
+        // One call site, so that it stays inlined on the usual path.
+        self.tcp(i.number, i.ts, i.orig_len, s)
+    }
+
+    /// A fragment: what its datagram's transport header says when this one completes
+    /// it, a TCP segment with its length filled in; kept for [`Tracker::reassembled`].
+    #[cold]
+    #[inline(never)]
+    fn reassemble(&mut self, number: u64, ts: u64, f: &Fragment<Head>) -> Option<Head> {
+        let head = match self.defrag.add(ts, f)? {
+            (Head::Tcp { mut seg, hl }, len) => {
+                // tshark's "short segment": a datagram shorter than its TCP header.
+                seg.whole = hl >= 20 && len >= hl;
+                seg.seglen = if seg.whole { len - hl } else { 0 };
+                Head::Tcp { seg, hl }
+            }
+            (udp, _) => udp,
+        };
+        let r = match head {
+            Head::Tcp { seg: s, .. } => Reassembled {
+                key: s.key.flow,
+                from_lo: s.from_lo,
+                flags: s.flags,
+                seq: s.seq,
+                ack: s.ack,
+                win: s.win,
+                len: s.seglen,
+            },
+            Head::Udp { key, from_lo, len } => {
+                let len = u32::try_from(len).unwrap_or(u32::MAX);
+                Reassembled { key: key.flow, from_lo, flags: 0, seq: 0, ack: 0, win: 0, len }
+            }
+        };
+        self.reassembled = Some((number, r));
+        Some(head)
+    }
+
+    /// When frame `number`, the latest one taken, completed a fragmented datagram:
+    /// what the datagram's transport header says.
+    pub fn reassembled(&self, number: u64) -> Option<&Reassembled> {
+        self.reassembled.as_ref().filter(|(n, _)| *n == number).map(|(_, r)| r)
     }
 
     fn make_room(&mut self) {
