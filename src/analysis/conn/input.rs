@@ -7,8 +7,9 @@ use super::{Offer, Proto};
 use crate::analysis::flow::{Endpoint, FlowKey};
 use crate::decode::{be16, be32, ipv4, tcp, Layer, Packet};
 
-/// One frame as the tracker takes it (see [`Input::read`]): about 100 bytes, so a
-/// batch of them can cross to another thread instead of the frames.
+/// One frame as the tracker takes it (see [`Input::read`]): under 200 bytes (a
+/// fragment's is the largest kind), so a batch of them can cross to another thread
+/// instead of the frames.
 #[derive(Clone, Copy, Debug)]
 pub struct Input {
     pub(super) number: u64,
@@ -16,6 +17,8 @@ pub struct Input {
     pub(super) orig_len: u32,
     pub(super) what: What,
 }
+
+const _: () = assert!(std::mem::size_of::<Input>() < 200);
 
 #[derive(Clone, Copy, Debug)]
 pub(super) enum What {
