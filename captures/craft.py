@@ -251,5 +251,70 @@ def main():
     print("wrote link-types.pcapng")
 
 
+    # TCP in IP fragments (IPv4 and IPv6), for the tracker's reassembly: a handshake,
+    # then a 3,000-byte segment cut into three IPv4 fragments sent middle first, the
+    # first one twice, the last overlapping the middle by 8 bytes (the last completes
+    # it), then the middle once more after reassembly; a second segment whose last
+    # fragment never comes; the close. Then the same over IPv6 with fragment headers
+    # (a 2,000-byte segment in two, last first), and a fragmented UDP datagram.
+    C_IP, S_IP = bytes([192, 168, 36, 30]), bytes([192, 168, 36, 40])
+    C6, S6 = bytes.fromhex("20010db8000000000000000000000030"), bytes.fromhex("20010db8000000000000000000000040")
+
+    def frag4(src, dst, proto, datagram, ident, cuts):
+        out = []
+        for start, end in cuts:
+            mf = end < len(datagram)
+            h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + end - start, ident, (0x2000 if mf else 0) | start // 8, 64,
+                            proto, 0, src, dst)
+            h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+            out.append(h + datagram[start:end])
+        return out
+
+    def tcp6(src, dst, sport, dport, seq, ack, flags, payload=b"", opts=b""):
+        seg = tcp(bytes(4), bytes(4), sport, dport, seq, ack, flags, payload, opts=opts)
+        seg = seg[:16] + b"\0\0" + seg[18:]
+        c = csum(src + dst + struct.pack("!IxxxB", len(seg), 6) + seg)
+        return seg[:16] + struct.pack("!H", c) + seg[18:]
+
+    def ipv6(src, dst, nxt, payload):
+        return struct.pack("!IHBB", 0x60000000, len(payload), nxt, 64) + src + dst + payload
+
+    def frag6(src, dst, nxt, datagram, ident, cuts):
+        return [ipv6(src, dst, 44, struct.pack("!BBHI", nxt, 0, start | (end < len(datagram)), ident)
+                     + datagram[start:end]) for start, end in cuts]
+
+    mss = struct.pack("!BBH", 2, 4, 1460)
+    ci, si, cp, sp = 7000, 9000, 40001, 8080
+    big = bytes(i % 253 for i in range(3000))
+    seg_big = tcp(C_IP, S_IP, cp, sp, ci + 1, si + 1, 0x18, big)
+    f_big = frag4(C_IP, S_IP, 6, seg_big, 0x4001, [(0, 1480), (1480, 2960), (2952, len(seg_big))])
+    seg_lost = tcp(C_IP, S_IP, cp, sp, ci + 3001, si + 1, 0x18, big[:2000])
+    f_lost = frag4(C_IP, S_IP, 6, seg_lost, 0x4002, [(0, 1480), (1480, len(seg_lost))])
+    v4 = [
+        ipv4(C_IP, S_IP, 6, tcp(C_IP, S_IP, cp, sp, ci, 0, 0x02, opts=mss)),
+        ipv4(S_IP, C_IP, 6, tcp(S_IP, C_IP, sp, cp, si, ci + 1, 0x12, opts=mss)),
+        ipv4(C_IP, S_IP, 6, tcp(C_IP, S_IP, cp, sp, ci + 1, si + 1, 0x10)),
+        f_big[1], f_big[0], f_big[0], f_big[2], f_big[1],
+        ipv4(S_IP, C_IP, 6, tcp(S_IP, C_IP, sp, cp, si + 1, ci + 3001, 0x10)),
+        f_lost[0],
+        ipv4(C_IP, S_IP, 6, tcp(C_IP, S_IP, cp, sp, ci + 5001, si + 1, 0x11)),
+        ipv4(S_IP, C_IP, 6, tcp(S_IP, C_IP, sp, cp, si + 1, ci + 5002, 0x11)),
+        ipv4(C_IP, S_IP, 6, tcp(C_IP, S_IP, cp, sp, ci + 5002, si + 2, 0x10)),
+    ]
+    frames = [eth(B_MAC, A_MAC, 0x0800, ip) for ip in v4]
+    seg6 = tcp6(C6, S6, cp, sp, ci + 1, si + 1, 0x18, big[:2000])
+    udp6 = struct.pack("!HHHH", 5353, 5353, 8 + 1800, 0) + bytes(1800)
+    udp6 = udp6[:6] + struct.pack("!H", csum(C6 + S6 + struct.pack("!IxxxB", len(udp6), 17) + udp6)) + udp6[8:]
+    v6 = [
+        ipv6(C6, S6, 6, tcp6(C6, S6, cp, sp, ci, 0, 0x02, opts=mss)),
+        ipv6(S6, C6, 6, tcp6(S6, C6, sp, cp, si, ci + 1, 0x12, opts=mss)),
+        ipv6(C6, S6, 6, tcp6(C6, S6, cp, sp, ci + 1, si + 1, 0x10)),
+        *reversed(frag6(C6, S6, 6, seg6, 0x6001, [(0, 1448), (1448, len(seg6))])),
+        ipv6(S6, C6, 6, tcp6(S6, C6, sp, cp, si + 1, ci + 2001, 0x10)),
+        *frag6(C6, S6, 17, udp6, 0x6002, [(0, 1448), (1448, len(udp6))]),
+    ]
+    frames += [eth(B_MAC, A_MAC, 0x86DD, ip) for ip in v6]
+    pcap("tcp-fragments.pcap", [(i * 0.001, f, None) for i, f in enumerate(frames)])
+
 if __name__ == "__main__":
     main()

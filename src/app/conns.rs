@@ -90,7 +90,7 @@ pub(super) fn draw_ladders(
     use crate::render::ladder::Ladder;
     let mut ladders: rustc_hash::FxHashMap<u32, Ladder> = Default::default();
     let mut more = false;
-    let conns = each_tracked(cap, sel.max_conns, problems, out, |frame, p, seen, id| {
+    let conns = each_tracked(cap, sel.max_conns, problems, out, |frame, p, seen, re, id| {
         if sel.conn.is_some_and(|c| c != id) || !seen.counted {
             return;
         }
@@ -102,11 +102,11 @@ pub(super) fn draw_ladders(
                 more = true;
                 return;
             }
-            let Some(l) = Ladder::new(seen, p, frame.ts.0, sel.expand) else { return };
+            let Some(l) = Ladder::new(seen, re, p, frame.ts.0, sel.expand) else { return };
             ladders.insert(id, l);
         }
         if let Some(l) = ladders.get_mut(&id) {
-            l.push(frame.number, frame.ts.0, seen, p, style.absolute);
+            l.push(frame.number, frame.ts.0, seen, re, p, style.absolute);
         }
     })?;
     let mut all: Vec<Ladder> = ladders.into_values().collect();
@@ -146,7 +146,7 @@ pub(super) fn follow_conn(
 ) -> Result<(crate::analysis::follow::Follow, u32)> {
     use crate::analysis::follow::Follow;
     let mut follow = Follow::new(conn, limits);
-    let conns = each_tracked(cap, max_conns, problems, out, |frame, p, seen, id| {
+    let conns = each_tracked(cap, max_conns, problems, out, |frame, p, seen, _, id| {
         if id != conn {
             return;
         }
@@ -168,7 +168,13 @@ pub(super) fn each_tracked(
     max_conns: u64,
     problems: &mut Problems,
     out: &mut impl Write,
-    mut f: impl FnMut(&crate::source::Frame<'_>, &decode::Packet<'_>, &crate::analysis::conn::Seen, u32),
+    mut f: impl FnMut(
+        &crate::source::Frame<'_>,
+        &decode::Packet<'_>,
+        &crate::analysis::conn::Seen,
+        Option<&crate::analysis::conn::Reassembled>,
+        u32,
+    ),
 ) -> Result<u32> {
     let mut tracker = tracker(max_conns as usize, false);
     let mut conns = 0u32;
@@ -178,7 +184,7 @@ pub(super) fn each_tracked(
         let seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
         if let Some(id) = seen.id {
             conns = conns.max(id + 1);
-            f(frame, &p, &seen, id);
+            f(frame, &p, &seen, tracker.reassembled(frame.number), id);
         }
     })?;
     Ok(conns)

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::analysis::conn::{Proto, Seen, State};
+use crate::analysis::conn::{Proto, Reassembled, Seen, State};
 use crate::analysis::flow::Endpoint;
 use crate::decode::tcp_analysis::{Analysis, Flags};
 use crate::decode::{tcp, Packet};
@@ -80,13 +80,18 @@ pub struct Ladder {
 }
 
 impl Ladder {
-    /// A ladder starting with this frame (`from_lo`: it travels from the key's `lo`).
-    pub fn new(seen: &Seen, p: &Packet<'_>, ts: u64, expand: bool) -> Option<Ladder> {
-        let (key, from_lo) = crate::analysis::flow::FlowKey::of(p)?;
+    /// A ladder starting with this frame (`from_lo`: it travels from the key's `lo`);
+    /// `re`: the header of the datagram it completed, when it did ([`Tracker::reassembled`]).
+    ///
+    /// [`Tracker::reassembled`]: crate::analysis::conn::Tracker::reassembled
+    pub fn new(seen: &Seen, re: Option<&Reassembled>, p: &Packet<'_>, ts: u64, expand: bool) -> Option<Ladder> {
+        // A datagram put together from fragments has its header in an earlier frame.
+        let (key, from_lo) = crate::analysis::flow::FlowKey::of(p).or(re.map(|r| (r.key, r.from_lo)))?;
         let (src, dst) = if from_lo { (key.lo, key.hi) } else { (key.hi, key.lo) };
         let (client, server) = if seen.from_client { (src, dst) } else { (dst, src) };
         let proto = seen.proto?;
-        let (client_start, server_start) = match p.tcp().and_then(|t| t.flags()) {
+        let flags = p.tcp().and_then(|t| t.flags()).or(re.filter(|_| seen.proto == Some(Proto::Tcp)).map(|r| r.flags));
+        let (client_start, server_start) = match flags {
             Some(f) if f & tcp::SYN != 0 && f & tcp::ACK == 0 => (State::Closed, State::Listen),
             Some(f) if f & tcp::SYN != 0 => (State::SynSent, State::Listen),
             Some(_) => (State::Established, State::Established),
@@ -112,7 +117,15 @@ impl Ladder {
     }
 
     /// Adds one frame of this connection; `absolute` keeps raw sequence numbers.
-    pub fn push(&mut self, number: u64, ts: u64, seen: &Seen, p: &Packet<'_>, absolute: bool) {
+    pub fn push(
+        &mut self,
+        number: u64,
+        ts: u64,
+        seen: &Seen,
+        re: Option<&Reassembled>,
+        p: &Packet<'_>,
+        absolute: bool,
+    ) {
         let mut a = Arrow {
             frame: number,
             t: ts.saturating_sub(self.start_ns),
@@ -130,7 +143,20 @@ impl Ladder {
             receiver_enters: seen.receiver_enters,
             analysis: seen.ctx.analysis,
         };
-        if let Some(t) = p.tcp() {
+        // A datagram put together from fragments: its header says more than the
+        // frame's own (a first fragment's header has no length of its own).
+        if let Some(r) = re {
+            a.flags = r.flags;
+            a.raw_seq = r.seq;
+            a.seq = if absolute { a.raw_seq } else { seen.ctx.rel_seq.unwrap_or(a.raw_seq) };
+            if a.flags & tcp::ACK != 0 {
+                a.ack = if absolute { Some(r.ack) } else { seen.ctx.rel_ack.or(Some(r.ack)) };
+            }
+            a.len = r.len;
+            if self.proto == Proto::Tcp {
+                a.win = Some(u64::from(r.win) << seen.ctx.win_shift.unwrap_or(0));
+            }
+        } else if let Some(t) = p.tcp() {
             a.flags = t.flags().unwrap_or(0);
             a.raw_seq = t.seq().unwrap_or(0);
             a.seq = if absolute { a.raw_seq } else { seen.ctx.rel_seq.unwrap_or(a.raw_seq) };

@@ -321,3 +321,34 @@ fn analysis_verdicts_agree_with_tshark() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}");
 }
+
+/// A fragmented segment counts once, in the frame that completes its datagram (with
+/// that frame's length), as in tshark's conversation table: reordered, duplicated and
+/// overlapping fragments included; a datagram missing its last fragment not at all.
+#[test]
+fn fragmented_segments_count_where_reassembled() {
+    let r = rows("tcp-fragments.pcap");
+    assert_eq!(r.len(), 3, "{r:?}");
+    let v4 = &r[0];
+    assert_eq!((v4.a_addr.as_str(), v4.a_port, v4.b_port), ("192.168.36.30", 40001, 8080));
+    // SYN, ACK, the reassembled segment (frame 7, 102 bytes), FIN, last ACK.
+    assert_eq!((v4.frames_ab, v4.bytes_ab, v4.frames_ba, v4.bytes_ba), (5, 58 + 54 + 102 + 54 + 54, 3, 166));
+    assert_eq!(v4.payload_ab, 3000, "only the completed segment's payload");
+    assert_eq!(tcp(v4).lost_segments, 1, "the segment missing its last fragment is a gap");
+    let v6 = &r[1];
+    assert_eq!(
+        (v6.a_addr.as_str(), v6.frames_ab, v6.bytes_ab, v6.payload_ab),
+        ("2001:db8::30", 3, 78 + 74 + 1510, 2000)
+    );
+    assert_eq!(v6.last_frame, 19);
+    let udp = &r[2];
+    assert_eq!(
+        (udp.proto.as_str(), udp.frames_ab, udp.bytes_ab, udp.payload_ab, udp.first_frame),
+        ("udp", 1, 422, 1800, 21)
+    );
+    // The UDP datagram of ip-fragments.pcap: its sender is A, in frame 3 (82 bytes).
+    let r = rows("ip-fragments.pcap");
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!((r[0].a_port, r[0].frames_ab, r[0].bytes_ab, r[0].first_frame), (40000, 1, 82, 3));
+    assert_eq!((r[0].frames_ba, r[0].bytes_ba), (1, 44));
+}

@@ -5,7 +5,9 @@
 
 use etherparse::PacketBuilder;
 
+use super::state::Scale;
 use super::*;
+use crate::analysis::flow::FlowKey;
 use crate::decode::decode;
 use crate::decode::tcp_analysis::Flags;
 use crate::source::LinkType;
