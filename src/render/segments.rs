@@ -416,7 +416,7 @@ fn totals(out: &mut impl Write, t: &Totals, udp: bool) -> io::Result<()> {
         write!(out, ", {} split header{}", t.header_split, plural(t.header_split))?;
     }
     if t.incomplete {
-        write!(out, ", an incomplete last message")?;
+        write!(out, ", an incomplete message")?;
     }
     if t.outside > 0 {
         write!(out, ", {} bytes outside any message", t.outside)?;
