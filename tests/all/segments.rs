@@ -79,7 +79,7 @@ fn raw_bytes_frame_back_into_the_messages_sent() {
 #[allow(dead_code)]
 #[derive(Deserialize, Debug)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
-enum Record {
+pub(crate) enum Record {
     Conn {
         conn: u32,
         proto: String,
