@@ -268,6 +268,26 @@ fn the_lossy_capture_frames_exactly_the_messages_sent() {
         })
         .collect();
     assert!(segs.windows(2).filter(|w| w[1].0 < w[0].0).count() >= 3, "segments that came late: {segs:?}");
+    // The text view marks exactly those that came after bytes behind them.
+    let late: Vec<usize> =
+        (0..segs.len()).filter(|&k| segs[k + 1..].iter().any(|s| s.0 < segs[k].0)).map(|k| k + 1).collect();
+    let text = String::from_utf8(ok(&[
+        "segments",
+        "captures/ns-sticky-loss.pcap",
+        "--framing",
+        "len:i32le",
+        "--dir",
+        "client",
+        "--expand",
+    ]))
+    .unwrap();
+    let marked: Vec<usize> = text
+        .lines()
+        .filter(|l| l.ends_with("(late: fills a gap)"))
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(marked, late);
+    assert!(late.len() >= 5, "{late:?}");
     let notes: Vec<&str> = recs
         .iter()
         .filter_map(|r| match r {
