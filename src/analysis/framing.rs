@@ -833,7 +833,7 @@ impl fmt::Display for Why {
 
 impl fmt::Display for Lost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "framing lost at stream offset {}: {}", self.offset, self.why)
+        write!(f, "framing lost at stream offset {} in message {}: {}", self.offset, self.message, self.why)
     }
 }
 
@@ -1024,7 +1024,7 @@ mod tests {
         assert_eq!(got[1], Event::Lost(Lost { offset: 6, message: 2, why: Why::Negative(-2) }));
         assert_eq!(got.len(), 2, "nothing after the loss");
         if let Event::Lost(l) = &got[1] {
-            assert_eq!(l.to_string(), "framing lost at stream offset 6: the length is negative (-2)");
+            assert_eq!(l.to_string(), "framing lost at stream offset 6 in message 2: the length is negative (-2)");
         }
     }
 

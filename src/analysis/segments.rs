@@ -934,7 +934,7 @@ mod tests {
                 "segment 1 (frame 1) carries message 1 and the first byte of message 2: coalesced",
                 "message 2 at offset 2 is incomplete: 1 byte of 2",
                 "5 bytes missing at offset 3",
-                "framing lost at stream offset 3: 5 bytes missing from the stream",
+                "framing lost at stream offset 3 in message 2: 5 bytes missing from the stream",
             ]
         );
         let t = m.totals();
