@@ -199,6 +199,9 @@ pub struct Model {
     bytes: u64,
     /// Bytes inside complete messages.
     framed: u64,
+    /// The message in progress whose middle segments were let go (see `settle`), and
+    /// the first and last frame among them: its split note still names every frame.
+    drained: Option<(u64, RangeInclusive<u64>)>,
 }
 
 impl Model {
@@ -235,6 +238,7 @@ impl Model {
             n_messages: 0,
             bytes: 0,
             framed: 0,
+            drained: None,
         }
     }
 
@@ -331,7 +335,13 @@ impl Model {
             let from = first_inside + IN_MESSAGE;
             let to = self.segments.len() - 1;
             if to > from {
+                // After a loss these need not be the message's earliest or latest frames.
+                let number = self.n_messages + 1;
                 for x in self.segments.drain(from..to) {
+                    self.drained = Some(match self.drained.take() {
+                        Some((n, r)) if n == number => (n, *r.start().min(&x.frame)..=*r.end().max(&x.frame)),
+                        _ => (number, x.frame..=x.frame),
+                    });
                     self.kept_segments.push(x, HEAD);
                 }
             }
@@ -455,8 +465,11 @@ impl Model {
                 // the ones after it: the first and the last segment in stream order need
                 // not be the first and the last frame (a range like "frames 116-112").
                 let segs = &self.segments[over.clone()];
-                let lo = segs.iter().map(|s| s.frame).min().unwrap_or(first.frame);
-                let hi = segs.iter().map(|s| s.frame).max().unwrap_or(last.frame);
+                let mut lo = segs.iter().map(|s| s.frame).min().unwrap_or(first.frame);
+                let mut hi = segs.iter().map(|s| s.frame).max().unwrap_or(last.frame);
+                if let Some((_, r)) = self.drained.as_ref().filter(|(n, _)| *n == m.number) {
+                    (lo, hi) = (lo.min(*r.start()), hi.max(*r.end()));
+                }
                 notes.push((
                     m.span().start,
                     Note::Split {
