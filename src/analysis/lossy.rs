@@ -60,9 +60,11 @@ struct Seen {
     stream: Vec<u8>,
 }
 
-/// Tracks, follows and models the frames as `pktlab segments` does.
+/// Tracks, follows and models the frames as `pktlab segments --expand` does (every
+/// record held, so the lists can be compared whole; a model that lets records go is
+/// compared with it by its totals and notes).
 fn view(spec: &Spec, frames: &[Vec<u8>]) -> Seen {
-    view_with(Model::new(spec.clone()), frames)
+    view_with(Model::unbounded(spec.clone()), frames)
 }
 
 fn view_with(mut model: Model, frames: &[Vec<u8>]) -> Seen {
@@ -306,8 +308,12 @@ proptest! {
             })
             .filter(|r| !r.is_empty())
             .collect();
-        let seen = view(&spec, &frames(isn, &stream, &kept));
+        let all = frames(isn, &stream, &kept);
+        let seen = view(&spec, &all);
         let m = &seen.model;
+        let small = view_with(Model::with_window(spec.clone(), 3), &all).model;
+        prop_assert_eq!(small.totals(), m.totals());
+        prop_assert_eq!(small.notes(), m.notes());
         let gap = gone.start as u64;
         // Each framed message is the one sent, and ends before the gap.
         let mut at = 0;
