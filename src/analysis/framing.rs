@@ -724,6 +724,9 @@ impl Framer {
             return;
         }
         if offset > self.pos {
+            // The message in progress can never be whole: say so, rather than leave it to
+            // be read off the offsets (bytes missing from it would make it silently wrong).
+            self.report_incomplete(out);
             return self.lose(self.pos, Why::Gap { len: offset - self.pos }, out);
         }
         let seen = (self.pos - offset).min(bytes.len() as u64) as usize;
@@ -791,6 +794,12 @@ impl Framer {
 
     /// The stream ended: reports a message left incomplete. Nothing is framed after.
     pub fn finish(&mut self, out: &mut impl FnMut(Event)) {
+        self.report_incomplete(out);
+        self.phase = Phase::Off;
+    }
+
+    /// Reports the message in progress, if any of it was received, as incomplete.
+    fn report_incomplete(&mut self, out: &mut impl FnMut(Event)) {
         let received = self.pos - self.start;
         let expected = match self.phase {
             Phase::Off => return,
@@ -800,7 +809,6 @@ impl Framer {
         if received > 0 {
             out(Event::Incomplete(Incomplete { number: self.number, start: self.start, received, expected }));
         }
-        self.phase = Phase::Off;
     }
 }
 
@@ -825,7 +833,7 @@ impl fmt::Display for Why {
 
 impl fmt::Display for Lost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "framing lost at stream offset {}: {}", self.offset, self.why)
+        write!(f, "framing lost at stream offset {} in message {}: {}", self.offset, self.message, self.why)
     }
 }
 
@@ -841,7 +849,8 @@ impl fmt::Display for Event {
 
 impl fmt::Display for Incomplete {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "message {} at offset {} is incomplete: {} bytes", self.number, self.start, self.received)?;
+        let s = if self.received == 1 { "" } else { "s" };
+        write!(f, "message {} at offset {} is incomplete: {} byte{s}", self.number, self.start, self.received)?;
         match self.expected {
             Some(e) => write!(f, " of {e}"),
             None => Ok(()),
@@ -1015,7 +1024,7 @@ mod tests {
         assert_eq!(got[1], Event::Lost(Lost { offset: 6, message: 2, why: Why::Negative(-2) }));
         assert_eq!(got.len(), 2, "nothing after the loss");
         if let Event::Lost(l) = &got[1] {
-            assert_eq!(l.to_string(), "framing lost at stream offset 6: the length is negative (-2)");
+            assert_eq!(l.to_string(), "framing lost at stream offset 6 in message 2: the length is negative (-2)");
         }
     }
 
@@ -1136,7 +1145,7 @@ mod tests {
     #[test]
     fn missing_bytes_stop_framing() {
         let spec = spec("len:u8");
-        let mut f = Framer::new(spec);
+        let mut f = Framer::new(spec.clone());
         let mut got = Vec::new();
         f.feed(0, b"\x02ab\x02", &mut |e| got.push(e));
         f.feed(4, b"a", &mut |e| got.push(e));
@@ -1144,8 +1153,19 @@ mod tests {
         f.feed(9, b"zz", &mut |e| got.push(e));
         f.feed(11, b"\x01q", &mut |e| got.push(e));
         f.finish(&mut |e| got.push(e));
-        assert_eq!(got.len(), 2);
-        assert_eq!(got[1], Event::Lost(Lost { offset: 5, message: 2, why: Why::Gap { len: 4 } }));
+        assert_eq!(got.len(), 3);
+        // Message 2 (offsets 3..6) got 2 of its 3 bytes before the gap: it is reported
+        // incomplete, not left to be read off the offsets.
+        assert_eq!(got[1], Event::Incomplete(Incomplete { number: 2, start: 3, received: 2, expected: Some(3) }));
+        assert_eq!(got[2], Event::Lost(Lost { offset: 5, message: 2, why: Why::Gap { len: 4 } }));
+        // A gap right at a boundary cuts no message short: framing stops, nothing is incomplete.
+        let mut f = Framer::new(spec.clone());
+        let mut got = Vec::new();
+        f.feed(0, b"\x01a", &mut |e| got.push(e));
+        f.feed(5, b"\x01b", &mut |e| got.push(e));
+        f.finish(&mut |e| got.push(e));
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[1], Event::Lost(Lost { offset: 2, message: 2, why: Why::Gap { len: 3 } }));
     }
 
     #[test]

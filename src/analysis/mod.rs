@@ -6,6 +6,8 @@ pub mod conn;
 pub mod flow;
 pub mod follow;
 pub mod framing;
+#[cfg(test)]
+mod lossy;
 pub mod reassembly;
 pub mod segments;
 pub mod seq;

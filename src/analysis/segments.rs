@@ -71,7 +71,8 @@ pub enum Note {
         frame: u64,
         parts: Vec<(u64, Part)>,
     },
-    /// One message needed several segments. `len` is the body's.
+    /// One message needed several segments. `len` is the body's; `frames` runs from
+    /// the first frame that carried any of it to the one that completed it.
     Split {
         message: u64,
         len: u64,
@@ -198,6 +199,9 @@ pub struct Model {
     bytes: u64,
     /// Bytes inside complete messages.
     framed: u64,
+    /// The message in progress whose middle segments were let go (see `settle`), and
+    /// the first and last frame among them: its split note still names every frame.
+    drained: Option<(u64, RangeInclusive<u64>)>,
 }
 
 impl Model {
@@ -234,6 +238,7 @@ impl Model {
             n_messages: 0,
             bytes: 0,
             framed: 0,
+            drained: None,
         }
     }
 
@@ -330,7 +335,13 @@ impl Model {
             let from = first_inside + IN_MESSAGE;
             let to = self.segments.len() - 1;
             if to > from {
+                // After a loss these need not be the message's earliest or latest frames.
+                let number = self.n_messages + 1;
                 for x in self.segments.drain(from..to) {
+                    self.drained = Some(match self.drained.take() {
+                        Some((n, r)) if n == number => (n, *r.start().min(&x.frame)..=*r.end().max(&x.frame)),
+                        _ => (number, x.frame..=x.frame),
+                    });
                     self.kept_segments.push(x, HEAD);
                 }
             }
@@ -407,7 +418,7 @@ impl Model {
         }
     }
 
-    /// Messages plus the incomplete last one, as (number, span received, complete).
+    /// Messages plus the incomplete one (the last, or the one a gap cut short), as (number, span received, complete).
     fn spans(&self) -> impl Iterator<Item = (u64, Range<u64>, bool)> + '_ {
         let partial = self.incomplete.as_ref().map(|i| (i.number, i.start..i.start + i.received, false));
         self.messages.iter().map(|m| (m.number, m.span(), true)).chain(partial)
@@ -450,13 +461,22 @@ impl Model {
             let over = self.segments_over(&m.span());
             if over.len() > 1 {
                 let (first, last) = (&self.segments[over.start], &self.segments[over.end - 1]);
+                // After a loss the segment that filled the gap came in a later frame than
+                // the ones after it: the first and the last segment in stream order need
+                // not be the first and the last frame (a range like "frames 116-112").
+                let segs = &self.segments[over.clone()];
+                let mut lo = segs.iter().map(|s| s.frame).min().unwrap_or(first.frame);
+                let mut hi = segs.iter().map(|s| s.frame).max().unwrap_or(last.frame);
+                if let Some((_, r)) = self.drained.as_ref().filter(|(n, _)| *n == m.number) {
+                    (lo, hi) = (lo.min(*r.start()), hi.max(*r.end()));
+                }
                 notes.push((
                     m.span().start,
                     Note::Split {
                         message: m.number,
                         len: m.len(),
                         segments: first.number..=last.number,
-                        frames: first.frame..=last.frame,
+                        frames: lo..=hi,
                     },
                 ));
             }
@@ -868,6 +888,28 @@ mod tests {
         assert_eq!(shuffled.totals().coalesced, straight.totals().coalesced);
     }
 
+    /// A lost segment comes again after the ones behind it: the split notes name the
+    /// frames that carried each message, first to last, not the frames of its first and
+    /// last segment in stream order (which once read "frames 5-3").
+    #[test]
+    fn a_split_note_after_a_loss_names_the_frames_that_carried_the_message() {
+        // "hello\n" 0..6, "sticky\n" 6..13, "world\n" 13..19; segments 0..4, 4..9,
+        // 9..15, 15..19 in frames 2, 5, 3, 4 (the second lost, sent again last).
+        let m = model(&spec("line"), &[b"hello", b"sticky", b"world"], &[4, 9, 15], Some(&[0, 2, 3, 1]));
+        let splits: Vec<String> =
+            m.notes().iter().filter(|n| matches!(n, Note::Split { .. })).map(|n| n.to_string()).collect();
+        assert_eq!(
+            splits,
+            [
+                "message 1 (5 bytes) spans segments 1 and 2 (frames 2-5): split",
+                "message 2 (6 bytes) spans segments 2 and 3 (frames 3-5): split",
+                "message 3 (5 bytes) spans segments 3 and 4 (frames 3-4): split",
+            ]
+        );
+        let frames: Vec<u64> = m.segments().iter().map(|s| s.frame).collect();
+        assert_eq!(frames, [2, 5, 3, 4], "segments in stream order keep the frame that carried them");
+    }
+
     #[test]
     fn an_incomplete_last_message_and_bytes_outside_messages() {
         let spec = spec("len:u8");
@@ -901,14 +943,17 @@ mod tests {
         assert_eq!(
             said,
             [
-                // Message 2 was never framed: its first byte belongs to no message.
+                // Message 2 had its header before the gap and its body in it: incomplete.
+                "segment 1 (frame 1) carries message 1 and the first byte of message 2: coalesced",
+                "message 2 at offset 2 is incomplete: 1 byte of 2",
                 "5 bytes missing at offset 3",
-                "framing lost at stream offset 3: 5 bytes missing from the stream",
+                "framing lost at stream offset 3 in message 2: 5 bytes missing from the stream",
             ]
         );
         let t = m.totals();
+        assert!(t.incomplete);
         assert_eq!((t.messages, t.missing, t.bytes, t.outside), (1, 5, 5, 3));
-        assert_eq!(t.coalesced, 0);
+        assert_eq!(t.coalesced, 1);
         assert_eq!(m.extent(), 0..10);
     }
 

@@ -322,13 +322,24 @@ fn segment_list(out: &mut impl Write, m: &Model, word: &str, style: Style) -> io
     writeln!(out, "  {word:<9} {:>8}  {:>21}  {:>7}", "frame", "stream bytes", "length")?;
     let (n, segs) = rows(&m.segment_listing());
     let shown = elide(n, style.expand);
-    for (i, s) in segs {
+    // The earliest frame among the segments after each one (up to a run left out).
+    let mut after = vec![u64::MAX; segs.len()];
+    for k in (0..segs.len().saturating_sub(1)).rev() {
+        if segs[k + 1].0 == segs[k].0 + 1 {
+            after[k] = after[k + 1].min(segs[k + 1].1.frame);
+        }
+    }
+    for (k, &(i, s)) in segs.iter().enumerate() {
         match shown(i) {
             Show::Row => {
                 let r = format!("{}-{}", s.range.start, s.range.end - 1);
                 let psh = if s.psh { "  PSH" } else { "" };
                 let re = if s.sent.start < s.range.start { "  (starts with bytes already received)" } else { "" };
-                writeln!(out, "  {:<9} {:>8}  {r:>21}  {:>7}{psh}{re}", s.number, s.frame, s.len())?;
+                // Bytes after it came in an earlier frame: it filled a gap (a lost segment
+                // sent again, or one overtaken on the way), so the frames of a message
+                // need not come in its stream order.
+                let late = if after[k] < s.frame { "  (late: fills a gap)" } else { "" };
+                writeln!(out, "  {:<9} {:>8}  {r:>21}  {:>7}{psh}{re}{late}", s.number, s.frame, s.len())?;
             }
             Show::Gap(k) => writeln!(out, "  … {k} more (--expand shows every one)")?,
             Show::Skip => {}
@@ -416,7 +427,7 @@ fn totals(out: &mut impl Write, t: &Totals, udp: bool) -> io::Result<()> {
         write!(out, ", {} split header{}", t.header_split, plural(t.header_split))?;
     }
     if t.incomplete {
-        write!(out, ", an incomplete last message")?;
+        write!(out, ", an incomplete message")?;
     }
     if t.outside > 0 {
         write!(out, ", {} bytes outside any message", t.outside)?;

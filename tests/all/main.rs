@@ -11,6 +11,7 @@ mod corpus;
 mod demo;
 mod gen;
 mod live;
+mod loss;
 mod netns;
 mod peers;
 mod robustness;

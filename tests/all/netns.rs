@@ -15,11 +15,11 @@ use pktlab::source::CaptureFile;
 const MTU: u32 = 1200;
 const BYTES: usize = 20_000;
 
-fn has(tool: &str) -> bool {
+pub(crate) fn has(tool: &str) -> bool {
     Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success())
 }
 
-fn run(args: &[&str]) -> Output {
+pub(crate) fn run(args: &[&str]) -> Output {
     let o = Command::new(args[0]).args(&args[1..]).output().unwrap_or_else(|e| panic!("{args:?}: {e}"));
     assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
     o
@@ -90,7 +90,7 @@ impl Link {
     }
 }
 
-fn spawn_in(ns: &str, args: &[&str]) -> Child {
+pub(crate) fn spawn_in(ns: &str, args: &[&str]) -> Child {
     Command::new("ip")
         .args(["netns", "exec", ns])
         .args(args)
@@ -101,7 +101,7 @@ fn spawn_in(ns: &str, args: &[&str]) -> Child {
         .unwrap()
 }
 
-fn wait_bounded(mut c: Child, limit: Duration) -> Output {
+pub(crate) fn wait_bounded(mut c: Child, limit: Duration) -> Output {
     let deadline = Instant::now() + limit;
     while c.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
@@ -113,7 +113,7 @@ fn wait_bounded(mut c: Child, limit: Duration) -> Output {
     c.wait_with_output().unwrap()
 }
 
-fn interrupt(c: &Child) {
+pub(crate) fn interrupt(c: &Child) {
     // SAFETY: kill on our own child's pid.
     unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
 }

@@ -1,7 +1,7 @@
 //! `stream` and `segments` on the bundled captures: golden outputs (the sticky-packet
-//! captures recorded between two namespaces, the generated ones, UDP, loss, a capture
-//! starting mid-connection), the raw bytes framed back into the messages that were
-//! sent, JSON lines read back into typed records that add up, bad requests refused
+//! captures recorded between namespaces, one of them behind real loss, the generated
+//! ones, UDP, loss, a capture starting mid-connection), the raw bytes framed back into
+//! the messages that were sent, JSON lines read back into typed records that add up, bad requests refused
 //! clearly, and (where tshark is installed) the raw bytes of every direction compared
 //! with `tshark -z follow,tcp,raw`.
 //! Refresh goldens with `PKTLAB_BLESS=1 cargo test --test all segments::`, read the diff, commit.
@@ -23,6 +23,7 @@ fn ok(args: &[&str]) -> Vec<u8> {
 const CASES: &[(&str, &str)] = &[
     ("ns-sticky-i32.pcap", "len:i32le"),
     ("ns-sticky-jsonhdr.pcap", "jsonhdr"),
+    ("ns-sticky-loss.pcap", "len:i32le"),
     ("gen-sticky-len32le.pcap", "len32le"),
     ("gen-sticky-line.pcap", "line"),
     ("gen-sticky-json-header.pcap", "json-header"),
@@ -78,7 +79,7 @@ fn raw_bytes_frame_back_into_the_messages_sent() {
 #[allow(dead_code)]
 #[derive(Deserialize, Debug)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
-enum Record {
+pub(crate) enum Record {
     Conn {
         conn: u32,
         proto: String,
@@ -208,6 +209,104 @@ fn the_recorded_captures_show_coalescing_splitting_and_split_headers() {
         .collect();
     assert_eq!(json.len(), 3);
     assert!(json[1].contains("\"total_size\": 1800"));
+}
+
+/// The capture recorded behind real loss (`captures/record-sticky.sh`: an nft rule in a
+/// router drops data segments, the kernel sends them again, merged at new boundaries)
+/// frames back into exactly the messages the client sent (`ns-sticky-loss.sent`, one
+/// body per line): bytes, boundaries and count. And the capture does show the loss:
+/// retransmissions, segments that came after the ones behind them, and split notes
+/// that name the frames which carried each message.
+#[test]
+fn the_lossy_capture_frames_exactly_the_messages_sent() {
+    let file = "ns-sticky-loss.pcap";
+    let sent = std::fs::read_to_string(root().join("captures/ns-sticky-loss.sent")).unwrap();
+    let sent: Vec<&str> = sent.lines().collect();
+    let raw = ok(&["stream", "captures/ns-sticky-loss.pcap", "--as", "raw", "--dir", "client"]);
+    let recs = records(file, "len:i32le");
+    let client = |d: &str| d == "client_to_server";
+    // (number, start, end, header, body) of each client message.
+    type Framed = (u64, u64, u64, [u64; 2], [u64; 2]);
+    let msgs: Vec<Framed> = recs
+        .iter()
+        .filter_map(|r| match r {
+            Record::Message { dir, number, start, end, header, body, .. } if client(dir) => {
+                Some((*number, *start, *end, *header, *body))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(msgs.len(), sent.len(), "one message framed per message sent");
+    let mut at = 0;
+    for ((number, start, end, header, body), want) in msgs.iter().zip(&sent) {
+        assert_eq!(*start, at, "message {number} starts where the one before ended");
+        let len = i32::from_le_bytes(raw[header[0] as usize..header[1] as usize].try_into().unwrap());
+        assert_eq!(len as usize, want.len(), "message {number}: its length field");
+        assert_eq!(&raw[body[0] as usize..body[1] as usize], want.as_bytes(), "message {number}: its body");
+        assert_eq!(body[1], *end);
+        at = *end;
+    }
+    assert_eq!(at, raw.len() as u64, "the messages cover the stream");
+    let totals = recs.iter().find(|r| matches!(r, Record::Totals { dir, .. } if client(dir))).unwrap();
+    let Record::Totals { messages, missing, outside, incomplete, .. } = totals else { unreachable!() };
+    assert_eq!((*messages, *missing, *outside, *incomplete), (sent.len() as u64, 0, 0, false));
+
+    // The loss, as the connection table counts it (tshark's numbers)...
+    let conns = ok(&["conns", "captures/ns-sticky-loss.pcap", "--format", "jsonl"]);
+    let row: serde_json::Value = serde_json::from_slice(conns.split(|&b| b == b'\n').next().unwrap()).unwrap();
+    assert!(row["retransmissions"].as_u64().unwrap() >= 5, "{row}");
+    assert!(row["lost_segments"].as_u64().unwrap() >= 3, "{row}");
+    let rt = ok(&["read", "captures/ns-sticky-loss.pcap", "-Y", "tcp.analysis.retransmission"]);
+    assert!(rt.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count() >= 5);
+    // ...and as the messages saw it: segments in stream order whose frames go back, and
+    // split notes naming the first and the last frame that carried the message.
+    let segs: Vec<(u64, u64, u64)> = recs
+        .iter()
+        .filter_map(|r| match r {
+            Record::Segment { dir, frame, start, end, .. } if client(dir) => Some((*frame, *start, *end)),
+            _ => None,
+        })
+        .collect();
+    assert!(segs.windows(2).filter(|w| w[1].0 < w[0].0).count() >= 3, "segments that came late: {segs:?}");
+    // The text view marks exactly those that came after bytes behind them.
+    let late: Vec<usize> =
+        (0..segs.len()).filter(|&k| segs[k + 1..].iter().any(|s| s.0 < segs[k].0)).map(|k| k + 1).collect();
+    let text = String::from_utf8(ok(&[
+        "segments",
+        "captures/ns-sticky-loss.pcap",
+        "--framing",
+        "len:i32le",
+        "--dir",
+        "client",
+        "--expand",
+    ]))
+    .unwrap();
+    let marked: Vec<usize> = text
+        .lines()
+        .filter(|l| l.ends_with("(late: fills a gap)"))
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(marked, late);
+    assert!(late.len() >= 5, "{late:?}");
+    let notes: Vec<&str> = recs
+        .iter()
+        .filter_map(|r| match r {
+            Record::Note { dir, kind, text } if client(dir) && kind == "split" => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut reordered = 0;
+    for (number, start, end, ..) in &msgs {
+        let frames: Vec<u64> = segs.iter().filter(|s| s.1 < *end && *start < s.2).map(|s| s.0).collect();
+        if frames.len() < 2 {
+            continue;
+        }
+        let (lo, hi) = (frames.iter().min().unwrap(), frames.iter().max().unwrap());
+        let note = notes.iter().find(|t| t.starts_with(&format!("message {number} ("))).unwrap();
+        assert!(note.ends_with(&format!("(frames {lo}-{hi}): split")), "{note} ({frames:?})");
+        reordered += usize::from(frames.windows(2).any(|w| w[1] < w[0]));
+    }
+    assert!(reordered >= 2, "messages carried out of order: {reordered}");
 }
 
 #[test]
