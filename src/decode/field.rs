@@ -128,6 +128,12 @@ pub(crate) fn get16(b: &[u8], r: Field) -> Option<u16> {
     Some(u16::from_be_bytes(get(b, r)?))
 }
 
+/// A big-endian 32-bit field; `None` past the captured bytes.
+#[inline]
+pub(crate) fn get32(b: &[u8], r: Field) -> Option<u32> {
+    Some(u32::from_be_bytes(get(b, r)?))
+}
+
 /// A field's bytes as an array (addresses); `None` past the captured bytes or if
 /// the field is not `N` bytes long.
 #[inline]
