@@ -679,7 +679,7 @@ pub fn transport_checksum(p: &Packet<'_>, l: &Layer) -> Checksum {
     let seg = &seg[..claimed as usize];
     let stored_at = match l.proto {
         Proto::Tcp => tcp::field::CHECKSUM,
-        Proto::Udp => 6..8,
+        Proto::Udp => udp::field::CHECKSUM,
         _ => 2..4,
     };
     let Some(stored) = field::get16(seg, stored_at) else {
