@@ -680,7 +680,7 @@ pub fn transport_checksum(p: &Packet<'_>, l: &Layer) -> Checksum {
     let stored_at = match l.proto {
         Proto::Tcp => tcp::field::CHECKSUM,
         Proto::Udp => udp::field::CHECKSUM,
-        _ => 2..4,
+        _ => icmp::field::CHECKSUM,
     };
     let Some(stored) = field::get16(seg, stored_at) else {
         return Checksum::Unverified;
@@ -768,7 +768,7 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
                             tcp::Tcp::new(b).header_len().is_some_and(|h| h >= tcp::field::HEADER_LEN && hdr >= h);
                         match icmp.proto {
                             Proto::Icmpv6 => tcp::Quoted::Icmpv6,
-                            _ if whole && p.data[icmp.start] != 5 => tcp::Quoted::Icmp,
+                            _ if whole && p.data[icmp.start + icmp::field::TYPE.start] != 5 => tcp::Quoted::Icmp,
                             _ => tcp::Quoted::IcmpShort,
                         }
                     }
