@@ -3,9 +3,36 @@
 
 use std::fmt;
 
-use super::field::{Fields, Value, Visitor};
+use super::field::{get, get16, Fields, Value, Visitor};
 use super::{arr, be16, be32, decode_ethertype, push_data, Packet, Problem, Proto};
 use crate::source::LinkType;
+
+/// Header layouts, relative to each header's first byte.
+mod field {
+    /// Ethernet II (and 802.3, whose type field is a length).
+    pub mod eth {
+        use crate::decode::field::Field;
+
+        pub const DST: Field = 0..6;
+        pub const SRC: Field = 6..12;
+        /// An ethertype from 0x0600, an 802.3 length up to 1500.
+        pub const ETHERTYPE: Field = 12..14;
+        pub const HEADER_LEN: usize = ETHERTYPE.end;
+    }
+
+    /// An 802.1Q/802.1ad tag, after the MAC addresses' type field 0x8100/0x88a8.
+    pub mod vlan {
+        use crate::decode::field::Field;
+
+        /// Tag control information: priority (3 bits), drop eligible (1), VLAN id (12).
+        pub const TCI: Field = 0..2;
+        /// The byte holding priority and DEI, as the tree highlights them.
+        pub const PCP_DEI: Field = TCI.start..TCI.start + 1;
+        pub const ETHERTYPE: Field = 2..4;
+        pub const HEADER_LEN: usize = ETHERTYPE.end;
+    }
+}
+use field::{eth, vlan};
 
 pub(crate) fn decode_link(p: &mut Packet<'_>) {
     let end = p.data.len();
@@ -238,11 +265,11 @@ pub(crate) fn decode_eth(p: &mut Packet<'_>, off: usize, end: usize) {
         // table runs out, and before crafted nesting runs the stack out.
         return push_data(p, off, end);
     }
-    if end - off < 14 {
-        return truncated(p, Proto::Eth, off, 14);
+    if end - off < eth::HEADER_LEN {
+        return truncated(p, Proto::Eth, off, eth::HEADER_LEN);
     }
-    let t = be16(p.data, off + 12).unwrap_or(0);
-    if t == CFP_ETHERTYPE && end - off >= 16 + 14 && !p.has(Proto::Cfp) {
+    let t = Ethernet::new(&p.data[off..end]).ethertype().unwrap_or(0);
+    if t == CFP_ETHERTYPE && end - off >= 16 + eth::HEADER_LEN && !p.has(Proto::Cfp) {
         // FabricPath's outer addresses belong to the fabric, not to the hosts: like
         // Wireshark, the Ethernet layer is the inner frame.
         p.push(Proto::Cfp, off, off + 16, end);
@@ -250,29 +277,30 @@ pub(crate) fn decode_eth(p: &mut Packet<'_>, off: usize, end: usize) {
         p.trailer = 4;
         return decode_eth(p, off + 16, end - 4);
     }
-    if (1..=1500).contains(&t) && super::llc::is_isl(&p.data[off..off + 6]) {
+    if (1..=1500).contains(&t) && super::llc::is_isl(&p.data[off + eth::DST.start..off + eth::DST.end]) {
         // Cisco ISL: its header takes the place of the MAC header (packet-eth.c).
         return super::llc::decode_isl(p, off, end);
     }
-    p.push(Proto::Eth, off, off + 14, end);
+    let body = off + eth::HEADER_LEN;
+    p.push(Proto::Eth, off, body, end);
     if (1..=1500).contains(&t) {
         // An 802.3 length: LLC follows, and what is past the length is padding. A
         // frame claiming more than it has gets what it has (packet-ieee8023.c).
         p.unknown_ethertype = t;
-        let llc_end = end.min(off + 14 + usize::from(t));
-        if be16(p.data, off + 14) == Some(0xffff) {
+        let llc_end = end.min(body + usize::from(t));
+        if be16(p.data, body) == Some(0xffff) {
             // Novell's "raw 802.3": IPX with no LLC header.
-            return push_data(p, off + 14, llc_end);
+            return push_data(p, body, llc_end);
         }
-        return super::llc::decode_llc(p, off + 14, llc_end);
+        return super::llc::decode_llc(p, body, llc_end);
     }
     if t < 0x0600 && t != 0 {
         // Neither a length nor a type (Wireshark: "Ethernet Unknown").
         p.unknown_ethertype = t;
-        return push_data(p, off + 14, end);
+        return push_data(p, body, end);
     }
     // Type 0 is an Ethernet II type too (Cisco MDS's internal Fibre Channel).
-    decode_ethertype(p, t, off + 14, end)
+    decode_ethertype(p, t, body, end)
 }
 
 pub(crate) fn decode_vlan(p: &mut Packet<'_>, off: usize, end: usize) {
@@ -280,16 +308,17 @@ pub(crate) fn decode_vlan(p: &mut Packet<'_>, off: usize, end: usize) {
         // More tags than any real network stacks: treat the rest as data.
         return push_data(p, off, end);
     }
-    if end - off < 4 {
-        return truncated(p, Proto::Vlan, off, 4);
+    if end - off < vlan::HEADER_LEN {
+        return truncated(p, Proto::Vlan, off, vlan::HEADER_LEN);
     }
-    p.push(Proto::Vlan, off, off + 4, end);
-    let t = be16(p.data, off + 2).unwrap_or(0);
+    let body = off + vlan::HEADER_LEN;
+    p.push(Proto::Vlan, off, body, end);
+    let t = Vlan::new(&p.data[off..end]).ethertype().unwrap_or(0);
     if t < 0x0600 {
         p.unknown_ethertype = t;
-        return push_data(p, off + 4, end);
+        return push_data(p, body, end);
     }
-    decode_ethertype(p, t, off + 4, end)
+    decode_ethertype(p, t, body, end)
 }
 
 /// PPPoE session header (RFC 2516 section 4: version and type 1, code 0, session id,
@@ -369,13 +398,33 @@ impl<'a> Ethernet<'a> {
         Ethernet(b)
     }
     pub fn dst(&self) -> Option<[u8; 6]> {
-        arr(self.0, 0)
+        get(self.0, eth::DST)
     }
     pub fn src(&self) -> Option<[u8; 6]> {
-        arr(self.0, 6)
+        get(self.0, eth::SRC)
     }
     pub fn ethertype(&self) -> Option<u16> {
-        be16(self.0, 12)
+        get16(self.0, eth::ETHERTYPE)
+    }
+}
+
+/// 802.1Q tag view.
+#[derive(Clone, Copy)]
+pub struct Vlan<'a>(&'a [u8]);
+
+impl<'a> Vlan<'a> {
+    pub fn new(b: &'a [u8]) -> Self {
+        Vlan(b)
+    }
+    pub fn tci(&self) -> Option<u16> {
+        get16(self.0, vlan::TCI)
+    }
+    /// The VLAN identifier, the low 12 bits of the TCI.
+    pub fn id(&self) -> Option<u16> {
+        self.tci().map(|t| t & 0x0fff)
+    }
+    pub fn ethertype(&self) -> Option<u16> {
+        get16(self.0, vlan::ETHERTYPE)
     }
 }
 
@@ -397,12 +446,12 @@ fn mac_meaning(m: &[u8; 6]) -> &'static str {
 
 pub fn describe_eth<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     let e = Ethernet::new(b);
-    if b.len() < 14 {
+    if b.len() < eth::HEADER_LEN {
         // Wireshark shows no field of a header it cannot read whole.
         v.layer(
             Proto::Eth,
             base..base + b.len(),
-            format_args!("Ethernet II (header cut short: {} of 14 bytes)", b.len()),
+            format_args!("Ethernet II (header cut short: {} of {} bytes)", b.len(), eth::HEADER_LEN),
         );
         return;
     }
@@ -412,19 +461,25 @@ pub fn describe_eth<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
         s.push_str(", Dst: ");
         let _ = super::field::write_mac(&mut s, &dst);
     }
-    v.layer(Proto::Eth, base..base + 14, format_args!("Ethernet II, Src: {s}"));
-    let mut f = Fields { v, base, avail: b.len().min(14) };
+    v.layer(Proto::Eth, base..base + eth::HEADER_LEN, format_args!("Ethernet II, Src: {s}"));
+    let mut f = Fields { v, base, avail: eth::HEADER_LEN };
     if let Some(m) = e.dst() {
-        f.f("dst", "Destination", 0..6, Some(Value::Mac(m)), Some(format_args!("{}", mac_meaning(&m))));
+        f.f("dst", "Destination", eth::DST, Some(Value::Mac(m)), Some(format_args!("{}", mac_meaning(&m))));
     }
     if let Some(m) = e.src() {
-        f.f("src", "Source", 6..12, Some(Value::Mac(m)), Some(format_args!("{}", mac_meaning(&m))));
+        f.f("src", "Source", eth::SRC, Some(Value::Mac(m)), Some(format_args!("{}", mac_meaning(&m))));
     }
     if let Some(t) = e.ethertype() {
         if (1..0x0600).contains(&t) {
-            f.f("len", "Length", 12..14, Some(Value::U(t.into())), Some(format_args!("(802.3 frame: LLC follows)")));
+            f.f(
+                "len",
+                "Length",
+                eth::ETHERTYPE,
+                Some(Value::U(t.into())),
+                Some(format_args!("(802.3 frame: LLC follows)")),
+            );
         } else {
-            f.f("type", "Type", 12..14, Some(Value::Hex(t.into(), 4)), Some(EthertypeMeaning(t).args()));
+            f.f("type", "Type", eth::ETHERTYPE, Some(Value::Hex(t.into(), 4)), Some(EthertypeMeaning(t).args()));
         }
     }
 }
@@ -447,28 +502,29 @@ impl EthertypeMeaning {
 }
 
 pub fn describe_vlan<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
-    let tci = be16(b, 0);
-    let id = tci.map(|t| t & 0x0fff).unwrap_or(0);
+    let tag = Vlan::new(b);
+    let tci = tag.tci();
+    let id = tag.id().unwrap_or(0);
     let pri = tci.map(|t| t >> 13).unwrap_or(0);
     v.layer(
         Proto::Vlan,
-        base..base + b.len().min(4),
+        base..base + b.len().min(vlan::HEADER_LEN),
         format_args!("802.1Q Virtual LAN, PRI: {pri}, DEI: {}, ID: {id}", tci.map(|t| (t >> 12) & 1).unwrap_or(0)),
     );
-    let mut f = Fields { v, base, avail: b.len().min(4) };
+    let mut f = Fields { v, base, avail: b.len().min(vlan::HEADER_LEN) };
     if let Some(t) = tci {
         f.f(
             "priority",
             "Priority",
-            0..1,
+            vlan::PCP_DEI,
             Some(Value::U((t >> 13).into())),
             Some(format_args!("(PCP, 802.1p class of service)")),
         );
-        f.f("dei", "DEI", 0..1, Some(Value::U(((t >> 12) & 1).into())), Some(format_args!("(drop eligible)")));
-        f.f("id", "ID", 0..2, Some(Value::U((t & 0x0fff).into())), Some(format_args!("(VLAN identifier)")));
+        f.f("dei", "DEI", vlan::PCP_DEI, Some(Value::U(((t >> 12) & 1).into())), Some(format_args!("(drop eligible)")));
+        f.f("id", "ID", vlan::TCI, Some(Value::U((t & 0x0fff).into())), Some(format_args!("(VLAN identifier)")));
     }
-    if let Some(t) = be16(b, 2) {
-        f.f("etype", "Type", 2..4, Some(Value::Hex(t.into(), 4)), Some(EthertypeMeaning(t).args()));
+    if let Some(t) = tag.ethertype() {
+        f.f("etype", "Type", vlan::ETHERTYPE, Some(Value::Hex(t.into(), 4)), Some(EthertypeMeaning(t).args()));
     }
 }
 
@@ -596,6 +652,40 @@ mod tests {
 
     fn protos(f: &[u8]) -> Vec<Proto> {
         decode(LinkType::ETHERNET, f, f.len() as u32).layers().iter().map(|l| l.proto).collect()
+    }
+
+    #[test]
+    fn ethernet_and_vlan_field_tables_are_consistent_and_are_what_the_tree_highlights() {
+        use crate::decode::field::check;
+        let fields = [("dst", eth::DST), ("src", eth::SRC), ("type", eth::ETHERTYPE)];
+        check::table(eth::HEADER_LEN, &fields, &[]);
+        let f = [
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // destination: broadcast
+            0x02, 0x00, 0x00, 0x00, 0x00, 0x01, // source
+            0x81, 0x00, // 802.1Q
+            0x20, 0x64, // priority 1, DEI 0, VLAN 100
+            0x08, 0x06, // ARP
+        ];
+        let mut seen = check::Seen::default();
+        describe_eth(&mut seen, &f, 0);
+        check::tree(&seen, 0, &fields, &[]);
+        // An 802.3 length sits where the type is.
+        let mut g = f;
+        g[12..14].copy_from_slice(&[0x00, 0x2e]);
+        let mut seen = check::Seen::default();
+        describe_eth(&mut seen, &g, 0);
+        check::tree(&seen, 0, &[("dst", eth::DST), ("src", eth::SRC), ("len", eth::ETHERTYPE)], &[]);
+
+        let fields =
+            [("priority", vlan::PCP_DEI), ("dei", vlan::PCP_DEI), ("id", vlan::TCI), ("etype", vlan::ETHERTYPE)];
+        check::table(vlan::HEADER_LEN, &fields, &[vlan::PCP_DEI, vlan::TCI]);
+        let mut seen = check::Seen::default();
+        describe_vlan(&mut seen, &f[14..], 14);
+        check::tree(&seen, 14, &fields, &[]);
+        let t = Vlan::new(&f[14..]);
+        assert_eq!((t.tci(), t.id(), t.ethertype()), (Some(0x2064), Some(100), Some(0x0806)));
+        let e = Ethernet::new(&f);
+        assert_eq!((e.dst(), e.src(), e.ethertype()), (Some([0xff; 6]), Some([2, 0, 0, 0, 0, 1]), Some(0x8100)));
     }
 
     #[test]
