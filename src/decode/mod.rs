@@ -701,7 +701,7 @@ pub fn transport_checksum(p: &Packet<'_>, l: &Layer) -> Checksum {
         let ipb = &p.data[ip.start..ip.hdr_end];
         let s = match ip.proto {
             Proto::Ipv4 => w::add_slice(0, ipb.get(ipv4::field::ADDRS).unwrap_or(&[])),
-            _ => w::add_slice(0, ipb.get(8..40).unwrap_or(&[])),
+            _ => w::add_slice(0, ipb.get(ipv6::field::ADDRS).unwrap_or(&[])),
         };
         let s = w::add_2bytes(s, [0, proto_num]);
         w::add_4bytes(s, claimed.to_be_bytes())
