@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::field::{get, get16, get8, Fields, Value, Visitor};
-use super::{arr, push_data, Packet, Problem, Proto};
+use super::{push_data, Packet, Problem, Proto};
 
 /// ICMP (RFC 792) and ICMPv6 (RFC 4443 section 2.1) share the first bytes; the
 /// rest depends on the type. Relative to the message's first byte.
@@ -31,6 +31,18 @@ pub(super) mod field {
     pub const RS_OPTIONS: usize = HEADER_LEN;
     pub const RA_OPTIONS: usize = 16;
     pub const NS_NA_OPTIONS: usize = ND_TARGET.end;
+
+    /// A neighbour-discovery option (RFC 4861 section 4.6), relative to its first byte.
+    pub mod nd_opt {
+        use crate::decode::field::Field;
+
+        pub const TYPE: Field = 0..1;
+        /// In units of 8 bytes, type and length included.
+        pub const LEN: Field = 1..2;
+        /// A source or target link-layer address option's address, when a MAC
+        /// (length 1: 8 bytes in all).
+        pub const MAC: Field = 2..8;
+    }
 }
 use field::{HEADER_LEN, MIN_LEN};
 
@@ -99,12 +111,14 @@ impl<'a> Icmp<'a> {
             136 => (field::NS_NA_OPTIONS, 2),
             _ => return None,
         };
-        while let (Some(&t), Some(&len)) = (self.0.get(off), self.0.get(off + 1)) {
+        use field::nd_opt;
+        let at = |off: usize, r: super::field::Field| off + r.start..off + r.end;
+        while let (Some(t), Some(len)) = (get8(self.0, at(off, nd_opt::TYPE)), get8(self.0, at(off, nd_opt::LEN))) {
             if len == 0 {
                 return None;
             }
             if t == want && len == 1 {
-                return arr(self.0, off + 2);
+                return get(self.0, at(off, nd_opt::MAC));
             }
             off += usize::from(len) * 8;
         }
@@ -297,6 +311,14 @@ mod tests {
         // in other messages; the options follow the target.
         let nd = [("type", TYPE), ("code", CODE), ("checksum", CHECKSUM), ("flags", NA_FLAGS), ("target", ND_TARGET)];
         check::table(NS_NA_OPTIONS, &nd, &[]);
+        check::table(8, &[("type", nd_opt::TYPE), ("length", nd_opt::LEN), ("mac", nd_opt::MAC)], &[]);
+        // A neighbour solicitation with a source link-layer address option.
+        let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
+        ns.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]); // target
+        ns.extend_from_slice(&[1, 1, 2, 0, 0, 0, 0, 9]); // source link-layer address
+        let m = Icmp::new(&ns);
+        assert_eq!((m.nd_target().map(|a| a.segments()[7]), m.nd_link_addr(135)), (Some(1), Some([2, 0, 0, 0, 0, 9])));
+        assert_eq!(Icmp::new(&ns[..30]).nd_link_addr(135), None, "cut short: no address, no panic");
         let echo = [
             8, // echo request
             0, // code
