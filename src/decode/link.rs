@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::field::{get, get16, Fields, Value, Visitor};
+use super::field::{get, get16, get32, get8, Fields, Value, Visitor};
 use super::{arr, be16, be32, decode_ethertype, push_data, Packet, Problem, Proto};
 use crate::source::LinkType;
 
@@ -31,8 +31,55 @@ mod field {
         pub const ETHERTYPE: Field = 2..4;
         pub const HEADER_LEN: usize = ETHERTYPE.end;
     }
+
+    /// Linux cooked capture: v1 (LINKTYPE_LINUX_SLL) and v2 (LINUX_SLL2) hold the
+    /// same fields, in another order and some of another width.
+    pub mod sll {
+        use crate::decode::field::Field;
+
+        pub struct Layout {
+            /// To us, broadcast, multicast, to another host, sent by us.
+            pub pkttype: Field,
+            /// The ARPHRD_ type of the link-layer address.
+            pub hatype: Field,
+            pub halen: Field,
+            /// The link-layer address, 8 bytes of which `halen` are used.
+            pub addr: Field,
+            /// An ethertype, or one of the small values naming an 802.2/802.3 framing.
+            pub protocol: Field,
+            /// Only in v2.
+            pub ifindex: Option<Field>,
+            pub header_len: usize,
+        }
+
+        impl Layout {
+            /// The address when it is a MAC (`halen` 6).
+            pub const fn mac(&self) -> Field {
+                self.addr.start..self.addr.start + 6
+            }
+        }
+
+        pub const V1: Layout = Layout {
+            pkttype: 0..2,
+            hatype: 2..4,
+            halen: 4..6,
+            addr: 6..14,
+            protocol: 14..16,
+            ifindex: None,
+            header_len: 16,
+        };
+        pub const V2: Layout = Layout {
+            protocol: 0..2,
+            ifindex: Some(4..8),
+            hatype: 8..10,
+            pkttype: 10..11,
+            halen: 11..12,
+            addr: 12..20,
+            header_len: 20,
+        };
+    }
 }
-use field::{eth, vlan};
+use field::{eth, sll, vlan};
 
 pub(crate) fn decode_link(p: &mut Packet<'_>) {
     let end = p.data.len();
@@ -61,21 +108,15 @@ pub(crate) fn decode_link(p: &mut Packet<'_>) {
                 None => {}
             }
         }
-        LinkType::LINUX_SLL => {
-            if end < 16 {
-                return truncated(p, Proto::Sll, 0, 16);
+        LinkType::LINUX_SLL | LinkType::LINUX_SLL2 => {
+            let (proto, l) =
+                if p.link == LinkType::LINUX_SLL { (Proto::Sll, &sll::V1) } else { (Proto::Sll2, &sll::V2) };
+            if end < l.header_len {
+                return truncated(p, proto, 0, l.header_len);
             }
-            p.push(Proto::Sll, 0, 16, end);
-            let proto = be16(p.data, 14).unwrap_or(0);
-            sll_payload(p, proto, 16, end)
-        }
-        LinkType::LINUX_SLL2 => {
-            if end < 20 {
-                return truncated(p, Proto::Sll2, 0, 20);
-            }
-            p.push(Proto::Sll2, 0, 20, end);
-            let proto = be16(p.data, 0).unwrap_or(0);
-            sll_payload(p, proto, 20, end)
+            p.push(proto, 0, l.header_len, end);
+            let t = Sll::new(p.data, proto == Proto::Sll2).protocol().unwrap_or(0);
+            sll_payload(p, t, l.header_len, end)
         }
         LinkType::PPP if end >= 4 && matches!(p.data[0], 0x0f | 0x8f) && p.data[1] == 0 => decode_chdlc(p, 0, end),
         LinkType::PPP | LinkType::PPP_HDLC | LinkType::PPP_WITH_DIR => decode_ppp(p, 0, end),
@@ -579,43 +620,72 @@ fn hatype_name(t: u16) -> &'static str {
     }
 }
 
+/// Linux cooked capture header view, v1 or v2.
+#[derive(Clone, Copy)]
+pub struct Sll<'a> {
+    b: &'a [u8],
+    l: &'static sll::Layout,
+}
+
+impl<'a> Sll<'a> {
+    pub fn new(b: &'a [u8], version2: bool) -> Self {
+        Sll { b, l: if version2 { &sll::V2 } else { &sll::V1 } }
+    }
+    /// A field of one or two bytes (v1 and v2 differ in width).
+    fn uint(&self, r: &super::field::Field) -> Option<u16> {
+        match r.len() {
+            1 => get8(self.b, r.clone()).map(u16::from),
+            _ => get16(self.b, r.clone()),
+        }
+    }
+    pub fn pkttype(&self) -> Option<u16> {
+        self.uint(&self.l.pkttype)
+    }
+    pub fn hatype(&self) -> Option<u16> {
+        get16(self.b, self.l.hatype.clone())
+    }
+    pub fn halen(&self) -> Option<u16> {
+        self.uint(&self.l.halen)
+    }
+    /// The source address, when it is a MAC.
+    pub fn mac(&self) -> Option<[u8; 6]> {
+        self.halen().filter(|a| *a == 6).and_then(|_| get(self.b, self.l.mac()))
+    }
+    pub fn ifindex(&self) -> Option<u32> {
+        get32(self.b, self.l.ifindex.clone()?)
+    }
+    pub fn protocol(&self) -> Option<u16> {
+        get16(self.b, self.l.protocol.clone())
+    }
+}
+
 pub fn describe_sll<V: Visitor>(v: &mut V, b: &[u8], base: usize, version2: bool) {
-    // Field positions differ between v1 and v2; describe both from one table.
-    let (proto_r, hatype_r, pkttype_r, alen_r, addr_off) =
-        if version2 { (0..2, 8..10, 10..11, 11..12, 12) } else { (14..16, 2..4, 0..2, 4..6, 6) };
-    let pkttype = if version2 { b.get(10).map(|x| u16::from(*x)) } else { be16(b, 0) };
-    let proto = be16(b, proto_r.start);
-    let (p, n) = if version2 { (Proto::Sll2, 20) } else { (Proto::Sll, 16) };
+    let h = Sll::new(b, version2);
+    let l = h.l;
+    let pkttype = h.pkttype();
+    let p = if version2 { Proto::Sll2 } else { Proto::Sll };
+    let n = l.header_len;
     v.layer(p, base..base + n, format_args!("{}, {}", p.name(), pkttype.map(pkttype_name).unwrap_or("")));
     let mut f = Fields { v, base, avail: b.len().min(n) };
     if let Some(t) = pkttype {
-        f.f("pkttype", "Packet type", pkttype_r, Some(Value::U(t.into())), Some(format_args!("({})", pkttype_name(t))));
+        let m = format_args!("({})", pkttype_name(t));
+        f.f("pkttype", "Packet type", l.pkttype.clone(), Some(Value::U(t.into())), Some(m));
     }
-    if let Some(h) = be16(b, hatype_r.start) {
-        f.f(
-            "hatype",
-            "Link-layer address type",
-            hatype_r,
-            Some(Value::U(h.into())),
-            Some(format_args!("({})", hatype_name(h))),
-        );
+    if let Some(t) = h.hatype() {
+        let m = format_args!("({})", hatype_name(t));
+        f.f("hatype", "Link-layer address type", l.hatype.clone(), Some(Value::U(t.into())), Some(m));
     }
-    let alen = if version2 { b.get(11).map(|x| u16::from(*x)) } else { be16(b, 4) };
-    if let Some(a) = alen {
-        f.f("halen", "Link-layer address length", alen_r, Some(Value::U(a.into())), None);
-        if a == 6 {
-            if let Some(m) = arr::<6>(b, addr_off) {
-                f.f("src.eth", "Source", addr_off..addr_off + 6, Some(Value::Mac(m)), None);
-            }
+    if let Some(a) = h.halen() {
+        f.f("halen", "Link-layer address length", l.halen.clone(), Some(Value::U(a.into())), None);
+        if let Some(m) = h.mac() {
+            f.f("src.eth", "Source", l.mac(), Some(Value::Mac(m)), None);
         }
     }
-    if version2 {
-        if let Some(i) = be32(b, 4) {
-            f.f("ifindex", "Interface index", 4..8, Some(Value::U(i.into())), None);
-        }
+    if let (Some(i), Some(r)) = (h.ifindex(), l.ifindex.clone()) {
+        f.f("ifindex", "Interface index", r, Some(Value::U(i.into())), None);
     }
-    if let Some(t) = proto {
-        f.f("etype", "Protocol", proto_r, Some(Value::Hex(t.into(), 4)), Some(EthertypeMeaning(t).args()));
+    if let Some(t) = h.protocol() {
+        f.f("etype", "Protocol", l.protocol.clone(), Some(Value::Hex(t.into(), 4)), Some(EthertypeMeaning(t).args()));
     }
 }
 
@@ -686,6 +756,40 @@ mod tests {
         assert_eq!((t.tci(), t.id(), t.ethertype()), (Some(0x2064), Some(100), Some(0x0806)));
         let e = Ethernet::new(&f);
         assert_eq!((e.dst(), e.src(), e.ethertype()), (Some([0xff; 6]), Some([2, 0, 0, 0, 0, 1]), Some(0x8100)));
+    }
+
+    #[test]
+    fn sll_field_tables_are_consistent_and_are_what_the_tree_highlights() {
+        use crate::decode::field::check;
+        for (version2, l) in [(false, &sll::V1), (true, &sll::V2)] {
+            let mut fields = vec![
+                ("pkttype", l.pkttype.clone()),
+                ("hatype", l.hatype.clone()),
+                ("halen", l.halen.clone()),
+                ("src.eth", l.mac()),
+                ("etype", l.protocol.clone()),
+            ];
+            fields.extend(l.ifindex.clone().map(|r| ("ifindex", r)));
+            check::table(l.header_len, &fields, &[]);
+            let mut with_addr = fields.clone();
+            with_addr[3] = ("addr", l.addr.clone());
+            check::table(l.header_len, &with_addr, &[]);
+            let mut h = vec![0u8; l.header_len];
+            h[l.pkttype.end - 1] = 4; // sent by us
+            h[l.hatype.clone()].copy_from_slice(&1u16.to_be_bytes()); // Ethernet
+            h[l.halen.end - 1] = 6;
+            h[l.mac()].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+            h[l.protocol.clone()].copy_from_slice(&0x0800u16.to_be_bytes());
+            if let Some(r) = l.ifindex.clone() {
+                h[r].copy_from_slice(&7u32.to_be_bytes());
+            }
+            let mut seen = check::Seen::default();
+            describe_sll(&mut seen, &h, 0, version2);
+            check::tree(&seen, 0, &fields, &[]);
+            let s = Sll::new(&h, version2);
+            assert_eq!((s.pkttype(), s.hatype(), s.halen(), s.protocol()), (Some(4), Some(1), Some(6), Some(0x0800)));
+            assert_eq!((s.mac(), s.ifindex()), (Some([2, 0, 0, 0, 0, 1]), version2.then_some(7)));
+        }
     }
 
     #[test]
