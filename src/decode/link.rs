@@ -32,6 +32,22 @@ mod field {
         pub const HEADER_LEN: usize = ETHERTYPE.end;
     }
 
+    /// PPPoE session header (RFC 2516 section 4) and the PPP protocol field after
+    /// it (RFC 1661).
+    pub mod pppoe {
+        use crate::decode::field::Field;
+
+        /// Version (high nibble) and type (low), both 1.
+        pub const VER_TYPE: Field = 0..1;
+        /// 0 for session data.
+        pub const CODE: Field = 1..2;
+        pub const SESSION_ID: Field = 2..4;
+        /// Counts from the PPP protocol field on; beyond it is padding.
+        pub const LENGTH: Field = 4..6;
+        pub const PPP_PROTOCOL: Field = 6..8;
+        pub const HEADER_LEN: usize = PPP_PROTOCOL.end;
+    }
+
     /// Linux cooked capture: v1 (LINKTYPE_LINUX_SLL) and v2 (LINUX_SLL2) hold the
     /// same fields, in another order and some of another width.
     pub mod sll {
@@ -79,7 +95,7 @@ mod field {
         };
     }
 }
-use field::{eth, sll, vlan};
+use field::{eth, pppoe, sll, vlan};
 
 pub(crate) fn decode_link(p: &mut Packet<'_>) {
     let end = p.data.len();
@@ -362,25 +378,22 @@ pub(crate) fn decode_vlan(p: &mut Packet<'_>, off: usize, end: usize) {
     decode_ethertype(p, t, body, end)
 }
 
-/// PPPoE session header (RFC 2516 section 4: version and type 1, code 0, session id,
-/// payload length) and the PPP protocol field after it (RFC 1661).
-const PPPOE_HDR: usize = 8;
-
 /// Decodes a PPPoE session frame at `off`; false when the header is not one (the
 /// caller shows the bytes as data).
 pub(crate) fn decode_pppoe(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
     let b = &p.data[off..end];
-    if b.len() < PPPOE_HDR || b[0] != 0x11 || b[1] != 0 {
+    if b.len() < pppoe::HEADER_LEN || get8(b, pppoe::VER_TYPE) != Some(0x11) || get8(b, pppoe::CODE) != Some(0) {
         return false;
     }
     // The length counts the PPP protocol field and what follows; beyond it is padding.
-    let len = usize::from(be16(b, 4).unwrap_or(0));
-    let inner_end = (off + 6 + len).clamp(off + PPPOE_HDR, end);
-    p.push(Proto::Pppoe, off, off + PPPOE_HDR, inner_end);
-    match be16(b, 6).unwrap_or(0) {
-        0x0021 => super::ipv4::decode(p, off + PPPOE_HDR, inner_end),
-        0x0057 => super::ipv6::decode(p, off + PPPOE_HDR, inner_end),
-        _ => push_data(p, off + PPPOE_HDR, inner_end),
+    let len = usize::from(get16(b, pppoe::LENGTH).unwrap_or(0));
+    let body = off + pppoe::HEADER_LEN;
+    let inner_end = (off + pppoe::LENGTH.end + len).clamp(body, end);
+    p.push(Proto::Pppoe, off, body, inner_end);
+    match get16(b, pppoe::PPP_PROTOCOL).unwrap_or(0) {
+        0x0021 => super::ipv4::decode(p, body, inner_end),
+        0x0057 => super::ipv6::decode(p, body, inner_end),
+        _ => push_data(p, body, inner_end),
     }
     true
 }
@@ -401,30 +414,31 @@ fn ppp_protocol_name(proto: u16) -> &'static str {
 }
 
 pub fn describe_pppoe<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
-    let session = be16(b, 2).unwrap_or(0);
-    let proto = be16(b, 6).unwrap_or(0);
+    let session = get16(b, pppoe::SESSION_ID).unwrap_or(0);
+    let proto = get16(b, pppoe::PPP_PROTOCOL).unwrap_or(0);
     v.layer(
         Proto::Pppoe,
-        base..base + b.len().min(PPPOE_HDR),
+        base..base + b.len().min(pppoe::HEADER_LEN),
         format_args!("PPP-over-Ethernet Session, Session ID: 0x{session:04x}, PPP: {}", ppp_protocol_name(proto)),
     );
-    let mut f = Fields { v, base, avail: b.len().min(PPPOE_HDR) };
-    let first = b.first().copied().unwrap_or(0);
-    f.f("version", "Version", 0..1, Some(Value::U((first >> 4).into())), None);
-    f.f("type", "Type", 0..1, Some(Value::U((first & 0x0f).into())), None);
-    f.f("code", "Code", 1..2, b.get(1).map(|c| Value::Hex((*c).into(), 2)), Some(format_args!("(session data)")));
-    f.f("session_id", "Session ID", 2..4, Some(Value::Hex(session.into(), 4)), None);
+    let mut f = Fields { v, base, avail: b.len().min(pppoe::HEADER_LEN) };
+    let first = get8(b, pppoe::VER_TYPE).unwrap_or(0);
+    f.f("version", "Version", pppoe::VER_TYPE, Some(Value::U((first >> 4).into())), None);
+    f.f("type", "Type", pppoe::VER_TYPE, Some(Value::U((first & 0x0f).into())), None);
+    let code = get8(b, pppoe::CODE).map(|c| Value::Hex(c.into(), 2));
+    f.f("code", "Code", pppoe::CODE, code, Some(format_args!("(session data)")));
+    f.f("session_id", "Session ID", pppoe::SESSION_ID, Some(Value::Hex(session.into(), 4)), None);
     f.f(
         "payload_length",
         "Payload Length",
-        4..6,
-        be16(b, 4).map(|x| Value::U(x.into())),
+        pppoe::LENGTH,
+        get16(b, pppoe::LENGTH).map(|x| Value::U(x.into())),
         Some(format_args!("(the PPP protocol field and what follows)")),
     );
     f.f(
         "ppp_protocol",
         "PPP Protocol",
-        6..8,
+        pppoe::PPP_PROTOCOL,
         Some(Value::Hex(proto.into(), 4)),
         Some(format_args!("({})", ppp_protocol_name(proto))),
     );
@@ -790,6 +804,24 @@ mod tests {
             assert_eq!((s.pkttype(), s.hatype(), s.halen(), s.protocol()), (Some(4), Some(1), Some(6), Some(0x0800)));
             assert_eq!((s.mac(), s.ifindex()), (Some([2, 0, 0, 0, 0, 1]), version2.then_some(7)));
         }
+    }
+
+    #[test]
+    fn pppoe_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use crate::decode::field::check;
+        let fields = [
+            ("version", pppoe::VER_TYPE),
+            ("type", pppoe::VER_TYPE),
+            ("code", pppoe::CODE),
+            ("session_id", pppoe::SESSION_ID),
+            ("payload_length", pppoe::LENGTH),
+            ("ppp_protocol", pppoe::PPP_PROTOCOL),
+        ];
+        check::table(pppoe::HEADER_LEN, &fields, &[]);
+        let f = pppoe(0x11, 0x0021, &[0x45]);
+        let mut seen = check::Seen::default();
+        describe_pppoe(&mut seen, &f[14..], 14);
+        check::tree(&seen, 14, &fields, &[]);
     }
 
     #[test]
