@@ -8,7 +8,7 @@ use super::{arr, be16, be32, decode_ethertype, push_data, Packet, Problem, Proto
 use crate::source::LinkType;
 
 /// Header layouts, relative to each header's first byte.
-mod field {
+pub(super) mod field {
     /// Ethernet II (and 802.3, whose type field is a length).
     pub mod eth {
         use crate::decode::field::Field;

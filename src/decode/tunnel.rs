@@ -8,8 +8,25 @@
 //! Decoding goes on into the inner packet, so the connection tracker and filters see
 //! the TCP a tunnel carries, as tshark does.
 
-use super::field::{Fields, Value, Visitor};
+use super::field::{get16, get32, Fields, Value, Visitor};
 use super::{be16, be32, push_data, Packet, Problem, Proto};
+
+/// Header layouts, relative to each header's first byte.
+mod field {
+    /// VXLAN (RFC 7348 section 5): flags (the I bit: a VNI is there) and reserved
+    /// bits, the 24-bit VNI, a reserved byte, then an Ethernet frame.
+    pub mod vxlan {
+        use crate::decode::field::Field;
+
+        /// As Wireshark shows them: the flags byte and the first reserved byte.
+        pub const FLAGS: Field = 0..2;
+        /// The VNI (the top 24 bits) and the reserved byte after it.
+        pub const VNI_RES: Field = 4..8;
+        pub const VNI: Field = VNI_RES.start..VNI_RES.end - 1;
+        pub const HEADER_LEN: usize = VNI_RES.end;
+    }
+}
+use field::vxlan;
 
 pub const GTP_U_PORT: u16 = 2152;
 pub const VXLAN_PORT: u16 = 4789;
@@ -219,11 +236,11 @@ fn gtp(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
 }
 
 fn vxlan(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
-    if end - off < 8 + 14 {
+    if end - off < vxlan::HEADER_LEN + super::link::field::eth::HEADER_LEN {
         return false;
     }
-    p.push(Proto::Vxlan, off, off + 8, end);
-    super::link::decode_eth(p, off + 8, end);
+    p.push(Proto::Vxlan, off, off + vxlan::HEADER_LEN, end);
+    super::link::decode_eth(p, off + vxlan::HEADER_LEN, end);
     true
 }
 
@@ -264,15 +281,12 @@ pub fn describe_gtp<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
 }
 
 pub fn describe_vxlan<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
-    let vni = be32(b, 4).map_or(0, |x| x >> 8);
-    v.layer(
-        Proto::Vxlan,
-        base..base + b.len().min(8),
-        format_args!("Virtual eXtensible Local Area Network, VNI: {vni}"),
-    );
-    let mut f = Fields { v, base, avail: b.len().min(8) };
-    f.f("flags", "Flags", 0..2, be16(b, 0).map(|x| Value::Hex(x.into(), 4)), None);
-    f.f("vni", "VXLAN Network Identifier (VNI)", 4..7, Some(Value::U(vni.into())), None);
+    let vni = get32(b, vxlan::VNI_RES).map_or(0, |x| x >> 8);
+    let hdr = b.len().min(vxlan::HEADER_LEN);
+    v.layer(Proto::Vxlan, base..base + hdr, format_args!("Virtual eXtensible Local Area Network, VNI: {vni}"));
+    let mut f = Fields { v, base, avail: hdr };
+    f.f("flags", "Flags", vxlan::FLAGS, get16(b, vxlan::FLAGS).map(|x| Value::Hex(x.into(), 4)), None);
+    f.f("vni", "VXLAN Network Identifier (VNI)", vxlan::VNI, Some(Value::U(vni.into())), None);
 }
 
 /// GRE flag bits (RFC 2784 section 2, RFC 2890, RFC 1701 for routing, RFC 2637
@@ -390,6 +404,23 @@ pub fn describe_gre<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::field::check;
+
+    #[test]
+    fn vxlan_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        let fields = [("flags", vxlan::FLAGS), ("vni", vxlan::VNI)];
+        check::table(vxlan::HEADER_LEN, &fields, &[]);
+        check::table(vxlan::HEADER_LEN, &[("flags", vxlan::FLAGS), ("vni_res", vxlan::VNI_RES)], &[]);
+        let h = [
+            0x08, 0x00, // I flag: a VNI is there
+            0x00, 0x00, // reserved
+            0x00, 0x30, 0x39, // VNI 12345
+            0x00, // reserved
+        ];
+        let mut seen = check::Seen::default();
+        describe_vxlan(&mut seen, &h, 42);
+        check::tree(&seen, 42, &fields, &[]);
+    }
     use crate::decode::decode;
     use crate::source::LinkType;
     use etherparse::PacketBuilder;
