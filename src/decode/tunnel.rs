@@ -8,7 +8,7 @@
 //! Decoding goes on into the inner packet, so the connection tracker and filters see
 //! the TCP a tunnel carries, as tshark does.
 
-use super::field::{get16, get32, Fields, Value, Visitor};
+use super::field::{get16, get32, get8, Fields, Value, Visitor};
 use super::{be16, be32, push_data, Packet, Problem, Proto};
 
 /// Header layouts, relative to each header's first byte.
@@ -25,8 +25,25 @@ mod field {
         pub const VNI: Field = VNI_RES.start..VNI_RES.end - 1;
         pub const HEADER_LEN: usize = VNI_RES.end;
     }
+
+    /// Geneve (RFC 8926 section 3.4): version (2 bits) and options length in 4-byte
+    /// words (6), flags, protocol type, the 24-bit VNI and a reserved byte, then the
+    /// options.
+    pub mod geneve {
+        use crate::decode::field::Field;
+
+        pub const VER_OPT_LEN: Field = 0..1;
+        /// OAM, critical options present, and reserved bits.
+        pub const FLAGS: Field = 1..2;
+        pub const PROTO_TYPE: Field = 2..4;
+        pub const VNI_RES: Field = 4..8;
+        pub const VNI: Field = VNI_RES.start..VNI_RES.end - 1;
+        pub const RESERVED: Field = VNI.end..VNI_RES.end;
+        /// The fixed header; the options follow.
+        pub const HEADER_LEN: usize = VNI_RES.end;
+    }
 }
-use field::vxlan;
+use field::{geneve, vxlan};
 
 pub const GTP_U_PORT: u16 = 2152;
 pub const VXLAN_PORT: u16 = 4789;
@@ -57,20 +74,20 @@ pub(crate) fn decode(p: &mut Packet<'_>, sport: u16, dport: u16, off: usize, end
 /// flags, protocol type, VNI, reserved, then the options and the inner frame.
 fn geneve(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
     let avail = end - off;
-    if avail < 8 {
+    if avail < geneve::HEADER_LEN {
         // Wireshark claims the port whatever the bytes: a short header is malformed.
         p.push(Proto::Geneve, off, end, end);
-        p.fail(Proto::Geneve, off, Problem::Truncated { needed: 8, available: avail });
+        p.fail(Proto::Geneve, off, Problem::Truncated { needed: geneve::HEADER_LEN, available: avail });
         return true;
     }
-    let hl = 8 + usize::from(p.data[off] & 0x3f) * 4;
+    let hl = geneve::HEADER_LEN + usize::from(p.data[off + geneve::VER_OPT_LEN.start] & 0x3f) * 4;
     if avail < hl {
         p.push(Proto::Geneve, off, end, end);
         p.fail(Proto::Geneve, off, Problem::Truncated { needed: hl, available: avail });
         return true;
     }
     p.push(Proto::Geneve, off, off + hl, end);
-    match be16(p.data, off + 2).unwrap_or(0) {
+    match get16(&p.data[off..end], geneve::PROTO_TYPE).unwrap_or(0) {
         // Transparent Ethernet bridging: a frame without its FCS.
         0x6558 => super::link::decode_eth(p, off + hl, end),
         t => super::decode_ethertype(p, t, off + hl, end),
@@ -79,43 +96,45 @@ fn geneve(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
 }
 
 pub fn describe_geneve<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
-    let vni = be32(b, 4).map_or(0, |x| x >> 8);
+    let vni = get32(b, geneve::VNI_RES).map_or(0, |x| x >> 8);
     v.layer(
         Proto::Geneve,
         base..base + hdr,
         format_args!("Generic Network Virtualization Encapsulation, VNI: 0x{vni:06x}"),
     );
     let mut f = Fields { v, base, avail: hdr };
-    let first = b.first().copied().unwrap_or(0);
-    f.f("version", "Version", 0..1, Some(Value::U((first >> 6).into())), None);
+    let first = get8(b, geneve::VER_OPT_LEN).unwrap_or(0);
+    f.f("version", "Version", geneve::VER_OPT_LEN, Some(Value::U((first >> 6).into())), None);
     f.f(
         "options_len",
         "Length",
-        0..1,
+        geneve::VER_OPT_LEN,
         Some(Value::U((u64::from(first) & 0x3f) * 4)),
         Some(format_args!("bytes (of options)")),
     );
-    let flags = b.get(1).copied().unwrap_or(0);
-    f.f("flags", "Flags", 1..2, Some(Value::Hex(flags.into(), 2)), None);
+    let flags = get8(b, geneve::FLAGS).unwrap_or(0);
+    f.f("flags", "Flags", geneve::FLAGS, Some(Value::Hex(flags.into(), 2)), None);
     f.f(
         "flags.oam",
         "Operations, Administration and Management Frame",
-        1..2,
+        geneve::FLAGS,
         Some(Value::Bool(flags & 0x80 != 0)),
         None,
     );
-    f.f("flags.critical", "Critical Options Present", 1..2, Some(Value::Bool(flags & 0x40 != 0)), None);
-    let t = be16(b, 2).unwrap_or(0);
+    f.f("flags.critical", "Critical Options Present", geneve::FLAGS, Some(Value::Bool(flags & 0x40 != 0)), None);
+    let t = get16(b, geneve::PROTO_TYPE).unwrap_or(0);
     let meaning = if t == 0x6558 {
         format_args!("(Transparent Ethernet bridging)")
     } else {
         super::link::EthertypeMeaning(t).args()
     };
-    f.f("proto_type", "Protocol Type", 2..4, Some(Value::Hex(t.into(), 4)), Some(meaning));
-    f.f("vni", "Virtual Network Identifier (VNI)", 4..7, Some(Value::Hex(vni.into(), 6)), None);
-    f.f("reserved", "Reserved", 7..8, b.get(7).map(|x| Value::Hex((*x).into(), 2)), None);
-    if hdr > 8 {
-        f.f("options", "Geneve Options", 8..hdr, b.get(8..hdr).map(Value::Bytes), None);
+    f.f("proto_type", "Protocol Type", geneve::PROTO_TYPE, Some(Value::Hex(t.into(), 4)), Some(meaning));
+    f.f("vni", "Virtual Network Identifier (VNI)", geneve::VNI, Some(Value::Hex(vni.into(), 6)), None);
+    let res = get8(b, geneve::RESERVED).map(|x| Value::Hex(x.into(), 2));
+    f.f("reserved", "Reserved", geneve::RESERVED, res, None);
+    if hdr > geneve::HEADER_LEN {
+        let opts = geneve::HEADER_LEN..hdr;
+        f.f("options", "Geneve Options", opts.clone(), b.get(opts).map(Value::Bytes), None);
     }
 }
 
@@ -405,6 +424,33 @@ pub fn describe_gre<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
 mod tests {
     use super::*;
     use crate::decode::field::check;
+
+    #[test]
+    fn geneve_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use geneve::*;
+        let fields = [
+            ("version", VER_OPT_LEN),
+            ("options_len", VER_OPT_LEN),
+            ("flags", FLAGS),
+            ("flags.oam", FLAGS),
+            ("flags.critical", FLAGS),
+            ("proto_type", PROTO_TYPE),
+            ("vni", VNI),
+            ("reserved", RESERVED),
+        ];
+        check::table(HEADER_LEN, &fields, &[VER_OPT_LEN]);
+        let h = [
+            0x01, // version 0, 4 bytes of options
+            0x00, // flags
+            0x65, 0x58, // transparent Ethernet bridging
+            0x00, 0x00, 0x2a, // VNI 42
+            0x00, // reserved
+            0x01, 0x02, 0x03, 0x04, // options
+        ];
+        let mut seen = check::Seen::default();
+        describe_geneve(&mut seen, &h, 42, h.len());
+        check::tree(&seen, 42, &fields, &["options"]);
+    }
 
     #[test]
     fn vxlan_field_table_is_consistent_and_is_what_the_tree_highlights() {
