@@ -42,8 +42,28 @@ mod field {
         /// The fixed header; the options follow.
         pub const HEADER_LEN: usize = VNI_RES.end;
     }
+
+    /// GTPv1-U (3GPP TS 29.281 section 5.1): flags, message type, length, TEID;
+    /// when any of the E, S, PN flags is set, a sequence number, N-PDU number and
+    /// next extension header type follow.
+    pub mod gtp {
+        use crate::decode::field::Field;
+
+        /// Version (3 bits), protocol type, reserved, E, S, PN.
+        pub const FLAGS: Field = 0..1;
+        pub const MSG_TYPE: Field = 1..2;
+        /// The bytes after the first 8.
+        pub const LENGTH: Field = 2..4;
+        pub const TEID: Field = 4..8;
+        pub const HEADER_LEN: usize = TEID.end;
+        pub const SEQ_NUM: Field = 8..10;
+        pub const NPDU: Field = 10..11;
+        pub const NEXT_EXT: Field = 11..12;
+        /// With the optional fields; extension headers follow.
+        pub const OPT_HEADER_LEN: usize = NEXT_EXT.end;
+    }
 }
-use field::{geneve, vxlan};
+use field::{geneve, gtp, vxlan};
 
 pub const GTP_U_PORT: u16 = 2152;
 pub const VXLAN_PORT: u16 = 4789;
@@ -215,15 +235,15 @@ pub fn describe_pim<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
 
 /// Length of a GTPv1 header, options and extension headers included, when it is whole.
 fn gtp_header_len(b: &[u8]) -> Option<usize> {
-    let flags = *b.first()?;
+    let flags = get8(b, gtp::FLAGS)?;
     if flags >> 5 != 1 || flags & 0x10 == 0 {
         // Not GTP version 1 with the protocol type GTP (GTP' is 0).
         return None;
     }
-    let mut len = 8;
+    let mut len = gtp::HEADER_LEN;
     if flags & 0x07 != 0 {
-        len = 12;
-        let mut next = *b.get(11)?;
+        len = gtp::OPT_HEADER_LEN;
+        let mut next = get8(b, gtp::NEXT_EXT)?;
         // Extension headers: a length in 4-byte units, then contents, then the next type.
         while next != 0 {
             let units = usize::from(*b.get(len)?);
@@ -242,7 +262,7 @@ fn gtp(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
     let Some(hl) = gtp_header_len(b) else { return false };
     p.push(Proto::Gtp, off, off + hl, end);
     let inner = off + hl;
-    if b[1] == G_PDU && inner < end {
+    if get8(b, gtp::MSG_TYPE) == Some(G_PDU) && inner < end {
         match p.data[inner] >> 4 {
             4 => super::ipv4::decode(p, inner, end),
             6 => super::ipv6::decode(p, inner, end),
@@ -264,9 +284,9 @@ fn vxlan(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
 }
 
 pub fn describe_gtp<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
-    let flags = b.first().copied().unwrap_or(0);
-    let kind = b.get(1).copied().unwrap_or(0);
-    let teid = be32(b, 4).unwrap_or(0);
+    let flags = get8(b, gtp::FLAGS).unwrap_or(0);
+    let kind = get8(b, gtp::MSG_TYPE).unwrap_or(0);
+    let teid = get32(b, gtp::TEID).unwrap_or(0);
     v.layer(
         Proto::Gtp,
         base..base + hdr,
@@ -276,26 +296,33 @@ pub fn describe_gtp<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
         ),
     );
     let mut f = Fields { v, base, avail: hdr };
-    f.f("flags", "Flags", 0..1, Some(Value::Hex(flags.into(), 2)), None);
-    f.f("flags.version", "Version", 0..1, Some(Value::U((flags >> 5).into())), Some(format_args!("(GTPv1)")));
-    f.f("flags.payload", "Protocol type", 0..1, Some(Value::U(((flags >> 4) & 1).into())), None);
-    f.f("flags.e", "Extension header present", 0..1, Some(Value::U(((flags >> 2) & 1).into())), None);
-    f.f("flags.s", "Sequence number present", 0..1, Some(Value::U(((flags >> 1) & 1).into())), None);
-    f.f("flags.pn", "N-PDU number present", 0..1, Some(Value::U((flags & 1).into())), None);
+    f.f("flags", "Flags", gtp::FLAGS, Some(Value::Hex(flags.into(), 2)), None);
+    f.f("flags.version", "Version", gtp::FLAGS, Some(Value::U((flags >> 5).into())), Some(format_args!("(GTPv1)")));
+    f.f("flags.payload", "Protocol type", gtp::FLAGS, Some(Value::U(((flags >> 4) & 1).into())), None);
+    f.f("flags.e", "Extension header present", gtp::FLAGS, Some(Value::U(((flags >> 2) & 1).into())), None);
+    f.f("flags.s", "Sequence number present", gtp::FLAGS, Some(Value::U(((flags >> 1) & 1).into())), None);
+    f.f("flags.pn", "N-PDU number present", gtp::FLAGS, Some(Value::U((flags & 1).into())), None);
     let meaning = if kind == G_PDU { "(T-PDU: a user packet follows)" } else { "(signalling)" };
-    f.f("message", "Message Type", 1..2, Some(Value::Hex(kind.into(), 2)), Some(format_args!("{meaning}")));
+    f.f("message", "Message Type", gtp::MSG_TYPE, Some(Value::Hex(kind.into(), 2)), Some(format_args!("{meaning}")));
     f.f(
         "length",
         "Length",
-        2..4,
-        be16(b, 2).map(|x| Value::U(x.into())),
+        gtp::LENGTH,
+        get16(b, gtp::LENGTH).map(|x| Value::U(x.into())),
         Some(format_args!("(bytes after the first 8)")),
     );
-    f.f("teid", "TEID", 4..8, Some(Value::Hex(teid.into(), 8)), Some(format_args!("(tunnel endpoint identifier)")));
+    f.f(
+        "teid",
+        "TEID",
+        gtp::TEID,
+        Some(Value::Hex(teid.into(), 8)),
+        Some(format_args!("(tunnel endpoint identifier)")),
+    );
     if flags & 0x07 != 0 {
-        f.f("seq_number", "Sequence number", 8..10, be16(b, 8).map(|x| Value::U(x.into())), None);
-        f.f("npdu_number", "N-PDU Number", 10..11, b.get(10).map(|x| Value::U((*x).into())), None);
-        f.f("next", "Next extension header type", 11..12, b.get(11).map(|x| Value::Hex((*x).into(), 2)), None);
+        f.f("seq_number", "Sequence number", gtp::SEQ_NUM, get16(b, gtp::SEQ_NUM).map(|x| Value::U(x.into())), None);
+        f.f("npdu_number", "N-PDU Number", gtp::NPDU, get8(b, gtp::NPDU).map(|x| Value::U(x.into())), None);
+        let next = get8(b, gtp::NEXT_EXT).map(|x| Value::Hex(x.into(), 2));
+        f.f("next", "Next extension header type", gtp::NEXT_EXT, next, None);
     }
 }
 
@@ -450,6 +477,41 @@ mod tests {
         let mut seen = check::Seen::default();
         describe_geneve(&mut seen, &h, 42, h.len());
         check::tree(&seen, 42, &fields, &["options"]);
+    }
+
+    #[test]
+    fn gtp_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use gtp::*;
+        let fields = [
+            ("flags", FLAGS),
+            ("flags.version", FLAGS),
+            ("flags.payload", FLAGS),
+            ("flags.e", FLAGS),
+            ("flags.s", FLAGS),
+            ("flags.pn", FLAGS),
+            ("message", MSG_TYPE),
+            ("length", LENGTH),
+            ("teid", TEID),
+            ("seq_number", SEQ_NUM),
+            ("npdu_number", NPDU),
+            ("next", NEXT_EXT),
+        ];
+        check::table(HEADER_LEN, &fields[..9], &[]);
+        check::table(OPT_HEADER_LEN, &fields, &[]);
+        let h = [
+            0x32, // version 1, protocol type GTP, S: the optional fields are there
+            0xff, // G-PDU
+            0x00, 0x04, // length: the optional fields
+            0x00, 0x00, 0x12, 0x34, // TEID
+            0x00, 0x07, // sequence number
+            0x00, // N-PDU number
+            0x00, // no extension header
+        ];
+        assert_eq!(gtp_header_len(&h), Some(OPT_HEADER_LEN));
+        assert_eq!(gtp_header_len(&[0x30, 0xff, 0, 0, 0, 0, 0, 1]), Some(HEADER_LEN));
+        let mut seen = check::Seen::default();
+        describe_gtp(&mut seen, &h, 42, h.len());
+        check::tree(&seen, 42, &fields, &[]);
     }
 
     #[test]
