@@ -62,8 +62,22 @@ mod field {
         /// With the optional fields; extension headers follow.
         pub const OPT_HEADER_LEN: usize = NEXT_EXT.end;
     }
+
+    /// PIM (RFC 7761 section 4.9): version and type, reserved, checksum; a
+    /// Register adds a word of flags before the data packet.
+    pub mod pim {
+        use crate::decode::field::Field;
+
+        pub const VER_TYPE: Field = 0..1;
+        pub const RESERVED: Field = 1..2;
+        pub const CHECKSUM: Field = 2..4;
+        pub const HEADER_LEN: usize = CHECKSUM.end;
+        /// Border (the top bit) and Null-Register (the next).
+        pub const REGISTER_FLAGS: Field = 4..8;
+        pub const REGISTER_LEN: usize = REGISTER_FLAGS.end;
+    }
 }
-use field::{geneve, gtp, vxlan};
+use field::{geneve, gtp, pim, vxlan};
 
 pub const GTP_U_PORT: u16 = 2152;
 pub const VXLAN_PORT: u16 = 4789;
@@ -166,26 +180,28 @@ pub(crate) fn decode_pim(p: &mut Packet<'_>, off: usize, end: usize) {
         // A Null-Register's dummy IP header says PIM and carries nothing.
         return;
     }
-    if b.len() < 4 || b[0] >> 4 != 2 {
+    let vt = get8(b, pim::VER_TYPE).unwrap_or(0);
+    if b.len() < pim::HEADER_LEN || vt >> 4 != 2 {
         // PIMv1 rides in IGMP, not here; a header too short to read stays data, as
         // the protocol column names it from the IP protocol number.
         p.unknown_ip_proto = Some(103);
         return push_data(p, off, end);
     }
-    if b[0] & 0x0f != PIM_REGISTER {
-        p.push(Proto::Pim, off, off + 4, end);
-        return push_data(p, off + 4, end);
+    if vt & 0x0f != PIM_REGISTER {
+        p.push(Proto::Pim, off, off + pim::HEADER_LEN, end);
+        return push_data(p, off + pim::HEADER_LEN, end);
     }
-    if b.len() < 8 {
+    if b.len() < pim::REGISTER_LEN {
         p.push(Proto::Pim, off, end, end);
-        return p.fail(Proto::Pim, off, Problem::Truncated { needed: 8, available: b.len() });
+        return p.fail(Proto::Pim, off, Problem::Truncated { needed: pim::REGISTER_LEN, available: b.len() });
     }
-    p.push(Proto::Pim, off, off + 8, end);
+    let inner = off + pim::REGISTER_LEN;
+    p.push(Proto::Pim, off, inner, end);
     // A Null-Register's dummy header has version 0: Wireshark does not decode it.
-    match b.get(8).map(|x| x >> 4) {
-        Some(4) => super::ipv4::decode(p, off + 8, end),
-        Some(6) => super::ipv6::decode(p, off + 8, end),
-        _ => push_data(p, off + 8, end),
+    match b.get(pim::REGISTER_LEN).map(|x| x >> 4) {
+        Some(4) => super::ipv4::decode(p, inner, end),
+        Some(6) => super::ipv6::decode(p, inner, end),
+        _ => push_data(p, inner, end),
     }
 }
 
@@ -211,22 +227,26 @@ pub fn pim_type_name(t: u8) -> &'static str {
 }
 
 pub fn describe_pim<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
-    let first = b.first().copied().unwrap_or(0);
+    let first = get8(b, pim::VER_TYPE).unwrap_or(0);
     let t = first & 0x0f;
     v.layer(Proto::Pim, base..base + hdr, format_args!("Protocol Independent Multicast, {}", pim_type_name(t)));
     let mut f = Fields { v, base, avail: hdr };
-    f.f("version", "Version", 0..1, Some(Value::U((first >> 4).into())), None);
-    f.f("type", "Type", 0..1, Some(Value::U(t.into())), Some(format_args!("({})", pim_type_name(t))));
-    f.f("res_bytes", "Reserved byte(s)", 1..2, b.get(1).map(|x| Value::Hex((*x).into(), 2)), None);
-    f.f("cksum", "Checksum", 2..4, be16(b, 2).map(|x| Value::Hex(x.into(), 4)), Some(format_args!("(not verified)")));
+    f.f("version", "Version", pim::VER_TYPE, Some(Value::U((first >> 4).into())), None);
+    let m = format_args!("({})", pim_type_name(t));
+    f.f("type", "Type", pim::VER_TYPE, Some(Value::U(t.into())), Some(m));
+    let res = get8(b, pim::RESERVED).map(|x| Value::Hex(x.into(), 2));
+    f.f("res_bytes", "Reserved byte(s)", pim::RESERVED, res, None);
+    let cksum = get16(b, pim::CHECKSUM).map(|x| Value::Hex(x.into(), 4));
+    f.f("cksum", "Checksum", pim::CHECKSUM, cksum, Some(format_args!("(not verified)")));
     if t == PIM_REGISTER {
-        let flags = be32(b, 4).unwrap_or(0);
-        f.f("register_flag", "Flags", 4..8, Some(Value::Hex(flags.into(), 8)), None);
-        f.f("register_flag.border", "Border", 4..8, Some(Value::Bool(flags & 0x8000_0000 != 0)), None);
+        let flags = get32(b, pim::REGISTER_FLAGS).unwrap_or(0);
+        f.f("register_flag", "Flags", pim::REGISTER_FLAGS, Some(Value::Hex(flags.into(), 8)), None);
+        let border = Some(Value::Bool(flags & 0x8000_0000 != 0));
+        f.f("register_flag.border", "Border", pim::REGISTER_FLAGS, border, None);
         f.f(
             "register_flag.null_register",
             "Null-Register",
-            4..8,
+            pim::REGISTER_FLAGS,
             Some(Value::Bool(flags & 0x4000_0000 != 0)),
             Some(format_args!("(a dummy header only: the rendezvous point is probed)")),
         );
@@ -512,6 +532,31 @@ mod tests {
         let mut seen = check::Seen::default();
         describe_gtp(&mut seen, &h, 42, h.len());
         check::tree(&seen, 42, &fields, &[]);
+    }
+
+    #[test]
+    fn pim_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use pim::*;
+        let fields = [
+            ("version", VER_TYPE),
+            ("type", VER_TYPE),
+            ("res_bytes", RESERVED),
+            ("cksum", CHECKSUM),
+            ("register_flag", REGISTER_FLAGS),
+            ("register_flag.border", REGISTER_FLAGS),
+            ("register_flag.null_register", REGISTER_FLAGS),
+        ];
+        check::table(HEADER_LEN, &fields[..4], &[]);
+        check::table(REGISTER_LEN, &fields, &[]);
+        let h = [
+            0x21, // version 2, Register
+            0x00, // reserved
+            0x00, 0x00, // checksum
+            0x40, 0x00, 0x00, 0x00, // Null-Register
+        ];
+        let mut seen = check::Seen::default();
+        describe_pim(&mut seen, &h, 34, h.len());
+        check::tree(&seen, 34, &fields, &[]);
     }
 
     #[test]
