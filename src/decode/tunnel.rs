@@ -9,7 +9,7 @@
 //! the TCP a tunnel carries, as tshark does.
 
 use super::field::{get16, get32, get8, Fields, Value, Visitor};
-use super::{be16, be32, push_data, Packet, Problem, Proto};
+use super::{push_data, Packet, Problem, Proto};
 
 /// Header layouts, relative to each header's first byte.
 mod field {
@@ -76,8 +76,34 @@ mod field {
         pub const REGISTER_FLAGS: Field = 4..8;
         pub const REGISTER_LEN: usize = REGISTER_FLAGS.end;
     }
+
+    /// GRE (RFC 2784, RFC 2890, RFC 2637 section 4.1): flags and version, the
+    /// protocol type, then the optional 4-byte words the flags name, in order:
+    /// checksum and offset, key (in version 1 payload length and call id), sequence
+    /// number, acknowledgment number; then, with the routing bit, source route
+    /// entries (RFC 1701).
+    pub mod gre {
+        use crate::decode::field::Field;
+
+        pub const FLAGS_VER: Field = 0..2;
+        pub const PROTO_TYPE: Field = 2..4;
+        pub const HEADER_LEN: usize = PROTO_TYPE.end;
+        /// Each optional word, relative to the word's first byte.
+        pub const WORD: Field = 0..4;
+        pub const WORD_HI: Field = WORD.start..WORD.start + 2;
+        pub const WORD_LO: Field = WORD_HI.end..WORD.end;
+        /// A source route entry: address family, offset, length, then the route.
+        pub const SRE_AF: Field = 0..2;
+        pub const SRE_LEN: Field = 3..4;
+        pub const SRE_HEADER_LEN: usize = SRE_LEN.end;
+    }
 }
-use field::{geneve, gtp, pim, vxlan};
+use field::{geneve, gre, gtp, pim, vxlan};
+
+/// `r` of a structure that begins at `at`.
+fn shift(at: usize, r: super::field::Field) -> super::field::Field {
+    at + r.start..at + r.end
+}
 
 pub const GTP_U_PORT: u16 = 2152;
 pub const VXLAN_PORT: u16 = 4789;
@@ -366,28 +392,30 @@ const GRE_A: u16 = 0x0080;
 /// GRE header length: flags and protocol, then the optional fields the flags name,
 /// then (RFC 1701) source route entries up to a null one.
 fn gre_header_len(b: &[u8]) -> Result<usize, usize> {
-    let flags = be16(b, 0).ok_or(4usize)?;
-    if b.len() < 4 {
-        return Err(4);
+    let flags = get16(b, gre::FLAGS_VER).ok_or(gre::HEADER_LEN)?;
+    if b.len() < gre::HEADER_LEN {
+        return Err(gre::HEADER_LEN);
     }
-    let mut hl = 4;
+    let word = gre::WORD.len();
+    let mut hl = gre::HEADER_LEN;
     if flags & (GRE_C | GRE_R) != 0 {
-        hl += 4;
+        hl += word;
     }
     if flags & GRE_K != 0 {
-        hl += 4;
+        hl += word;
     }
     if flags & GRE_S != 0 {
-        hl += 4;
+        hl += word;
     }
     if flags & 7 == 1 && flags & GRE_A != 0 {
-        hl += 4;
+        hl += word;
     }
     if flags & GRE_R != 0 {
-        // Each entry: address family, offset, length, then `length` bytes of route.
         loop {
-            let (Some(af), Some(&len)) = (be16(b, hl), b.get(hl + 3)) else { return Err(hl + 4) };
-            hl += 4 + usize::from(len);
+            let (Some(af), Some(len)) = (get16(b, shift(hl, gre::SRE_AF)), get8(b, shift(hl, gre::SRE_LEN))) else {
+                return Err(hl + gre::SRE_HEADER_LEN);
+            };
+            hl += gre::SRE_HEADER_LEN + usize::from(len);
             if af == 0 && len == 0 {
                 break;
             }
@@ -411,7 +439,7 @@ pub(crate) fn decode_gre(p: &mut Packet<'_>, off: usize, end: usize) {
     };
     p.push(Proto::Gre, off, off + hl, end);
     let at = off + hl;
-    match be16(b, 2).unwrap_or(0) {
+    match get16(b, gre::PROTO_TYPE).unwrap_or(0) {
         // PPTP: PPP frames, address and control included.
         0x880b => super::link::decode_ppp(p, at, end),
         // Transparent Ethernet bridging (RFC 1701): a frame without its FCS.
@@ -421,49 +449,55 @@ pub(crate) fn decode_gre(p: &mut Packet<'_>, off: usize, end: usize) {
 }
 
 pub fn describe_gre<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
-    let flags = be16(b, 0).unwrap_or(0);
-    let proto = be16(b, 2).unwrap_or(0);
+    let flags = get16(b, gre::FLAGS_VER).unwrap_or(0);
+    let proto = get16(b, gre::PROTO_TYPE).unwrap_or(0);
     v.layer(Proto::Gre, base..base + hdr, format_args!("Generic Routing Encapsulation (0x{proto:04x})"));
     let mut f = Fields { v, base, avail: hdr };
-    f.f("flags_and_version", "Flags and Version", 0..2, Some(Value::Hex(flags.into(), 4)), None);
+    f.f("flags_and_version", "Flags and Version", gre::FLAGS_VER, Some(Value::Hex(flags.into(), 4)), None);
     let bit = |m: u16| Some(Value::Bool(flags & m != 0));
-    f.f("flags.checksum", "Checksum Bit", 0..2, bit(GRE_C), None);
-    f.f("flags.routing", "Routing Bit", 0..2, bit(GRE_R), None);
-    f.f("flags.key", "Key Bit", 0..2, bit(GRE_K), None);
-    f.f("flags.sequence_number", "Sequence Number Bit", 0..2, bit(GRE_S), None);
+    f.f("flags.checksum", "Checksum Bit", gre::FLAGS_VER, bit(GRE_C), None);
+    f.f("flags.routing", "Routing Bit", gre::FLAGS_VER, bit(GRE_R), None);
+    f.f("flags.key", "Key Bit", gre::FLAGS_VER, bit(GRE_K), None);
+    f.f("flags.sequence_number", "Sequence Number Bit", gre::FLAGS_VER, bit(GRE_S), None);
     let version = flags & 7;
     if version == 1 {
-        f.f("flags.ack", "Acknowledgment", 0..2, bit(GRE_A), None);
+        f.f("flags.ack", "Acknowledgment", gre::FLAGS_VER, bit(GRE_A), None);
     }
     let vname = if version == 1 { "(Enhanced GRE, PPTP)" } else { "(GRE)" };
-    f.f("flags.version", "Version", 0..2, Some(Value::U(version.into())), Some(format_args!("{vname}")));
+    f.f("flags.version", "Version", gre::FLAGS_VER, Some(Value::U(version.into())), Some(format_args!("{vname}")));
     let pname = match proto {
         0x880b => format_args!("(PPP)"),
         0x6558 => format_args!("(Transparent Ethernet bridging)"),
         t => super::link::EthertypeMeaning(t).args(),
     };
-    f.f("proto", "Protocol Type", 2..4, Some(Value::Hex(proto.into(), 4)), Some(pname));
-    let mut at = 4;
+    f.f("proto", "Protocol Type", gre::PROTO_TYPE, Some(Value::Hex(proto.into(), 4)), Some(pname));
+    let mut at = gre::HEADER_LEN;
+    let (hi, lo, word) = (gre::WORD_HI, gre::WORD_LO, gre::WORD);
     if flags & (GRE_C | GRE_R) != 0 {
-        f.f("checksum", "Checksum", at..at + 2, be16(b, at).map(|x| Value::Hex(x.into(), 4)), None);
-        f.f("offset", "Offset", at + 2..at + 4, be16(b, at + 2).map(|x| Value::U(x.into())), None);
-        at += 4;
+        let (c, o) = (shift(at, hi.clone()), shift(at, lo.clone()));
+        f.f("checksum", "Checksum", c.clone(), get16(b, c).map(|x| Value::Hex(x.into(), 4)), None);
+        f.f("offset", "Offset", o.clone(), get16(b, o).map(|x| Value::U(x.into())), None);
+        at += word.len();
     }
     if flags & GRE_K != 0 {
         if version == 1 {
-            f.f("key.payload_length", "Payload Length", at..at + 2, be16(b, at).map(|x| Value::U(x.into())), None);
-            f.f("key.call_id", "Call ID", at + 2..at + 4, be16(b, at + 2).map(|x| Value::U(x.into())), None);
+            let (l, c) = (shift(at, hi), shift(at, lo));
+            f.f("key.payload_length", "Payload Length", l.clone(), get16(b, l).map(|x| Value::U(x.into())), None);
+            f.f("key.call_id", "Call ID", c.clone(), get16(b, c).map(|x| Value::U(x.into())), None);
         } else {
-            f.f("key", "GRE Key", at..at + 4, be32(b, at).map(|x| Value::Hex(x.into(), 8)), None);
+            let k = shift(at, word.clone());
+            f.f("key", "GRE Key", k.clone(), get32(b, k).map(|x| Value::Hex(x.into(), 8)), None);
         }
-        at += 4;
+        at += word.len();
     }
     if flags & GRE_S != 0 {
-        f.f("sequence_number", "Sequence Number", at..at + 4, be32(b, at).map(|x| Value::U(x.into())), None);
-        at += 4;
+        let r = shift(at, word.clone());
+        f.f("sequence_number", "Sequence Number", r.clone(), get32(b, r).map(|x| Value::U(x.into())), None);
+        at += word.len();
     }
     if version == 1 && flags & GRE_A != 0 {
-        f.f("ack_number", "Acknowledgment Number", at..at + 4, be32(b, at).map(|x| Value::U(x.into())), None);
+        let r = shift(at, word);
+        f.f("ack_number", "Acknowledgment Number", r.clone(), get32(b, r).map(|x| Value::U(x.into())), None);
     }
 }
 
@@ -556,6 +590,53 @@ mod tests {
         ];
         let mut seen = check::Seen::default();
         describe_pim(&mut seen, &h, 34, h.len());
+        check::tree(&seen, 34, &fields, &[]);
+    }
+
+    #[test]
+    fn gre_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use gre::*;
+        check::table(HEADER_LEN, &[("flags_and_version", FLAGS_VER), ("proto", PROTO_TYPE)], &[]);
+        check::table(WORD.len(), &[("hi", WORD_HI), ("lo", WORD_LO)], &[]);
+        assert_eq!(WORD_HI.start..WORD_LO.end, WORD);
+        check::table(SRE_HEADER_LEN, &[("af", SRE_AF), ("len", SRE_LEN)], &[]);
+        let flag_keys =
+            ["flags.checksum", "flags.routing", "flags.key", "flags.sequence_number", "flags.ack", "flags.version"];
+        // Version 1 (PPTP) with key, sequence and acknowledgment numbers.
+        let h = [
+            0x30, 0x81, // key and sequence bits, ack bit, version 1
+            0x88, 0x0b, // PPP
+            0x00, 0x10, 0x00, 0x07, // payload length 16, call id 7
+            0x00, 0x00, 0x00, 0x01, // sequence number
+            0x00, 0x00, 0x00, 0x02, // acknowledgment number
+        ];
+        assert_eq!(gre_header_len(&h), Ok(h.len()));
+        let mut seen = check::Seen::default();
+        describe_gre(&mut seen, &h, 34, h.len());
+        let word = |n: usize, r: crate::decode::field::Field| shift(HEADER_LEN + n * WORD.len(), r);
+        let mut fields = vec![
+            ("flags_and_version", FLAGS_VER),
+            ("proto", PROTO_TYPE),
+            ("key.payload_length", word(0, WORD_HI)),
+            ("key.call_id", word(0, WORD_LO)),
+            ("sequence_number", word(1, WORD)),
+            ("ack_number", word(2, WORD)),
+        ];
+        fields.extend(flag_keys.iter().map(|k| (*k, FLAGS_VER)));
+        check::tree(&seen, 34, &fields, &[]);
+        // Version 0 with checksum and key.
+        let h = [0xa0, 0x00, 0x08, 0x00, 0x12, 0x34, 0x00, 0x00, 0xde, 0xad, 0xbe, 0xef];
+        assert_eq!(gre_header_len(&h), Ok(h.len()));
+        let mut seen = check::Seen::default();
+        describe_gre(&mut seen, &h, 34, h.len());
+        let mut fields = vec![
+            ("flags_and_version", FLAGS_VER),
+            ("proto", PROTO_TYPE),
+            ("checksum", word(0, WORD_HI)),
+            ("offset", word(0, WORD_LO)),
+            ("key", word(1, WORD)),
+        ];
+        fields.extend(flag_keys.iter().filter(|k| **k != "flags.ack").map(|k| (*k, FLAGS_VER)));
         check::tree(&seen, 34, &fields, &[]);
     }
 
