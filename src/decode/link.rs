@@ -48,6 +48,16 @@ pub(super) mod field {
         pub const HEADER_LEN: usize = PPP_PROTOCOL.end;
     }
 
+    /// Cisco HDLC: address (0x0f unicast, 0x8f broadcast), control 0, an ethertype.
+    pub mod chdlc {
+        use crate::decode::field::Field;
+
+        pub const ADDRESS: Field = 0..1;
+        pub const CONTROL: Field = 1..2;
+        pub const PROTOCOL: Field = 2..4;
+        pub const HEADER_LEN: usize = PROTOCOL.end;
+    }
+
     /// Linux cooked capture: v1 (LINKTYPE_LINUX_SLL) and v2 (LINUX_SLL2) hold the
     /// same fields, in another order and some of another width.
     pub mod sll {
@@ -95,7 +105,7 @@ pub(super) mod field {
         };
     }
 }
-use field::{eth, pppoe, sll, vlan};
+use field::{chdlc, eth, pppoe, sll, vlan};
 
 pub(crate) fn decode_link(p: &mut Packet<'_>) {
     let end = p.data.len();
@@ -134,7 +144,7 @@ pub(crate) fn decode_link(p: &mut Packet<'_>) {
             let t = Sll::new(p.data, proto == Proto::Sll2).protocol().unwrap_or(0);
             sll_payload(p, t, l.header_len, end)
         }
-        LinkType::PPP if end >= 4 && matches!(p.data[0], 0x0f | 0x8f) && p.data[1] == 0 => decode_chdlc(p, 0, end),
+        LinkType::PPP if is_chdlc(p.data) => decode_chdlc(p, 0, end),
         LinkType::PPP | LinkType::PPP_HDLC | LinkType::PPP_WITH_DIR => decode_ppp(p, 0, end),
         LinkType::C_HDLC => decode_chdlc(p, 0, end),
         LinkType::IPNET => super::capture::decode_ipnet(p, end),
@@ -208,19 +218,26 @@ pub fn describe_mpls<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
     }
 }
 
-/// Cisco HDLC: address (0x0f unicast, 0x8f broadcast), control 0, an ethertype.
+/// A Cisco HDLC header where PPP was announced (some links send both).
+fn is_chdlc(b: &[u8]) -> bool {
+    b.len() >= chdlc::HEADER_LEN
+        && matches!(get8(b, chdlc::ADDRESS), Some(0x0f | 0x8f))
+        && get8(b, chdlc::CONTROL) == Some(0)
+}
+
 fn decode_chdlc(p: &mut Packet<'_>, off: usize, end: usize) {
-    if end - off < 4 {
-        return truncated(p, Proto::Chdlc, off, 4);
+    if end - off < chdlc::HEADER_LEN {
+        return truncated(p, Proto::Chdlc, off, chdlc::HEADER_LEN);
     }
-    p.push(Proto::Chdlc, off, off + 4, end);
-    let proto = be16(p.data, off + 2).unwrap_or(0);
+    let body = off + chdlc::HEADER_LEN;
+    p.push(Proto::Chdlc, off, body, end);
+    let proto = get16(&p.data[off..end], chdlc::PROTOCOL).unwrap_or(0);
     if proto == 0x8035 {
         // Cisco's SLARP keepalives, not the RARP this ethertype means on Ethernet.
         p.unknown_ethertype = proto;
-        return push_data(p, off + 4, end);
+        return push_data(p, body, end);
     }
-    decode_ethertype(p, proto, off + 4, end)
+    decode_ethertype(p, proto, body, end)
 }
 
 /// PPP (RFC 1661) in HDLC-like framing (RFC 1662): address 0xff and control 0x03,
@@ -275,15 +292,17 @@ pub fn describe_ppp<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
 }
 
 pub fn describe_chdlc<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
-    let proto = be16(b, 2).unwrap_or(0);
-    v.layer(Proto::Chdlc, base..base + b.len().min(4), format_args!("Cisco HDLC, Protocol: 0x{proto:04x}"));
-    let mut f = Fields { v, base, avail: b.len().min(4) };
-    let addr = b.first().copied().unwrap_or(0);
+    let proto = get16(b, chdlc::PROTOCOL).unwrap_or(0);
+    let hdr = b.len().min(chdlc::HEADER_LEN);
+    v.layer(Proto::Chdlc, base..base + hdr, format_args!("Cisco HDLC, Protocol: 0x{proto:04x}"));
+    let mut f = Fields { v, base, avail: hdr };
+    let addr = get8(b, chdlc::ADDRESS).unwrap_or(0);
     let kind = if addr == 0x8f { "(broadcast)" } else { "(unicast)" };
-    f.f("address", "Address", 0..1, Some(Value::Hex(addr.into(), 2)), Some(format_args!("{kind}")));
-    f.f("control", "Control", 1..2, b.get(1).map(|c| Value::Hex((*c).into(), 2)), None);
+    f.f("address", "Address", chdlc::ADDRESS, Some(Value::Hex(addr.into(), 2)), Some(format_args!("{kind}")));
+    f.f("control", "Control", chdlc::CONTROL, get8(b, chdlc::CONTROL).map(|c| Value::Hex(c.into(), 2)), None);
     let name = super::ethertype_name(proto).unwrap_or(if proto == 0x8035 { "SLARP" } else { "unknown" });
-    f.f("protocol", "Protocol", 2..4, Some(Value::Hex(proto.into(), 4)), Some(format_args!("({name})")));
+    let m = format_args!("({name})");
+    f.f("protocol", "Protocol", chdlc::PROTOCOL, Some(Value::Hex(proto.into(), 4)), Some(m));
 }
 
 pub fn describe_ppi<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
@@ -822,6 +841,18 @@ mod tests {
         let mut seen = check::Seen::default();
         describe_pppoe(&mut seen, &f[14..], 14);
         check::tree(&seen, 14, &fields, &[]);
+    }
+
+    #[test]
+    fn chdlc_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use crate::decode::field::check;
+        let fields = [("address", chdlc::ADDRESS), ("control", chdlc::CONTROL), ("protocol", chdlc::PROTOCOL)];
+        check::table(chdlc::HEADER_LEN, &fields, &[]);
+        let h = [0x8f, 0x00, 0x08, 0x00, 0x45];
+        assert!(is_chdlc(&h) && !is_chdlc(&[0xff, 0x03, 0x00, 0x21]) && !is_chdlc(&h[..3]));
+        let mut seen = check::Seen::default();
+        describe_chdlc(&mut seen, &h, 0);
+        check::tree(&seen, 0, &fields, &[]);
     }
 
     #[test]
