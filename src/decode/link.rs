@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::field::{get, get16, get32, get8, Fields, Value, Visitor};
-use super::{arr, be16, be32, decode_ethertype, push_data, Packet, Problem, Proto};
+use super::{be16, be32, decode_ethertype, push_data, Packet, Problem, Proto};
 use crate::source::LinkType;
 
 /// Header layouts, relative to each header's first byte.
@@ -58,6 +58,20 @@ pub(super) mod field {
         pub const HEADER_LEN: usize = PROTOCOL.end;
     }
 
+    /// Cisco FabricPath: the fabric's own MAC header, laid out as Ethernet's, then
+    /// the forwarding tag and TTL; the host's frame follows.
+    pub mod cfp {
+        use super::eth;
+        use crate::decode::field::Field;
+
+        pub const OUTER_DST: Field = eth::DST;
+        pub const OUTER_SRC: Field = eth::SRC;
+        pub const ETHERTYPE: Field = eth::ETHERTYPE;
+        /// FTag (10 bits) and TTL (6).
+        pub const FTAG_TTL: Field = ETHERTYPE.end..ETHERTYPE.end + 2;
+        pub const HEADER_LEN: usize = FTAG_TTL.end;
+    }
+
     /// Linux cooked capture: v1 (LINKTYPE_LINUX_SLL) and v2 (LINUX_SLL2) hold the
     /// same fields, in another order and some of another width.
     pub mod sll {
@@ -105,7 +119,7 @@ pub(super) mod field {
         };
     }
 }
-use field::{chdlc, eth, pppoe, sll, vlan};
+use field::{cfp, chdlc, eth, pppoe, sll, vlan};
 
 pub(crate) fn decode_link(p: &mut Packet<'_>) {
     let end = p.data.len();
@@ -345,13 +359,13 @@ pub(crate) fn decode_eth(p: &mut Packet<'_>, off: usize, end: usize) {
         return truncated(p, Proto::Eth, off, eth::HEADER_LEN);
     }
     let t = Ethernet::new(&p.data[off..end]).ethertype().unwrap_or(0);
-    if t == CFP_ETHERTYPE && end - off >= 16 + eth::HEADER_LEN && !p.has(Proto::Cfp) {
+    if t == CFP_ETHERTYPE && end - off >= cfp::HEADER_LEN + eth::HEADER_LEN && !p.has(Proto::Cfp) {
         // FabricPath's outer addresses belong to the fabric, not to the hosts: like
         // Wireshark, the Ethernet layer is the inner frame.
-        p.push(Proto::Cfp, off, off + 16, end);
+        p.push(Proto::Cfp, off, off + cfp::HEADER_LEN, end);
         // The inner frame ends with the fabric's 4-byte FCS.
         p.trailer = 4;
-        return decode_eth(p, off + 16, end - 4);
+        return decode_eth(p, off + cfp::HEADER_LEN, end - 4);
     }
     if (1..=1500).contains(&t) && super::llc::is_isl(&p.data[off + eth::DST.start..off + eth::DST.end]) {
         // Cisco ISL: its header takes the place of the MAC header (packet-eth.c).
@@ -725,14 +739,17 @@ pub fn describe_sll<V: Visitor>(v: &mut V, b: &[u8], base: usize, version2: bool
 const CFP_ETHERTYPE: u16 = 0x8903;
 
 pub fn describe_cfp<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
-    v.layer(Proto::Cfp, base..base + 16, format_args!("Cisco FabricPath"));
-    let mut f = Fields { v, base, avail: b.len().min(16) };
-    f.f("dst", "Outer Destination", 0..6, arr::<6>(b, 0).map(Value::Mac), Some(format_args!("(switch address)")));
-    f.f("src", "Outer Source", 6..12, arr::<6>(b, 6).map(Value::Mac), Some(format_args!("(switch address)")));
-    f.f("type", "Type", 12..14, be16(b, 12).map(|t| Value::Hex(t.into(), 4)), None);
-    let tag = be16(b, 14).unwrap_or(0);
-    f.f("ftag", "FTag", 14..16, Some(Value::U((tag >> 6).into())), Some(format_args!("(forwarding tag)")));
-    f.f("ttl", "TTL", 14..16, Some(Value::U((tag & 0x3f).into())), None);
+    v.layer(Proto::Cfp, base..base + cfp::HEADER_LEN, format_args!("Cisco FabricPath"));
+    let mut f = Fields { v, base, avail: b.len().min(cfp::HEADER_LEN) };
+    let switch = Some(format_args!("(switch address)"));
+    f.f("dst", "Outer Destination", cfp::OUTER_DST, get(b, cfp::OUTER_DST).map(Value::Mac), switch);
+    let switch = Some(format_args!("(switch address)"));
+    f.f("src", "Outer Source", cfp::OUTER_SRC, get(b, cfp::OUTER_SRC).map(Value::Mac), switch);
+    f.f("type", "Type", cfp::ETHERTYPE, get16(b, cfp::ETHERTYPE).map(|t| Value::Hex(t.into(), 4)), None);
+    let tag = get16(b, cfp::FTAG_TTL).unwrap_or(0);
+    let ftag = Some(Value::U((tag >> 6).into()));
+    f.f("ftag", "FTag", cfp::FTAG_TTL, ftag, Some(format_args!("(forwarding tag)")));
+    f.f("ttl", "TTL", cfp::FTAG_TTL, Some(Value::U((tag & 0x3f).into())), None);
 }
 
 #[cfg(test)]
@@ -852,6 +869,24 @@ mod tests {
         assert!(is_chdlc(&h) && !is_chdlc(&[0xff, 0x03, 0x00, 0x21]) && !is_chdlc(&h[..3]));
         let mut seen = check::Seen::default();
         describe_chdlc(&mut seen, &h, 0);
+        check::tree(&seen, 0, &fields, &[]);
+    }
+
+    #[test]
+    fn cfp_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use crate::decode::field::check;
+        let fields = [
+            ("dst", cfp::OUTER_DST),
+            ("src", cfp::OUTER_SRC),
+            ("type", cfp::ETHERTYPE),
+            ("ftag", cfp::FTAG_TTL),
+            ("ttl", cfp::FTAG_TTL),
+        ];
+        check::table(cfp::HEADER_LEN, &fields, &[]);
+        let mut h = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x89, 0x03, 0x00, 0x7f];
+        h.extend_from_slice(&[0; 14]);
+        let mut seen = check::Seen::default();
+        describe_cfp(&mut seen, &h, 0);
         check::tree(&seen, 0, &fields, &[]);
     }
 
