@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::field::{get, get16, get32, get8, Fields, Value, Visitor};
-use super::{be16, be32, decode_ethertype, push_data, Packet, Problem, Proto};
+use super::{be16, decode_ethertype, push_data, Packet, Problem, Proto};
 use crate::source::LinkType;
 
 /// Header layouts, relative to each header's first byte.
@@ -72,6 +72,14 @@ pub(super) mod field {
         pub const HEADER_LEN: usize = FTAG_TTL.end;
     }
 
+    /// BSD null/loopback: the address family, 4 bytes.
+    pub mod null {
+        use crate::decode::field::Field;
+
+        pub const FAMILY: Field = 0..4;
+        pub const HEADER_LEN: usize = FAMILY.end;
+    }
+
     /// Linux cooked capture: v1 (LINKTYPE_LINUX_SLL) and v2 (LINUX_SLL2) hold the
     /// same fields, in another order and some of another width.
     pub mod sll {
@@ -119,27 +127,27 @@ pub(super) mod field {
         };
     }
 }
-use field::{cfp, chdlc, eth, pppoe, sll, vlan};
+use field::{cfp, chdlc, eth, null, pppoe, sll, vlan};
 
 pub(crate) fn decode_link(p: &mut Packet<'_>) {
     let end = p.data.len();
     match p.link {
         LinkType::ETHERNET => decode_eth(p, 0, end),
         LinkType::NULL | LinkType::LOOP => {
-            if end < 4 {
-                return truncated(p, Proto::Null, 0, 4);
+            if end < null::HEADER_LEN {
+                return truncated(p, Proto::Null, 0, null::HEADER_LEN);
             }
-            p.push(Proto::Null, 0, 4, end);
+            p.push(Proto::Null, 0, null::HEADER_LEN, end);
             let family = Null::new(p.data).family(p.link == LinkType::LOOP);
             let ethertype = match family {
                 Some(2) => 0x0800,
                 Some(10 | 24 | 28 | 30) => 0x86dd,
                 _ => {
                     p.unknown_ethertype = 0xffff;
-                    return push_data(p, 4, end);
+                    return push_data(p, null::HEADER_LEN, end);
                 }
             };
-            decode_ethertype(p, ethertype, 4, end)
+            decode_ethertype(p, ethertype, null::HEADER_LEN, end)
         }
         LinkType::RAW | LinkType::RAW_12 | LinkType::RAW_14 | LinkType::IPV4 | LinkType::IPV6 => {
             match p.data.first().map(|b| b >> 4) {
@@ -625,7 +633,7 @@ impl<'a> Null<'a> {
     /// `loop_`: LINKTYPE_LOOP stores the family big-endian; NULL in host order,
     /// which we guess: families are small, so the non-zero half tells.
     pub fn family(&self, loop_: bool) -> Option<u32> {
-        let be = be32(self.0, 0)?;
+        let be = get32(self.0, null::FAMILY)?;
         if loop_ || be & 0xffff_0000 == 0 {
             Some(be)
         } else {
@@ -641,8 +649,9 @@ pub fn describe_null<V: Visitor>(v: &mut V, b: &[u8], base: usize, loop_: bool) 
         10 | 24 | 28 | 30 => "IPv6",
         _ => "unknown",
     };
-    v.layer(Proto::Null, base..base + 4, format_args!("Null/Loopback, Family: {name} ({fam})"));
-    v.field("family", "Family", base..base + 4, Value::U(fam.into()), Some(format_args!("({name})")));
+    let r = base + null::FAMILY.start..base + null::FAMILY.end;
+    v.layer(Proto::Null, base..base + null::HEADER_LEN, format_args!("Null/Loopback, Family: {name} ({fam})"));
+    v.field("family", "Family", r, Value::U(fam.into()), Some(format_args!("({name})")));
 }
 
 fn pkttype_name(t: u16) -> &'static str {
@@ -888,6 +897,17 @@ mod tests {
         let mut seen = check::Seen::default();
         describe_cfp(&mut seen, &h, 0);
         check::tree(&seen, 0, &fields, &[]);
+    }
+
+    #[test]
+    fn null_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use crate::decode::field::check;
+        let fields = [("family", null::FAMILY)];
+        check::table(null::HEADER_LEN, &fields, &[]);
+        let mut seen = check::Seen::default();
+        describe_null(&mut seen, &[2, 0, 0, 0], 0, false);
+        check::tree(&seen, 0, &fields, &[]);
+        assert_eq!(Null::new(&[2, 0, 0, 0]).family(false), Some(2), "host order, little-endian");
     }
 
     #[test]
