@@ -80,6 +80,18 @@ pub(super) mod field {
         pub const HEADER_LEN: usize = FAMILY.end;
     }
 
+    /// PPI (the Per-Packet Information header): version, flags, the header's
+    /// length and the inner link type, little-endian; radio fields follow.
+    pub mod ppi {
+        use crate::decode::field::Field;
+
+        pub const VERSION: Field = 0..1;
+        pub const FLAGS: Field = 1..2;
+        pub const LEN: Field = 2..4;
+        pub const DLT: Field = 4..8;
+        pub const HEADER_LEN: usize = DLT.end;
+    }
+
     /// Linux cooked capture: v1 (LINKTYPE_LINUX_SLL) and v2 (LINUX_SLL2) hold the
     /// same fields, in another order and some of another width.
     pub mod sll {
@@ -127,7 +139,7 @@ pub(super) mod field {
         };
     }
 }
-use field::{cfp, chdlc, eth, null, pppoe, sll, vlan};
+use field::{cfp, chdlc, eth, null, ppi, pppoe, sll, vlan};
 
 pub(crate) fn decode_link(p: &mut Packet<'_>) {
     let end = p.data.len();
@@ -177,15 +189,13 @@ pub(crate) fn decode_link(p: &mut Packet<'_>) {
         LinkType::JUNIPER_ETHER => super::capture::decode_juniper(p, end),
         LinkType::IPOIB => super::capture::decode_ipoib(p, end),
         LinkType::PPI => {
-            // Version 0, flags, header length and the inner link type, little-endian.
-            let (Some(len), Some(dlt)) = (
-                p.data.get(2..4).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]]))),
-                p.data.get(4..8).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            ) else {
-                return truncated(p, Proto::Ppi, 0, 8);
+            let h = Ppi::new(p.data);
+            let (Some(len), Some(dlt)) = (h.header_len(), h.dlt()) else {
+                return truncated(p, Proto::Ppi, 0, ppi::HEADER_LEN);
             };
-            if len < 8 || len > end {
-                return truncated(p, Proto::Ppi, 0, len.max(8));
+            let len = usize::from(len);
+            if len < ppi::HEADER_LEN || len > end {
+                return truncated(p, Proto::Ppi, 0, len.max(ppi::HEADER_LEN));
             }
             p.push(Proto::Ppi, 0, len, end);
             match LinkType(dlt) {
@@ -327,15 +337,41 @@ pub fn describe_chdlc<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     f.f("protocol", "Protocol", chdlc::PROTOCOL, Some(Value::Hex(proto.into(), 4)), Some(m));
 }
 
+/// PPI header view.
+#[derive(Clone, Copy)]
+pub struct Ppi<'a>(&'a [u8]);
+
+impl<'a> Ppi<'a> {
+    pub fn new(b: &'a [u8]) -> Self {
+        Ppi(b)
+    }
+    pub fn version(&self) -> Option<u8> {
+        get8(self.0, ppi::VERSION)
+    }
+    pub fn flags(&self) -> Option<u8> {
+        get8(self.0, ppi::FLAGS)
+    }
+    /// The whole header's length, radio fields included.
+    pub fn header_len(&self) -> Option<u16> {
+        get(self.0, ppi::LEN).map(u16::from_le_bytes)
+    }
+    /// The link type of the frame that follows.
+    pub fn dlt(&self) -> Option<u32> {
+        get(self.0, ppi::DLT).map(u32::from_le_bytes)
+    }
+}
+
 pub fn describe_ppi<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
-    let dlt = b.get(4..8).map_or(0, |x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]));
+    let h = Ppi::new(b);
+    let dlt = h.dlt().unwrap_or(0);
     v.layer(Proto::Ppi, base..base + hdr, format_args!("PPI version 0, {hdr} bytes"));
     let mut f = Fields { v, base, avail: hdr };
-    f.f("version", "Version", 0..1, b.first().map(|x| Value::U((*x).into())), None);
-    f.f("flags", "Flags", 1..2, b.get(1).map(|x| Value::Hex((*x).into(), 2)), None);
-    f.f("len", "Header length", 2..4, Some(Value::U(hdr as u64)), Some(format_args!("(radio fields not decoded)")));
+    f.f("version", "Version", ppi::VERSION, h.version().map(|x| Value::U(x.into())), None);
+    f.f("flags", "Flags", ppi::FLAGS, h.flags().map(|x| Value::Hex(x.into(), 2)), None);
+    let m = format_args!("(radio fields not decoded)");
+    f.f("len", "Header length", ppi::LEN, Some(Value::U(hdr as u64)), Some(m));
     let name = LinkType(dlt).name();
-    f.f("dlt", "DLT", 4..8, Some(Value::U(dlt.into())), Some(format_args!("({name})")));
+    f.f("dlt", "DLT", ppi::DLT, Some(Value::U(dlt.into())), Some(format_args!("({name})")));
 }
 
 /// SLL's protocol field is an ethertype, except for a few small values that name
@@ -900,7 +936,7 @@ mod tests {
     }
 
     #[test]
-    fn null_field_table_is_consistent_and_is_what_the_tree_highlights() {
+    fn null_and_ppi_field_tables_are_consistent_and_are_what_the_tree_highlights() {
         use crate::decode::field::check;
         let fields = [("family", null::FAMILY)];
         check::table(null::HEADER_LEN, &fields, &[]);
@@ -908,6 +944,15 @@ mod tests {
         describe_null(&mut seen, &[2, 0, 0, 0], 0, false);
         check::tree(&seen, 0, &fields, &[]);
         assert_eq!(Null::new(&[2, 0, 0, 0]).family(false), Some(2), "host order, little-endian");
+
+        let fields = [("version", ppi::VERSION), ("flags", ppi::FLAGS), ("len", ppi::LEN), ("dlt", ppi::DLT)];
+        check::table(ppi::HEADER_LEN, &fields, &[]);
+        let h = [0, 0, 8, 0, 1, 0, 0, 0]; // version 0, flags 0, 8 bytes, Ethernet
+        let mut seen = check::Seen::default();
+        describe_ppi(&mut seen, &h, 0, h.len());
+        check::tree(&seen, 0, &fields, &[]);
+        let p = Ppi::new(&h);
+        assert_eq!((p.version(), p.flags(), p.header_len(), p.dlt()), (Some(0), Some(0), Some(8), Some(1)));
     }
 
     #[test]
