@@ -3,12 +3,30 @@
 //! pseudo-header libpcap adds), Linux NFLOG (239) and Juniper's capture header
 //! (178). Each says which protocol follows; decoding goes on into it.
 
-use super::field::{Fields, Value, Visitor};
+use super::field::{get16, get32, get8, Fields, Value, Visitor};
 use super::{arr, be16, be32, push_data, Packet, Proto};
 
-/// Solaris IPNET (`<inet/ipnet.h>`): version, address family, hook, data length,
-/// interface and group interface index, source and destination zone.
-pub const IPNET_HDR: usize = 24;
+/// Header layouts, relative to each header's first byte.
+mod field {
+    /// Solaris IPNET (`<inet/ipnet.h>`).
+    pub mod ipnet {
+        use crate::decode::field::Field;
+
+        pub const VERSION: Field = 0..1;
+        /// Solaris' own numbers, not the BSD ones.
+        pub const FAMILY: Field = 1..2;
+        /// Inbound, outbound, local.
+        pub const HOOK: Field = 2..4;
+        pub const PKTLEN: Field = 4..8;
+        pub const IFINDEX: Field = 8..12;
+        pub const GRIFINDEX: Field = 12..16;
+        pub const ZSRC: Field = 16..20;
+        pub const ZDST: Field = 20..24;
+        pub const HEADER_LEN: usize = ZDST.end;
+    }
+}
+use field::ipnet;
+use ipnet::HEADER_LEN as IPNET_HDR;
 
 /// Solaris' own address family numbers (not the BSD ones).
 const SOLARIS_AF_INET: u8 = 2;
@@ -19,7 +37,7 @@ pub(crate) fn decode_ipnet(p: &mut Packet<'_>, end: usize) {
         return super::link::truncated(p, Proto::Ipnet, 0, IPNET_HDR);
     }
     p.push(Proto::Ipnet, 0, IPNET_HDR, end);
-    match p.data[1] {
+    match get8(p.data, ipnet::FAMILY).unwrap_or(0) {
         SOLARIS_AF_INET => super::ipv4::decode(p, IPNET_HDR, end),
         SOLARIS_AF_INET6 => super::ipv6::decode(p, IPNET_HDR, end),
         _ => push_data(p, IPNET_HDR, end),
@@ -27,7 +45,7 @@ pub(crate) fn decode_ipnet(p: &mut Packet<'_>, end: usize) {
 }
 
 pub fn describe_ipnet<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
-    let family = b.get(1).copied().unwrap_or(0);
+    let family = get8(b, ipnet::FAMILY).unwrap_or(0);
     let fam_name = match family {
         SOLARIS_AF_INET => "Solaris AF_INET",
         SOLARIS_AF_INET6 => "Solaris AF_INET6",
@@ -35,22 +53,23 @@ pub fn describe_ipnet<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     };
     v.layer(Proto::Ipnet, base..base + IPNET_HDR, format_args!("Solaris IPNET"));
     let mut f = Fields { v, base, avail: b.len().min(IPNET_HDR) };
-    f.f("version", "Header version", 0..1, b.first().map(|x| Value::U((*x).into())), None);
-    f.f("family", "Address family", 1..2, Some(Value::U(family.into())), Some(format_args!("({fam_name})")));
-    let hook = be16(b, 2).unwrap_or(0);
+    f.f("version", "Header version", ipnet::VERSION, get8(b, ipnet::VERSION).map(|x| Value::U(x.into())), None);
+    let m = format_args!("({fam_name})");
+    f.f("family", "Address family", ipnet::FAMILY, Some(Value::U(family.into())), Some(m));
+    let hook = get16(b, ipnet::HOOK).unwrap_or(0);
     let hook_name = match hook {
         0 => "Inbound",
         1 => "Outbound",
         2 => "Local",
         _ => "unknown",
     };
-    f.f("htype", "Hook type", 2..4, Some(Value::U(hook.into())), Some(format_args!("({hook_name})")));
-    let u32f = |o: usize| be32(b, o).map(|x| Value::U(x.into()));
-    f.f("pktlen", "Data length", 4..8, u32f(4), None);
-    f.f("ifindex", "Interface index", 8..12, u32f(8), None);
-    f.f("grifindex", "Group interface index", 12..16, u32f(12), None);
-    f.f("zsrc", "Source Zone ID", 16..20, u32f(16), None);
-    f.f("zdst", "Destination Zone ID", 20..24, u32f(20), None);
+    f.f("htype", "Hook type", ipnet::HOOK, Some(Value::U(hook.into())), Some(format_args!("({hook_name})")));
+    let u32f = |r| get32(b, r).map(|x| Value::U(x.into()));
+    f.f("pktlen", "Data length", ipnet::PKTLEN, u32f(ipnet::PKTLEN), None);
+    f.f("ifindex", "Interface index", ipnet::IFINDEX, u32f(ipnet::IFINDEX), None);
+    f.f("grifindex", "Group interface index", ipnet::GRIFINDEX, u32f(ipnet::GRIFINDEX), None);
+    f.f("zsrc", "Source Zone ID", ipnet::ZSRC, u32f(ipnet::ZSRC), None);
+    f.f("zdst", "Destination Zone ID", ipnet::ZDST, u32f(ipnet::ZDST), None);
 }
 
 /// IPoIB as libpcap writes it (LINKTYPE_IPOIB): a 40-byte pseudo-header standing in
@@ -306,8 +325,32 @@ pub fn describe_juniper<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::field::check;
     use crate::decode::{decode, Problem};
     use crate::source::LinkType;
+
+    #[test]
+    fn ipnet_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use ipnet::*;
+        let fields = [
+            ("version", VERSION),
+            ("family", FAMILY),
+            ("htype", HOOK),
+            ("pktlen", PKTLEN),
+            ("ifindex", IFINDEX),
+            ("grifindex", GRIFINDEX),
+            ("zsrc", ZSRC),
+            ("zdst", ZDST),
+        ];
+        check::table(HEADER_LEN, &fields, &[]);
+        let mut h = vec![0u8; HEADER_LEN];
+        h[0] = 1; // version
+        h[1] = SOLARIS_AF_INET;
+        h[7] = 28; // data length
+        let mut seen = check::Seen::default();
+        describe_ipnet(&mut seen, &h, 0);
+        check::tree(&seen, 0, &fields, &[]);
+    }
 
     fn ip_udp() -> Vec<u8> {
         let mut ip = Vec::new();
