@@ -3,8 +3,8 @@
 //! pseudo-header libpcap adds), Linux NFLOG (239) and Juniper's capture header
 //! (178). Each says which protocol follows; decoding goes on into it.
 
-use super::field::{get16, get32, get8, Fields, Value, Visitor};
-use super::{arr, be16, be32, push_data, Packet, Proto};
+use super::field::{get, get16, get32, get8, Fields, Value, Visitor};
+use super::{be16, push_data, Packet, Proto};
 
 /// Header layouts, relative to each header's first byte.
 mod field {
@@ -24,8 +24,32 @@ mod field {
         pub const ZDST: Field = 20..24;
         pub const HEADER_LEN: usize = ZDST.end;
     }
+
+    /// IPoIB as libpcap writes it (LINKTYPE_IPOIB): a 40-byte pseudo-header standing
+    /// in for the InfiniBand global route header (all zero but the destination
+    /// address when the packet was unicast), then the 4-byte IPoIB header (RFC 4391
+    /// section 6: an ethertype and 2 reserved bytes).
+    pub mod ipoib {
+        use crate::decode::field::Field;
+
+        /// Zero when there is no route header, only the destination address.
+        pub const GRH_START: Field = 0..2;
+        /// Source QPN (the low 24 bits).
+        pub const SQPN_WORD: Field = 4..8;
+        pub const SQPN: Field = SQPN_WORD.start + 1..SQPN_WORD.end;
+        pub const SGID: Field = 8..24;
+        /// Without a route header: the destination's QPN (low 24 bits), just
+        /// before its GID.
+        pub const DQPN_WORD: Field = 20..24;
+        pub const DQPN: Field = DQPN_WORD.start + 1..DQPN_WORD.end;
+        pub const DGID: Field = 24..40;
+        pub const GRH_LEN: usize = DGID.end;
+        pub const TYPE: Field = GRH_LEN..GRH_LEN + 2;
+        pub const RESERVED: Field = TYPE.end..TYPE.end + 2;
+        pub const HEADER_LEN: usize = RESERVED.end;
+    }
 }
-use field::ipnet;
+use field::{ipnet, ipoib};
 use ipnet::HEADER_LEN as IPNET_HDR;
 
 /// Solaris' own address family numbers (not the BSD ones).
@@ -72,12 +96,7 @@ pub fn describe_ipnet<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     f.f("zdst", "Destination Zone ID", ipnet::ZDST, u32f(ipnet::ZDST), None);
 }
 
-/// IPoIB as libpcap writes it (LINKTYPE_IPOIB): a 40-byte pseudo-header standing in
-/// for the InfiniBand global route header (all zero but the destination address
-/// when the packet was unicast), then the 4-byte IPoIB header (RFC 4391 section 6:
-/// an ethertype and 2 reserved bytes).
-pub const IPOIB_GRH: usize = 40;
-pub const IPOIB_HDR: usize = IPOIB_GRH + 4;
+use ipoib::HEADER_LEN as IPOIB_HDR;
 
 pub(crate) fn decode_ipoib(p: &mut Packet<'_>, end: usize) {
     if end < IPOIB_HDR {
@@ -85,7 +104,7 @@ pub(crate) fn decode_ipoib(p: &mut Packet<'_>, end: usize) {
     }
     p.push(Proto::Ipoib, 0, IPOIB_HDR, end);
     // Wireshark hands only these three on (packet-ipoib.c); anything else stays data.
-    match be16(p.data, IPOIB_GRH).unwrap_or(0) {
+    match get16(p.data, ipoib::TYPE).unwrap_or(0) {
         t @ (0x0800 | 0x86dd | 0x0806 | 0x8035) => super::decode_ethertype(p, t, IPOIB_HDR, end),
         _ => push_data(p, IPOIB_HDR, end),
     }
@@ -94,18 +113,20 @@ pub(crate) fn decode_ipoib(p: &mut Packet<'_>, end: usize) {
 pub fn describe_ipoib<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     v.layer(Proto::Ipoib, base..base + IPOIB_HDR, format_args!("IP over Infiniband"));
     let mut f = Fields { v, base, avail: b.len().min(IPOIB_HDR) };
-    let gid = |o: usize| arr::<16>(b, o).map(Value::Ipv6);
-    if be16(b, 0) == Some(0) {
+    let gid = |r| get::<16>(b, r).map(Value::Ipv6);
+    let qpn = |r| get32(b, r).map(|x| Value::Hex((x & 0xff_ffff).into(), 6));
+    if get16(b, ipoib::GRH_START) == Some(0) {
         // No route header: only the destination, in the last 20 bytes.
-        f.f("daddr.qpn", "Destination QPN", 21..24, be32(b, 20).map(|x| Value::Hex((x & 0xff_ffff).into(), 6)), None);
+        f.f("daddr.qpn", "Destination QPN", ipoib::DQPN, qpn(ipoib::DQPN_WORD), None);
     } else {
-        f.f("grh.sqpn", "Source QPN", 5..8, be32(b, 4).map(|x| Value::Hex((x & 0xff_ffff).into(), 6)), None);
-        f.f("grh.sgid", "Source GID", 8..24, gid(8), None);
+        f.f("grh.sqpn", "Source QPN", ipoib::SQPN, qpn(ipoib::SQPN_WORD), None);
+        f.f("grh.sgid", "Source GID", ipoib::SGID, gid(ipoib::SGID), None);
     }
-    f.f("dgid", "Destination GID", 24..40, gid(24), None);
-    let t = be16(b, IPOIB_GRH).unwrap_or(0);
-    f.f("type", "Type", 40..42, Some(Value::Hex(t.into(), 4)), Some(super::link::EthertypeMeaning(t).args()));
-    f.f("reserved", "Reserved", 42..44, be16(b, 42).map(|x| Value::Hex(x.into(), 4)), None);
+    f.f("dgid", "Destination GID", ipoib::DGID, gid(ipoib::DGID), None);
+    let t = get16(b, ipoib::TYPE).unwrap_or(0);
+    let m = super::link::EthertypeMeaning(t).args();
+    f.f("type", "Type", ipoib::TYPE, Some(Value::Hex(t.into(), 4)), Some(m));
+    f.f("reserved", "Reserved", ipoib::RESERVED, get16(b, ipoib::RESERVED).map(|x| Value::Hex(x.into(), 4)), None);
 }
 
 /// NFLOG (Linux netfilter's log, LINKTYPE_NFLOG): address family, version,
@@ -328,6 +349,26 @@ mod tests {
     use crate::decode::field::check;
     use crate::decode::{decode, Problem};
     use crate::source::LinkType;
+
+    #[test]
+    fn ipoib_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use ipoib::*;
+        // With a route header, and with only the destination address.
+        let routed = [("grh.sqpn", SQPN), ("grh.sgid", SGID), ("dgid", DGID), ("type", TYPE), ("reserved", RESERVED)];
+        let unicast = [("daddr.qpn", DQPN), ("dgid", DGID), ("type", TYPE), ("reserved", RESERVED)];
+        check::table(HEADER_LEN, &routed, &[]);
+        check::table(HEADER_LEN, &unicast, &[]);
+        check::table(HEADER_LEN, &[("start", GRH_START), ("sqpn", SQPN_WORD), ("dqpn", DQPN_WORD)], &[]);
+        let mut h = vec![0u8; HEADER_LEN];
+        h[TYPE].copy_from_slice(&[0x08, 0x00]);
+        let mut seen = check::Seen::default();
+        describe_ipoib(&mut seen, &h, 0);
+        check::tree(&seen, 0, &unicast, &[]);
+        h[0] = 0x60; // a route header
+        let mut seen = check::Seen::default();
+        describe_ipoib(&mut seen, &h, 0);
+        check::tree(&seen, 0, &routed, &[]);
+    }
 
     #[test]
     fn ipnet_field_table_is_consistent_and_is_what_the_tree_highlights() {
