@@ -92,6 +92,23 @@ pub(super) mod field {
         pub const HEADER_LEN: usize = DLT.end;
     }
 
+    /// An MPLS label stack entry (RFC 3032 section 2.1): label (20 bits), traffic
+    /// class (3), bottom of stack (1), TTL (8).
+    pub mod mpls {
+        use crate::decode::field::Field;
+
+        /// As Wireshark does, the tree shows the label over the whole entry.
+        pub const ENTRY: Field = 0..4;
+        /// The bytes holding the label's 20 bits.
+        pub const LABEL: Field = 0..3;
+        /// The byte holding the label's low bits, the traffic class and the bottom bit.
+        pub const EXP_S: Field = 2..3;
+        pub const TTL: Field = 3..4;
+        pub const ENTRY_LEN: usize = ENTRY.end;
+        /// Label stack entries we walk before giving up on finding the bottom.
+        pub const MAX_ENTRIES: usize = 16;
+    }
+
     /// Linux cooked capture: v1 (LINKTYPE_LINUX_SLL) and v2 (LINUX_SLL2) hold the
     /// same fields, in another order and some of another width.
     pub mod sll {
@@ -139,7 +156,7 @@ pub(super) mod field {
         };
     }
 }
-use field::{cfp, chdlc, eth, null, ppi, pppoe, sll, vlan};
+use field::{cfp, chdlc, eth, mpls, null, ppi, pppoe, sll, vlan};
 
 pub(crate) fn decode_link(p: &mut Packet<'_>) {
     let end = p.data.len();
@@ -217,12 +234,14 @@ pub(crate) fn decode_link(p: &mut Packet<'_>) {
 pub(crate) fn decode_mpls(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
     let mut at = off;
     loop {
-        let Some(entry) = p.data.get(at..at + 4).filter(|_| at + 4 <= end) else { return false };
-        at += 4;
-        if entry[2] & 1 == 1 {
+        let Some(entry) = p.data.get(at..at + mpls::ENTRY_LEN).filter(|_| at + mpls::ENTRY_LEN <= end) else {
+            return false;
+        };
+        at += mpls::ENTRY_LEN;
+        if get8(entry, mpls::EXP_S).is_some_and(|x| x & 1 == 1) {
             break;
         }
-        if at - off >= 4 * 16 {
+        if at - off >= mpls::ENTRY_LEN * mpls::MAX_ENTRIES {
             return false;
         }
     }
@@ -236,17 +255,23 @@ pub(crate) fn decode_mpls(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
     true
 }
 
+/// The label of the stack entry `e`: its top 20 bits.
+fn mpls_label(e: &[u8]) -> u32 {
+    get(e, mpls::LABEL).map_or(0, |[a, b, c]: [u8; 3]| u32::from_be_bytes([0, a, b, c]) >> 4)
+}
+
 pub fn describe_mpls<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
-    let label = |e: &[u8]| (u32::from(e[0]) << 12) | (u32::from(e[1]) << 4) | u32::from(e[2] >> 4);
-    let first = b.get(0..4).map_or(0, label);
+    let first = mpls_label(b);
     v.layer(Proto::Mpls, base..base + hdr, format_args!("MultiProtocol Label Switching Header, Label: {first}"));
     let mut f = Fields { v, base, avail: hdr };
-    for (i, e) in b[..hdr].chunks_exact(4).enumerate() {
-        let r = i * 4..i * 4 + 4;
-        f.f("label", "MPLS Label", r.clone(), Some(Value::U(label(e).into())), None);
-        f.f("exp", "MPLS Experimental Bits", r.start + 2..r.start + 3, Some(Value::U(((e[2] >> 1) & 7).into())), None);
-        f.f("bottom", "MPLS Bottom Of Label Stack", r.start + 2..r.start + 3, Some(Value::U((e[2] & 1).into())), None);
-        f.f("ttl", "MPLS TTL", r.start + 3..r.end, Some(Value::U(e[3].into())), None);
+    for (i, e) in b[..hdr].chunks_exact(mpls::ENTRY_LEN).enumerate() {
+        let at = |r: super::field::Field| i * mpls::ENTRY_LEN + r.start..i * mpls::ENTRY_LEN + r.end;
+        let es = get8(e, mpls::EXP_S).unwrap_or(0);
+        f.f("label", "MPLS Label", at(mpls::ENTRY), Some(Value::U(mpls_label(e).into())), None);
+        f.f("exp", "MPLS Experimental Bits", at(mpls::EXP_S), Some(Value::U(((es >> 1) & 7).into())), None);
+        f.f("bottom", "MPLS Bottom Of Label Stack", at(mpls::EXP_S), Some(Value::U((es & 1).into())), None);
+        let ttl = get8(e, mpls::TTL).map(|x| Value::U(x.into()));
+        f.f("ttl", "MPLS TTL", at(mpls::TTL), ttl, None);
     }
 }
 
@@ -953,6 +978,25 @@ mod tests {
         check::tree(&seen, 0, &fields, &[]);
         let p = Ppi::new(&h);
         assert_eq!((p.version(), p.flags(), p.header_len(), p.dlt()), (Some(0), Some(0), Some(8), Some(1)));
+    }
+
+    #[test]
+    fn mpls_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use crate::decode::field::check;
+        let table = [("label", mpls::LABEL), ("exp", mpls::EXP_S), ("bottom", mpls::EXP_S), ("ttl", mpls::TTL)];
+        check::table(mpls::ENTRY_LEN, &table, &[mpls::LABEL, mpls::EXP_S]);
+        let fields = [("label", mpls::ENTRY), ("exp", mpls::EXP_S), ("bottom", mpls::EXP_S), ("ttl", mpls::TTL)];
+        let h = [
+            0x00, 0x01, 0x40, 0x40, // label 20, exp 0, not bottom, TTL 64
+            0x00, 0x01, 0x51, 0x3f, // label 21, bottom, TTL 63
+        ];
+        let mut seen = check::Seen::default();
+        describe_mpls(&mut seen, &h, 0, h.len());
+        assert_eq!(seen.0.len(), 8);
+        assert_eq!((mpls_label(&h[..4]), mpls_label(&h[4..])), (20, 21));
+        let (first, second) = seen.0.split_at(4);
+        check::tree(&check::Seen(first.to_vec()), 0, &fields, &[]);
+        check::tree(&check::Seen(second.to_vec()), mpls::ENTRY_LEN, &fields, &[]);
     }
 
     #[test]
