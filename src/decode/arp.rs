@@ -1,14 +1,36 @@
 //! ARP (RFC 826): who has this IP address, tell me your MAC.
 
-use super::field::{Fields, Value, Visitor};
-use super::{arr, be16, Packet, Problem, Proto};
+use super::field::{get, get16, get8, Fields, Value, Visitor};
+use super::{arr, Packet, Problem, Proto};
+
+/// The message (RFC 826), relative to its first byte: a fixed part, then four
+/// addresses whose sizes it gives.
+mod field {
+    use crate::decode::field::Field;
+
+    pub const HW_TYPE: Field = 0..2;
+    pub const PROTO_TYPE: Field = 2..4;
+    pub const HW_SIZE: Field = 4..5;
+    pub const PROTO_SIZE: Field = 5..6;
+    pub const OPCODE: Field = 6..8;
+    /// The fixed part; the sender's hardware and protocol addresses, then the
+    /// target's, follow.
+    pub const HEADER_LEN: usize = OPCODE.end;
+    /// The sender's MAC, when hardware addresses are 6 bytes.
+    pub const SENDER_MAC: Field = HEADER_LEN..HEADER_LEN + 6;
+    /// The target's MAC where the Ethernet/IPv4 form puts it: after the sender's
+    /// MAC and 4-byte IPv4 address.
+    pub const TARGET_MAC: Field = SENDER_MAC.end + 4..SENDER_MAC.end + 10;
+}
+use field::HEADER_LEN;
 
 pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
     let b = &p.data[off..end];
     let avail = b.len();
-    let need = match (b.get(4), b.get(5)) {
-        (Some(h), Some(l)) => 8 + 2 * (usize::from(*h) + usize::from(*l)),
-        _ => 8,
+    let a = Arp::new(b);
+    let need = match (a.hw_size(), a.proto_size()) {
+        (Some(h), Some(l)) => HEADER_LEN + 2 * (usize::from(h) + usize::from(l)),
+        _ => HEADER_LEN,
     };
     if avail < need {
         p.push(Proto::Arp, off, end, end);
@@ -27,19 +49,19 @@ impl<'a> Arp<'a> {
         Arp(b)
     }
     pub fn hw_type(&self) -> Option<u16> {
-        be16(self.0, 0)
+        get16(self.0, field::HW_TYPE)
     }
     pub fn proto_type(&self) -> Option<u16> {
-        be16(self.0, 2)
+        get16(self.0, field::PROTO_TYPE)
     }
     pub fn hw_size(&self) -> Option<u8> {
-        self.0.get(4).copied()
+        get8(self.0, field::HW_SIZE)
     }
     pub fn proto_size(&self) -> Option<u8> {
-        self.0.get(5).copied()
+        get8(self.0, field::PROTO_SIZE)
     }
     pub fn opcode(&self) -> Option<u16> {
-        be16(self.0, 6)
+        get16(self.0, field::OPCODE)
     }
     /// True for the common Ethernet/IPv4 form.
     pub fn is_eth_ipv4(&self) -> bool {
@@ -58,19 +80,19 @@ impl<'a> Arp<'a> {
     /// Offsets of the sender's and target's protocol addresses: each follows a
     /// hardware address of `hw_size` bytes (RFC 826).
     fn spa(&self) -> usize {
-        8 + usize::from(self.hw_size().unwrap_or(0))
+        HEADER_LEN + usize::from(self.hw_size().unwrap_or(0))
     }
     fn tpa(&self) -> usize {
-        8 + 2 * usize::from(self.hw_size().unwrap_or(0)) + usize::from(self.proto_size().unwrap_or(0))
+        HEADER_LEN + 2 * usize::from(self.hw_size().unwrap_or(0)) + usize::from(self.proto_size().unwrap_or(0))
     }
     pub fn sender_mac(&self) -> Option<[u8; 6]> {
-        self.hw_is_mac().then(|| arr(self.0, 8)).flatten()
+        self.hw_is_mac().then(|| get(self.0, field::SENDER_MAC)).flatten()
     }
     pub fn sender_ip(&self) -> Option<[u8; 4]> {
         self.proto_is_ipv4().then(|| arr(self.0, self.spa())).flatten()
     }
     pub fn target_mac(&self) -> Option<[u8; 6]> {
-        self.hw_is_mac().then(|| arr(self.0, 18)).flatten()
+        self.hw_is_mac().then(|| get(self.0, field::TARGET_MAC)).flatten()
     }
     pub fn target_ip(&self) -> Option<[u8; 4]> {
         self.proto_is_ipv4().then(|| arr(self.0, self.tpa())).flatten()
@@ -112,13 +134,13 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     let mut f = Fields { v, base, avail: b.len() };
     if let Some(h) = a.hw_type() {
         let m = if h == 1 { "(Ethernet)" } else { "" };
-        f.f("hw.type", "Hardware type", 0..2, Some(Value::U(h.into())), Some(format_args!("{m}")));
+        f.f("hw.type", "Hardware type", field::HW_TYPE, Some(Value::U(h.into())), Some(format_args!("{m}")));
     }
     if let Some(t) = a.proto_type() {
         f.f(
             "proto.type",
             "Protocol type",
-            2..4,
+            field::PROTO_TYPE,
             Some(Value::Hex(t.into(), 4)),
             Some(super::link::EthertypeMeaning(t).args()),
         );
@@ -127,19 +149,25 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
         v.note("atmarp", format_args!("ATM ARP (RFC 2225): its variable-length addresses are not decoded"));
         return;
     }
-    f.f("hw.size", "Hardware size", 4..5, a.hw_size().map(|x| Value::U(x.into())), None);
-    f.f("proto.size", "Protocol size", 5..6, a.proto_size().map(|x| Value::U(x.into())), None);
-    f.f("opcode", "Opcode", 6..8, a.opcode().map(|x| Value::U(x.into())), Some(format_args!("({})", opcode_name(op))));
+    f.f("hw.size", "Hardware size", field::HW_SIZE, a.hw_size().map(|x| Value::U(x.into())), None);
+    f.f("proto.size", "Protocol size", field::PROTO_SIZE, a.proto_size().map(|x| Value::U(x.into())), None);
+    f.f(
+        "opcode",
+        "Opcode",
+        field::OPCODE,
+        a.opcode().map(|x| Value::U(x.into())),
+        Some(format_args!("({})", opcode_name(op))),
+    );
     let (spa, tpa) = (a.spa(), a.tpa());
     if b.len() < tpa + usize::from(a.proto_size().unwrap_or(0)) {
         // Wireshark reads all four addresses for the info column before it shows
         // any: with the message cut short, none is shown.
         return;
     }
-    f.f("src.hw_mac", "Sender MAC address", 8..14, a.sender_mac().map(Value::Mac), None);
+    f.f("src.hw_mac", "Sender MAC address", field::SENDER_MAC, a.sender_mac().map(Value::Mac), None);
     f.f("src.proto_ipv4", "Sender IP address", spa..spa + 4, a.sender_ip().map(Value::Ipv4), None);
     let tm = if op == 1 { Some(format_args!("(unknown yet: that is what the request asks)")) } else { None };
-    f.f("dst.hw_mac", "Target MAC address", 18..24, a.target_mac().map(Value::Mac), tm);
+    f.f("dst.hw_mac", "Target MAC address", field::TARGET_MAC, a.target_mac().map(Value::Mac), tm);
     f.f("dst.proto_ipv4", "Target IP address", tpa..tpa + 4, a.target_ip().map(Value::Ipv4), None);
     if a.is_gratuitous() {
         v.note("isgratuitous", format_args!("Gratuitous ARP: sender announces its own address"));
@@ -148,7 +176,45 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
 
 #[cfg(test)]
 mod tests {
+    use super::field::*;
     use super::*;
+    use crate::decode::field::{check, Field};
+
+    /// The fixed part, and the MACs where the Ethernet/IPv4 form has them.
+    const FIELDS: &[(&str, Field)] = &[
+        ("hw.type", HW_TYPE),
+        ("proto.type", PROTO_TYPE),
+        ("hw.size", HW_SIZE),
+        ("proto.size", PROTO_SIZE),
+        ("opcode", OPCODE),
+        ("src.hw_mac", SENDER_MAC),
+        ("dst.hw_mac", TARGET_MAC),
+    ];
+
+    #[test]
+    fn field_table_is_consistent_and_is_what_the_tree_highlights() {
+        check::table(HEADER_LEN, &FIELDS[..5], &[]);
+        let m = [
+            0x00, 0x01, // Ethernet
+            0x08, 0x00, // IPv4
+            6, 4, // address sizes
+            0x00, 0x01, // request
+            2, 0, 0, 0, 0, 1, // sender MAC
+            10, 0, 0, 1, // sender IP
+            0, 0, 0, 0, 0, 0, // target MAC
+            10, 0, 0, 2, // target IP
+        ];
+        // The Ethernet/IPv4 form's four addresses fill the message, without overlap.
+        let addrs = [("spa", SENDER_MAC.end..TARGET_MAC.start), ("tpa", TARGET_MAC.end..m.len())];
+        check::table(m.len(), &[FIELDS, &addrs].concat(), &[]);
+        let mut seen = check::Seen::default();
+        describe(&mut seen, &m, 14);
+        check::tree(&seen, 14, FIELDS, &["src.proto_ipv4", "dst.proto_ipv4"]);
+        let a = Arp::new(&m);
+        assert_eq!(a.sender_ip().map(|_| a.spa()), Some(SENDER_MAC.end));
+        assert_eq!(a.target_ip().map(|_| a.tpa()), Some(TARGET_MAC.end));
+        assert_eq!((a.sender_mac(), a.target_mac()), (Some([2, 0, 0, 0, 0, 1]), Some([0; 6])));
+    }
 
     #[test]
     fn ipv4_addresses_follow_hardware_addresses_of_any_length() {

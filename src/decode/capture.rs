@@ -3,12 +3,54 @@
 //! pseudo-header libpcap adds), Linux NFLOG (239) and Juniper's capture header
 //! (178). Each says which protocol follows; decoding goes on into it.
 
-use super::field::{Fields, Value, Visitor};
-use super::{arr, be16, be32, push_data, Packet, Proto};
+use super::field::{get, get16, get32, get8, Fields, Value, Visitor};
+use super::{be16, push_data, Packet, Proto};
 
-/// Solaris IPNET (`<inet/ipnet.h>`): version, address family, hook, data length,
-/// interface and group interface index, source and destination zone.
-pub const IPNET_HDR: usize = 24;
+/// Header layouts, relative to each header's first byte.
+mod field {
+    /// Solaris IPNET (`<inet/ipnet.h>`).
+    pub mod ipnet {
+        use crate::decode::field::Field;
+
+        pub const VERSION: Field = 0..1;
+        /// Solaris' own numbers, not the BSD ones.
+        pub const FAMILY: Field = 1..2;
+        /// Inbound, outbound, local.
+        pub const HOOK: Field = 2..4;
+        pub const PKTLEN: Field = 4..8;
+        pub const IFINDEX: Field = 8..12;
+        pub const GRIFINDEX: Field = 12..16;
+        pub const ZSRC: Field = 16..20;
+        pub const ZDST: Field = 20..24;
+        pub const HEADER_LEN: usize = ZDST.end;
+    }
+
+    /// IPoIB as libpcap writes it (LINKTYPE_IPOIB): a 40-byte pseudo-header standing
+    /// in for the InfiniBand global route header (all zero but the destination
+    /// address when the packet was unicast), then the 4-byte IPoIB header (RFC 4391
+    /// section 6: an ethertype and 2 reserved bytes).
+    pub mod ipoib {
+        use crate::decode::field::Field;
+
+        /// Zero when there is no route header, only the destination address.
+        pub const GRH_START: Field = 0..2;
+        /// Source QPN (the low 24 bits).
+        pub const SQPN_WORD: Field = 4..8;
+        pub const SQPN: Field = SQPN_WORD.start + 1..SQPN_WORD.end;
+        pub const SGID: Field = 8..24;
+        /// Without a route header: the destination's QPN (low 24 bits), just
+        /// before its GID.
+        pub const DQPN_WORD: Field = 20..24;
+        pub const DQPN: Field = DQPN_WORD.start + 1..DQPN_WORD.end;
+        pub const DGID: Field = 24..40;
+        pub const GRH_LEN: usize = DGID.end;
+        pub const TYPE: Field = GRH_LEN..GRH_LEN + 2;
+        pub const RESERVED: Field = TYPE.end..TYPE.end + 2;
+        pub const HEADER_LEN: usize = RESERVED.end;
+    }
+}
+use field::{ipnet, ipoib};
+use ipnet::HEADER_LEN as IPNET_HDR;
 
 /// Solaris' own address family numbers (not the BSD ones).
 const SOLARIS_AF_INET: u8 = 2;
@@ -19,7 +61,7 @@ pub(crate) fn decode_ipnet(p: &mut Packet<'_>, end: usize) {
         return super::link::truncated(p, Proto::Ipnet, 0, IPNET_HDR);
     }
     p.push(Proto::Ipnet, 0, IPNET_HDR, end);
-    match p.data[1] {
+    match get8(p.data, ipnet::FAMILY).unwrap_or(0) {
         SOLARIS_AF_INET => super::ipv4::decode(p, IPNET_HDR, end),
         SOLARIS_AF_INET6 => super::ipv6::decode(p, IPNET_HDR, end),
         _ => push_data(p, IPNET_HDR, end),
@@ -27,7 +69,7 @@ pub(crate) fn decode_ipnet(p: &mut Packet<'_>, end: usize) {
 }
 
 pub fn describe_ipnet<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
-    let family = b.get(1).copied().unwrap_or(0);
+    let family = get8(b, ipnet::FAMILY).unwrap_or(0);
     let fam_name = match family {
         SOLARIS_AF_INET => "Solaris AF_INET",
         SOLARIS_AF_INET6 => "Solaris AF_INET6",
@@ -35,30 +77,26 @@ pub fn describe_ipnet<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     };
     v.layer(Proto::Ipnet, base..base + IPNET_HDR, format_args!("Solaris IPNET"));
     let mut f = Fields { v, base, avail: b.len().min(IPNET_HDR) };
-    f.f("version", "Header version", 0..1, b.first().map(|x| Value::U((*x).into())), None);
-    f.f("family", "Address family", 1..2, Some(Value::U(family.into())), Some(format_args!("({fam_name})")));
-    let hook = be16(b, 2).unwrap_or(0);
+    f.f("version", "Header version", ipnet::VERSION, get8(b, ipnet::VERSION).map(|x| Value::U(x.into())), None);
+    let m = format_args!("({fam_name})");
+    f.f("family", "Address family", ipnet::FAMILY, Some(Value::U(family.into())), Some(m));
+    let hook = get16(b, ipnet::HOOK).unwrap_or(0);
     let hook_name = match hook {
         0 => "Inbound",
         1 => "Outbound",
         2 => "Local",
         _ => "unknown",
     };
-    f.f("htype", "Hook type", 2..4, Some(Value::U(hook.into())), Some(format_args!("({hook_name})")));
-    let u32f = |o: usize| be32(b, o).map(|x| Value::U(x.into()));
-    f.f("pktlen", "Data length", 4..8, u32f(4), None);
-    f.f("ifindex", "Interface index", 8..12, u32f(8), None);
-    f.f("grifindex", "Group interface index", 12..16, u32f(12), None);
-    f.f("zsrc", "Source Zone ID", 16..20, u32f(16), None);
-    f.f("zdst", "Destination Zone ID", 20..24, u32f(20), None);
+    f.f("htype", "Hook type", ipnet::HOOK, Some(Value::U(hook.into())), Some(format_args!("({hook_name})")));
+    let u32f = |r| get32(b, r).map(|x| Value::U(x.into()));
+    f.f("pktlen", "Data length", ipnet::PKTLEN, u32f(ipnet::PKTLEN), None);
+    f.f("ifindex", "Interface index", ipnet::IFINDEX, u32f(ipnet::IFINDEX), None);
+    f.f("grifindex", "Group interface index", ipnet::GRIFINDEX, u32f(ipnet::GRIFINDEX), None);
+    f.f("zsrc", "Source Zone ID", ipnet::ZSRC, u32f(ipnet::ZSRC), None);
+    f.f("zdst", "Destination Zone ID", ipnet::ZDST, u32f(ipnet::ZDST), None);
 }
 
-/// IPoIB as libpcap writes it (LINKTYPE_IPOIB): a 40-byte pseudo-header standing in
-/// for the InfiniBand global route header (all zero but the destination address
-/// when the packet was unicast), then the 4-byte IPoIB header (RFC 4391 section 6:
-/// an ethertype and 2 reserved bytes).
-pub const IPOIB_GRH: usize = 40;
-pub const IPOIB_HDR: usize = IPOIB_GRH + 4;
+use ipoib::HEADER_LEN as IPOIB_HDR;
 
 pub(crate) fn decode_ipoib(p: &mut Packet<'_>, end: usize) {
     if end < IPOIB_HDR {
@@ -66,7 +104,7 @@ pub(crate) fn decode_ipoib(p: &mut Packet<'_>, end: usize) {
     }
     p.push(Proto::Ipoib, 0, IPOIB_HDR, end);
     // Wireshark hands only these three on (packet-ipoib.c); anything else stays data.
-    match be16(p.data, IPOIB_GRH).unwrap_or(0) {
+    match get16(p.data, ipoib::TYPE).unwrap_or(0) {
         t @ (0x0800 | 0x86dd | 0x0806 | 0x8035) => super::decode_ethertype(p, t, IPOIB_HDR, end),
         _ => push_data(p, IPOIB_HDR, end),
     }
@@ -75,18 +113,20 @@ pub(crate) fn decode_ipoib(p: &mut Packet<'_>, end: usize) {
 pub fn describe_ipoib<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     v.layer(Proto::Ipoib, base..base + IPOIB_HDR, format_args!("IP over Infiniband"));
     let mut f = Fields { v, base, avail: b.len().min(IPOIB_HDR) };
-    let gid = |o: usize| arr::<16>(b, o).map(Value::Ipv6);
-    if be16(b, 0) == Some(0) {
+    let gid = |r| get::<16>(b, r).map(Value::Ipv6);
+    let qpn = |r| get32(b, r).map(|x| Value::Hex((x & 0xff_ffff).into(), 6));
+    if get16(b, ipoib::GRH_START) == Some(0) {
         // No route header: only the destination, in the last 20 bytes.
-        f.f("daddr.qpn", "Destination QPN", 21..24, be32(b, 20).map(|x| Value::Hex((x & 0xff_ffff).into(), 6)), None);
+        f.f("daddr.qpn", "Destination QPN", ipoib::DQPN, qpn(ipoib::DQPN_WORD), None);
     } else {
-        f.f("grh.sqpn", "Source QPN", 5..8, be32(b, 4).map(|x| Value::Hex((x & 0xff_ffff).into(), 6)), None);
-        f.f("grh.sgid", "Source GID", 8..24, gid(8), None);
+        f.f("grh.sqpn", "Source QPN", ipoib::SQPN, qpn(ipoib::SQPN_WORD), None);
+        f.f("grh.sgid", "Source GID", ipoib::SGID, gid(ipoib::SGID), None);
     }
-    f.f("dgid", "Destination GID", 24..40, gid(24), None);
-    let t = be16(b, IPOIB_GRH).unwrap_or(0);
-    f.f("type", "Type", 40..42, Some(Value::Hex(t.into(), 4)), Some(super::link::EthertypeMeaning(t).args()));
-    f.f("reserved", "Reserved", 42..44, be16(b, 42).map(|x| Value::Hex(x.into(), 4)), None);
+    f.f("dgid", "Destination GID", ipoib::DGID, gid(ipoib::DGID), None);
+    let t = get16(b, ipoib::TYPE).unwrap_or(0);
+    let m = super::link::EthertypeMeaning(t).args();
+    f.f("type", "Type", ipoib::TYPE, Some(Value::Hex(t.into(), 4)), Some(m));
+    f.f("reserved", "Reserved", ipoib::RESERVED, get16(b, ipoib::RESERVED).map(|x| Value::Hex(x.into(), 4)), None);
 }
 
 /// NFLOG (Linux netfilter's log, LINKTYPE_NFLOG): address family, version,
@@ -306,8 +346,52 @@ pub fn describe_juniper<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::field::check;
     use crate::decode::{decode, Problem};
     use crate::source::LinkType;
+
+    #[test]
+    fn ipoib_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use ipoib::*;
+        // With a route header, and with only the destination address.
+        let routed = [("grh.sqpn", SQPN), ("grh.sgid", SGID), ("dgid", DGID), ("type", TYPE), ("reserved", RESERVED)];
+        let unicast = [("daddr.qpn", DQPN), ("dgid", DGID), ("type", TYPE), ("reserved", RESERVED)];
+        check::table(HEADER_LEN, &routed, &[]);
+        check::table(HEADER_LEN, &unicast, &[]);
+        check::table(HEADER_LEN, &[("start", GRH_START), ("sqpn", SQPN_WORD), ("dqpn", DQPN_WORD)], &[]);
+        let mut h = vec![0u8; HEADER_LEN];
+        h[TYPE].copy_from_slice(&[0x08, 0x00]);
+        let mut seen = check::Seen::default();
+        describe_ipoib(&mut seen, &h, 0);
+        check::tree(&seen, 0, &unicast, &[]);
+        h[0] = 0x60; // a route header
+        let mut seen = check::Seen::default();
+        describe_ipoib(&mut seen, &h, 0);
+        check::tree(&seen, 0, &routed, &[]);
+    }
+
+    #[test]
+    fn ipnet_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use ipnet::*;
+        let fields = [
+            ("version", VERSION),
+            ("family", FAMILY),
+            ("htype", HOOK),
+            ("pktlen", PKTLEN),
+            ("ifindex", IFINDEX),
+            ("grifindex", GRIFINDEX),
+            ("zsrc", ZSRC),
+            ("zdst", ZDST),
+        ];
+        check::table(HEADER_LEN, &fields, &[]);
+        let mut h = vec![0u8; HEADER_LEN];
+        h[0] = 1; // version
+        h[1] = SOLARIS_AF_INET;
+        h[7] = 28; // data length
+        let mut seen = check::Seen::default();
+        describe_ipnet(&mut seen, &h, 0);
+        check::tree(&seen, 0, &fields, &[]);
+    }
 
     fn ip_udp() -> Vec<u8> {
         let mut ip = Vec::new();

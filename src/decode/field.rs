@@ -109,3 +109,108 @@ impl<V: Visitor> Fields<'_, V> {
         }
     }
 }
+
+/// A header field's bytes, counted from the header's first byte. Each protocol keeps
+/// its fields in one `mod field` table (smoltcp's `wire` layout) that decode, the
+/// accessors and `describe` all read, so an offset is written once: the hex dump
+/// then highlights exactly the bytes the accessor reads.
+pub(crate) type Field = Range<usize>;
+
+/// The byte of a one-byte field; `None` past the captured bytes.
+#[inline]
+pub(crate) fn get8(b: &[u8], r: Field) -> Option<u8> {
+    b.get(r.start).copied()
+}
+
+/// A big-endian 16-bit field; `None` past the captured bytes.
+#[inline]
+pub(crate) fn get16(b: &[u8], r: Field) -> Option<u16> {
+    Some(u16::from_be_bytes(get(b, r)?))
+}
+
+/// A big-endian 32-bit field; `None` past the captured bytes.
+#[inline]
+pub(crate) fn get32(b: &[u8], r: Field) -> Option<u32> {
+    Some(u32::from_be_bytes(get(b, r)?))
+}
+
+/// A field's bytes as an array (addresses); `None` past the captured bytes or if
+/// the field is not `N` bytes long.
+#[inline]
+pub(crate) fn get<const N: usize>(b: &[u8], r: Field) -> Option<[u8; N]> {
+    b.get(r)?.try_into().ok()
+}
+
+/// Checks a protocol's field table against itself and against what `describe`
+/// shows, the same way for every protocol.
+#[cfg(test)]
+pub(crate) mod check {
+    use super::*;
+
+    /// Every field lies within the minimum header, and two fields share bytes only
+    /// if both are bitfields (listed in `bits`) or they are the same range (a value
+    /// and its parts, shown under several keys).
+    pub fn table(min_len: usize, fields: &[(&str, Field)], bits: &[Field]) {
+        for (k, r) in fields {
+            assert!(r.start < r.end && r.end <= min_len, "{k}: {r:?} not inside the {min_len}-byte header");
+        }
+        for (i, (ka, a)) in fields.iter().enumerate() {
+            for (kb, b) in &fields[i + 1..] {
+                let overlap = a.start < b.end && b.start < a.end;
+                if overlap && a != b {
+                    assert!(
+                        bits.contains(a) && bits.contains(b),
+                        "{ka} {a:?} and {kb} {b:?} overlap but are not both bitfields"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The fields `describe` emitted (key, range from the header's first byte).
+    #[derive(Default)]
+    pub struct Seen(pub Vec<(&'static str, Range<usize>)>);
+
+    impl Visitor for Seen {
+        fn layer(&mut self, _: crate::decode::Proto, _: Range<usize>, _: fmt::Arguments<'_>) {}
+        fn field(
+            &mut self,
+            k: &'static str,
+            _: &'static str,
+            r: Range<usize>,
+            _: Value<'_>,
+            _: Option<fmt::Arguments<'_>>,
+        ) {
+            self.0.push((k, r));
+        }
+        fn group(
+            &mut self,
+            k: &'static str,
+            _: &'static str,
+            r: Range<usize>,
+            _: Option<Value<'_>>,
+            _: Option<fmt::Arguments<'_>>,
+        ) {
+            self.0.push((k, r));
+        }
+        fn end_group(&mut self) {}
+        fn note(&mut self, _: &'static str, _: fmt::Arguments<'_>) {}
+    }
+
+    /// Every table field was shown, at its table range shifted by `base`; every other
+    /// key shown is one of `others` (fields whose bytes are not a table field:
+    /// options, values computed over the whole header).
+    pub fn tree(seen: &Seen, base: usize, fields: &[(&str, Field)], others: &[&str]) {
+        for (k, r) in fields {
+            let want = base + r.start..base + r.end;
+            let got: Vec<_> = seen.0.iter().filter(|(sk, _)| sk == k).map(|(_, r)| r.clone()).collect();
+            assert_eq!(got, [want], "{k}: the tree highlights other bytes than the table says");
+        }
+        for (k, _) in &seen.0 {
+            assert!(
+                fields.iter().any(|(fk, _)| fk == k) || others.contains(k),
+                "{k}: shown by describe but neither in the table nor listed as computed"
+            );
+        }
+    }
+}

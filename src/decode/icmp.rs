@@ -3,27 +3,68 @@
 
 use std::fmt;
 
-use super::field::{Fields, Value, Visitor};
-use super::{arr, be16, push_data, Packet, Problem, Proto};
+use super::field::{get, get16, get8, Fields, Value, Visitor};
+use super::{push_data, Packet, Problem, Proto};
+
+/// ICMP (RFC 792) and ICMPv6 (RFC 4443 section 2.1) share the first bytes; the
+/// rest depends on the type. Relative to the message's first byte.
+pub(super) mod field {
+    use crate::decode::field::Field;
+
+    pub const TYPE: Field = 0..1;
+    pub const CODE: Field = 1..2;
+    pub const CHECKSUM: Field = 2..4;
+    /// Type, code and checksum: what every message has.
+    pub const MIN_LEN: usize = CHECKSUM.end;
+    /// Echo request and reply (RFC 792, RFC 4443 section 4).
+    pub const ECHO_IDENT: Field = 4..6;
+    pub const ECHO_SEQ: Field = 6..8;
+    /// The header as the layer shows it: an error's quoted datagram follows it
+    /// (RFC 792, RFC 4443 section 2.4), as do the echo data and ND's bodies.
+    pub const HEADER_LEN: usize = ECHO_SEQ.end;
+    /// Neighbour advertisement flags: router, solicited, override (RFC 4861 section 4.4).
+    pub const NA_FLAGS: Field = 4..5;
+    /// Neighbour solicitation and advertisement target (RFC 4861 sections 4.3, 4.4).
+    pub const ND_TARGET: Field = HEADER_LEN..HEADER_LEN + 16;
+    /// Where the options begin: router solicitation, router advertisement (after hop
+    /// limit, flags, lifetime, reachable time and retransmit timer), NS and NA.
+    pub const RS_OPTIONS: usize = HEADER_LEN;
+    pub const RA_OPTIONS: usize = 16;
+    pub const NS_NA_OPTIONS: usize = ND_TARGET.end;
+
+    /// A neighbour-discovery option (RFC 4861 section 4.6), relative to its first byte.
+    pub mod nd_opt {
+        use crate::decode::field::Field;
+
+        pub const TYPE: Field = 0..1;
+        /// In units of 8 bytes, type and length included.
+        pub const LEN: Field = 1..2;
+        /// A source or target link-layer address option's address, when a MAC
+        /// (length 1: 8 bytes in all).
+        pub const MAC: Field = 2..8;
+    }
+}
+use field::{HEADER_LEN, MIN_LEN};
 
 pub(crate) fn decode(p: &mut Packet<'_>, proto: Proto, off: usize, end: usize) {
     let avail = end - off;
-    if avail < 4 {
+    if avail < MIN_LEN {
         p.push(proto, off, end, end);
-        return p.fail(proto, off, Problem::Truncated { needed: 4, available: avail });
+        return p.fail(proto, off, Problem::Truncated { needed: MIN_LEN, available: avail });
     }
-    let hdr = avail.min(8);
+    let hdr = avail.min(HEADER_LEN);
     p.push(proto, off, off + hdr, end);
     // An error quotes the IP header and the first bytes of the datagram that caused
     // it (RFC 792, RFC 4443 section 2.4): decoded as tshark does, so a port
     // unreachable names the UDP ports it refers to. Never an error inside a quote.
+    let kind = p.data[off + field::TYPE.start];
     let error = match proto {
-        Proto::Icmp => matches!(p.data[off], 3 | 4 | 5 | 11 | 12),
-        _ => matches!(p.data[off], 1..=4),
+        Proto::Icmp => matches!(kind, 3 | 4 | 5 | 11 | 12),
+        _ => matches!(kind, 1..=4),
     };
-    if error && !p.quoting() && avail > 8 && p.n < super::MAX_LAYERS - 3 {
+    if error && !p.quoting() && avail > HEADER_LEN && p.n < super::MAX_LAYERS - 3 {
         p.quote = p.n;
-        let inner = off + 8;
+        let inner = off + HEADER_LEN;
         match (proto, p.data[inner] >> 4) {
             (Proto::Icmp, 4) => return super::ipv4::decode(p, inner, end),
             (Proto::Icmpv6, 6) => return super::ipv6::decode(p, inner, end),
@@ -42,40 +83,42 @@ impl<'a> Icmp<'a> {
         Icmp(b)
     }
     pub fn kind(&self) -> Option<u8> {
-        self.0.first().copied()
+        get8(self.0, field::TYPE)
     }
     pub fn code(&self) -> Option<u8> {
-        self.0.get(1).copied()
+        get8(self.0, field::CODE)
     }
     pub fn checksum(&self) -> Option<u16> {
-        be16(self.0, 2)
+        get16(self.0, field::CHECKSUM)
     }
     pub fn ident(&self) -> Option<u16> {
-        be16(self.0, 4)
+        get16(self.0, field::ECHO_IDENT)
     }
     pub fn seq(&self) -> Option<u16> {
-        be16(self.0, 6)
+        get16(self.0, field::ECHO_SEQ)
     }
     /// Neighbour solicitation/advertisement target (ICMPv6 types 135, 136).
     pub fn nd_target(&self) -> Option<std::net::Ipv6Addr> {
-        arr::<16>(self.0, 8).map(Into::into)
+        get::<16>(self.0, field::ND_TARGET).map(Into::into)
     }
     /// The link-layer address option of a neighbour-discovery message (RFC 4861
     /// section 4.6.1): source address in solicitations and adverts, target in NAs.
     pub fn nd_link_addr(&self, kind: u8) -> Option<[u8; 6]> {
         let (mut off, want) = match kind {
-            133 => (8, 1),
-            134 => (16, 1),
-            135 => (24, 1),
-            136 => (24, 2),
+            133 => (field::RS_OPTIONS, 1),
+            134 => (field::RA_OPTIONS, 1),
+            135 => (field::NS_NA_OPTIONS, 1),
+            136 => (field::NS_NA_OPTIONS, 2),
             _ => return None,
         };
-        while let (Some(&t), Some(&len)) = (self.0.get(off), self.0.get(off + 1)) {
+        use field::nd_opt;
+        let at = |off: usize, r: super::field::Field| off + r.start..off + r.end;
+        while let (Some(t), Some(len)) = (get8(self.0, at(off, nd_opt::TYPE)), get8(self.0, at(off, nd_opt::LEN))) {
             if len == 0 {
                 return None;
             }
             if t == want && len == 1 {
-                return arr(self.0, off + 2);
+                return get(self.0, at(off, nd_opt::MAC));
             }
             off += usize::from(len) * 8;
         }
@@ -83,6 +126,10 @@ impl<'a> Icmp<'a> {
     }
     pub fn bytes(&self) -> &'a [u8] {
         self.0
+    }
+    /// Neighbour advertisement flags (router 0x80, solicited 0x40, override 0x20).
+    pub fn na_flags(&self) -> Option<u8> {
+        get8(self.0, field::NA_FLAGS)
     }
 }
 
@@ -188,7 +235,7 @@ impl fmt::Display for Info<'_> {
                     }
                 }
                 (136, Some(tg)) => {
-                    let fl = self.msg.bytes().get(4).copied().unwrap_or(0);
+                    let fl = self.msg.na_flags().unwrap_or(0);
                     write!(f, " {tg}")?;
                     let names = [(0x80, "rtr"), (0x40, "sol"), (0x20, "ovr")];
                     let set: Vec<&str> = names.iter().filter(|(b, _)| fl & b != 0).map(|(_, n)| *n).collect();
@@ -215,28 +262,82 @@ pub fn describe<V: Visitor>(v: &mut V, proto: Proto, b: &[u8], base: usize, hdr_
     v.layer(proto, base..base + hdr_avail, format_args!("{}", proto.name()));
     let mut f = Fields { v, base, avail: hdr_avail };
     if let Some(t) = m.kind() {
-        f.f("type", "Type", 0..1, Some(Value::U(t.into())), Some(format_args!("({})", type_name(v6, t))));
+        f.f("type", "Type", field::TYPE, Some(Value::U(t.into())), Some(format_args!("({})", type_name(v6, t))));
         if let Some(c) = m.code() {
             let cn = code_name(v6, t, c);
             match cn {
-                Some(s) => f.f("code", "Code", 1..2, Some(Value::U(c.into())), Some(format_args!("({s})"))),
-                None => f.f("code", "Code", 1..2, Some(Value::U(c.into())), None),
+                Some(s) => f.f("code", "Code", field::CODE, Some(Value::U(c.into())), Some(format_args!("({s})"))),
+                None => f.f("code", "Code", field::CODE, Some(Value::U(c.into())), None),
             }
         }
         f.f(
             "checksum",
             "Checksum",
-            2..4,
+            field::CHECKSUM,
             m.checksum().map(|x| Value::Hex(x.into(), 4)),
             Some(format_args!("[{}]", cs.meaning())),
         );
-        if f.has(&(2..4)) {
-            let r = f.abs(2..4);
+        if f.has(&field::CHECKSUM) {
+            let r = f.abs(field::CHECKSUM);
             f.v.field("checksum.status", "Checksum Status", r, Value::Str(cs.key()), None);
         }
         if is_echo(v6, t) {
-            f.f("ident", "Identifier", 4..6, m.ident().map(|x| Value::U(x.into())), None);
-            f.f("seq", "Sequence Number", 6..8, m.seq().map(|x| Value::U(x.into())), None);
+            f.f("ident", "Identifier", field::ECHO_IDENT, m.ident().map(|x| Value::U(x.into())), None);
+            f.f("seq", "Sequence Number", field::ECHO_SEQ, m.seq().map(|x| Value::U(x.into())), None);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field::*;
+    use super::*;
+    use crate::decode::field::{check, Field};
+
+    const FIELDS: &[(&str, Field)] = &[
+        ("type", TYPE),
+        ("code", CODE),
+        ("checksum", CHECKSUM),
+        ("checksum.status", CHECKSUM),
+        ("ident", ECHO_IDENT),
+        ("seq", ECHO_SEQ),
+    ];
+
+    #[test]
+    fn field_table_is_consistent_and_is_what_the_tree_highlights() {
+        check::table(HEADER_LEN, FIELDS, &[]);
+        check::table(MIN_LEN, &FIELDS[..4], &[]);
+        // Neighbour discovery: the flags share the bytes an echo's identifier uses
+        // in other messages; the options follow the target.
+        let nd = [("type", TYPE), ("code", CODE), ("checksum", CHECKSUM), ("flags", NA_FLAGS), ("target", ND_TARGET)];
+        check::table(NS_NA_OPTIONS, &nd, &[]);
+        check::table(8, &[("type", nd_opt::TYPE), ("length", nd_opt::LEN), ("mac", nd_opt::MAC)], &[]);
+        // A neighbour solicitation with a source link-layer address option.
+        let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
+        ns.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]); // target
+        ns.extend_from_slice(&[1, 1, 2, 0, 0, 0, 0, 9]); // source link-layer address
+        let m = Icmp::new(&ns);
+        assert_eq!((m.nd_target().map(|a| a.segments()[7]), m.nd_link_addr(135)), (Some(1), Some([2, 0, 0, 0, 0, 9])));
+        assert_eq!(Icmp::new(&ns[..30]).nd_link_addr(135), None, "cut short: no address, no panic");
+        let echo = [
+            8, // echo request
+            0, // code
+            0xf7, 0xfd, // checksum
+            0x00, 0x01, // identifier
+            0x00, 0x01, // sequence number
+            b'h', b'i', // data
+        ];
+        for proto in [Proto::Icmp, Proto::Icmpv6] {
+            let mut m = echo;
+            m[0] = if proto == Proto::Icmp { 8 } else { 128 };
+            let mut seen = check::Seen::default();
+            describe(&mut seen, proto, &m, 34, HEADER_LEN, crate::decode::Checksum::Good);
+            check::tree(&seen, 34, FIELDS, &[]);
+        }
+        let m = Icmp::new(&echo);
+        assert_eq!(
+            (m.kind(), m.code(), m.checksum(), m.ident(), m.seq()),
+            (Some(8), Some(0), Some(0xf7fd), Some(1), Some(1))
+        );
     }
 }

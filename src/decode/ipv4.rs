@@ -2,23 +2,48 @@
 
 use std::fmt;
 
-use super::field::{Fields, Value, Visitor};
-use super::{arr, be16, decode_ip_proto, push_data, Packet, Problem, Proto};
+use super::field::{get, get16, get8, Fields, Value, Visitor};
+use super::{decode_ip_proto, push_data, Packet, Problem, Proto};
+
+/// The fixed header (RFC 791 section 3.1), relative to its first byte.
+pub(super) mod field {
+    use crate::decode::field::Field;
+
+    /// Version (high nibble) and header length in 32-bit words (low nibble).
+    pub const VER_IHL: Field = 0..1;
+    pub const DSFIELD: Field = 1..2;
+    pub const LENGTH: Field = 2..4;
+    pub const IDENT: Field = 4..6;
+    /// Three flag bits, then the 13-bit fragment offset in 8-byte units.
+    pub const FLG_OFF: Field = 6..8;
+    /// The byte holding the flags, as the tree highlights them.
+    pub const FLAGS: Field = FLG_OFF.start..FLG_OFF.start + 1;
+    pub const TTL: Field = 8..9;
+    pub const PROTOCOL: Field = 9..10;
+    pub const CHECKSUM: Field = 10..12;
+    pub const SRC_ADDR: Field = 12..16;
+    pub const DST_ADDR: Field = 16..20;
+    /// Both addresses, as the transport pseudo-header sums them (RFC 9293 section 3.1).
+    pub const ADDRS: Field = SRC_ADDR.start..DST_ADDR.end;
+    /// The header without options; the options follow up to the header length.
+    pub const HEADER_LEN: usize = DST_ADDR.end;
+}
+use field::HEADER_LEN;
 
 pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
     let b = &p.data[off..end];
     let avail = b.len();
-    let Some(&vihl) = b.first() else {
-        return p.fail(Proto::Ipv4, off, Problem::Truncated { needed: 20, available: 0 });
+    let Some(vihl) = get8(b, field::VER_IHL) else {
+        return p.fail(Proto::Ipv4, off, Problem::Truncated { needed: HEADER_LEN, available: 0 });
     };
     if vihl >> 4 != 4 {
-        p.push(Proto::Ipv4, off, off + avail.min(20), end);
+        p.push(Proto::Ipv4, off, off + avail.min(HEADER_LEN), end);
         return p.fail(Proto::Ipv4, off, Problem::BadVersion { version: vihl >> 4 });
     }
     let ihl = usize::from(vihl & 0x0f) * 4;
-    if ihl < 20 {
-        p.push(Proto::Ipv4, off, off + avail.min(20), end);
-        return p.fail(Proto::Ipv4, off, Problem::BadHeaderLen { value: ihl, min: 20 });
+    if ihl < HEADER_LEN {
+        p.push(Proto::Ipv4, off, off + avail.min(HEADER_LEN), end);
+        return p.fail(Proto::Ipv4, off, Problem::BadHeaderLen { value: ihl, min: HEADER_LEN });
     }
     if avail < ihl && p.quoting() {
         return push_data(p, off, end);
@@ -72,16 +97,16 @@ impl<'a> Ipv4<'a> {
         Ipv4(b)
     }
     pub fn version(&self) -> Option<u8> {
-        self.0.first().map(|b| b >> 4)
+        get8(self.0, field::VER_IHL).map(|b| b >> 4)
     }
     pub fn header_len(&self) -> Option<usize> {
-        self.0.first().map(|b| usize::from(b & 0x0f) * 4)
+        get8(self.0, field::VER_IHL).map(|b| usize::from(b & 0x0f) * 4)
     }
     pub fn dsfield(&self) -> Option<u8> {
-        self.0.get(1).copied()
+        get8(self.0, field::DSFIELD)
     }
     pub fn total_len(&self) -> Option<u16> {
-        be16(self.0, 2)
+        get16(self.0, field::LENGTH)
     }
     /// Total length, or for 0 (TCP segmentation offload writes 0 before the NIC
     /// fills it in) the bytes on the wire, as Wireshark assumes; never more than
@@ -93,10 +118,10 @@ impl<'a> Ipv4<'a> {
         }
     }
     pub fn id(&self) -> Option<u16> {
-        be16(self.0, 4)
+        get16(self.0, field::IDENT)
     }
     pub fn flags(&self) -> Option<u8> {
-        self.0.get(6).map(|b| b >> 5)
+        get8(self.0, field::FLAGS).map(|b| b >> 5)
     }
     pub fn dont_fragment(&self) -> bool {
         self.flags().is_some_and(|f| f & 2 != 0)
@@ -106,31 +131,31 @@ impl<'a> Ipv4<'a> {
     }
     /// Fragment offset in bytes.
     pub fn fragment_offset(&self) -> Option<u32> {
-        be16(self.0, 6).map(|v| u32::from(v & 0x1fff) * 8)
+        get16(self.0, field::FLG_OFF).map(|v| u32::from(v & 0x1fff) * 8)
     }
     pub fn is_fragment(&self) -> bool {
         self.more_fragments() || self.fragment_offset().unwrap_or(0) > 0
     }
     pub fn ttl(&self) -> Option<u8> {
-        self.0.get(8).copied()
+        get8(self.0, field::TTL)
     }
     pub fn protocol(&self) -> Option<u8> {
-        self.0.get(9).copied()
+        get8(self.0, field::PROTOCOL)
     }
     pub fn checksum(&self) -> Option<u16> {
-        be16(self.0, 10)
+        get16(self.0, field::CHECKSUM)
     }
     pub fn src(&self) -> Option<std::net::Ipv4Addr> {
-        arr::<4>(self.0, 12).map(Into::into)
+        get::<4>(self.0, field::SRC_ADDR).map(Into::into)
     }
     pub fn dst(&self) -> Option<std::net::Ipv4Addr> {
-        arr::<4>(self.0, 16).map(Into::into)
+        get::<4>(self.0, field::DST_ADDR).map(Into::into)
     }
     pub fn src_bytes(&self) -> Option<[u8; 4]> {
-        arr(self.0, 12)
+        get(self.0, field::SRC_ADDR)
     }
     pub fn dst_bytes(&self) -> Option<[u8; 4]> {
-        arr(self.0, 16)
+        get(self.0, field::DST_ADDR)
     }
     /// `Some(true)` if the header checksum verifies, `None` if the header was not all captured.
     pub fn checksum_ok(&self) -> Option<bool> {
@@ -198,25 +223,31 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
         _ => v.layer(Proto::Ipv4, base..base + hdr_avail, format_args!("Internet Protocol Version 4")),
     }
     let mut f = Fields { v, base, avail: hdr_avail };
-    f.f("version", "Version", 0..1, ip.version().map(|x| Value::U(x.into())), None);
+    f.f("version", "Version", field::VER_IHL, ip.version().map(|x| Value::U(x.into())), None);
     let hl = ip.header_len().unwrap_or(0);
-    f.f("hdr_len", "Header Length", 0..1, Some(Value::U(hl as u64)), Some(format_args!("bytes ({})", hl / 4)));
-    if hl < 20 || ip.version() != Some(4) {
+    f.f(
+        "hdr_len",
+        "Header Length",
+        field::VER_IHL,
+        Some(Value::U(hl as u64)),
+        Some(format_args!("bytes ({})", hl / 4)),
+    );
+    if hl < HEADER_LEN || ip.version() != Some(4) {
         return;
     }
     if let Some(ds) = ip.dsfield() {
-        f.f("dsfield", "Differentiated Services Field", 1..2, Some(Value::Hex(ds.into(), 2)), None);
+        f.f("dsfield", "Differentiated Services Field", field::DSFIELD, Some(Value::Hex(ds.into(), 2)), None);
         f.f(
             "dsfield.dscp",
             "Differentiated Services Codepoint",
-            1..2,
+            field::DSFIELD,
             Some(Value::U((ds >> 2).into())),
             Some(format_args!("({})", dscp_name(ds >> 2))),
         );
         f.f(
             "dsfield.ecn",
             "Explicit Congestion Notification",
-            1..2,
+            field::DSFIELD,
             Some(Value::U((ds & 3).into())),
             Some(format_args!("({})", ecn_name(ds & 3))),
         );
@@ -224,23 +255,23 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
     match ip.total_len() {
         Some(0) => {
             let m = format_args!("(field is 0: assuming TCP segmentation offload; the frame gives {reported})");
-            f.f("len", "Total Length", 2..4, Some(Value::U(reported as u64)), Some(m))
+            f.f("len", "Total Length", field::LENGTH, Some(Value::U(reported as u64)), Some(m))
         }
         Some(n) if usize::from(n) > reported && quoted => {
             let m = format_args!("[the error quotes the first {reported} bytes]");
-            f.f("len", "Total Length", 2..4, Some(Value::U(n.into())), Some(m))
+            f.f("len", "Total Length", field::LENGTH, Some(Value::U(n.into())), Some(m))
         }
         Some(n) if usize::from(n) > reported => {
             let m = format_args!("[exceeds the {reported} bytes of the packet]");
-            f.f("len", "Total Length", 2..4, Some(Value::U(n.into())), Some(m))
+            f.f("len", "Total Length", field::LENGTH, Some(Value::U(n.into())), Some(m))
         }
-        Some(n) => f.f("len", "Total Length", 2..4, Some(Value::U(n.into())), None),
+        Some(n) => f.f("len", "Total Length", field::LENGTH, Some(Value::U(n.into())), None),
         None => {}
     }
     f.f(
         "id",
         "Identification",
-        4..6,
+        field::IDENT,
         ip.id().map(|x| Value::Hex(x.into(), 4)),
         Some(format_args!("({})", ip.id().unwrap_or(0))),
     );
@@ -251,29 +282,29 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
             0 => "none",
             _ => "several set",
         };
-        f.v.group("flags", "Flags", f.abs(6..7), Some(Value::Hex(fl.into(), 1)), Some(format_args!("({m})")));
+        f.v.group("flags", "Flags", f.abs(field::FLAGS), Some(Value::Hex(fl.into(), 1)), Some(format_args!("({m})")));
         f.f(
             "flags.rb",
             "Reserved bit",
-            6..7,
+            field::FLAGS,
             Some(Value::U(((fl >> 2) & 1).into())),
             Some(format_args!("(must be 0)")),
         );
-        f.f("flags.df", "Don't fragment", 6..7, Some(Value::U(((fl >> 1) & 1).into())), None);
-        f.f("flags.mf", "More fragments", 6..7, Some(Value::U((fl & 1).into())), None);
+        f.f("flags.df", "Don't fragment", field::FLAGS, Some(Value::U(((fl >> 1) & 1).into())), None);
+        f.f("flags.mf", "More fragments", field::FLAGS, Some(Value::U((fl & 1).into())), None);
         f.v.end_group();
     }
     f.f(
         "frag_offset",
         "Fragment Offset",
-        6..8,
+        field::FLG_OFF,
         ip.fragment_offset().map(|x| Value::U(x.into())),
         Some(format_args!("bytes")),
     );
     f.f(
         "ttl",
         "Time to Live",
-        8..9,
+        field::TTL,
         ip.ttl().map(|x| Value::U(x.into())),
         Some(format_args!("(hops left before a router drops it)")),
     );
@@ -281,7 +312,7 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
         f.f(
             "proto",
             "Protocol",
-            9..10,
+            field::PROTOCOL,
             Some(Value::U(pr.into())),
             Some(format_args!("({})", super::ip_proto_name(pr))),
         );
@@ -290,7 +321,7 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
     f.f(
         "checksum",
         "Header Checksum",
-        10..12,
+        field::CHECKSUM,
         ip.checksum().map(|x| Value::Hex(x.into(), 4)),
         Some(format_args!(
             "[{}]",
@@ -301,14 +332,14 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
             }
         )),
     );
-    if f.has(&(10..12)) {
-        let r = f.abs(10..12);
+    if f.has(&field::CHECKSUM) {
+        let r = f.abs(field::CHECKSUM);
         f.v.field("checksum.status", "Header checksum status", r, Value::Str(st.key()), None);
     }
-    f.f("src", "Source Address", 12..16, ip.src_bytes().map(Value::Ipv4), None);
-    f.f("dst", "Destination Address", 16..20, ip.dst_bytes().map(Value::Ipv4), None);
-    if hl > 20 && hdr_avail > 20 {
-        describe_options(&mut f, &b[20..hl.min(hdr_avail)]);
+    f.f("src", "Source Address", field::SRC_ADDR, ip.src_bytes().map(Value::Ipv4), None);
+    f.f("dst", "Destination Address", field::DST_ADDR, ip.dst_bytes().map(Value::Ipv4), None);
+    if hl > HEADER_LEN && hdr_avail > HEADER_LEN {
+        describe_options(&mut f, &b[HEADER_LEN..hl.min(hdr_avail)]);
     }
 }
 
@@ -327,12 +358,18 @@ fn option_name(t: u8) -> &'static str {
 }
 
 fn describe_options<V: Visitor>(f: &mut Fields<'_, V>, opts: &[u8]) {
-    f.v.group("options", "Options", f.abs(20..20 + opts.len()), None, Some(format_args!("({} bytes)", opts.len())));
+    f.v.group(
+        "options",
+        "Options",
+        f.abs(HEADER_LEN..HEADER_LEN + opts.len()),
+        None,
+        Some(format_args!("({} bytes)", opts.len())),
+    );
     let mut i = 0;
     while i < opts.len() {
         let t = opts[i];
         let len = if t == 0 || t == 1 { 1 } else { opts.get(i + 1).map(|l| usize::from(*l)).unwrap_or(1).max(2) };
-        let r = 20 + i..20 + (i + len).min(opts.len());
+        let r = HEADER_LEN + i..HEADER_LEN + (i + len).min(opts.len());
         let name = option_name(t);
         f.v.field("option.type", "Option", f.abs(r), Value::U(t.into()), Some(format_args!("({name}, {len} bytes)")));
         if t == 0 {
@@ -346,5 +383,55 @@ fn describe_options<V: Visitor>(f: &mut Fields<'_, V>, opts: &[u8]) {
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.key())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field::*;
+    use super::*;
+    use crate::decode::field::{check, Field};
+
+    /// The tree key of each table field (sub-fields of a byte under their own keys).
+    const FIELDS: &[(&str, Field)] = &[
+        ("version", VER_IHL),
+        ("hdr_len", VER_IHL),
+        ("dsfield", DSFIELD),
+        ("dsfield.dscp", DSFIELD),
+        ("dsfield.ecn", DSFIELD),
+        ("len", LENGTH),
+        ("id", IDENT),
+        ("flags", FLAGS),
+        ("flags.rb", FLAGS),
+        ("flags.df", FLAGS),
+        ("flags.mf", FLAGS),
+        ("frag_offset", FLG_OFF),
+        ("ttl", TTL),
+        ("proto", PROTOCOL),
+        ("checksum", CHECKSUM),
+        ("checksum.status", CHECKSUM),
+        ("src", SRC_ADDR),
+        ("dst", DST_ADDR),
+    ];
+
+    #[test]
+    fn field_table_is_consistent_and_is_what_the_tree_highlights() {
+        check::table(HEADER_LEN, FIELDS, &[VER_IHL, FLAGS, FLG_OFF]);
+        let h = [
+            0x46, // version 4, header length 6 words
+            0xb8, // DSCP 46 (EF), ECN 0
+            0x00, 0x18, // total length 24
+            0x12, 0x34, // identification
+            0x40, 0x00, // don't fragment, offset 0
+            0x40, // TTL 64
+            0x11, // UDP
+            0x00, 0x00, // checksum (wrong: still shown)
+            10, 0, 0, 1, // source
+            10, 0, 0, 2, // destination
+            0x94, 0x04, 0x00, 0x00, // router alert option
+        ];
+        let mut seen = check::Seen::default();
+        describe(&mut seen, &h, 14, h.len(), h.len(), false);
+        check::tree(&seen, 14, FIELDS, &["options", "option.type"]);
     }
 }

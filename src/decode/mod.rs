@@ -677,12 +677,12 @@ pub fn transport_checksum(p: &Packet<'_>, l: &Layer) -> Checksum {
         return Checksum::Unverified;
     }
     let seg = &seg[..claimed as usize];
-    let stored_off = match l.proto {
-        Proto::Tcp => 16,
-        Proto::Udp => 6,
-        _ => 2,
+    let stored_at = match l.proto {
+        Proto::Tcp => tcp::field::CHECKSUM,
+        Proto::Udp => udp::field::CHECKSUM,
+        _ => icmp::field::CHECKSUM,
     };
-    let Some(stored) = be16(seg, stored_off) else {
+    let Some(stored) = field::get16(seg, stored_at) else {
         return Checksum::Unverified;
     };
     if l.proto == Proto::Udp && stored == 0 && ip.proto == Proto::Ipv4 {
@@ -700,8 +700,8 @@ pub fn transport_checksum(p: &Packet<'_>, l: &Layer) -> Checksum {
     } else {
         let ipb = &p.data[ip.start..ip.hdr_end];
         let s = match ip.proto {
-            Proto::Ipv4 => w::add_slice(0, ipb.get(12..20).unwrap_or(&[])),
-            _ => w::add_slice(0, ipb.get(8..40).unwrap_or(&[])),
+            Proto::Ipv4 => w::add_slice(0, ipb.get(ipv4::field::ADDRS).unwrap_or(&[])),
+            _ => w::add_slice(0, ipb.get(ipv6::field::ADDRS).unwrap_or(&[])),
         };
         let s = w::add_2bytes(s, [0, proto_num]);
         w::add_4bytes(s, claimed.to_be_bytes())
@@ -764,10 +764,11 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
                 let quoted = match p.quote_start() {
                     Some(q) if quoted => {
                         let icmp = &p.layers[q - 1];
-                        let whole = tcp::Tcp::new(b).header_len().is_some_and(|h| h >= 20 && hdr >= h);
+                        let whole =
+                            tcp::Tcp::new(b).header_len().is_some_and(|h| h >= tcp::field::HEADER_LEN && hdr >= h);
                         match icmp.proto {
                             Proto::Icmpv6 => tcp::Quoted::Icmpv6,
-                            _ if whole && p.data[icmp.start] != 5 => tcp::Quoted::Icmp,
+                            _ if whole && p.data[icmp.start + icmp::field::TYPE.start] != 5 => tcp::Quoted::Icmp,
                             _ => tcp::Quoted::IcmpShort,
                         }
                     }

@@ -2,8 +2,37 @@
 
 use std::fmt;
 
-use super::field::{Fields, Value, Visitor};
-use super::{be16, be32, push_data, Packet, Problem, Proto};
+use super::field::{get16, get32, get8, Fields, Value, Visitor};
+use super::{be32, push_data, Packet, Problem, Proto};
+
+/// The fixed header (RFC 9293 section 3.1), relative to its first byte.
+pub(super) mod field {
+    use crate::decode::field::Field;
+
+    pub const SRC_PORT: Field = 0..2;
+    pub const DST_PORT: Field = 2..4;
+    /// Both ports: what identifies the connection (and all an ICMP error must quote
+    /// before the sequence number).
+    pub const PORTS: Field = SRC_PORT.start..DST_PORT.end;
+    pub const SEQ_NUM: Field = 4..8;
+    pub const ACK_NUM: Field = 8..12;
+    /// Header length in 32-bit words (high nibble), as the tree highlights it.
+    pub const DATA_OFF: Field = 12..13;
+    /// The low 12 bits: reserved, AE, CWR ... FIN.
+    pub const FLAGS: Field = DATA_OFF.start..14;
+    pub const WINDOW: Field = 14..16;
+    pub const CHECKSUM: Field = 16..18;
+    pub const URGENT: Field = 18..20;
+    /// The header without options; the options follow up to the header length.
+    pub const HEADER_LEN: usize = URGENT.end;
+}
+use field::HEADER_LEN;
+
+/// The header length the data offset of the header at `b[off..]` gives; the caller
+/// has checked the byte is there.
+fn data_off(b: &[u8], off: usize) -> usize {
+    usize::from(b[off + field::DATA_OFF.start] >> 4) * 4
+}
 
 pub const FIN: u16 = 0x001;
 pub const SYN: u16 = 0x002;
@@ -17,18 +46,18 @@ pub const AE: u16 = 0x100;
 
 pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
     let avail = end - off;
-    if p.quoting() && avail >= 4 && (avail < 20 || avail < usize::from(p.data[off + 12] >> 4) * 4) {
+    if p.quoting() && avail >= field::PORTS.end && (avail < HEADER_LEN || avail < data_off(p.data, off)) {
         // An ICMP error quotes the first 8 bytes: ports and sequence number.
         return p.push(Proto::Tcp, off, end, end);
     }
-    if avail < 20 {
+    if avail < HEADER_LEN {
         p.push(Proto::Tcp, off, end, end);
-        return p.fail(Proto::Tcp, off, Problem::Truncated { needed: 20, available: avail });
+        return p.fail(Proto::Tcp, off, Problem::Truncated { needed: HEADER_LEN, available: avail });
     }
-    let hl = usize::from(p.data[off + 12] >> 4) * 4;
-    if hl < 20 {
-        p.push(Proto::Tcp, off, off + 20, end);
-        return p.fail(Proto::Tcp, off, Problem::BadHeaderLen { value: hl, min: 20 });
+    let hl = data_off(p.data, off);
+    if hl < HEADER_LEN {
+        p.push(Proto::Tcp, off, off + HEADER_LEN, end);
+        return p.fail(Proto::Tcp, off, Problem::BadHeaderLen { value: hl, min: HEADER_LEN });
     }
     if avail < hl {
         p.push(Proto::Tcp, off, end, end);
@@ -47,40 +76,40 @@ impl<'a> Tcp<'a> {
         Tcp(b)
     }
     pub fn src_port(&self) -> Option<u16> {
-        be16(self.0, 0)
+        get16(self.0, field::SRC_PORT)
     }
     pub fn dst_port(&self) -> Option<u16> {
-        be16(self.0, 2)
+        get16(self.0, field::DST_PORT)
     }
     pub fn seq(&self) -> Option<u32> {
-        be32(self.0, 4)
+        get32(self.0, field::SEQ_NUM)
     }
     pub fn ack(&self) -> Option<u32> {
-        be32(self.0, 8)
+        get32(self.0, field::ACK_NUM)
     }
     pub fn header_len(&self) -> Option<usize> {
-        self.0.get(12).map(|b| usize::from(b >> 4) * 4)
+        get8(self.0, field::DATA_OFF).map(|b| usize::from(b >> 4) * 4)
     }
     /// The 12 flag bits (reserved, AE, CWR ... FIN), as Wireshark's `tcp.flags`.
     pub fn flags(&self) -> Option<u16> {
-        be16(self.0, 12).map(|v| v & 0x0fff)
+        get16(self.0, field::FLAGS).map(|v| v & 0x0fff)
     }
     pub fn has(&self, flag: u16) -> bool {
         self.flags().is_some_and(|f| f & flag != 0)
     }
     pub fn window(&self) -> Option<u16> {
-        be16(self.0, 14)
+        get16(self.0, field::WINDOW)
     }
     pub fn checksum(&self) -> Option<u16> {
-        be16(self.0, 16)
+        get16(self.0, field::CHECKSUM)
     }
     pub fn urgent(&self) -> Option<u16> {
-        be16(self.0, 18)
+        get16(self.0, field::URGENT)
     }
     /// The option bytes that were captured.
     pub fn options_bytes(&self) -> &'a [u8] {
-        let hl = self.header_len().unwrap_or(20).max(20);
-        self.0.get(20..hl.min(self.0.len())).unwrap_or(&[])
+        let hl = self.header_len().unwrap_or(HEADER_LEN).max(HEADER_LEN);
+        self.0.get(HEADER_LEN..hl.min(self.0.len())).unwrap_or(&[])
     }
     pub fn options(&self) -> Options<'a> {
         Options { b: self.options_bytes(), i: 0 }
@@ -268,13 +297,13 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
     }
     let mut f = Fields { v, base, avail: hdr_avail };
     // Wireshark reads both ports before it shows either.
-    if hdr_avail < 4 {
+    if hdr_avail < field::PORTS.end {
         return;
     }
-    f.f("srcport", "Source Port", 0..2, t.src_port().map(|x| Value::U(x.into())), None);
-    f.f("dstport", "Destination Port", 2..4, t.dst_port().map(|x| Value::U(x.into())), None);
-    if let (Some(s), true) = (ctx.stream, f.has(&(0..4))) {
-        let r = f.abs(0..4);
+    f.f("srcport", "Source Port", field::SRC_PORT, t.src_port().map(|x| Value::U(x.into())), None);
+    f.f("dstport", "Destination Port", field::DST_PORT, t.dst_port().map(|x| Value::U(x.into())), None);
+    if let (Some(s), true) = (ctx.stream, f.has(&field::PORTS)) {
+        let r = f.abs(field::PORTS);
         f.v.field(
             "stream",
             "Stream index",
@@ -284,19 +313,19 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
         );
     }
     if ctx.quoted == Quoted::IcmpShort {
-        f.f("seq", "Sequence Number", 4..8, t.seq().map(|x| Value::U(x.into())), None);
+        f.f("seq", "Sequence Number", field::SEQ_NUM, t.seq().map(|x| Value::U(x.into())), None);
         f.v.note("quoted", format_args!("the first bytes of the segment an ICMP error refers to"));
         return;
     }
-    if hdr_avail < 16 {
+    if hdr_avail < field::WINDOW.end {
         // Wireshark reads the fixed header through the window before it shows more
         // than the ports; from there on, each field whose bytes are there.
-        f.v.note("short", format_args!("only {hdr_avail} of the 20 bytes of the fixed header are present"));
+        f.v.note("short", format_args!("only {hdr_avail} of the {HEADER_LEN} bytes of the fixed header are present"));
         return;
     }
     let hl = t.header_len().unwrap_or(0);
     if let Some(l) = ctx.seg_len {
-        if f.has(&(0..4)) {
+        if f.has(&field::PORTS) {
             let r = f.abs(0..hdr_avail);
             f.v.field("len", "TCP Segment Len", r, Value::U(l.into()), Some(format_args!("(payload bytes)")));
         }
@@ -305,20 +334,20 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
         Some(r) => f.f(
             "seq",
             "Sequence Number",
-            4..8,
+            field::SEQ_NUM,
             Some(Value::U(r.into())),
             Some(format_args!("(relative sequence number)")),
         ),
-        None => f.f("seq", "Sequence Number", 4..8, t.seq().map(|x| Value::U(x.into())), None),
+        None => f.f("seq", "Sequence Number", field::SEQ_NUM, t.seq().map(|x| Value::U(x.into())), None),
     }
     if ctx.quoted != Quoted::Icmp {
-        f.f("seq_raw", "Sequence Number (raw)", 4..8, t.seq().map(|x| Value::U(x.into())), None);
+        f.f("seq_raw", "Sequence Number (raw)", field::SEQ_NUM, t.seq().map(|x| Value::U(x.into())), None);
     }
     if let (Some(l), Some(s), Some(fl)) = (ctx.seg_len, ctx.rel_seq.or(t.seq()), t.flags()) {
         // SYN and FIN each consume one sequence number (RFC 9293 section 3.4).
         let next = s.wrapping_add(l + u32::from(fl & SYN != 0) + u32::from(fl & FIN != 0));
-        if f.has(&(4..8)) && (l > 0 || fl & (SYN | FIN) != 0) {
-            let r = f.abs(4..8);
+        if f.has(&field::SEQ_NUM) && (l > 0 || fl & (SYN | FIN) != 0) {
+            let r = f.abs(field::SEQ_NUM);
             f.v.field(
                 "nxtseq",
                 "Next Sequence Number",
@@ -331,13 +360,13 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
             );
         }
     }
-    if hl < 20 {
+    if hl < HEADER_LEN {
         f.f(
             "hdr_len",
             "Header Length",
-            12..13,
+            field::DATA_OFF,
             Some(Value::U(hl as u64)),
-            Some(format_args!("bytes ({}): bogus, must be at least 20", hl / 4)),
+            Some(format_args!("bytes ({}): bogus, must be at least {HEADER_LEN}", hl / 4)),
         );
         return;
     }
@@ -346,23 +375,23 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
         Some(r) if acked => f.f(
             "ack",
             "Acknowledgment Number",
-            8..12,
+            field::ACK_NUM,
             Some(Value::U(r.into())),
             Some(format_args!("(relative ack number)")),
         ),
         _ => f.f(
             "ack",
             "Acknowledgment Number",
-            8..12,
+            field::ACK_NUM,
             t.ack().map(|x| Value::U(x.into())),
             if acked { None } else { Some(format_args!("(ACK flag not set: ignored)")) },
         ),
     }
-    f.f("ack_raw", "Acknowledgment number (raw)", 8..12, t.ack().map(|x| Value::U(x.into())), None);
+    f.f("ack_raw", "Acknowledgment number (raw)", field::ACK_NUM, t.ack().map(|x| Value::U(x.into())), None);
     f.f(
         "hdr_len",
         "Header Length",
-        12..13,
+        field::DATA_OFF,
         t.header_len().map(|x| Value::U(x as u64)),
         Some(format_args!("bytes ({})", hl / 4)),
     );
@@ -370,7 +399,7 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
         f.v.group(
             "flags",
             "Flags",
-            f.abs(12..14),
+            f.abs(field::FLAGS),
             Some(Value::Hex(fl.into(), 3)),
             Some(format_args!("({})", FlagList(fl))),
         );
@@ -390,40 +419,40 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr_avail: usize, 
             let on = fl & mask != 0;
             let val = if key == "flags.res" { u64::from((fl & mask) >> 9) } else { u64::from(on) };
             if on && !meaning.is_empty() {
-                f.f(key, label, 12..14, Some(Value::U(val)), Some(format_args!("{meaning}")));
+                f.f(key, label, field::FLAGS, Some(Value::U(val)), Some(format_args!("{meaning}")));
             } else {
-                f.f(key, label, 12..14, Some(Value::U(val)), None);
+                f.f(key, label, field::FLAGS, Some(Value::U(val)), None);
             }
         }
         let mut buf = [0u8; 36];
         let s = flag_str(fl, &mut buf);
-        f.f("flags.str", "TCP Flags", 12..14, Some(Value::Str(s)), None);
+        f.f("flags.str", "TCP Flags", field::FLAGS, Some(Value::Str(s)), None);
         f.v.end_group();
     }
     f.f(
         "window_size_value",
         "Window",
-        14..16,
+        field::WINDOW,
         t.window().map(|x| Value::U(x.into())),
         Some(format_args!("(bytes the receiver can take, before scaling)")),
     );
     if let (Some(w), Some(sh)) = (t.window(), ctx.win_shift) {
         let m = format_args!("(window x {}: bytes the receiver can take now)", 1u32 << sh);
-        f.f("window_size", "Calculated window size", 14..16, Some(Value::U(u64::from(w) << sh)), Some(m));
+        f.f("window_size", "Calculated window size", field::WINDOW, Some(Value::U(u64::from(w) << sh)), Some(m));
     }
     let cs = ctx.checksum;
     f.f(
         "checksum",
         "Checksum",
-        16..18,
+        field::CHECKSUM,
         t.checksum().map(|x| Value::Hex(x.into(), 4)),
         Some(format_args!("[{}]", cs.meaning())),
     );
-    if f.has(&(16..18)) {
-        let r = f.abs(16..18);
+    if f.has(&field::CHECKSUM) {
+        let r = f.abs(field::CHECKSUM);
         f.v.field("checksum.status", "Checksum Status", r, Value::Str(cs.key()), None);
     }
-    f.f("urgent_pointer", "Urgent Pointer", 18..20, t.urgent().map(|x| Value::U(x.into())), None);
+    f.f("urgent_pointer", "Urgent Pointer", field::URGENT, t.urgent().map(|x| Value::U(x.into())), None);
     let opts = t.options_bytes();
     if !opts.is_empty() {
         describe_options(&mut f, t);
@@ -437,10 +466,10 @@ fn describe_analysis<V: Visitor>(f: &mut Fields<'_, V>, a: &crate::decode::tcp_a
     use crate::decode::tcp_analysis::Flags;
     use std::fmt::Write;
     let shown = Flags(a.flags.0 & !Flags::RST.0);
-    if shown.is_empty() || !f.has(&(0..20)) {
+    if shown.is_empty() || !f.has(&(0..HEADER_LEN)) {
         return;
     }
-    let r = f.abs(0..20);
+    let r = f.abs(0..HEADER_LEN);
     f.v.group(
         "analysis",
         "SEQ/ACK analysis",
@@ -475,9 +504,15 @@ fn describe_analysis<V: Visitor>(f: &mut Fields<'_, V>, a: &crate::decode::tcp_a
 
 fn describe_options<V: Visitor>(f: &mut Fields<'_, V>, t: Tcp<'_>) {
     let opts = t.options_bytes();
-    f.v.group("options", "Options", f.abs(20..20 + opts.len()), None, Some(format_args!("({} bytes)", opts.len())));
+    f.v.group(
+        "options",
+        "Options",
+        f.abs(HEADER_LEN..HEADER_LEN + opts.len()),
+        None,
+        Some(format_args!("({} bytes)", opts.len())),
+    );
     for (off, len, o) in t.options() {
-        let r = 20 + off..20 + off + len;
+        let r = HEADER_LEN + off..HEADER_LEN + off + len;
         match o {
             Opt::End => f.f("option_kind", "End of Option List (EOL)", r, Some(Value::U(0)), None),
             Opt::Nop => f.f("options.nop", "No-Operation (NOP)", r, Some(Value::U(1)), None),
@@ -543,4 +578,74 @@ fn describe_options<V: Visitor>(f: &mut Fields<'_, V>, t: Tcp<'_>) {
         }
     }
     f.v.end_group();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field::*;
+    use super::*;
+    use crate::decode::field::{check, Field};
+
+    /// The tree key of each table field (a value and its parts under their own keys).
+    const FIELDS: &[(&str, Field)] = &[
+        ("srcport", SRC_PORT),
+        ("dstport", DST_PORT),
+        ("stream", PORTS),
+        ("seq", SEQ_NUM),
+        ("seq_raw", SEQ_NUM),
+        ("nxtseq", SEQ_NUM),
+        ("ack", ACK_NUM),
+        ("ack_raw", ACK_NUM),
+        ("hdr_len", DATA_OFF),
+        ("flags", FLAGS),
+        ("flags.res", FLAGS),
+        ("flags.ae", FLAGS),
+        ("flags.cwr", FLAGS),
+        ("flags.ece", FLAGS),
+        ("flags.urg", FLAGS),
+        ("flags.ack", FLAGS),
+        ("flags.push", FLAGS),
+        ("flags.reset", FLAGS),
+        ("flags.syn", FLAGS),
+        ("flags.fin", FLAGS),
+        ("flags.str", FLAGS),
+        ("window_size_value", WINDOW),
+        ("window_size", WINDOW),
+        ("checksum", CHECKSUM),
+        ("checksum.status", CHECKSUM),
+        ("urgent_pointer", URGENT),
+    ];
+
+    #[test]
+    fn field_table_is_consistent_and_is_what_the_tree_highlights() {
+        // PORTS is both ports, not a field of its own.
+        let fields: Vec<_> = FIELDS.iter().filter(|(k, _)| *k != "stream").cloned().collect();
+        check::table(HEADER_LEN, &fields, &[DATA_OFF, FLAGS]);
+        assert_eq!(PORTS, SRC_PORT.start..DST_PORT.end);
+        let h = [
+            0x30, 0x39, // source port 12345
+            0x00, 0x50, // destination port 80
+            0x00, 0x00, 0x03, 0xe8, // sequence number 1000
+            0x00, 0x00, 0x07, 0xd0, // acknowledgment number 2000
+            0x60, 0x12, // header length 24, SYN ACK
+            0xff, 0xff, // window
+            0x00, 0x00, // checksum
+            0x00, 0x00, // urgent pointer
+            0x02, 0x04, 0x05, 0xb4, // MSS 1460
+        ];
+        let ctx = Context {
+            rel_seq: Some(0),
+            rel_ack: Some(1),
+            win_shift: Some(7),
+            seg_len: Some(0),
+            stream: Some(3),
+            ..Context::default()
+        };
+        let mut seen = check::Seen::default();
+        describe(&mut seen, &h, 34, h.len(), &ctx);
+        check::tree(&seen, 34, FIELDS, &["len", "options", "options.mss_val"]);
+        let t = Tcp::new(&h);
+        assert_eq!((t.src_port(), t.dst_port(), t.seq(), t.ack()), (Some(12345), Some(80), Some(1000), Some(2000)));
+        assert_eq!((t.header_len(), t.flags(), t.window()), (Some(24), Some(SYN | ACK), Some(0xffff)));
+    }
 }

@@ -8,8 +8,102 @@
 //! Decoding goes on into the inner packet, so the connection tracker and filters see
 //! the TCP a tunnel carries, as tshark does.
 
-use super::field::{Fields, Value, Visitor};
-use super::{be16, be32, push_data, Packet, Problem, Proto};
+use super::field::{get16, get32, get8, Fields, Value, Visitor};
+use super::{push_data, Packet, Problem, Proto};
+
+/// Header layouts, relative to each header's first byte.
+mod field {
+    /// VXLAN (RFC 7348 section 5): flags (the I bit: a VNI is there) and reserved
+    /// bits, the 24-bit VNI, a reserved byte, then an Ethernet frame.
+    pub mod vxlan {
+        use crate::decode::field::Field;
+
+        /// As Wireshark shows them: the flags byte and the first reserved byte.
+        pub const FLAGS: Field = 0..2;
+        /// The VNI (the top 24 bits) and the reserved byte after it.
+        pub const VNI_RES: Field = 4..8;
+        pub const VNI: Field = VNI_RES.start..VNI_RES.end - 1;
+        pub const HEADER_LEN: usize = VNI_RES.end;
+    }
+
+    /// Geneve (RFC 8926 section 3.4): version (2 bits) and options length in 4-byte
+    /// words (6), flags, protocol type, the 24-bit VNI and a reserved byte, then the
+    /// options.
+    pub mod geneve {
+        use crate::decode::field::Field;
+
+        pub const VER_OPT_LEN: Field = 0..1;
+        /// OAM, critical options present, and reserved bits.
+        pub const FLAGS: Field = 1..2;
+        pub const PROTO_TYPE: Field = 2..4;
+        pub const VNI_RES: Field = 4..8;
+        pub const VNI: Field = VNI_RES.start..VNI_RES.end - 1;
+        pub const RESERVED: Field = VNI.end..VNI_RES.end;
+        /// The fixed header; the options follow.
+        pub const HEADER_LEN: usize = VNI_RES.end;
+    }
+
+    /// GTPv1-U (3GPP TS 29.281 section 5.1): flags, message type, length, TEID;
+    /// when any of the E, S, PN flags is set, a sequence number, N-PDU number and
+    /// next extension header type follow.
+    pub mod gtp {
+        use crate::decode::field::Field;
+
+        /// Version (3 bits), protocol type, reserved, E, S, PN.
+        pub const FLAGS: Field = 0..1;
+        pub const MSG_TYPE: Field = 1..2;
+        /// The bytes after the first 8.
+        pub const LENGTH: Field = 2..4;
+        pub const TEID: Field = 4..8;
+        pub const HEADER_LEN: usize = TEID.end;
+        pub const SEQ_NUM: Field = 8..10;
+        pub const NPDU: Field = 10..11;
+        pub const NEXT_EXT: Field = 11..12;
+        /// With the optional fields; extension headers follow.
+        pub const OPT_HEADER_LEN: usize = NEXT_EXT.end;
+    }
+
+    /// PIM (RFC 7761 section 4.9): version and type, reserved, checksum; a
+    /// Register adds a word of flags before the data packet.
+    pub mod pim {
+        use crate::decode::field::Field;
+
+        pub const VER_TYPE: Field = 0..1;
+        pub const RESERVED: Field = 1..2;
+        pub const CHECKSUM: Field = 2..4;
+        pub const HEADER_LEN: usize = CHECKSUM.end;
+        /// Border (the top bit) and Null-Register (the next).
+        pub const REGISTER_FLAGS: Field = 4..8;
+        pub const REGISTER_LEN: usize = REGISTER_FLAGS.end;
+    }
+
+    /// GRE (RFC 2784, RFC 2890, RFC 2637 section 4.1): flags and version, the
+    /// protocol type, then the optional 4-byte words the flags name, in order:
+    /// checksum and offset, key (in version 1 payload length and call id), sequence
+    /// number, acknowledgment number; then, with the routing bit, source route
+    /// entries (RFC 1701).
+    pub mod gre {
+        use crate::decode::field::Field;
+
+        pub const FLAGS_VER: Field = 0..2;
+        pub const PROTO_TYPE: Field = 2..4;
+        pub const HEADER_LEN: usize = PROTO_TYPE.end;
+        /// Each optional word, relative to the word's first byte.
+        pub const WORD: Field = 0..4;
+        pub const WORD_HI: Field = WORD.start..WORD.start + 2;
+        pub const WORD_LO: Field = WORD_HI.end..WORD.end;
+        /// A source route entry: address family, offset, length, then the route.
+        pub const SRE_AF: Field = 0..2;
+        pub const SRE_LEN: Field = 3..4;
+        pub const SRE_HEADER_LEN: usize = SRE_LEN.end;
+    }
+}
+use field::{geneve, gre, gtp, pim, vxlan};
+
+/// `r` of a structure that begins at `at`.
+fn shift(at: usize, r: super::field::Field) -> super::field::Field {
+    at + r.start..at + r.end
+}
 
 pub const GTP_U_PORT: u16 = 2152;
 pub const VXLAN_PORT: u16 = 4789;
@@ -40,20 +134,20 @@ pub(crate) fn decode(p: &mut Packet<'_>, sport: u16, dport: u16, off: usize, end
 /// flags, protocol type, VNI, reserved, then the options and the inner frame.
 fn geneve(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
     let avail = end - off;
-    if avail < 8 {
+    if avail < geneve::HEADER_LEN {
         // Wireshark claims the port whatever the bytes: a short header is malformed.
         p.push(Proto::Geneve, off, end, end);
-        p.fail(Proto::Geneve, off, Problem::Truncated { needed: 8, available: avail });
+        p.fail(Proto::Geneve, off, Problem::Truncated { needed: geneve::HEADER_LEN, available: avail });
         return true;
     }
-    let hl = 8 + usize::from(p.data[off] & 0x3f) * 4;
+    let hl = geneve::HEADER_LEN + usize::from(p.data[off + geneve::VER_OPT_LEN.start] & 0x3f) * 4;
     if avail < hl {
         p.push(Proto::Geneve, off, end, end);
         p.fail(Proto::Geneve, off, Problem::Truncated { needed: hl, available: avail });
         return true;
     }
     p.push(Proto::Geneve, off, off + hl, end);
-    match be16(p.data, off + 2).unwrap_or(0) {
+    match get16(&p.data[off..end], geneve::PROTO_TYPE).unwrap_or(0) {
         // Transparent Ethernet bridging: a frame without its FCS.
         0x6558 => super::link::decode_eth(p, off + hl, end),
         t => super::decode_ethertype(p, t, off + hl, end),
@@ -62,43 +156,45 @@ fn geneve(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
 }
 
 pub fn describe_geneve<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
-    let vni = be32(b, 4).map_or(0, |x| x >> 8);
+    let vni = get32(b, geneve::VNI_RES).map_or(0, |x| x >> 8);
     v.layer(
         Proto::Geneve,
         base..base + hdr,
         format_args!("Generic Network Virtualization Encapsulation, VNI: 0x{vni:06x}"),
     );
     let mut f = Fields { v, base, avail: hdr };
-    let first = b.first().copied().unwrap_or(0);
-    f.f("version", "Version", 0..1, Some(Value::U((first >> 6).into())), None);
+    let first = get8(b, geneve::VER_OPT_LEN).unwrap_or(0);
+    f.f("version", "Version", geneve::VER_OPT_LEN, Some(Value::U((first >> 6).into())), None);
     f.f(
         "options_len",
         "Length",
-        0..1,
+        geneve::VER_OPT_LEN,
         Some(Value::U((u64::from(first) & 0x3f) * 4)),
         Some(format_args!("bytes (of options)")),
     );
-    let flags = b.get(1).copied().unwrap_or(0);
-    f.f("flags", "Flags", 1..2, Some(Value::Hex(flags.into(), 2)), None);
+    let flags = get8(b, geneve::FLAGS).unwrap_or(0);
+    f.f("flags", "Flags", geneve::FLAGS, Some(Value::Hex(flags.into(), 2)), None);
     f.f(
         "flags.oam",
         "Operations, Administration and Management Frame",
-        1..2,
+        geneve::FLAGS,
         Some(Value::Bool(flags & 0x80 != 0)),
         None,
     );
-    f.f("flags.critical", "Critical Options Present", 1..2, Some(Value::Bool(flags & 0x40 != 0)), None);
-    let t = be16(b, 2).unwrap_or(0);
+    f.f("flags.critical", "Critical Options Present", geneve::FLAGS, Some(Value::Bool(flags & 0x40 != 0)), None);
+    let t = get16(b, geneve::PROTO_TYPE).unwrap_or(0);
     let meaning = if t == 0x6558 {
         format_args!("(Transparent Ethernet bridging)")
     } else {
         super::link::EthertypeMeaning(t).args()
     };
-    f.f("proto_type", "Protocol Type", 2..4, Some(Value::Hex(t.into(), 4)), Some(meaning));
-    f.f("vni", "Virtual Network Identifier (VNI)", 4..7, Some(Value::Hex(vni.into(), 6)), None);
-    f.f("reserved", "Reserved", 7..8, b.get(7).map(|x| Value::Hex((*x).into(), 2)), None);
-    if hdr > 8 {
-        f.f("options", "Geneve Options", 8..hdr, b.get(8..hdr).map(Value::Bytes), None);
+    f.f("proto_type", "Protocol Type", geneve::PROTO_TYPE, Some(Value::Hex(t.into(), 4)), Some(meaning));
+    f.f("vni", "Virtual Network Identifier (VNI)", geneve::VNI, Some(Value::Hex(vni.into(), 6)), None);
+    let res = get8(b, geneve::RESERVED).map(|x| Value::Hex(x.into(), 2));
+    f.f("reserved", "Reserved", geneve::RESERVED, res, None);
+    if hdr > geneve::HEADER_LEN {
+        let opts = geneve::HEADER_LEN..hdr;
+        f.f("options", "Geneve Options", opts.clone(), b.get(opts).map(Value::Bytes), None);
     }
 }
 
@@ -110,26 +206,28 @@ pub(crate) fn decode_pim(p: &mut Packet<'_>, off: usize, end: usize) {
         // A Null-Register's dummy IP header says PIM and carries nothing.
         return;
     }
-    if b.len() < 4 || b[0] >> 4 != 2 {
+    let vt = get8(b, pim::VER_TYPE).unwrap_or(0);
+    if b.len() < pim::HEADER_LEN || vt >> 4 != 2 {
         // PIMv1 rides in IGMP, not here; a header too short to read stays data, as
         // the protocol column names it from the IP protocol number.
         p.unknown_ip_proto = Some(103);
         return push_data(p, off, end);
     }
-    if b[0] & 0x0f != PIM_REGISTER {
-        p.push(Proto::Pim, off, off + 4, end);
-        return push_data(p, off + 4, end);
+    if vt & 0x0f != PIM_REGISTER {
+        p.push(Proto::Pim, off, off + pim::HEADER_LEN, end);
+        return push_data(p, off + pim::HEADER_LEN, end);
     }
-    if b.len() < 8 {
+    if b.len() < pim::REGISTER_LEN {
         p.push(Proto::Pim, off, end, end);
-        return p.fail(Proto::Pim, off, Problem::Truncated { needed: 8, available: b.len() });
+        return p.fail(Proto::Pim, off, Problem::Truncated { needed: pim::REGISTER_LEN, available: b.len() });
     }
-    p.push(Proto::Pim, off, off + 8, end);
+    let inner = off + pim::REGISTER_LEN;
+    p.push(Proto::Pim, off, inner, end);
     // A Null-Register's dummy header has version 0: Wireshark does not decode it.
-    match b.get(8).map(|x| x >> 4) {
-        Some(4) => super::ipv4::decode(p, off + 8, end),
-        Some(6) => super::ipv6::decode(p, off + 8, end),
-        _ => push_data(p, off + 8, end),
+    match b.get(pim::REGISTER_LEN).map(|x| x >> 4) {
+        Some(4) => super::ipv4::decode(p, inner, end),
+        Some(6) => super::ipv6::decode(p, inner, end),
+        _ => push_data(p, inner, end),
     }
 }
 
@@ -155,22 +253,26 @@ pub fn pim_type_name(t: u8) -> &'static str {
 }
 
 pub fn describe_pim<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
-    let first = b.first().copied().unwrap_or(0);
+    let first = get8(b, pim::VER_TYPE).unwrap_or(0);
     let t = first & 0x0f;
     v.layer(Proto::Pim, base..base + hdr, format_args!("Protocol Independent Multicast, {}", pim_type_name(t)));
     let mut f = Fields { v, base, avail: hdr };
-    f.f("version", "Version", 0..1, Some(Value::U((first >> 4).into())), None);
-    f.f("type", "Type", 0..1, Some(Value::U(t.into())), Some(format_args!("({})", pim_type_name(t))));
-    f.f("res_bytes", "Reserved byte(s)", 1..2, b.get(1).map(|x| Value::Hex((*x).into(), 2)), None);
-    f.f("cksum", "Checksum", 2..4, be16(b, 2).map(|x| Value::Hex(x.into(), 4)), Some(format_args!("(not verified)")));
+    f.f("version", "Version", pim::VER_TYPE, Some(Value::U((first >> 4).into())), None);
+    let m = format_args!("({})", pim_type_name(t));
+    f.f("type", "Type", pim::VER_TYPE, Some(Value::U(t.into())), Some(m));
+    let res = get8(b, pim::RESERVED).map(|x| Value::Hex(x.into(), 2));
+    f.f("res_bytes", "Reserved byte(s)", pim::RESERVED, res, None);
+    let cksum = get16(b, pim::CHECKSUM).map(|x| Value::Hex(x.into(), 4));
+    f.f("cksum", "Checksum", pim::CHECKSUM, cksum, Some(format_args!("(not verified)")));
     if t == PIM_REGISTER {
-        let flags = be32(b, 4).unwrap_or(0);
-        f.f("register_flag", "Flags", 4..8, Some(Value::Hex(flags.into(), 8)), None);
-        f.f("register_flag.border", "Border", 4..8, Some(Value::Bool(flags & 0x8000_0000 != 0)), None);
+        let flags = get32(b, pim::REGISTER_FLAGS).unwrap_or(0);
+        f.f("register_flag", "Flags", pim::REGISTER_FLAGS, Some(Value::Hex(flags.into(), 8)), None);
+        let border = Some(Value::Bool(flags & 0x8000_0000 != 0));
+        f.f("register_flag.border", "Border", pim::REGISTER_FLAGS, border, None);
         f.f(
             "register_flag.null_register",
             "Null-Register",
-            4..8,
+            pim::REGISTER_FLAGS,
             Some(Value::Bool(flags & 0x4000_0000 != 0)),
             Some(format_args!("(a dummy header only: the rendezvous point is probed)")),
         );
@@ -179,15 +281,15 @@ pub fn describe_pim<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
 
 /// Length of a GTPv1 header, options and extension headers included, when it is whole.
 fn gtp_header_len(b: &[u8]) -> Option<usize> {
-    let flags = *b.first()?;
+    let flags = get8(b, gtp::FLAGS)?;
     if flags >> 5 != 1 || flags & 0x10 == 0 {
         // Not GTP version 1 with the protocol type GTP (GTP' is 0).
         return None;
     }
-    let mut len = 8;
+    let mut len = gtp::HEADER_LEN;
     if flags & 0x07 != 0 {
-        len = 12;
-        let mut next = *b.get(11)?;
+        len = gtp::OPT_HEADER_LEN;
+        let mut next = get8(b, gtp::NEXT_EXT)?;
         // Extension headers: a length in 4-byte units, then contents, then the next type.
         while next != 0 {
             let units = usize::from(*b.get(len)?);
@@ -206,7 +308,7 @@ fn gtp(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
     let Some(hl) = gtp_header_len(b) else { return false };
     p.push(Proto::Gtp, off, off + hl, end);
     let inner = off + hl;
-    if b[1] == G_PDU && inner < end {
+    if get8(b, gtp::MSG_TYPE) == Some(G_PDU) && inner < end {
         match p.data[inner] >> 4 {
             4 => super::ipv4::decode(p, inner, end),
             6 => super::ipv6::decode(p, inner, end),
@@ -219,18 +321,18 @@ fn gtp(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
 }
 
 fn vxlan(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
-    if end - off < 8 + 14 {
+    if end - off < vxlan::HEADER_LEN + super::link::field::eth::HEADER_LEN {
         return false;
     }
-    p.push(Proto::Vxlan, off, off + 8, end);
-    super::link::decode_eth(p, off + 8, end);
+    p.push(Proto::Vxlan, off, off + vxlan::HEADER_LEN, end);
+    super::link::decode_eth(p, off + vxlan::HEADER_LEN, end);
     true
 }
 
 pub fn describe_gtp<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
-    let flags = b.first().copied().unwrap_or(0);
-    let kind = b.get(1).copied().unwrap_or(0);
-    let teid = be32(b, 4).unwrap_or(0);
+    let flags = get8(b, gtp::FLAGS).unwrap_or(0);
+    let kind = get8(b, gtp::MSG_TYPE).unwrap_or(0);
+    let teid = get32(b, gtp::TEID).unwrap_or(0);
     v.layer(
         Proto::Gtp,
         base..base + hdr,
@@ -240,39 +342,43 @@ pub fn describe_gtp<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
         ),
     );
     let mut f = Fields { v, base, avail: hdr };
-    f.f("flags", "Flags", 0..1, Some(Value::Hex(flags.into(), 2)), None);
-    f.f("flags.version", "Version", 0..1, Some(Value::U((flags >> 5).into())), Some(format_args!("(GTPv1)")));
-    f.f("flags.payload", "Protocol type", 0..1, Some(Value::U(((flags >> 4) & 1).into())), None);
-    f.f("flags.e", "Extension header present", 0..1, Some(Value::U(((flags >> 2) & 1).into())), None);
-    f.f("flags.s", "Sequence number present", 0..1, Some(Value::U(((flags >> 1) & 1).into())), None);
-    f.f("flags.pn", "N-PDU number present", 0..1, Some(Value::U((flags & 1).into())), None);
+    f.f("flags", "Flags", gtp::FLAGS, Some(Value::Hex(flags.into(), 2)), None);
+    f.f("flags.version", "Version", gtp::FLAGS, Some(Value::U((flags >> 5).into())), Some(format_args!("(GTPv1)")));
+    f.f("flags.payload", "Protocol type", gtp::FLAGS, Some(Value::U(((flags >> 4) & 1).into())), None);
+    f.f("flags.e", "Extension header present", gtp::FLAGS, Some(Value::U(((flags >> 2) & 1).into())), None);
+    f.f("flags.s", "Sequence number present", gtp::FLAGS, Some(Value::U(((flags >> 1) & 1).into())), None);
+    f.f("flags.pn", "N-PDU number present", gtp::FLAGS, Some(Value::U((flags & 1).into())), None);
     let meaning = if kind == G_PDU { "(T-PDU: a user packet follows)" } else { "(signalling)" };
-    f.f("message", "Message Type", 1..2, Some(Value::Hex(kind.into(), 2)), Some(format_args!("{meaning}")));
+    f.f("message", "Message Type", gtp::MSG_TYPE, Some(Value::Hex(kind.into(), 2)), Some(format_args!("{meaning}")));
     f.f(
         "length",
         "Length",
-        2..4,
-        be16(b, 2).map(|x| Value::U(x.into())),
+        gtp::LENGTH,
+        get16(b, gtp::LENGTH).map(|x| Value::U(x.into())),
         Some(format_args!("(bytes after the first 8)")),
     );
-    f.f("teid", "TEID", 4..8, Some(Value::Hex(teid.into(), 8)), Some(format_args!("(tunnel endpoint identifier)")));
+    f.f(
+        "teid",
+        "TEID",
+        gtp::TEID,
+        Some(Value::Hex(teid.into(), 8)),
+        Some(format_args!("(tunnel endpoint identifier)")),
+    );
     if flags & 0x07 != 0 {
-        f.f("seq_number", "Sequence number", 8..10, be16(b, 8).map(|x| Value::U(x.into())), None);
-        f.f("npdu_number", "N-PDU Number", 10..11, b.get(10).map(|x| Value::U((*x).into())), None);
-        f.f("next", "Next extension header type", 11..12, b.get(11).map(|x| Value::Hex((*x).into(), 2)), None);
+        f.f("seq_number", "Sequence number", gtp::SEQ_NUM, get16(b, gtp::SEQ_NUM).map(|x| Value::U(x.into())), None);
+        f.f("npdu_number", "N-PDU Number", gtp::NPDU, get8(b, gtp::NPDU).map(|x| Value::U(x.into())), None);
+        let next = get8(b, gtp::NEXT_EXT).map(|x| Value::Hex(x.into(), 2));
+        f.f("next", "Next extension header type", gtp::NEXT_EXT, next, None);
     }
 }
 
 pub fn describe_vxlan<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
-    let vni = be32(b, 4).map_or(0, |x| x >> 8);
-    v.layer(
-        Proto::Vxlan,
-        base..base + b.len().min(8),
-        format_args!("Virtual eXtensible Local Area Network, VNI: {vni}"),
-    );
-    let mut f = Fields { v, base, avail: b.len().min(8) };
-    f.f("flags", "Flags", 0..2, be16(b, 0).map(|x| Value::Hex(x.into(), 4)), None);
-    f.f("vni", "VXLAN Network Identifier (VNI)", 4..7, Some(Value::U(vni.into())), None);
+    let vni = get32(b, vxlan::VNI_RES).map_or(0, |x| x >> 8);
+    let hdr = b.len().min(vxlan::HEADER_LEN);
+    v.layer(Proto::Vxlan, base..base + hdr, format_args!("Virtual eXtensible Local Area Network, VNI: {vni}"));
+    let mut f = Fields { v, base, avail: hdr };
+    f.f("flags", "Flags", vxlan::FLAGS, get16(b, vxlan::FLAGS).map(|x| Value::Hex(x.into(), 4)), None);
+    f.f("vni", "VXLAN Network Identifier (VNI)", vxlan::VNI, Some(Value::U(vni.into())), None);
 }
 
 /// GRE flag bits (RFC 2784 section 2, RFC 2890, RFC 1701 for routing, RFC 2637
@@ -286,28 +392,30 @@ const GRE_A: u16 = 0x0080;
 /// GRE header length: flags and protocol, then the optional fields the flags name,
 /// then (RFC 1701) source route entries up to a null one.
 fn gre_header_len(b: &[u8]) -> Result<usize, usize> {
-    let flags = be16(b, 0).ok_or(4usize)?;
-    if b.len() < 4 {
-        return Err(4);
+    let flags = get16(b, gre::FLAGS_VER).ok_or(gre::HEADER_LEN)?;
+    if b.len() < gre::HEADER_LEN {
+        return Err(gre::HEADER_LEN);
     }
-    let mut hl = 4;
+    let word = gre::WORD.len();
+    let mut hl = gre::HEADER_LEN;
     if flags & (GRE_C | GRE_R) != 0 {
-        hl += 4;
+        hl += word;
     }
     if flags & GRE_K != 0 {
-        hl += 4;
+        hl += word;
     }
     if flags & GRE_S != 0 {
-        hl += 4;
+        hl += word;
     }
     if flags & 7 == 1 && flags & GRE_A != 0 {
-        hl += 4;
+        hl += word;
     }
     if flags & GRE_R != 0 {
-        // Each entry: address family, offset, length, then `length` bytes of route.
         loop {
-            let (Some(af), Some(&len)) = (be16(b, hl), b.get(hl + 3)) else { return Err(hl + 4) };
-            hl += 4 + usize::from(len);
+            let (Some(af), Some(len)) = (get16(b, shift(hl, gre::SRE_AF)), get8(b, shift(hl, gre::SRE_LEN))) else {
+                return Err(hl + gre::SRE_HEADER_LEN);
+            };
+            hl += gre::SRE_HEADER_LEN + usize::from(len);
             if af == 0 && len == 0 {
                 break;
             }
@@ -331,7 +439,7 @@ pub(crate) fn decode_gre(p: &mut Packet<'_>, off: usize, end: usize) {
     };
     p.push(Proto::Gre, off, off + hl, end);
     let at = off + hl;
-    match be16(b, 2).unwrap_or(0) {
+    match get16(b, gre::PROTO_TYPE).unwrap_or(0) {
         // PPTP: PPP frames, address and control included.
         0x880b => super::link::decode_ppp(p, at, end),
         // Transparent Ethernet bridging (RFC 1701): a frame without its FCS.
@@ -341,55 +449,212 @@ pub(crate) fn decode_gre(p: &mut Packet<'_>, off: usize, end: usize) {
 }
 
 pub fn describe_gre<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
-    let flags = be16(b, 0).unwrap_or(0);
-    let proto = be16(b, 2).unwrap_or(0);
+    let flags = get16(b, gre::FLAGS_VER).unwrap_or(0);
+    let proto = get16(b, gre::PROTO_TYPE).unwrap_or(0);
     v.layer(Proto::Gre, base..base + hdr, format_args!("Generic Routing Encapsulation (0x{proto:04x})"));
     let mut f = Fields { v, base, avail: hdr };
-    f.f("flags_and_version", "Flags and Version", 0..2, Some(Value::Hex(flags.into(), 4)), None);
+    f.f("flags_and_version", "Flags and Version", gre::FLAGS_VER, Some(Value::Hex(flags.into(), 4)), None);
     let bit = |m: u16| Some(Value::Bool(flags & m != 0));
-    f.f("flags.checksum", "Checksum Bit", 0..2, bit(GRE_C), None);
-    f.f("flags.routing", "Routing Bit", 0..2, bit(GRE_R), None);
-    f.f("flags.key", "Key Bit", 0..2, bit(GRE_K), None);
-    f.f("flags.sequence_number", "Sequence Number Bit", 0..2, bit(GRE_S), None);
+    f.f("flags.checksum", "Checksum Bit", gre::FLAGS_VER, bit(GRE_C), None);
+    f.f("flags.routing", "Routing Bit", gre::FLAGS_VER, bit(GRE_R), None);
+    f.f("flags.key", "Key Bit", gre::FLAGS_VER, bit(GRE_K), None);
+    f.f("flags.sequence_number", "Sequence Number Bit", gre::FLAGS_VER, bit(GRE_S), None);
     let version = flags & 7;
     if version == 1 {
-        f.f("flags.ack", "Acknowledgment", 0..2, bit(GRE_A), None);
+        f.f("flags.ack", "Acknowledgment", gre::FLAGS_VER, bit(GRE_A), None);
     }
     let vname = if version == 1 { "(Enhanced GRE, PPTP)" } else { "(GRE)" };
-    f.f("flags.version", "Version", 0..2, Some(Value::U(version.into())), Some(format_args!("{vname}")));
+    f.f("flags.version", "Version", gre::FLAGS_VER, Some(Value::U(version.into())), Some(format_args!("{vname}")));
     let pname = match proto {
         0x880b => format_args!("(PPP)"),
         0x6558 => format_args!("(Transparent Ethernet bridging)"),
         t => super::link::EthertypeMeaning(t).args(),
     };
-    f.f("proto", "Protocol Type", 2..4, Some(Value::Hex(proto.into(), 4)), Some(pname));
-    let mut at = 4;
+    f.f("proto", "Protocol Type", gre::PROTO_TYPE, Some(Value::Hex(proto.into(), 4)), Some(pname));
+    let mut at = gre::HEADER_LEN;
+    let (hi, lo, word) = (gre::WORD_HI, gre::WORD_LO, gre::WORD);
     if flags & (GRE_C | GRE_R) != 0 {
-        f.f("checksum", "Checksum", at..at + 2, be16(b, at).map(|x| Value::Hex(x.into(), 4)), None);
-        f.f("offset", "Offset", at + 2..at + 4, be16(b, at + 2).map(|x| Value::U(x.into())), None);
-        at += 4;
+        let (c, o) = (shift(at, hi.clone()), shift(at, lo.clone()));
+        f.f("checksum", "Checksum", c.clone(), get16(b, c).map(|x| Value::Hex(x.into(), 4)), None);
+        f.f("offset", "Offset", o.clone(), get16(b, o).map(|x| Value::U(x.into())), None);
+        at += word.len();
     }
     if flags & GRE_K != 0 {
         if version == 1 {
-            f.f("key.payload_length", "Payload Length", at..at + 2, be16(b, at).map(|x| Value::U(x.into())), None);
-            f.f("key.call_id", "Call ID", at + 2..at + 4, be16(b, at + 2).map(|x| Value::U(x.into())), None);
+            let (l, c) = (shift(at, hi), shift(at, lo));
+            f.f("key.payload_length", "Payload Length", l.clone(), get16(b, l).map(|x| Value::U(x.into())), None);
+            f.f("key.call_id", "Call ID", c.clone(), get16(b, c).map(|x| Value::U(x.into())), None);
         } else {
-            f.f("key", "GRE Key", at..at + 4, be32(b, at).map(|x| Value::Hex(x.into(), 8)), None);
+            let k = shift(at, word.clone());
+            f.f("key", "GRE Key", k.clone(), get32(b, k).map(|x| Value::Hex(x.into(), 8)), None);
         }
-        at += 4;
+        at += word.len();
     }
     if flags & GRE_S != 0 {
-        f.f("sequence_number", "Sequence Number", at..at + 4, be32(b, at).map(|x| Value::U(x.into())), None);
-        at += 4;
+        let r = shift(at, word.clone());
+        f.f("sequence_number", "Sequence Number", r.clone(), get32(b, r).map(|x| Value::U(x.into())), None);
+        at += word.len();
     }
     if version == 1 && flags & GRE_A != 0 {
-        f.f("ack_number", "Acknowledgment Number", at..at + 4, be32(b, at).map(|x| Value::U(x.into())), None);
+        let r = shift(at, word);
+        f.f("ack_number", "Acknowledgment Number", r.clone(), get32(b, r).map(|x| Value::U(x.into())), None);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::field::check;
+
+    #[test]
+    fn geneve_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use geneve::*;
+        let fields = [
+            ("version", VER_OPT_LEN),
+            ("options_len", VER_OPT_LEN),
+            ("flags", FLAGS),
+            ("flags.oam", FLAGS),
+            ("flags.critical", FLAGS),
+            ("proto_type", PROTO_TYPE),
+            ("vni", VNI),
+            ("reserved", RESERVED),
+        ];
+        check::table(HEADER_LEN, &fields, &[VER_OPT_LEN]);
+        let h = [
+            0x01, // version 0, 4 bytes of options
+            0x00, // flags
+            0x65, 0x58, // transparent Ethernet bridging
+            0x00, 0x00, 0x2a, // VNI 42
+            0x00, // reserved
+            0x01, 0x02, 0x03, 0x04, // options
+        ];
+        let mut seen = check::Seen::default();
+        describe_geneve(&mut seen, &h, 42, h.len());
+        check::tree(&seen, 42, &fields, &["options"]);
+    }
+
+    #[test]
+    fn gtp_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use gtp::*;
+        let fields = [
+            ("flags", FLAGS),
+            ("flags.version", FLAGS),
+            ("flags.payload", FLAGS),
+            ("flags.e", FLAGS),
+            ("flags.s", FLAGS),
+            ("flags.pn", FLAGS),
+            ("message", MSG_TYPE),
+            ("length", LENGTH),
+            ("teid", TEID),
+            ("seq_number", SEQ_NUM),
+            ("npdu_number", NPDU),
+            ("next", NEXT_EXT),
+        ];
+        check::table(HEADER_LEN, &fields[..9], &[]);
+        check::table(OPT_HEADER_LEN, &fields, &[]);
+        let h = [
+            0x32, // version 1, protocol type GTP, S: the optional fields are there
+            0xff, // G-PDU
+            0x00, 0x04, // length: the optional fields
+            0x00, 0x00, 0x12, 0x34, // TEID
+            0x00, 0x07, // sequence number
+            0x00, // N-PDU number
+            0x00, // no extension header
+        ];
+        assert_eq!(gtp_header_len(&h), Some(OPT_HEADER_LEN));
+        assert_eq!(gtp_header_len(&[0x30, 0xff, 0, 0, 0, 0, 0, 1]), Some(HEADER_LEN));
+        let mut seen = check::Seen::default();
+        describe_gtp(&mut seen, &h, 42, h.len());
+        check::tree(&seen, 42, &fields, &[]);
+    }
+
+    #[test]
+    fn pim_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use pim::*;
+        let fields = [
+            ("version", VER_TYPE),
+            ("type", VER_TYPE),
+            ("res_bytes", RESERVED),
+            ("cksum", CHECKSUM),
+            ("register_flag", REGISTER_FLAGS),
+            ("register_flag.border", REGISTER_FLAGS),
+            ("register_flag.null_register", REGISTER_FLAGS),
+        ];
+        check::table(HEADER_LEN, &fields[..4], &[]);
+        check::table(REGISTER_LEN, &fields, &[]);
+        let h = [
+            0x21, // version 2, Register
+            0x00, // reserved
+            0x00, 0x00, // checksum
+            0x40, 0x00, 0x00, 0x00, // Null-Register
+        ];
+        let mut seen = check::Seen::default();
+        describe_pim(&mut seen, &h, 34, h.len());
+        check::tree(&seen, 34, &fields, &[]);
+    }
+
+    #[test]
+    fn gre_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use gre::*;
+        check::table(HEADER_LEN, &[("flags_and_version", FLAGS_VER), ("proto", PROTO_TYPE)], &[]);
+        check::table(WORD.len(), &[("hi", WORD_HI), ("lo", WORD_LO)], &[]);
+        assert_eq!(WORD_HI.start..WORD_LO.end, WORD);
+        check::table(SRE_HEADER_LEN, &[("af", SRE_AF), ("len", SRE_LEN)], &[]);
+        let flag_keys =
+            ["flags.checksum", "flags.routing", "flags.key", "flags.sequence_number", "flags.ack", "flags.version"];
+        // Version 1 (PPTP) with key, sequence and acknowledgment numbers.
+        let h = [
+            0x30, 0x81, // key and sequence bits, ack bit, version 1
+            0x88, 0x0b, // PPP
+            0x00, 0x10, 0x00, 0x07, // payload length 16, call id 7
+            0x00, 0x00, 0x00, 0x01, // sequence number
+            0x00, 0x00, 0x00, 0x02, // acknowledgment number
+        ];
+        assert_eq!(gre_header_len(&h), Ok(h.len()));
+        let mut seen = check::Seen::default();
+        describe_gre(&mut seen, &h, 34, h.len());
+        let word = |n: usize, r: crate::decode::field::Field| shift(HEADER_LEN + n * WORD.len(), r);
+        let mut fields = vec![
+            ("flags_and_version", FLAGS_VER),
+            ("proto", PROTO_TYPE),
+            ("key.payload_length", word(0, WORD_HI)),
+            ("key.call_id", word(0, WORD_LO)),
+            ("sequence_number", word(1, WORD)),
+            ("ack_number", word(2, WORD)),
+        ];
+        fields.extend(flag_keys.iter().map(|k| (*k, FLAGS_VER)));
+        check::tree(&seen, 34, &fields, &[]);
+        // Version 0 with checksum and key.
+        let h = [0xa0, 0x00, 0x08, 0x00, 0x12, 0x34, 0x00, 0x00, 0xde, 0xad, 0xbe, 0xef];
+        assert_eq!(gre_header_len(&h), Ok(h.len()));
+        let mut seen = check::Seen::default();
+        describe_gre(&mut seen, &h, 34, h.len());
+        let mut fields = vec![
+            ("flags_and_version", FLAGS_VER),
+            ("proto", PROTO_TYPE),
+            ("checksum", word(0, WORD_HI)),
+            ("offset", word(0, WORD_LO)),
+            ("key", word(1, WORD)),
+        ];
+        fields.extend(flag_keys.iter().filter(|k| **k != "flags.ack").map(|k| (*k, FLAGS_VER)));
+        check::tree(&seen, 34, &fields, &[]);
+    }
+
+    #[test]
+    fn vxlan_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        let fields = [("flags", vxlan::FLAGS), ("vni", vxlan::VNI)];
+        check::table(vxlan::HEADER_LEN, &fields, &[]);
+        check::table(vxlan::HEADER_LEN, &[("flags", vxlan::FLAGS), ("vni_res", vxlan::VNI_RES)], &[]);
+        let h = [
+            0x08, 0x00, // I flag: a VNI is there
+            0x00, 0x00, // reserved
+            0x00, 0x30, 0x39, // VNI 12345
+            0x00, // reserved
+        ];
+        let mut seen = check::Seen::default();
+        describe_vxlan(&mut seen, &h, 42);
+        check::tree(&seen, 42, &fields, &[]);
+    }
     use crate::decode::decode;
     use crate::source::LinkType;
     use etherparse::PacketBuilder;

@@ -219,8 +219,8 @@ pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context,
         EthType => one(num(p.eth().and_then(|e| e.ethertype()).filter(|t| *t >= 0x0600)), f),
         VlanId => {
             for l in p.layers().iter().filter(|l| l.proto == Proto::Vlan) {
-                if let Some(tci) = decode::be16(p.bytes(l), 0) {
-                    if f(Lit::Num(u64::from(tci & 0x0fff))) {
+                if let Some(id) = decode::link::Vlan::new(p.bytes(l)).id() {
+                    if f(Lit::Num(u64::from(id))) {
                         return;
                     }
                 }

@@ -194,16 +194,8 @@ pub fn addresses(p: &Packet<'_>) -> (Addr, Addr) {
     }
     for l in p.layers() {
         if matches!(l.proto, Proto::Sll | Proto::Sll2) {
-            let b = p.bytes(l);
-            let (alen, off) = if l.proto == Proto::Sll {
-                (decode::be16(b, 4).unwrap_or(0), 6)
-            } else {
-                (u16::from(*b.get(11).unwrap_or(&0)), 12)
-            };
-            if alen == 6 {
-                if let Some(m) = decode::arr::<6>(b, off) {
-                    return (Addr::Mac(m), Addr::None);
-                }
+            if let Some(m) = decode::link::Sll::new(p.bytes(l), l.proto == Proto::Sll2).mac() {
+                return (Addr::Mac(m), Addr::None);
             }
         }
     }
