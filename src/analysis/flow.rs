@@ -56,7 +56,9 @@ impl FlowKey {
             .position(|l| l.proto == Proto::Tcp)
             .or_else(|| layers.iter().rposition(|l| l.proto == Proto::Udp))?;
         let b = p.bytes(&layers[t]);
-        let (sp, dp) = (crate::decode::be16(b, 0)?, crate::decode::be16(b, 2)?);
+        // UDP puts its ports where TCP does (RFC 768).
+        use crate::decode::{field::get16, tcp::field as tf};
+        let (sp, dp) = (get16(b, tf::SRC_PORT)?, get16(b, tf::DST_PORT)?);
         let ip = layers[..t].iter().rev().find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6))?;
         let (sa, da) = if ip.proto == Proto::Ipv4 {
             let h = crate::decode::ipv4::Ipv4::new(p.bytes(ip));

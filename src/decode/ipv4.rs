@@ -6,7 +6,7 @@ use super::field::{get, get16, get8, Fields, Value, Visitor};
 use super::{decode_ip_proto, push_data, Packet, Problem, Proto};
 
 /// The fixed header (RFC 791 section 3.1), relative to its first byte.
-pub(super) mod field {
+pub(crate) mod field {
     use crate::decode::field::Field;
 
     /// Version (high nibble) and header length in 32-bit words (low nibble).

@@ -6,7 +6,7 @@ use super::field::{get16, get32, get8, Fields, Value, Visitor};
 use super::{be32, push_data, Packet, Problem, Proto};
 
 /// The fixed header (RFC 9293 section 3.1), relative to its first byte.
-pub(super) mod field {
+pub(crate) mod field {
     use crate::decode::field::Field;
 
     pub const SRC_PORT: Field = 0..2;

@@ -4,7 +4,7 @@ use super::field::{get16, Fields, Value, Visitor};
 use super::{push_data, Packet, Problem, Proto};
 
 /// The header (RFC 768), relative to its first byte.
-pub(super) mod field {
+pub(crate) mod field {
     use crate::decode::field::Field;
 
     pub const SRC_PORT: Field = 0..2;

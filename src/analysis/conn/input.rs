@@ -140,28 +140,30 @@ impl Input {
             [_, ip, t, ..] if ip.proto == crate::decode::Proto::Ipv4 && t.proto == crate::decode::Proto::Tcp => (ip, t),
             _ => return None,
         };
-        let h: [u8; 20] = crate::decode::arr(p.bytes(ip), 0)?;
+        use crate::decode::field::{get, get16, get32, get8};
+        use crate::decode::{ipv4::field as i4, tcp::field as tf};
+        // Fixed-size copies of the two headers: the tables' constant ranges into them
+        // need no bounds checks at run time.
+        let h: [u8; i4::HEADER_LEN] = crate::decode::arr(p.bytes(ip), 0)?;
         let tb = p.bytes(t);
-        let s: [u8; 20] = crate::decode::arr(tb, 0)?;
+        let s: [u8; tf::HEADER_LEN] = crate::decode::arr(tb, 0)?;
         // More fragments, or an offset: see `FlowKey::locate`.
-        if h[6] & 0x3f != 0 || h[7] != 0 {
+        if get16(&h, i4::FLG_OFF)? & 0x3fff != 0 {
             return None;
         }
-        let be16 = |i: usize| u16::from_be_bytes([s[i], s[i + 1]]);
-        let be32 = |i: usize| u32::from_be_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
-        let (sport, dport) = (be16(0), be16(2));
-        let (flow, from_lo) = FlowKey::v4([h[12], h[13], h[14], h[15]], sport, [h[16], h[17], h[18], h[19]], dport);
-        let flags = be16(12) & 0x0fff;
+        let (sport, dport) = (get16(&s, tf::SRC_PORT)?, get16(&s, tf::DST_PORT)?);
+        let (flow, from_lo) = FlowKey::v4(get(&h, i4::SRC_ADDR)?, sport, get(&h, i4::DST_ADDR)?, dport);
+        let flags = get16(&s, tf::FLAGS)? & 0x0fff;
         let seglen = p.tcp_len_in(t, ip);
         Some(Seg {
             key: Key { flow, proto: Proto::Tcp },
             from_lo,
-            seq: be32(4),
-            ack: be32(8),
+            seq: get32(&s, tf::SEQ_NUM)?,
+            ack: get32(&s, tf::ACK_NUM)?,
             flags,
-            win: be16(14),
+            win: get16(&s, tf::WINDOW)?,
             seglen: seglen.unwrap_or(0),
-            whole: seglen.is_some() && s[12] >> 4 >= 5,
+            whole: seglen.is_some() && get8(&s, tf::DATA_OFF)? >> 4 >= 5,
             sport,
             dport,
             offer: if flags & tcp::SYN != 0 { Offer::of(&tcp::Tcp::new(tb)) } else { Offer::default() },
