@@ -24,13 +24,16 @@ cleanup
 ip netns add $A
 ip netns add $B
 ip link add vsa netns $A type veth peer name vsb netns $B
-for ns_dev_addr in "$A vsa 10.204.0.1/24" "$B vsb 10.204.0.2/24"; do
-  set -- $ns_dev_addr
+# iface_up NS DEV ADDR: a 600-byte MTU and no offloads, so the capture shows the
+# segments TCP really sent (not 64 KiB super-segments split later by the NIC).
+iface_up() {
   ip -n "$1" addr add "$3" dev "$2"
   ip -n "$1" link set "$2" mtu 600 up
   ip -n "$1" link set lo up
   ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off >/dev/null 2>&1 || true
-done
+}
+iface_up $A vsa 10.204.0.1/24
+iface_up $B vsb 10.204.0.2/24
 
 record() { # record NAME PORT SERVER-CODE CLIENT-CODE
   local name=$1 port=$2
@@ -133,13 +136,10 @@ record_loss() {
   for ns in $C $R $S; do ip netns add $ns; done
   ip link add vlc netns $C type veth peer name vrc netns $R
   ip link add vls netns $S type veth peer name vrs netns $R
-  for ns_dev_addr in "$C vlc 10.206.1.1/24" "$R vrc 10.206.1.2/24" "$R vrs 10.206.2.2/24" "$S vls 10.206.2.1/24"; do
-    set -- $ns_dev_addr
-    ip -n "$1" addr add "$3" dev "$2"
-    ip -n "$1" link set "$2" mtu 600 up
-    ip -n "$1" link set lo up
-    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off >/dev/null 2>&1 || true
-  done
+  iface_up $C vlc 10.206.1.1/24
+  iface_up $R vrc 10.206.1.2/24
+  iface_up $R vrs 10.206.2.2/24
+  iface_up $S vls 10.206.2.1/24
   ip -n $C route add default via 10.206.1.2
   ip -n $S route add default via 10.206.2.2
   ip netns exec $R sysctl -qw net.ipv4.ip_forward=1
