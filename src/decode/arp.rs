@@ -1,6 +1,6 @@
 //! ARP (RFC 826): who has this IP address, tell me your MAC.
 
-use super::field::{get, get16, get8, Fields, Value, Visitor};
+use super::field::{get, get16, get8, Field, Fields, Value, Visitor};
 use super::{arr, Packet, Problem, Proto};
 
 /// The message (RFC 826), relative to its first byte: a fixed part, then four
@@ -18,9 +18,15 @@ mod field {
     pub const HEADER_LEN: usize = OPCODE.end;
     /// The sender's MAC, when hardware addresses are 6 bytes.
     pub const SENDER_MAC: Field = HEADER_LEN..HEADER_LEN + 6;
-    /// The target's MAC where the Ethernet/IPv4 form puts it: after the sender's
-    /// MAC and 4-byte IPv4 address.
-    pub const TARGET_MAC: Field = SENDER_MAC.end + 4..SENDER_MAC.end + 10;
+    /// The target's hardware address: after the sender's hardware and protocol
+    /// addresses, whatever their sizes (Wireshark's `tha_offset`).
+    pub const fn target_hw(hw_size: usize, proto_size: usize) -> Field {
+        let start = HEADER_LEN + hw_size + proto_size;
+        start..start + hw_size
+    }
+    /// The target's MAC in the Ethernet/IPv4 form.
+    #[cfg(test)]
+    pub const TARGET_MAC: Field = target_hw(6, 4);
 }
 use field::HEADER_LEN;
 
@@ -91,8 +97,11 @@ impl<'a> Arp<'a> {
     pub fn sender_ip(&self) -> Option<[u8; 4]> {
         self.proto_is_ipv4().then(|| arr(self.0, self.spa())).flatten()
     }
+    fn tha(&self) -> Field {
+        field::target_hw(usize::from(self.hw_size().unwrap_or(0)), usize::from(self.proto_size().unwrap_or(0)))
+    }
     pub fn target_mac(&self) -> Option<[u8; 6]> {
-        self.hw_is_mac().then(|| get(self.0, field::TARGET_MAC)).flatten()
+        self.hw_is_mac().then(|| get(self.0, self.tha())).flatten()
     }
     pub fn target_ip(&self) -> Option<[u8; 4]> {
         self.proto_is_ipv4().then(|| arr(self.0, self.tpa())).flatten()
@@ -167,7 +176,7 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     f.f("src.hw_mac", "Sender MAC address", field::SENDER_MAC, a.sender_mac().map(Value::Mac), None);
     f.f("src.proto_ipv4", "Sender IP address", spa..spa + 4, a.sender_ip().map(Value::Ipv4), None);
     let tm = if op == 1 { Some(format_args!("(unknown yet: that is what the request asks)")) } else { None };
-    f.f("dst.hw_mac", "Target MAC address", field::TARGET_MAC, a.target_mac().map(Value::Mac), tm);
+    f.f("dst.hw_mac", "Target MAC address", a.tha(), a.target_mac().map(Value::Mac), tm);
     f.f("dst.proto_ipv4", "Target IP address", tpa..tpa + 4, a.target_ip().map(Value::Ipv4), None);
     if a.is_gratuitous() {
         v.note("isgratuitous", format_args!("Gratuitous ARP: sender announces its own address"));
@@ -234,5 +243,29 @@ mod tests {
         // ATM ARP is its own layout.
         b[1] = 19;
         assert!(Arp::new(&b).is_atm());
+    }
+
+    #[test]
+    fn the_target_mac_follows_a_protocol_address_of_any_length() {
+        // Ethernet hardware, IPv6-sized (16-byte) protocol addresses: the target MAC
+        // is at 8 + 6 + 16, not where the IPv4 form puts it.
+        let mut b = vec![0, 1, 0x86, 0xdd, 6, 16, 0, 2];
+        b.extend_from_slice(&[2, 0, 0, 0, 0, 1]);
+        b.extend_from_slice(&[0xfe; 16]);
+        b.extend_from_slice(&[2, 0, 0, 0, 0, 2]);
+        b.extend_from_slice(&[0xfd; 16]);
+        let a = Arp::new(&b);
+        assert_eq!((a.sender_mac(), a.target_mac()), (Some([2, 0, 0, 0, 0, 1]), Some([2, 0, 0, 0, 0, 2])));
+        assert_eq!((a.sender_ip(), a.target_ip()), (None, None), "not IPv4");
+        let mut seen = check::Seen::default();
+        describe(&mut seen, &b, 0);
+        let tha = target_hw(6, 16);
+        assert_eq!(tha, 30..36);
+        let mut fields = FIELDS.to_vec();
+        fields.retain(|(k, _)| *k != "dst.hw_mac");
+        fields.push(("dst.hw_mac", tha));
+        check::tree(&seen, 0, &fields, &["src.proto_ipv4", "dst.proto_ipv4"]);
+        // Cut inside the target MAC: no MAC, no panic.
+        assert_eq!(Arp::new(&b[..33]).target_mac(), None);
     }
 }
