@@ -238,9 +238,13 @@ impl fmt::Display for Info<'_> {
                     let fl = self.msg.na_flags().unwrap_or(0);
                     write!(f, " {tg}")?;
                     let names = [(0x80, "rtr"), (0x40, "sol"), (0x20, "ovr")];
-                    let set: Vec<&str> = names.iter().filter(|(b, _)| fl & b != 0).map(|(_, n)| *n).collect();
-                    if !set.is_empty() {
-                        write!(f, " ({})", set.join(", "))?;
+                    let mut sep = " (";
+                    for (_, n) in names.iter().filter(|(b, _)| fl & b != 0) {
+                        write!(f, "{sep}{n}")?;
+                        sep = ", ";
+                    }
+                    if sep == ", " {
+                        f.write_str(")")?;
                     }
                     if ll.is_some() {
                         write!(f, " is at {}", mac.as_str())?;
@@ -339,5 +343,19 @@ mod tests {
             (m.kind(), m.code(), m.checksum(), m.ident(), m.seq()),
             (Some(8), Some(0), Some(0xf7fd), Some(1), Some(1))
         );
+    }
+
+    #[test]
+    fn an_advertisement_lists_its_flags_as_tshark_does() {
+        let na = |flags: u8| {
+            let mut b = vec![136, 0, 0, 0, flags, 0, 0, 0];
+            b.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+            b.extend_from_slice(&[2, 1, 2, 0, 0, 0, 0, 9]);
+            Info { v6: true, msg: Icmp::new(&b), hop: None }.to_string()
+        };
+        assert_eq!(na(0xe0), "Neighbor Advertisement fe80::1 (rtr, sol, ovr) is at 02:00:00:00:00:09");
+        assert_eq!(na(0x60), "Neighbor Advertisement fe80::1 (sol, ovr) is at 02:00:00:00:00:09");
+        assert_eq!(na(0x80), "Neighbor Advertisement fe80::1 (rtr) is at 02:00:00:00:00:09");
+        assert_eq!(na(0), "Neighbor Advertisement fe80::1 is at 02:00:00:00:00:09");
     }
 }
