@@ -147,6 +147,39 @@ impl<'a> Ipv6<'a> {
     pub fn dst_bytes(&self) -> Option<[u8; 16]> {
         get(self.0, field::DST_ADDR)
     }
+    /// The fragment header, when the extension chain holds one that makes this a
+    /// fragment (an atomic fragment, offset 0 and no more, is a whole datagram).
+    pub fn fragment(&self) -> Option<Fragment> {
+        let mut next = self.next_header()?;
+        let mut cur = HEADER_LEN;
+        while is_extension(next) {
+            let h = self.0.get(cur..).filter(|h| h.len() >= ext::MIN_LEN)?;
+            if next == 44 {
+                let fo = get16(h, ext::FRAG_OFF)?;
+                let frag = Fragment {
+                    offset: u32::from(fo >> 3) * 8,
+                    more: fo & 1 != 0,
+                    id: get32(h, ext::FRAG_IDENT)?,
+                    next: get8(h, ext::NXT_HDR)?,
+                };
+                return (frag.offset > 0 || frag.more).then_some(frag);
+            }
+            cur += ext_len(next, h);
+            next = get8(h, ext::NXT_HDR)?;
+        }
+        None
+    }
+}
+
+/// An IPv6 fragment header's facts (RFC 8200 section 4.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fragment {
+    /// In bytes.
+    pub offset: u32,
+    pub more: bool,
+    pub id: u32,
+    /// The protocol of the datagram the fragment is part of.
+    pub next: u8,
 }
 
 fn ext_name(n: u8) -> &'static str {
@@ -290,5 +323,27 @@ mod tests {
         let ip = Ipv6::new(&h);
         assert_eq!((ip.traffic_class(), ip.flow_label(), ip.payload_len()), (Some(0xb8), Some(0x12345), Some(16)));
         assert_eq!((ip.next_header(), ip.hop_limit()), (Some(44), Some(64)));
+    }
+
+    #[test]
+    fn the_fragment_header_is_found_behind_other_extension_headers() {
+        let mut b = vec![0x60, 0, 0, 0, 0, 24, 0, 64];
+        b.extend_from_slice(&[0x20; 32]);
+        b.extend_from_slice(&[44, 0, 1, 4, 0, 0, 0, 0]); // hop-by-hop, then the fragment header
+        b.extend_from_slice(&[6, 0, 0x05, 0xa9, 0, 0, 0x60, 0x01]); // TCP, offset 1448, more
+        let ip = Ipv6::new(&b);
+        assert_eq!(ip.fragment(), Some(Fragment { offset: 1448, more: true, id: 0x6001, next: 6 }));
+        // Offset 0 and no more fragments: an atomic fragment is a whole datagram.
+        let mut atomic = b.clone();
+        atomic[50] = 0;
+        atomic[51] = 0;
+        assert_eq!(Ipv6::new(&atomic).fragment(), None);
+        // No fragment header, or the chain cut short: None, no panic.
+        let mut plain = b.clone();
+        plain[6] = 6;
+        assert_eq!(Ipv6::new(&plain).fragment(), None);
+        for cut in 0..b.len() {
+            assert_eq!(Ipv6::new(&b[..cut]).fragment(), None, "cut at {cut}");
+        }
     }
 }

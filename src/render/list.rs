@@ -228,6 +228,9 @@ impl fmt::Display for ProtoColumn<'_, '_> {
             if p.ipv4().is_some_and(|ip| ip.is_fragment()) {
                 return f.pad("IPv4");
             }
+            if p.ipv6().and_then(|ip| ip.fragment()).is_some() {
+                return f.pad("IPv6");
+            }
             return f.pad(decode::ip_proto_name(n));
         }
         if p.has(Proto::Pim) {
@@ -305,6 +308,10 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
         if ip.more_fragments() {
             out.str(" [more fragments follow]");
         }
+    } else if let Some(fr) = p.ipv6().and_then(|ip| ip.fragment()).filter(|_| p.unknown_ip_proto.is_some()) {
+        // tshark's words for a fragment it has not reassembled (yet).
+        let more = if fr.more { 'y' } else { 'n' };
+        let _ = write!(out, "IPv6 fragment (off={} more={more} ident=0x{:08x} nxt={})", fr.offset, fr.id, fr.next);
     } else if let Some(l) = p.layer(Proto::Pim) {
         out.str(decode::tunnel::pim_type_name(p.data.get(l.start).copied().unwrap_or(0) & 0x0f));
     } else if let Some(t) = p.tcp().filter(|_| !quoted) {
