@@ -563,6 +563,11 @@ pub struct Framer {
     hdr: Vec<u8>,
     preview: Preview,
     json: Option<String>,
+    /// Resume after a gap inside a body of known length (see [`Framer::resume_after_gaps`]).
+    resume: bool,
+    /// The message in progress lost bytes to a gap and was already reported incomplete:
+    /// its end is only the boundary to resume at.
+    cut: bool,
 }
 
 impl Framer {
@@ -596,6 +601,8 @@ impl Framer {
             hdr: Vec::new(),
             preview: Preview::default(),
             json: None,
+            resume: false,
+            cut: false,
         };
         f.next_message();
         f
@@ -605,6 +612,15 @@ impl Framer {
         &self.spec
     }
 
+    /// When a permanent gap lies inside a body whose length is known (its header was
+    /// whole), the next boundary is certain: report the cut message incomplete and frame
+    /// on from there instead of stopping. Off by default; a gap over a header, a
+    /// delimiter or past the body's end still stops the framing.
+    pub fn resume_after_gaps(mut self, on: bool) -> Self {
+        self.resume = on;
+        self
+    }
+
     /// True once framing stopped (or the spec is `none`).
     pub fn is_off(&self) -> bool {
         self.phase == Phase::Off
@@ -612,6 +628,7 @@ impl Framer {
 
     fn next_message(&mut self) {
         self.number += 1;
+        self.cut = false;
         self.start = self.pos;
         self.header_end = self.pos;
         self.hdr.clear();
@@ -633,6 +650,9 @@ impl Framer {
     }
 
     fn complete(&mut self, trailer: u64, out: &mut impl FnMut(Event)) {
+        if self.cut {
+            return self.next_message();
+        }
         let body = self.header_end..self.pos - trailer;
         let mut preview = self.preview;
         preview.truncate(body.end - body.start);
@@ -727,6 +747,18 @@ impl Framer {
             // The message in progress can never be whole: say so, rather than leave it to
             // be read off the offsets (bytes missing from it would make it silently wrong).
             self.report_incomplete(out);
+            if let (true, false, Phase::Body { remaining }) = (self.resume, self.cut, self.phase) {
+                if let Some(end) = self.pos.checked_add(remaining).filter(|&end| offset <= end) {
+                    self.cut = true;
+                    self.pos = offset;
+                    if end == offset {
+                        self.next_message();
+                    } else {
+                        self.phase = Phase::Body { remaining: end - offset };
+                    }
+                    return self.feed(offset, bytes, out);
+                }
+            }
             return self.lose(self.pos, Why::Gap { len: offset - self.pos }, out);
         }
         let seen = (self.pos - offset).min(bytes.len() as u64) as usize;
@@ -800,6 +832,9 @@ impl Framer {
 
     /// Reports the message in progress, if any of it was received, as incomplete.
     fn report_incomplete(&mut self, out: &mut impl FnMut(Event)) {
+        if self.cut {
+            return;
+        }
         let received = self.pos - self.start;
         let expected = match self.phase {
             Phase::Off => return,
@@ -1118,6 +1153,36 @@ mod tests {
         let spec = spec("line,max=10");
         let got = frame_chunks(&spec, [b"0123456789\n0123456789X".as_slice()]);
         assert_eq!(got[1], Event::Lost(Lost { offset: 11, message: 2, why: Why::NoDelimiter { max: 10 } }));
+    }
+
+    fn frame_with_gap(spec: &Spec, stream: &[u8], gap: Range<usize>, resume: bool) -> Vec<Event> {
+        let mut f = Framer::new(spec.clone()).resume_after_gaps(resume);
+        let mut got = Vec::new();
+        f.feed(0, &stream[..gap.start], &mut |e| got.push(e));
+        f.feed(gap.end as u64, &stream[gap.end..], &mut |e| got.push(e));
+        f.finish(&mut |e| got.push(e));
+        got
+    }
+
+    #[test]
+    fn a_gap_inside_a_known_body_resumes_at_the_next_boundary() {
+        let spec = spec("len:u16be");
+        let stream = encode_all(&spec, &[b"abcd", b"efghij", b"kl"]);
+        // Message 2's body is 8..14; lose 9..12, and 9..14 (ending at the boundary).
+        for end in [12, 14] {
+            let got = frame_with_gap(&spec, &stream, 9..end, true);
+            assert_eq!(got[1], Event::Incomplete(Incomplete { number: 2, start: 6, received: 3, expected: Some(8) }));
+            let Event::Message(m) = &got[2] else { panic!("{got:?}") };
+            assert_eq!((m.number, m.span(), m.preview.as_bytes()), (3, 14..18, &b"kl"[..]));
+            assert_eq!(got.len(), 3);
+        }
+        // Off by default, and a gap over the next header still stops.
+        let got = frame_with_gap(&spec, &stream, 9..12, false);
+        assert!(matches!(got.last(), Some(Event::Lost(Lost { offset: 9, message: 2, .. }))), "{got:?}");
+        let got = frame_with_gap(&spec, &stream, 9..15, true);
+        assert!(matches!(got.last(), Some(Event::Lost(Lost { offset: 9, message: 2, .. }))), "{got:?}");
+        let got = frame_with_gap(&Spec::Fixed(3), b"abcdefghi", 4..5, true);
+        assert_eq!(bodies(&got, b"abcdefghi"), vec![b"abc".to_vec(), b"ghi".to_vec()]);
     }
 
     #[test]
