@@ -48,6 +48,28 @@ pub(super) mod field {
         pub const HEADER_LEN: usize = PPP_PROTOCOL.end;
     }
 
+    /// PPP in HDLC-like framing (RFC 1662 section 3.1): address 0xff and control
+    /// 0x03, which a link may omit (RFC 1661 section 6.6), then the protocol, one
+    /// byte when compressed (odd first byte, RFC 1661 section 6.5).
+    pub mod ppp {
+        use crate::decode::field::Field;
+
+        pub const ADDRESS: Field = 0..1;
+        pub const CONTROL: Field = 1..2;
+        /// Address and control together, as framing that may be left out.
+        pub const AC: Field = ADDRESS.start..CONTROL.end;
+        /// The protocol field when the frame's header is `hdr` bytes: the last one
+        /// (compressed) or two of it.
+        pub const fn protocol(hdr: usize) -> Field {
+            hdr - if hdr % 2 == 1 { 1 } else { 2 }..hdr
+        }
+        /// The protocol field's start after `ac` bytes of address and control, and
+        /// its length by its first byte.
+        pub const fn protocol_at(ac: usize, first: u8) -> Field {
+            ac..ac + if first & 1 == 1 { 1 } else { 2 }
+        }
+    }
+
     /// Cisco HDLC: address (0x0f unicast, 0x8f broadcast), control 0, an ethertype.
     pub mod chdlc {
         use crate::decode::field::Field;
@@ -156,7 +178,7 @@ pub(super) mod field {
         };
     }
 }
-use field::{cfp, chdlc, eth, mpls, null, ppi, pppoe, sll, vlan};
+use field::{cfp, chdlc, eth, mpls, null, ppi, ppp, pppoe, sll, vlan};
 
 pub(crate) fn decode_link(p: &mut Packet<'_>) {
     let end = p.data.len();
@@ -301,17 +323,16 @@ fn decode_chdlc(p: &mut Packet<'_>, off: usize, end: usize) {
 /// which a link may omit, then the protocol, one byte when compressed (odd first byte).
 pub(crate) fn decode_ppp(p: &mut Packet<'_>, off: usize, end: usize) {
     let b = &p.data[off..end];
-    let ac = if b.starts_with(&[0xff, 0x03]) { 2 } else { 0 };
-    let plen = match b.get(ac) {
-        Some(x) if x & 1 == 1 => 1,
-        Some(_) => 2,
+    let ac = if b.starts_with(&[0xff, 0x03]) { ppp::AC.end } else { 0 };
+    let pr = match b.get(ac) {
+        Some(x) => ppp::protocol_at(ac, *x),
         None => return truncated(p, Proto::Ppp, off, ac + 2),
     };
-    if b.len() < ac + plen {
-        return truncated(p, Proto::Ppp, off, ac + plen);
+    if b.len() < pr.end {
+        return truncated(p, Proto::Ppp, off, pr.end);
     }
-    let hdr = off + ac + plen;
-    let proto = if plen == 1 { u16::from(b[ac]) } else { be16(b, ac).unwrap_or(0) };
+    let hdr = off + pr.end;
+    let proto = ppp_protocol(b, pr.end);
     p.push(Proto::Ppp, off, hdr, end);
     match proto {
         0x0021 => super::ipv4::decode(p, hdr, end),
@@ -324,9 +345,11 @@ pub(crate) fn decode_ppp(p: &mut Packet<'_>, off: usize, end: usize) {
 
 /// The PPP protocol field of a PPP header of `hdr` bytes.
 fn ppp_protocol(b: &[u8], hdr: usize) -> u16 {
-    match hdr {
-        1 | 3 => u16::from(b[hdr - 1]),
-        _ => be16(b, hdr - 2).unwrap_or(0),
+    let r = ppp::protocol(hdr);
+    if r.len() == 1 {
+        get8(b, r).map_or(0, u16::from)
+    } else {
+        get16(b, r).unwrap_or(0)
     }
 }
 
@@ -334,15 +357,14 @@ pub fn describe_ppp<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
     let proto = ppp_protocol(b, hdr);
     v.layer(Proto::Ppp, base..base + hdr, format_args!("Point-to-Point Protocol, {}", ppp_protocol_name(proto)));
     let mut f = Fields { v, base, avail: hdr };
-    if hdr >= 3 {
-        f.f("address", "Address", 0..1, Some(Value::Hex(0xff, 2)), None);
-        f.f("control", "Control", 1..2, Some(Value::Hex(0x03, 2)), None);
+    if hdr > ppp::AC.end {
+        f.f("address", "Address", ppp::ADDRESS, Some(Value::Hex(0xff, 2)), None);
+        f.f("control", "Control", ppp::CONTROL, Some(Value::Hex(0x03, 2)), None);
     }
-    let r = hdr - if hdr % 2 == 1 { 1 } else { 2 }..hdr;
     f.f(
         "protocol",
         "Protocol",
-        r,
+        ppp::protocol(hdr),
         Some(Value::Hex(proto.into(), 4)),
         Some(format_args!("({})", ppp_protocol_name(proto))),
     );
@@ -928,6 +950,22 @@ mod tests {
         let mut seen = check::Seen::default();
         describe_pppoe(&mut seen, &f[14..], 14);
         check::tree(&seen, 14, &fields, &[]);
+    }
+
+    #[test]
+    fn ppp_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use crate::decode::field::check;
+        // Address, control, protocol 0x0021; and the compressed one-byte protocol alone.
+        let full = [("address", ppp::ADDRESS), ("control", ppp::CONTROL), ("protocol", ppp::protocol(4))];
+        check::table(4, &full, &[]);
+        assert_eq!((ppp::protocol_at(2, 0x00), ppp::protocol_at(0, 0x21)), (2..4, 0..1));
+        let mut seen = check::Seen::default();
+        describe_ppp(&mut seen, &[0xff, 0x03, 0x00, 0x21], 4, 4);
+        check::tree(&seen, 4, &full, &[]);
+        let mut seen = check::Seen::default();
+        describe_ppp(&mut seen, &[0x21], 0, 1);
+        check::tree(&seen, 0, &[("protocol", ppp::protocol(1))], &[]);
+        assert_eq!((ppp_protocol(&[0x21], 1), ppp_protocol(&[0xff, 0x03, 0x00, 0x57], 4)), (0x21, 0x57));
     }
 
     #[test]
