@@ -61,7 +61,7 @@ pub(super) mod field {
         /// The protocol field when the frame's header is `hdr` bytes: the last one
         /// (compressed) or two of it.
         pub const fn protocol(hdr: usize) -> Field {
-            hdr - if hdr % 2 == 1 { 1 } else { 2 }..hdr
+            hdr.saturating_sub(if hdr % 2 == 1 { 1 } else { 2 })..hdr
         }
         /// The protocol field's start after `ac` bytes of address and control, and
         /// its length by its first byte.

@@ -308,7 +308,7 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
         if ip.more_fragments() {
             out.str(" [more fragments follow]");
         }
-    } else if let Some(fr) = p.ipv6().and_then(|ip| ip.fragment()).filter(|_| p.unknown_ip_proto.is_some()) {
+    } else if let Some(fr) = p.unknown_ip_proto.and_then(|_| p.ipv6()).and_then(|ip| ip.fragment()) {
         // tshark's words for a fragment it has not reassembled (yet).
         let more = if fr.more { 'y' } else { 'n' };
         let _ = write!(out, "IPv6 fragment (off={} more={more} ident=0x{:08x} nxt={})", fr.offset, fr.id, fr.next);
