@@ -316,5 +316,40 @@ def main():
     frames += [eth(B_MAC, A_MAC, 0x86DD, ip) for ip in v6]
     pcap("tcp-fragments.pcap", [(i * 0.001, f, None) for i, f in enumerate(frames)])
 
+    # Segments the capture missed for good (dropped by the capturing kernel, so never
+    # retransmitted: the server ACKs them). The client sends framed messages in 100-byte
+    # segments; the segment ACKs carry every byte, the capture lacks some.
+    def drops(name, stream, lost, port):
+        cp, sp, ci, si = port, 9000, 3000, 8000
+        on = lambda ip, a2b: eth(B_MAC if a2b else A_MAC, A_MAC if a2b else B_MAC, 0x0800, ip)
+        segs = [(C_IP, S_IP, cp, sp, ci, 0, 0x02, b"", mss), (S_IP, C_IP, sp, cp, si, ci + 1, 0x12, b"", mss),
+                (C_IP, S_IP, cp, sp, ci + 1, si + 1, 0x10, b"", b"")]
+        for n, at in enumerate(range(0, len(stream), 100)):
+            chunk = stream[at:at + 100]
+            if n not in lost:
+                segs.append((C_IP, S_IP, cp, sp, ci + 1 + at, si + 1, 0x18, chunk, b""))
+            if n % 2 == 1 or at + 100 >= len(stream):
+                segs.append((S_IP, C_IP, sp, cp, si + 1, ci + 1 + at + len(chunk), 0x10, b"", b""))
+        end = ci + 1 + len(stream)
+        segs += [(C_IP, S_IP, cp, sp, end, si + 1, 0x11, b"", b""), (S_IP, C_IP, sp, cp, si + 1, end + 1, 0x11, b"", b""),
+                 (C_IP, S_IP, cp, sp, end + 1, si + 2, 0x10, b"", b"")]
+        frames = []
+        for i, (s, d, a, b, seq, ack, fl, pl, op) in enumerate(segs):
+            frames.append((i * 0.001, on(ipv4(s, d, 6, tcp(s, d, a, b, seq, ack, fl, pl, opts=op), ident=200 + i),
+                                         s == C_IP), None))
+        pcap(name, frames)
+
+    # Length-prefixed messages (Python's struct.pack('<i', n) then the body) of 150, 40,
+    # 260, 30, 90, 120 and 20 bytes, at stream offsets 0, 154, 198, 462, 496, 590, 714.
+    # Segment 3 (offsets 300-400) falls inside message 3's body: framing resumes at
+    # message 4. Segment 5 (500-600) holds the rest of message 5 and message 6's header:
+    # framing stops there.
+    msgs = b"".join(struct.pack("<i", n) + bytes([65 + k]) * n for k, n in enumerate([150, 40, 260, 30, 90, 120, 20]))
+    drops("tcp-capture-drops.pcap", msgs, {3, 5}, 40100)
+    # Fixed 24-byte records (fixed:24), 20 of them: segment 2 (offsets 200-300) cuts
+    # record 9 after 8 bytes, swallows records 10-12 and the head of 13 (288-312).
+    recs = b"".join(b"record %02d of twenty....\n" % (k + 1) for k in range(20))
+    drops("tcp-fixed-drops.pcap", recs, {2}, 40200)
+
 if __name__ == "__main__":
     main()

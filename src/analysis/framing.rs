@@ -522,11 +522,25 @@ pub struct Incomplete {
     pub expected: Option<u64>,
 }
 
+/// Framing went on past a gap, at a boundary the framing is sure of (see
+/// [`Framer::resume_after_gaps`]): message `message` starts at `offset`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resumed {
+    /// Where the missing bytes began.
+    pub gap: u64,
+    pub offset: u64,
+    pub message: u64,
+    /// The numbers of messages the gap swallowed that no `Incomplete` reports: none of
+    /// their bytes came before it (only `fixed:N` can skip messages).
+    pub skipped: Range<u64>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     Message(Message),
     Lost(Lost),
     Incomplete(Incomplete),
+    Resumed(Resumed),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -613,9 +627,10 @@ impl Framer {
     }
 
     /// When a permanent gap lies inside a body whose length is known (its header was
-    /// whole), the next boundary is certain: report the cut message incomplete and frame
-    /// on from there instead of stopping. Off by default; a gap over a header, a
-    /// delimiter or past the body's end still stops the framing.
+    /// whole), or the messages are `fixed:N`, the next boundary is certain: report the
+    /// cut message incomplete and frame on from there (an [`Event::Resumed`]) instead of
+    /// stopping. Off by default; a gap over a header, a delimiter or past the body's end
+    /// still stops the framing, since no later boundary can be trusted.
     pub fn resume_after_gaps(mut self, on: bool) -> Self {
         self.resume = on;
         self
@@ -746,20 +761,33 @@ impl Framer {
         if offset > self.pos {
             // The message in progress can never be whole: say so, rather than leave it to
             // be read off the offsets (bytes missing from it would make it silently wrong).
+            // Reported now, or at an earlier gap (`cut`): either way the skipped ones
+            // start after it.
+            let reported = self.cut || self.pos > self.start;
             self.report_incomplete(out);
-            if let (true, false, Phase::Body { remaining }) = (self.resume, self.cut, self.phase) {
-                if let Some(end) = self.pos.checked_add(remaining).filter(|&end| offset <= end) {
-                    self.cut = true;
-                    self.pos = offset;
-                    if end == offset {
-                        self.next_message();
-                    } else {
-                        self.phase = Phase::Body { remaining: end - offset };
-                    }
-                    return self.feed(offset, bytes, out);
-                }
+            let Some((at, number)) = self.boundary_after(offset).filter(|_| self.resume) else {
+                return self.lose(self.pos, Why::Gap { len: offset - self.pos }, out);
+            };
+            let cut_end = match self.phase {
+                Phase::Body { remaining } if self.cut => self.pos.checked_add(remaining),
+                _ => None,
+            };
+            // A second gap before the boundary already announced changes nothing.
+            if cut_end != Some(at) {
+                let first = if reported { self.number + 1 } else { self.number };
+                let skipped = first.min(number)..number;
+                out(Event::Resumed(Resumed { gap: self.pos, offset: at, message: number, skipped }));
             }
-            return self.lose(self.pos, Why::Gap { len: offset - self.pos }, out);
+            // The bytes up to `at` end message `number - 1`, already accounted for.
+            self.number = number - 1;
+            self.pos = offset;
+            if at == offset {
+                self.next_message();
+            } else {
+                self.cut = true;
+                self.phase = Phase::Body { remaining: at - offset };
+            }
+            return self.feed(offset, bytes, out);
         }
         let seen = (self.pos - offset).min(bytes.len() as u64) as usize;
         let mut bytes = &bytes[seen..];
@@ -824,6 +852,23 @@ impl Framer {
         }
     }
 
+    /// The first boundary at or after `offset` known without reading the bytes before
+    /// it, and the number of the message starting there.
+    fn boundary_after(&self, offset: u64) -> Option<(u64, u64)> {
+        match (&self.spec, self.phase) {
+            // Message k starts at (k - 1) * n: the stream starts at offset 0.
+            (Spec::Fixed(n), Phase::Body { .. }) if *n > 0 => {
+                let at = offset.div_ceil(*n).checked_mul(*n)?;
+                Some((at, at / n + 1))
+            }
+            (Spec::Len { .. } | Spec::JsonHdr { .. }, Phase::Body { remaining }) => {
+                let end = self.pos.checked_add(remaining).filter(|&end| offset <= end)?;
+                Some((end, self.number + 1))
+            }
+            _ => None,
+        }
+    }
+
     /// The stream ended: reports a message left incomplete. Nothing is framed after.
     pub fn finish(&mut self, out: &mut impl FnMut(Event)) {
         self.report_incomplete(out);
@@ -878,6 +923,20 @@ impl fmt::Display for Event {
             Event::Message(m) => write!(f, "message {}: {} bytes at offset {}", m.number, m.len(), m.body.start),
             Event::Lost(l) => l.fmt(f),
             Event::Incomplete(i) => i.fmt(f),
+            Event::Resumed(r) => r.fmt(f),
+        }
+    }
+}
+
+impl fmt::Display for Resumed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "framing resumed at stream offset {} with message {}", self.offset, self.message)?;
+        let (a, b) = (self.skipped.start, self.skipped.end);
+        match b.saturating_sub(a) {
+            0 => Ok(()),
+            1 => write!(f, " (message {a} lay wholly or partly in the missing bytes)"),
+            2 => write!(f, " (messages {a} and {} lay wholly or partly in the missing bytes)", a + 1),
+            _ => write!(f, " (messages {a}-{} lay wholly or partly in the missing bytes)", b - 1),
         }
     }
 }
@@ -1172,10 +1231,21 @@ mod tests {
         for end in [12, 14] {
             let got = frame_with_gap(&spec, &stream, 9..end, true);
             assert_eq!(got[1], Event::Incomplete(Incomplete { number: 2, start: 6, received: 3, expected: Some(8) }));
-            let Event::Message(m) = &got[2] else { panic!("{got:?}") };
+            assert_eq!(got[2], Event::Resumed(Resumed { gap: 9, offset: 14, message: 3, skipped: 3..3 }));
+            assert_eq!(got[2].to_string(), "framing resumed at stream offset 14 with message 3");
+            let Event::Message(m) = &got[3] else { panic!("{got:?}") };
             assert_eq!((m.number, m.span(), m.preview.as_bytes()), (3, 14..18, &b"kl"[..]));
-            assert_eq!(got.len(), 3);
+            assert_eq!(got.len(), 4);
         }
+        // Two gaps inside one body: one report, one resumption.
+        let mut f = Framer::new(spec.clone()).resume_after_gaps(true);
+        let mut got = Vec::new();
+        for r in [0..9, 10..11, 12..stream.len()] {
+            f.feed(r.start as u64, &stream[r], &mut |e| got.push(e));
+        }
+        f.finish(&mut |e| got.push(e));
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert!(matches!(got[3], Event::Message(Message { number: 3, .. })), "{got:?}");
         // Off by default, and a gap over the next header still stops.
         let got = frame_with_gap(&spec, &stream, 9..12, false);
         assert!(matches!(got.last(), Some(Event::Lost(Lost { offset: 9, message: 2, .. }))), "{got:?}");
@@ -1183,6 +1253,32 @@ mod tests {
         assert!(matches!(got.last(), Some(Event::Lost(Lost { offset: 9, message: 2, .. }))), "{got:?}");
         let got = frame_with_gap(&Spec::Fixed(3), b"abcdefghi", 4..5, true);
         assert_eq!(bodies(&got, b"abcdefghi"), vec![b"abc".to_vec(), b"ghi".to_vec()]);
+    }
+
+    #[test]
+    fn a_gap_over_fixed_size_messages_names_each_one_it_swallowed() {
+        let stream = b"aaabbbcccdddeeefff";
+        let fixed = Spec::Fixed(3);
+        // 4..10: message 2 cut after 1 byte, 3 (6..9) gone, 4 (9..12) lost its head.
+        let got = frame_with_gap(&fixed, stream, 4..10, true);
+        assert_eq!(got[1], Event::Incomplete(Incomplete { number: 2, start: 3, received: 1, expected: Some(3) }));
+        assert_eq!(got[2], Event::Resumed(Resumed { gap: 4, offset: 12, message: 5, skipped: 3..5 }));
+        assert_eq!(
+            got[2].to_string(),
+            "framing resumed at stream offset 12 with message 5 (messages 3 and 4 lay wholly or partly in the missing bytes)"
+        );
+        assert_eq!(bodies(&got, stream), vec![b"aaa".to_vec(), b"eee".to_vec(), b"fff".to_vec()]);
+        let numbers: Vec<u64> =
+            got.iter().filter_map(|e| if let Event::Message(m) = e { Some(m.number) } else { None }).collect();
+        assert_eq!(numbers, vec![1, 5, 6]);
+        // A gap from a boundary: no byte of message 2 came, so it is skipped, not incomplete.
+        let got = frame_with_gap(&fixed, stream, 3..5, true);
+        assert_eq!(got[1], Event::Resumed(Resumed { gap: 3, offset: 6, message: 3, skipped: 2..3 }));
+        assert_eq!(bodies(&got, stream).len(), 5);
+        // Boundary to boundary.
+        let got = frame_with_gap(&fixed, stream, 3..12, true);
+        assert_eq!(got[1], Event::Resumed(Resumed { gap: 3, offset: 12, message: 5, skipped: 2..5 }));
+        assert_eq!(got.len(), 4, "{got:?}");
     }
 
     #[test]

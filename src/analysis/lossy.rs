@@ -4,8 +4,8 @@
 //! boundaries, overlapping bytes already sent), reordering and duplicates, through the
 //! same objects `pktlab segments` uses (tracker, follower and reassembly, framing
 //! model). The framed messages must be the messages sent, bytes and boundaries; a
-//! loss never made good must cut the framing at the gap, with the message it cut short
-//! reported incomplete and nothing after it framed.
+//! loss never made good must report the message it cut short incomplete, and resume
+//! framing at the next boundary when that is certain, or else frame nothing after it.
 
 use std::ops::Range;
 
@@ -221,6 +221,24 @@ fn frames(isn: u32, stream: &[u8], segs: &[Range<usize>]) -> Vec<Vec<u8>> {
     sent.iter().map(|s| frame(s, stream)).collect()
 }
 
+/// Each message's span and the offset its body starts at, as sent.
+fn layout(spec: &Spec, bodies: &[Vec<u8>]) -> Vec<(Range<u64>, u64)> {
+    let mut at = 0;
+    let mut one = Vec::new();
+    bodies
+        .iter()
+        .map(|b| {
+            one.clear();
+            spec.encode(b, &mut one).expect("bodies made for the spec");
+            let len = one.len() as u64;
+            // `line` puts its delimiter after the body; the others their header before it.
+            let body = if matches!(spec, Spec::Line { .. }) { at } else { at + len - b.len() as u64 };
+            at += len;
+            (at - len..at, body)
+        })
+        .collect()
+}
+
 fn encode(spec: &Spec, bodies: &[Vec<u8>]) -> Vec<u8> {
     let mut stream = Vec::new();
     for b in bodies {
@@ -266,7 +284,7 @@ proptest! {
         }
         prop_assert_eq!(at, stream.len() as u64);
         let t = m.totals();
-        prop_assert_eq!((t.messages, t.missing, t.outside, t.incomplete), (bodies.len() as u64, 0, 0, false));
+        prop_assert_eq!((t.messages, t.missing, t.outside, t.incomplete), (bodies.len() as u64, 0, 0, 0));
         prop_assert!(m.lost().is_none() && m.gaps().is_empty());
         // Segments tile the stream too, and a split note's frames are its segments' first
         // and last frame in capture order.
@@ -285,10 +303,13 @@ proptest! {
         }
     }
 
-    /// One segment lost for good: the messages before the gap come out exactly, the one
-    /// it cut short is incomplete, and nothing is framed after it.
+    /// One segment lost for good: the messages before the gap come out exactly and the
+    /// one it cut short is incomplete. Where the next boundary is certain (the gap lies
+    /// inside a body whose header came whole, or the messages are `fixed:N`), framing
+    /// resumes there and every message after it comes out exactly, numbered as sent;
+    /// otherwise nothing is framed after the gap.
     #[test]
-    fn a_loss_never_made_good_cuts_the_framing_at_the_gap_and_marks_the_message_incomplete(
+    fn a_loss_never_made_good_resumes_at_a_certain_boundary_or_stops_the_framing(
         (spec, bodies) in framing_and_bodies(),
         cuts in prop::collection::vec(any::<usize>(), 1..40),
         fates in prop::collection::vec(fate(), 1..12),
@@ -314,24 +335,52 @@ proptest! {
         let small = view_with(Model::with_window(spec.clone(), 3), &all).model;
         prop_assert_eq!(small.totals(), m.totals());
         prop_assert_eq!(small.notes(), m.notes());
-        let gap = gone.start as u64;
-        // Each framed message is the one sent, and ends before the gap.
-        let mut at = 0;
-        for (x, b) in m.messages().iter().zip(&bodies) {
-            prop_assert!(x.span().end <= gap, "message {} framed across the gap at {}", x.number, gap);
-            prop_assert_eq!(&stream[x.body.start as usize..x.body.end as usize], b.as_slice());
-            at = x.span().end;
+        prop_assert_eq!(m.gaps().first().map(|g| g.range.clone()), Some(gone.start as u64..gone.end as u64));
+        let (g0, g1) = (gone.start as u64, gone.end as u64);
+        let sent = layout(&spec, &bodies);
+        // The message the gap begins in (index), and how many came whole before it.
+        let k = sent.iter().position(|(s, _)| s.start <= g0 && g0 < s.end);
+        let before = sent.partition_point(|(s, _)| s.end <= g0);
+        // Where framing must resume: the boundary, and the index of the message there.
+        let resume = match &spec {
+            _ if g1 == stream.len() as u64 => None,
+            Spec::Fixed(n) => Some((g1.div_ceil(*n) * n, (g1.div_ceil(*n)) as usize)),
+            Spec::Len { .. } | Spec::JsonHdr { .. } => {
+                k.filter(|&k| g0 >= sent[k].1 && g1 <= sent[k].0.end).map(|k| (sent[k].0.end, k + 1))
+            }
+            _ => None,
+        };
+        // Each framed message is the one sent, in its place, numbered as sent.
+        let want: Vec<u64> = (1..=before as u64)
+            .chain(resume.iter().flat_map(|&(_, i)| i as u64 + 1..=bodies.len() as u64))
+            .collect();
+        let got: Vec<u64> = m.messages().iter().map(|x| x.number).collect();
+        prop_assert_eq!(got, want, "message numbers ({}, gap {}..{})", spec, g0, g1);
+        for x in m.messages() {
+            let i = x.number as usize - 1;
+            prop_assert_eq!(x.span(), sent[i].0.clone());
+            prop_assert_eq!(&stream[x.body.start as usize..x.body.end as usize], bodies[i].as_slice());
         }
-        prop_assert!(m.messages().len() <= bodies.len());
-        prop_assert_eq!(m.gaps().first().map(|g| g.range.start), Some(gap));
-        if gone.end < stream.len() {
-            prop_assert!(m.lost().is_some(), "framing went on across the missing bytes at {}", gap);
-        }
-        if at < gap {
-            // Some bytes of a message came before the gap: it is reported, incomplete.
-            let i = m.incomplete();
-            prop_assert!(i.is_some_and(|i| i.start == at && i.start + i.received == gap), "{:?}", i);
-            prop_assert!(m.totals().incomplete);
+        // The message cut short, if any of it came before the gap.
+        let at = if before == 0 { 0 } else { sent[before - 1].0.end };
+        let cut: Vec<(u64, u64)> = m.incomplete().iter().map(|i| (i.start, i.start + i.received)).collect();
+        prop_assert_eq!(cut, if at < g0 { vec![(at, g0)] } else { vec![] });
+        prop_assert_eq!(m.totals().incomplete, u64::from(at < g0));
+        match (resume, k) {
+            (Some((offset, i)), Some(k)) => {
+                let first = if g0 > sent[k].0.start { k as u64 + 2 } else { k as u64 + 1 };
+                let message = i as u64 + 1;
+                let r = crate::analysis::framing::Resumed { gap: g0, offset, message, skipped: first..message };
+                prop_assert_eq!(m.resumed(), &[r][..]);
+                prop_assert_eq!(m.totals().skipped, message - first);
+                prop_assert!(m.lost().is_none());
+            }
+            _ => {
+                prop_assert!(m.resumed().is_empty());
+                if g1 < stream.len() as u64 {
+                    prop_assert!(m.lost().is_some(), "framing went on across the missing bytes at {}", g0);
+                }
+            }
         }
     }
 }

@@ -497,11 +497,12 @@ impl fmt::Display for Event<'_> {
                 write!(f, "frame {frame}: {len} bytes at offset {offset} fill the gap")
             }
             Event::Missing { offset, len, cause: Cause::NeverFilled } => {
-                write!(f, "{len} bytes missing at offset {offset}")
+                write!(f, "{len} byte{} missing at offset {offset}", if *len == 1 { "" } else { "s" })
             }
             Event::Missing { offset, len, cause: Cause::Limit(l) } => write!(
                 f,
-                "stream cut: {len} bytes missing at offset {offset}, skipped because the bytes held out of order reached {l}"
+                "stream cut: {len} byte{} missing at offset {offset}, skipped because the bytes held out of order reached {l}",
+                if *len == 1 { "" } else { "s" }
             ),
             Event::Fin { frame, offset } => write!(f, "frame {frame}: FIN at offset {offset}"),
             Event::Rst { frame, offset } => write!(f, "frame {frame}: RST at offset {offset}"),

@@ -94,6 +94,8 @@ pub enum Note {
     },
     FramingLost(framing::Lost),
     Incomplete(framing::Incomplete),
+    /// Framing went on after a gap, at a boundary it is sure of.
+    Resumed(framing::Resumed),
 }
 
 /// The numbers of the view.
@@ -108,7 +110,11 @@ pub struct Totals {
     pub split: u64,
     /// Messages whose header is spread over two segments or more.
     pub header_split: u64,
-    pub incomplete: bool,
+    /// Messages some of whose bytes never came (cut by a gap, or the stream's last).
+    pub incomplete: u64,
+    /// Messages a gap swallowed before framing resumed, none of whose bytes came
+    /// before it (`fixed:N`).
+    pub skipped: u64,
     /// Bytes delivered.
     pub bytes: u64,
     /// Delivered bytes in no complete message (after framing was lost, in an
@@ -177,7 +183,9 @@ pub struct Model {
     conflicts: Vec<(u64, u64, u64)>,
     retransmitted: u64,
     lost: Option<framing::Lost>,
-    incomplete: Option<framing::Incomplete>,
+    /// One per gap at most, and one at the end: as many as `gaps`, plus one.
+    incomplete: Vec<framing::Incomplete>,
+    resumed: Vec<framing::Resumed>,
     /// The end of the stream so far: every offset before it was delivered or missing.
     end: u64,
     /// Segments held before settling (see [`WINDOW`]).
@@ -217,14 +225,17 @@ impl Model {
     /// Settles records once more than `window` segments are held (at least 2).
     pub fn with_window(spec: Spec, window: usize) -> Self {
         Model {
-            framer: Framer::new(spec),
+            // Every gap the model sees is permanent (reassembly declared it missing before
+            // delivering past it), so resuming at a certain boundary loses nothing.
+            framer: Framer::new(spec).resume_after_gaps(true),
             segments: Vec::new(),
             messages: Vec::new(),
             gaps: Vec::new(),
             conflicts: Vec::new(),
             retransmitted: 0,
             lost: None,
-            incomplete: None,
+            incomplete: Vec::new(),
+            resumed: Vec::new(),
             end: 0,
             window: window.max(2),
             kept_segments: Kept::default(),
@@ -363,8 +374,13 @@ impl Model {
     pub fn lost(&self) -> Option<&framing::Lost> {
         self.lost.as_ref()
     }
-    pub fn incomplete(&self) -> Option<&framing::Incomplete> {
-        self.incomplete.as_ref()
+    /// Messages left incomplete, in stream order.
+    pub fn incomplete(&self) -> &[framing::Incomplete] {
+        &self.incomplete
+    }
+    /// Where framing went on after gaps.
+    pub fn resumed(&self) -> &[framing::Resumed] {
+        &self.resumed
     }
     /// The stream offsets both tracks cover.
     pub fn extent(&self) -> Range<u64> {
@@ -404,7 +420,8 @@ impl Model {
                 self.messages.push(m)
             }
             framing::Event::Lost(l) => self.lost = Some(l),
-            framing::Event::Incomplete(i) => self.incomplete = Some(i),
+            framing::Event::Incomplete(i) => self.incomplete.push(i),
+            framing::Event::Resumed(r) => self.resumed.push(r),
         }
     }
 
@@ -418,10 +435,18 @@ impl Model {
         }
     }
 
-    /// Messages plus the incomplete one (the last, or the one a gap cut short), as (number, span received, complete).
-    fn spans(&self) -> impl Iterator<Item = (u64, Range<u64>, bool)> + '_ {
-        let partial = self.incomplete.as_ref().map(|i| (i.number, i.start..i.start + i.received, false));
-        self.messages.iter().map(|m| (m.number, m.span(), true)).chain(partial)
+    /// Messages plus the incomplete ones (the last, or ones a gap cut short), as
+    /// (number, span received, complete), in stream order.
+    fn spans(&self) -> Vec<(u64, Range<u64>, bool)> {
+        let mut spans: Vec<(u64, Range<u64>, bool)> =
+            self.messages.iter().map(|m| (m.number, m.span(), true)).collect();
+        // Only the incomplete messages the held segments can touch; numbers order them.
+        let from = self.segments.first().map_or(0, |s| s.range.start);
+        for i in self.incomplete.iter().filter(|i| i.start + i.received > from) {
+            let at = spans.partition_point(|(n, _, _)| *n < i.number);
+            spans.insert(at, (i.number, i.start..i.start + i.received, false));
+        }
+        spans
     }
 
     /// Segments overlapping `r`, as indexes into `segments`.
@@ -435,7 +460,7 @@ impl Model {
     /// they sort by.
     fn window_notes(&self) -> Vec<(u64, Note)> {
         let mut notes: Vec<(u64, Note)> = Vec::new();
-        let spans: Vec<(u64, Range<u64>, bool)> = self.spans().collect();
+        let spans = self.spans();
         for s in &self.segments {
             let a = spans.partition_point(|(_, m, _)| m.end <= s.range.start);
             let parts: Vec<(u64, Part)> = spans[a..]
@@ -506,8 +531,12 @@ impl Model {
         if let Some(l) = &self.lost {
             notes.push((l.offset, Note::FramingLost(l.clone())));
         }
-        if let Some(i) = &self.incomplete {
+        for i in &self.incomplete {
             notes.push((i.start, Note::Incomplete(i.clone())));
+        }
+        // Right after the gap it resumed across (pushed after it: the sort is stable).
+        for r in &self.resumed {
+            notes.push((r.gap, Note::Resumed(r.clone())));
         }
         notes.sort_by_key(|(at, _)| *at);
         notes.into_iter().map(|(_, n)| n).collect()
@@ -522,7 +551,8 @@ impl Model {
             coalesced: self.settled_counts[0] + count(|n| matches!(n, Note::Coalesced { .. })),
             split: self.settled_counts[1] + count(|n| matches!(n, Note::Split { .. })),
             header_split: self.settled_counts[2] + count(|n| matches!(n, Note::HeaderSplit { .. })),
-            incomplete: self.incomplete.is_some(),
+            incomplete: self.incomplete.len() as u64,
+            skipped: self.resumed.iter().map(|r| r.skipped.end - r.skipped.start).sum(),
             bytes: self.bytes,
             outside: self.bytes - self.framed,
             missing: self.gaps.iter().map(|g| g.range.end - g.range.start).sum(),
@@ -668,6 +698,7 @@ impl fmt::Display for Note {
             }
             Note::FramingLost(l) => l.fmt(f),
             Note::Incomplete(i) => i.fmt(f),
+            Note::Resumed(r) => r.fmt(f),
         }
     }
 }
@@ -837,7 +868,8 @@ mod tests {
                 coalesced: 2,
                 split: 2,
                 header_split: 1,
-                incomplete: false,
+                incomplete: 0,
+                skipped: 0,
                 bytes: 27,
                 outside: 0,
                 missing: 0,
@@ -927,7 +959,7 @@ mod tests {
         );
         assert_eq!(notes[1].to_string(), "message 2 at offset 3 is incomplete: 4 bytes of 6");
         let t = m.totals();
-        assert!(t.incomplete);
+        assert_eq!(t.incomplete, 1);
         assert_eq!((t.bytes, t.outside), (7, 4));
     }
 
@@ -951,10 +983,56 @@ mod tests {
             ]
         );
         let t = m.totals();
-        assert!(t.incomplete);
+        assert_eq!(t.incomplete, 1);
         assert_eq!((t.messages, t.missing, t.bytes, t.outside), (1, 5, 5, 3));
         assert_eq!(t.coalesced, 1);
         assert_eq!(m.extent(), 0..10);
+    }
+
+    #[test]
+    fn framing_resumes_after_a_gap_inside_a_body_of_known_length() {
+        // Messages 1-4 of 4, 6, 2 and 3 bytes after a 1-byte length (at 0, 5, 12, 15);
+        // a gap inside message 2's body, and one inside message 3's.
+        let mut stream = Vec::new();
+        for b in [&b"abcd"[..], b"efghij", b"kl", b"mno"] {
+            spec("len:u8").encode(b, &mut stream).unwrap();
+        }
+        let mut m = Model::new(spec("len:u8"));
+        let pieces = [(0..7, None), (9..13, Some(7..9)), (14..stream.len(), Some(13..14))];
+        for (frame, (r, gap)) in pieces.into_iter().enumerate() {
+            if let Some(g) = gap {
+                m.event(Event::Missing { offset: g.start as u64, len: g.len() as u64, cause: Cause::NeverFilled });
+            }
+            let segment = r.start as u64..r.end as u64;
+            m.event(Event::Data {
+                offset: r.start as u64,
+                bytes: &stream[r],
+                frame: frame as u64 + 1,
+                ts: 0,
+                segment,
+                psh: true,
+            });
+        }
+        m.finish();
+        let said: Vec<String> = m.notes().iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            said,
+            [
+                "segment 1 (frame 1) carries message 1 and the first 2 bytes of message 2: coalesced",
+                "message 2 at offset 5 is incomplete: 2 bytes of 7",
+                "2 bytes missing at offset 7",
+                "framing resumed at stream offset 12 with message 3",
+                // Message 3's header came whole, its body's first byte did not.
+                "message 3 at offset 12 is incomplete: 1 byte of 3",
+                "1 byte missing at offset 13",
+                "framing resumed at stream offset 15 with message 4",
+            ]
+        );
+        let numbers: Vec<u64> = m.messages().iter().map(|x| x.number).collect();
+        assert_eq!(numbers, [1, 4]);
+        let t = m.totals();
+        assert_eq!((t.messages, t.incomplete, t.skipped, t.missing), (2, 2, 0, 3));
+        assert!(m.lost().is_none());
     }
 
     #[test]
@@ -1005,7 +1083,7 @@ mod tests {
         assert_eq!(lens, sizes);
         assert!(m.messages()[1].preview.as_bytes().starts_with(b"msg1:"));
         let t = m.totals();
-        assert_eq!((t.outside, t.missing, t.incomplete), (0, 0, false));
+        assert_eq!((t.outside, t.missing, t.incomplete), (0, 0, 0));
         // Burst 1 (10 + 3000 + 7 bytes, framed 3029) in 7 segments of up to 500; burst 2 in one.
         assert_eq!(t.segments, 8);
         let said: Vec<String> = m.notes().iter().map(|x| x.to_string()).collect();

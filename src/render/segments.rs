@@ -174,7 +174,8 @@ fn tracks(out: &mut impl Write, m: &Model, udp: bool, style: Style) -> io::Resul
     let (segments, messages, mut extent) = m.head();
     let inside = |r: &Range<u64>| r.start < extent.end || extent.is_empty();
     let gaps: Vec<&crate::analysis::segments::Gap> = m.gaps().iter().filter(|g| inside(&g.range)).collect();
-    let incomplete = m.incomplete().filter(|i| !m.settled() || i.start < extent.end);
+    let incomplete: Vec<&crate::analysis::framing::Incomplete> =
+        m.incomplete().iter().filter(|i| !m.settled() || i.start < extent.end).collect();
     let width = style.width.saturating_sub(LABEL + 2).max(20);
     let mut points = vec![extent.start, extent.end];
     for s in segments {
@@ -186,7 +187,7 @@ fn tracks(out: &mut impl Write, m: &Model, udp: bool, style: Style) -> io::Resul
     for msg in messages {
         points.extend([msg.header.start, msg.header.end, msg.trailer.start, msg.trailer.end]);
     }
-    if let Some(i) = incomplete {
+    for i in &incomplete {
         points.extend([i.start, (i.start + i.received).min(extent.end)]);
     }
     points.sort_unstable();
@@ -219,7 +220,7 @@ fn tracks(out: &mut impl Write, m: &Model, udp: bool, style: Style) -> io::Resul
         let marks = if msg.header.is_empty() { msg.trailer.clone() } else { msg.header.clone() };
         paint(&mut msgs, &scale, &msg.span(), Some(msg.number), fill, head, marks, bar);
     }
-    if let Some(i) = incomplete {
+    for i in &incomplete {
         let r = i.start..(i.start + i.received).min(extent.end);
         paint(&mut msgs, &scale, &r, Some(i.number), gap, gap, 0..0, bar);
     }
@@ -426,8 +427,13 @@ fn totals(out: &mut impl Write, t: &Totals, udp: bool) -> io::Result<()> {
     if t.header_split > 0 {
         write!(out, ", {} split header{}", t.header_split, plural(t.header_split))?;
     }
-    if t.incomplete {
-        write!(out, ", an incomplete message")?;
+    match t.incomplete {
+        0 => {}
+        1 => write!(out, ", an incomplete message")?,
+        n => write!(out, ", {n} incomplete messages")?,
+    }
+    if t.skipped > 0 {
+        write!(out, ", {} message{} lost in gaps", t.skipped, plural(t.skipped))?;
     }
     if t.outside > 0 {
         write!(out, ", {} bytes outside any message", t.outside)?;
@@ -490,14 +496,22 @@ pub fn write_jsonl(out: &mut impl Write, conn: u32, peers: &Peers, models: &[(Di
             )?;
         }
         for n in m.notes() {
-            line(out, json!({"type": "note", "dir": d, "kind": note_kind(&n), "text": n.to_string()}))?;
+            let mut v = json!({"type": "note", "dir": d, "kind": note_kind(&n), "text": n.to_string()});
+            // Which messages a gap took, for a reader checking numbers without the text.
+            if let (Note::Resumed(r), Some(o)) = (&n, v.as_object_mut()) {
+                o.insert("offset".into(), r.offset.into());
+                o.insert("message".into(), r.message.into());
+                o.insert("skipped".into(), json!([r.skipped.start, r.skipped.end]));
+            }
+            line(out, v)?;
         }
         let t = m.totals();
         line(
             out,
             json!({"type": "totals", "dir": d, "messages": t.messages, "segments": t.segments,
                    "coalesced": t.coalesced, "split": t.split, "header_split": t.header_split,
-                   "incomplete": t.incomplete, "bytes": t.bytes, "outside": t.outside,
+                   "incomplete": t.incomplete > 0, "incomplete_messages": t.incomplete,
+                   "skipped_messages": t.skipped, "bytes": t.bytes, "outside": t.outside,
                    "missing": t.missing, "retransmitted": t.retransmitted, "conflicts": t.conflicts}),
         )?;
     }
@@ -513,5 +527,6 @@ fn note_kind(n: &Note) -> &'static str {
         Note::Conflict { .. } => "conflict",
         Note::FramingLost(_) => "framing_lost",
         Note::Incomplete(_) => "incomplete",
+        Note::Resumed(_) => "resumed",
     }
 }
