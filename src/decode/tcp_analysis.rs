@@ -185,6 +185,13 @@ impl fmt::Display for Evidence<'_> {
             Flags::LOST_SEGMENT => {
                 write!(f, "expected seq {exp}, got {seq}: {} bytes in between were not captured", seq.wrapping_sub(exp))
             }
+            // tshark also flags the first ACK past a gap even when every byte it covers
+            // after the gap was captured: then the unseen bytes are the gap's.
+            Flags::ACKED_UNSEEN if a.expected.is_some_and(|e| e <= a.seen_up_to) => write!(
+                f,
+                "acknowledges bytes up to {}, across bytes of the other side the capture missed",
+                a.expected.unwrap_or(0)
+            ),
             Flags::ACKED_UNSEEN => write!(
                 f,
                 "acknowledges bytes up to {}, beyond anything captured from the other side ({})",
