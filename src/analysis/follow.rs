@@ -5,8 +5,12 @@
 //!
 //! The connection tracker decides which frames belong to the connection (the 4-tuple
 //! and, after a port reuse, which incarnation), so the numbering is that of `conns`.
+//! A segment or datagram that came in IP fragments belongs to it in the frame that
+//! completed the datagram (the tracker's rule, and tshark's); the follower keeps the
+//! fragments' bytes until then, since the tracker keeps none.
 
-use super::conn::{Proto, Seen};
+use super::conn::defrag::Id;
+use super::conn::{fragment_bytes, Proto, Reassembled, Seen};
 use super::flow::{Endpoint, FlowKey};
 use super::reassembly::{Budget, Event, Limits, Segment, Stream};
 use crate::decode::{tcp, Packet};
@@ -60,6 +64,66 @@ pub struct Peers {
     pub stream: u32,
 }
 
+/// Datagrams whose fragments are held at most: a follower of one connection rarely
+/// has more than one or two in flight, and each can hold up to 128 KiB.
+const MAX_DATAGRAMS: usize = 16;
+/// Separate byte ranges a datagram may have before it is given up (hostile input).
+const MAX_RANGES: usize = 16;
+
+/// The bytes of one fragmented datagram so far.
+struct Datagram {
+    id: Id,
+    first_frame: u64,
+    proto: u8,
+    data: Vec<u8>,
+    /// The byte ranges received: sorted, disjoint, not touching.
+    have: Vec<(u32, u32)>,
+    /// Its payload length, once the last fragment came.
+    len: Option<u32>,
+}
+
+impl Datagram {
+    /// Adds bytes at `start`; the first copy of a byte stays (as in the streams). False
+    /// when the datagram has too many separate ranges to keep.
+    fn add(&mut self, start: u32, bytes: &[u8]) -> bool {
+        let end = start + bytes.len() as u32;
+        if self.data.len() < end as usize {
+            self.data.resize(end as usize, 0);
+        }
+        // Fill only the holes of `start..end`.
+        let mut at = start;
+        for &(a, b) in &self.have {
+            if b <= at || a >= end {
+                continue;
+            }
+            if a > at {
+                let (s, e) = (at as usize, a as usize);
+                self.data[s..e].copy_from_slice(&bytes[s - start as usize..e - start as usize]);
+            }
+            at = at.max(b);
+        }
+        if at < end {
+            let (s, e) = (at as usize, end as usize);
+            self.data[s..e].copy_from_slice(&bytes[s - start as usize..]);
+        }
+        let (mut lo, mut hi) = (start, end);
+        self.have.retain(|&(a, b)| {
+            let apart = b < lo || a > hi;
+            if !apart {
+                (lo, hi) = (lo.min(a), hi.max(b));
+            }
+            apart
+        });
+        let i = self.have.partition_point(|&(a, _)| a < lo);
+        self.have.insert(i, (lo, hi));
+        self.have.len() <= MAX_RANGES
+    }
+
+    fn whole(&self) -> bool {
+        self.len.is_some_and(|len| self.have.as_slice() == [(0, len)] || (len == 0 && self.have.is_empty()))
+    }
+}
+
 /// One connection's bytes, both directions.
 pub struct Follow {
     conn: u32,
@@ -68,6 +132,8 @@ pub struct Follow {
     /// UDP: the bytes each direction has sent so far (datagram offsets).
     udp_end: [u64; 2],
     peers: Option<Peers>,
+    /// Fragmented datagrams being put back together.
+    datagrams: Vec<Datagram>,
     /// Frames of the connection seen.
     pub frames: u64,
 }
@@ -81,8 +147,68 @@ impl Follow {
             streams: [Stream::new(limits), Stream::new(limits)],
             udp_end: [0; 2],
             peers: None,
+            datagrams: Vec::new(),
             frames: 0,
         }
+    }
+
+    /// A fragment of no connection yet (the tracker counts a datagram in the frame
+    /// that completes it): its bytes are kept in case the datagram turns out to be
+    /// the connection's. [`Follow::push`] does this itself for every frame it gets.
+    pub fn hold(&mut self, frame: u64, p: &Packet<'_>) {
+        // A datagram this completes is of another connection: it is let go.
+        let _ = self.fragment(frame, p);
+    }
+
+    /// Keeps the bytes of fragment `p` if its datagram may be the connection's, and
+    /// returns that datagram once it is whole.
+    #[cold]
+    #[inline(never)]
+    fn fragment(&mut self, frame: u64, p: &Packet<'_>) -> Option<Datagram> {
+        let f = fragment_bytes(p)?;
+        if let Some(peers) = &self.peers {
+            let ours = |a: &[u8; 16]| *a == peers.client.addr || *a == peers.server.addr;
+            let v4 = |a: &[u8; 16]| {
+                let mut m = [0u8; 16];
+                m[10] = 0xff;
+                m[11] = 0xff;
+                m[12..].copy_from_slice(&a[..4]);
+                m
+            };
+            // IPv4 addresses sit in an endpoint as IPv4-mapped IPv6 ones.
+            let (src, dst) = if f.id.v6 { (f.id.src, f.id.dst) } else { (v4(&f.id.src), v4(&f.id.dst)) };
+            if !(ours(&src) && ours(&dst)) {
+                return None;
+            }
+        }
+        let i = match self.datagrams.iter().position(|d| d.id == f.id) {
+            Some(i) => i,
+            None => {
+                if self.datagrams.len() == MAX_DATAGRAMS {
+                    let oldest = (0..self.datagrams.len()).min_by_key(|&i| self.datagrams[i].first_frame)?;
+                    self.datagrams.swap_remove(oldest);
+                }
+                let d =
+                    Datagram { id: f.id, first_frame: frame, proto: 0, data: Vec::new(), have: Vec::new(), len: None };
+                self.datagrams.push(d);
+                self.datagrams.len() - 1
+            }
+        };
+        let d = &mut self.datagrams[i];
+        if f.start == 0 {
+            d.proto = f.proto;
+        }
+        if !f.more {
+            d.len = Some(f.start + f.bytes.len() as u32);
+        }
+        if !d.add(f.start, f.bytes) || d.len.is_some_and(|l| d.data.len() > l as usize) {
+            self.datagrams.swap_remove(i);
+            return None;
+        }
+        if d.whole() {
+            return Some(self.datagrams.swap_remove(i));
+        }
+        None
     }
 
     pub fn peers(&self) -> Option<&Peers> {
@@ -91,32 +217,44 @@ impl Follow {
 
     /// Who talks to whom, when `p` belongs to the connection (so a caller can print a
     /// heading before the first frame's bytes).
-    pub fn peers_of(&self, seen: &Seen, p: &Packet<'_>) -> Option<Peers> {
+    /// `re`: the tracker's reading of a datagram that `p`, a fragment, completed (whose
+    /// ports are not in `p`).
+    pub fn peers_of(&mut self, seen: &Seen, p: &Packet<'_>, re: Option<&Reassembled>) -> Option<Peers> {
         if seen.id != Some(self.conn) || !seen.counted {
             return None;
         }
         if self.peers.is_some() {
             return self.peers;
         }
-        let (key, lo_to_hi) = FlowKey::of(p)?;
+        let (key, lo_to_hi) = FlowKey::of(p).or(re.map(|r| (r.key, r.from_lo)))?;
         let (src, dst) = if lo_to_hi { (key.lo, key.hi) } else { (key.hi, key.lo) };
         let (client, server) = if seen.from_client { (src, dst) } else { (dst, src) };
-        Some(Peers { proto: seen.proto?, client, server, stream: seen.ctx.stream.unwrap_or(0) })
+        self.peers = Some(Peers { proto: seen.proto?, client, server, stream: seen.ctx.stream.unwrap_or(0) });
+        self.peers
     }
 
     /// One decoded frame, as the tracker saw it. Frames of other connections are
     /// ignored. Events go to `sink` with their direction; a UDP datagram comes as one
     /// `Data` event whose `segment` is the datagram.
     pub fn push(&mut self, frame: u64, ts: u64, seen: &Seen, p: &Packet<'_>, sink: &mut impl FnMut(Dir, Event<'_>)) {
+        let whole = if p.fragmented { self.fragment(frame, p) } else { None };
         if seen.id != Some(self.conn) || !seen.counted {
             return;
         }
         let Some(proto) = seen.proto else { return };
         self.frames += 1;
         if self.peers.is_none() {
-            self.peers = self.peers_of(seen, p);
+            self.peers = self.peers_of(seen, p, None);
         }
         let dir = Dir::of(seen.from_client);
+        if p.fragmented {
+            // Counted in the frame that completed its datagram: the segment is the
+            // datagram's payload, not this fragment's.
+            if let Some(d) = whole {
+                self.reassembled(frame, ts, dir, proto, &d, sink);
+            }
+            return;
+        }
         let payload = p.payload();
         match proto {
             Proto::Udp => {
@@ -141,6 +279,44 @@ impl Follow {
                 };
                 self.streams[dir.index()].push(&seg, &mut self.budget, &mut |e: Event<'_>| sink(dir, e));
             }
+        }
+    }
+
+    /// A segment or datagram put back together from IP fragments.
+    fn reassembled(
+        &mut self,
+        frame: u64,
+        ts: u64,
+        dir: Dir,
+        proto: Proto,
+        d: &Datagram,
+        sink: &mut impl FnMut(Dir, Event<'_>),
+    ) {
+        match (proto, d.proto) {
+            (Proto::Udp, 17) => {
+                let Some(payload) = d.data.get(8..) else { return };
+                let offset = self.udp_end[dir.index()];
+                let end = offset + payload.len() as u64;
+                self.udp_end[dir.index()] = end;
+                sink(dir, Event::Data { offset, bytes: payload, frame, ts, segment: offset..end, psh: false });
+            }
+            (Proto::Tcp, 6) => {
+                let t = tcp::Tcp::new(&d.data);
+                let (Some(seq), Some(flags), Some(hl)) = (t.seq(), t.flags(), t.header_len()) else { return };
+                let Some(payload) = d.data.get(hl..) else { return };
+                let seg = Segment {
+                    frame,
+                    ts,
+                    seq,
+                    syn: flags & tcp::SYN != 0,
+                    fin: flags & tcp::FIN != 0,
+                    rst: flags & tcp::RST != 0,
+                    psh: flags & tcp::PSH != 0,
+                    payload,
+                };
+                self.streams[dir.index()].push(&seg, &mut self.budget, &mut |e: Event<'_>| sink(dir, e));
+            }
+            _ => {}
         }
     }
 
@@ -238,6 +414,76 @@ mod tests {
         let (got, _, peers) = follow(&frames);
         assert_eq!(got[0], b"abc");
         assert_eq!(peers.unwrap().client.to_string(), "10.0.0.1:40000");
+    }
+
+    /// `frame` (Ethernet, IPv4 with a 20-byte header) cut into IP fragments at the
+    /// payload offsets `cuts` (multiples of 8).
+    fn fragments(frame: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+        let (eth_ip, payload) = frame.split_at(34);
+        let mut bounds = vec![0];
+        bounds.extend_from_slice(cuts);
+        bounds.push(payload.len());
+        bounds
+            .windows(2)
+            .map(|w| {
+                let mut f = eth_ip.to_vec();
+                f[16..18].copy_from_slice(&((20 + w[1] - w[0]) as u16).to_be_bytes());
+                let more = if w[1] < payload.len() { 0x2000 } else { 0 };
+                f[18..20].copy_from_slice(&0x4242u16.to_be_bytes());
+                f[20..22].copy_from_slice(&(more | (w[0] / 8) as u16).to_be_bytes());
+                f.extend_from_slice(&payload[w[0]..w[1]]);
+                f
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_segment_in_ip_fragments_is_followed_whole_in_the_frame_that_completes_it() {
+        let data: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+        let big = tcp_frame(true, 101, 501, false, false, &data);
+        let mut frags = fragments(&big, &[1480, 2960]);
+        // Middle first, the first twice, the last; then the next segment, whole.
+        let (first, middle, last) = (frags.remove(0), frags.remove(0), frags.remove(0));
+        let frames = [
+            tcp_frame(true, 100, 0, true, false, b""),
+            tcp_frame(false, 500, 101, true, false, b""),
+            middle,
+            first.clone(),
+            first,
+            last,
+            tcp_frame(true, 3101, 501, false, false, b"after"),
+        ];
+        let (got, order, _) = follow(&frames);
+        let mut want = data.clone();
+        want.extend_from_slice(b"after");
+        assert_eq!(got[0], want);
+        assert_eq!(order, vec![(Dir::ToServer, 6), (Dir::ToServer, 7)]);
+        // A fragment that never comes leaves the segment out: a gap, not wrong bytes.
+        let frags = fragments(&big, &[1480]);
+        let frames = [
+            tcp_frame(true, 100, 0, true, false, b""),
+            tcp_frame(false, 500, 101, true, false, b""),
+            frags[0].clone(),
+            tcp_frame(true, 3101, 501, false, false, b"after"),
+        ];
+        let (got, _, _) = follow(&frames);
+        assert_eq!(got[0], b"after");
+    }
+
+    #[test]
+    fn datagram_bytes_keep_their_first_copy_and_too_many_pieces_are_let_go() {
+        let id = Id { src: [0; 16], dst: [0; 16], ident: 1, proto: 6, v6: false };
+        let mut d = Datagram { id, first_frame: 1, proto: 6, data: Vec::new(), have: Vec::new(), len: Some(12) };
+        assert!(d.add(4, b"efgh"));
+        assert!(d.add(0, b"abcdXXXX"));
+        assert!(!d.whole());
+        assert!(d.add(6, b"YYijkl"));
+        assert!(d.whole());
+        assert_eq!(d.data, b"abcdefghijkl");
+        assert_eq!(d.have, vec![(0, 12)]);
+        let mut d = Datagram { id, first_frame: 1, proto: 6, data: Vec::new(), have: Vec::new(), len: None };
+        let ok: Vec<bool> = (0..20).map(|i| d.add(i * 16, b"abcd")).collect();
+        assert_eq!(ok.iter().filter(|&&x| !x).count(), 20 - MAX_RANGES);
     }
 
     #[test]

@@ -91,6 +91,7 @@ pub(super) fn draw_ladders(
     let mut ladders: rustc_hash::FxHashMap<u32, Ladder> = Default::default();
     let mut more = false;
     let conns = each_tracked(cap, sel.max_conns, problems, out, |frame, p, seen, re, id| {
+        let Some(id) = id else { return };
         if sel.conn.is_some_and(|c| c != id) || !seen.counted {
             return;
         }
@@ -146,12 +147,16 @@ pub(super) fn follow_conn(
 ) -> Result<(crate::analysis::follow::Follow, u32)> {
     use crate::analysis::follow::Follow;
     let mut follow = Follow::new(conn, limits);
-    let conns = each_tracked(cap, max_conns, problems, out, |frame, p, seen, _, id| {
-        if id != conn {
+    let conns = each_tracked(cap, max_conns, problems, out, |frame, p, seen, re, id| {
+        if id != Some(conn) {
+            // A fragment of a datagram the connection may get once it is whole.
+            if p.fragmented {
+                follow.hold(frame.number, p);
+            }
             return;
         }
         // Known from the connection's first frame on: copied, since `follow` is busy.
-        let Some(peers) = follow.peers_of(seen, p) else { return };
+        let Some(peers) = follow.peers_of(seen, p, re) else { return };
         follow.push(frame.number, frame.ts.0, seen, p, &mut |d, e| sink(&peers, d, e));
     })?;
     if let Some(peers) = follow.peers().copied() {
@@ -161,8 +166,9 @@ pub(super) fn follow_conn(
 }
 
 /// Each frame of `cap` that belongs to a connection, decoded and tracked (a tracker of
-/// `max_conns` without summaries), with the connection's id. Returns how many
-/// connections the capture has.
+/// `max_conns` without summaries), with the connection's id; and each IP fragment,
+/// whose id is `None` until one completes its datagram. Returns how many connections
+/// the capture has.
 pub(super) fn each_tracked(
     cap: &mut CaptureFile,
     max_conns: u64,
@@ -173,7 +179,7 @@ pub(super) fn each_tracked(
         &decode::Packet<'_>,
         &crate::analysis::conn::Seen,
         Option<&crate::analysis::conn::Reassembled>,
-        u32,
+        Option<u32>,
     ),
 ) -> Result<u32> {
     let mut tracker = tracker(max_conns as usize, false);
@@ -184,7 +190,11 @@ pub(super) fn each_tracked(
         let seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
         if let Some(id) = seen.id {
             conns = conns.max(id + 1);
-            f(frame, &p, &seen, tracker.reassembled(frame.number), id);
+        }
+        // Fragments belong to no connection until the one that completes a datagram,
+        // but a follower needs their bytes.
+        if seen.id.is_some() || p.fragmented {
+            f(frame, &p, &seen, tracker.reassembled(frame.number), seen.id);
         }
     })?;
     Ok(conns)

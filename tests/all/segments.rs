@@ -36,6 +36,7 @@ const CASES: &[(&str, &str)] = &[
     ("tcp-midstream.pcap", "none"),
     ("tcp-capture-drops.pcap", "len:i32le"),
     ("tcp-fixed-drops.pcap", "fixed:24"),
+    ("tcp-fragments.pcap", "none"),
 ];
 
 #[test]

@@ -123,7 +123,7 @@ impl Input {
         let Some((at, frag)) = layers.iter().enumerate().find_map(|(i, l)| frag_of(p, l).map(|f| (i, f))) else {
             return What::Nothing;
         };
-        let Some((id, start, end, more)) = frag else {
+        let Some(FragAt { id, start, end, more, .. }) = frag else {
             return What::Nothing;
         };
         let head = if start == 0 { head(p, layers, at) } else { None };
@@ -193,9 +193,48 @@ pub(super) struct Seg {
     pub(super) bad: bool,
 }
 
+/// The bytes of an IP fragment the tracker would reassemble, for a follower that puts
+/// the payload back together (the tracker keeps none; see `defrag`).
+#[derive(Clone, Copy, Debug)]
+pub struct FragmentBytes<'a> {
+    pub id: Id,
+    /// Where `bytes` go in the datagram's payload.
+    pub start: u32,
+    /// More fragments follow: the datagram does not end with these bytes.
+    pub more: bool,
+    /// The protocol the datagram's payload begins with (IPv4's protocol field, the
+    /// fragment header's next header).
+    pub proto: u8,
+    pub bytes: &'a [u8],
+}
+
+/// The fragment `p` is, when the tracker would reassemble it (the layer and the rules
+/// of [`Input::read`]).
+pub fn fragment_bytes<'a>(p: &Packet<'a>) -> Option<FragmentBytes<'a>> {
+    if !p.fragmented {
+        return None;
+    }
+    let (l, f) = p.own_layers().iter().find_map(|l| frag_of(p, l).map(|f| (l, f)))?;
+    let f = f?;
+    let bytes = p.bytes(l).get(f.data..f.data + (f.end - f.start) as usize)?;
+    Some(FragmentBytes { id: f.id, start: f.start, more: f.more, proto: f.proto, bytes })
+}
+
+/// A fragment, as [`frag_of`] finds it in its IP layer's bytes.
+struct FragAt {
+    id: Id,
+    /// The payload bytes it holds, as datagram offsets.
+    start: u32,
+    end: u32,
+    more: bool,
+    /// Where its payload begins in the layer's bytes, and what protocol that is.
+    data: usize,
+    proto: u8,
+}
+
 /// `Some` when `l` is an IP layer that is a fragment: `Some(None)` when it cannot be
 /// reassembled, else its datagram, the payload bytes it holds and whether more follow.
-fn frag_of(p: &Packet<'_>, l: &Layer) -> Option<Option<(Id, u32, u32, bool)>> {
+fn frag_of(p: &Packet<'_>, l: &Layer) -> Option<Option<FragAt>> {
     let b = p.bytes(l);
     match l.proto {
         crate::decode::Proto::Ipv4 => {
@@ -210,12 +249,14 @@ fn frag_of(p: &Packet<'_>, l: &Layer) -> Option<Option<(Id, u32, u32, bool)>> {
                 id.src[..4].copy_from_slice(&ip.src_bytes()?);
                 id.dst[..4].copy_from_slice(&ip.dst_bytes()?);
                 let start = ip.fragment_offset()?;
-                (total > ihl && b.len() >= total).then_some((
+                (total > ihl && b.len() >= total).then_some(FragAt {
                     id,
                     start,
-                    start + (total - ihl) as u32,
-                    ip.more_fragments(),
-                ))
+                    end: start + (total - ihl) as u32,
+                    more: ip.more_fragments(),
+                    data: ihl,
+                    proto: id.proto,
+                })
             };
             Some(whole())
         }
@@ -242,7 +283,14 @@ fn frag_of(p: &Packet<'_>, l: &Layer) -> Option<Option<(Id, u32, u32, bool)>> {
                             v6: true,
                         };
                         let start = u32::from(fo & 0xfff8);
-                        (plen > 0 && b.len() >= 40 + plen).then_some((id, start, start + data as u32, fo & 1 != 0))
+                        (plen > 0 && b.len() >= 40 + plen).then_some(FragAt {
+                            id,
+                            start,
+                            end: start + data as u32,
+                            more: fo & 1 != 0,
+                            data: cur + 8,
+                            proto: *b.get(cur)?,
+                        })
                     };
                     return Some(whole());
                 }

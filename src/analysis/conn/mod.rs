@@ -27,7 +27,7 @@ mod tests;
 use rustc_hash::FxHashMap;
 
 use self::defrag::{Defrag, Fragment};
-pub use self::input::Input;
+pub use self::input::{fragment_bytes, FragmentBytes, Input};
 use self::input::{Head, Seg, What};
 pub use self::state::State;
 use self::state::{relative, segment, Conn, Side};
