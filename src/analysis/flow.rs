@@ -55,7 +55,7 @@ impl FlowKey {
     }
 
     /// The UDP header of the tunnel that carries the frame's connection (GTP-U,
-    /// VXLAN, CAPWAP, L2TP, Teredo: a UDP layer with an IP layer after it), which
+    /// VXLAN, Geneve, CAPWAP: a UDP layer with an IP layer after it), which
     /// tshark's conversation table counts as a UDP conversation of its own besides
     /// the connection inside. The innermost such tunnel; not the connection's own
     /// header (a tunnel carrying ICMP is counted once, as the tunnel). For a fragment,

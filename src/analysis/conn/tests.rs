@@ -742,7 +742,7 @@ mod tunnels_and_fragments {
     #[test]
     fn a_tunnel_carrying_a_fragment_counts_it_now_and_the_datagram_when_complete() {
         let mut n = Net::new();
-        let mut whole = inner_udp(true, &[7u8; 32]);
+        let whole = inner_udp(true, &[7u8; 32]);
         // Split after 16 payload bytes of the inner IPv4 packet: the UDP header and
         // 8 bytes, then the other 32.
         let (ihl, id) = (20, [0x12, 0x34]);
