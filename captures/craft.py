@@ -351,5 +351,54 @@ def main():
     recs = b"".join(b"record %02d of twenty....\n" % (k + 1) for k in range(20))
     drops("tcp-fixed-drops.pcap", recs, {2}, 40200)
 
+    # UDP tunnels, each a UDP conversation of its own besides what it carries (as in
+    # tshark's conversation table). GTP-U between a base station and a gateway (2152 both
+    # ends, one TEID each way) carrying a UE's UDP exchange, a TCP handshake and a ping;
+    # then VXLAN (VNI 36) carrying a UDP exchange, the two directions from different
+    # source ports (VXLAN hashes the inner flow into the source port).
+    ENB, SGW = bytes([192, 168, 36, 50]), bytes([192, 168, 36, 60])
+    UE, SRV = bytes([172, 16, 0, 2]), bytes([172, 16, 9, 9])
+
+    def gtp_u(up, inner, ident):
+        teid = 0x1000 if up else 0x2000
+        g = struct.pack("!BBHI", 0x30, 0xFF, len(inner), teid) + inner
+        s, d = (ENB, SGW) if up else (SGW, ENB)
+        return eth(B_MAC if up else A_MAC, A_MAC if up else B_MAC, 0x0800,
+                   ipv4(s, d, 17, udp(s, d, 2152, 2152, g), ident=ident))
+
+    def echo(kind, ident, seq, data):
+        h = struct.pack("!BBHHH", kind, 0, 0, ident, seq) + data
+        return h[:2] + struct.pack("!H", csum(h)) + h[4:]
+
+    ue_udp = lambda up, pl: ipv4(UE if up else SRV, SRV if up else UE, 17,
+                                 udp(UE if up else SRV, SRV if up else UE, 40000 if up else 7777,
+                                     7777 if up else 40000, pl))
+    ue_tcp = lambda up, seq, ack, fl: ipv4(UE if up else SRV, SRV if up else UE, 6,
+                                           tcp(UE if up else SRV, SRV if up else UE, 41000 if up else 8000,
+                                               8000 if up else 41000, seq, ack, fl, opts=mss))
+    tunnelled = [
+        gtp_u(True, ue_udp(True, b"query"), 1),
+        gtp_u(False, ue_udp(False, b"answer"), 2),
+        gtp_u(True, ue_tcp(True, 3000, 0, 0x02), 3),
+        gtp_u(False, ue_tcp(False, 6000, 3001, 0x12), 4),
+        gtp_u(True, ipv4(UE, SRV, 1, echo(8, 7, 1, b"ping")), 5),
+        gtp_u(False, ipv4(SRV, UE, 1, echo(0, 7, 1, b"ping")), 6),
+    ]
+    V_IN_A, V_IN_B = bytes([10, 36, 0, 1]), bytes([10, 36, 0, 2])
+    V_MAC_A, V_MAC_B = bytes.fromhex("020000000011"), bytes.fromhex("020000000012")
+
+    def vxlan(a2b, sport, inner_payload):
+        s, d = (A_IP, B_IP) if a2b else (B_IP, A_IP)
+        i_s, i_d = (V_IN_A, V_IN_B) if a2b else (V_IN_B, V_IN_A)
+        ip = ipv4(i_s, i_d, 17, udp(i_s, i_d, 5000 if a2b else 6000, 6000 if a2b else 5000, inner_payload))
+        inner = eth(V_MAC_B if a2b else V_MAC_A, V_MAC_A if a2b else V_MAC_B, 0x0800, ip)
+        v = struct.pack("!BxxxI", 0x08, 36 << 8) + inner
+        return eth(B_MAC if a2b else A_MAC, A_MAC if a2b else B_MAC, 0x0800,
+                   ipv4(s, d, 17, udp(s, d, sport, 4789, v)))
+
+    tunnelled += [vxlan(True, 50000, b"hello"), vxlan(False, 50001, b"hello back")]
+    pcap("udp-tunnels.pcap", [(i * 0.001, f, None) for i, f in enumerate(tunnelled)])
+
+
 if __name__ == "__main__":
     main()

@@ -51,15 +51,42 @@ impl FlowKey {
             return None;
         }
         let layers = p.own_layers();
-        let t = layers
-            .iter()
-            .position(|l| l.proto == Proto::Tcp)
-            .or_else(|| layers.iter().rposition(|l| l.proto == Proto::Udp))?;
-        let b = p.bytes(&layers[t]);
+        Self::at(p, layers, transport_index(layers)?)
+    }
+
+    /// The UDP header of the tunnel that carries the frame's connection (GTP-U,
+    /// VXLAN, Geneve, CAPWAP: a UDP layer with an IP layer after it), which
+    /// tshark's conversation table counts as a UDP conversation of its own besides
+    /// the connection inside. The innermost such tunnel; not the connection's own
+    /// header (a tunnel carrying ICMP is counted once, as the tunnel). For a fragment,
+    /// see [`FlowKey::tunnel_before`].
+    pub fn tunnel<'p>(p: &'p Packet<'_>) -> Option<Located<'p>> {
+        if p.fragmented {
+            return None;
+        }
+        Self::tunnel_before(p, transport_index(p.own_layers())?)
+    }
+
+    /// The innermost tunnel's UDP header among `p.own_layers()[..end]`, where `end`
+    /// is the connection's transport header or a fragmented IP layer with no
+    /// fragmented one before it.
+    pub fn tunnel_before<'p>(p: &'p Packet<'_>, end: usize) -> Option<Located<'p>> {
+        let layers = p.own_layers();
+        let u = layers.get(..end)?.iter().rposition(|l| l.proto == Proto::Udp)?;
+        if !layers.get(u + 1..)?.iter().any(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6)) {
+            return None;
+        }
+        Self::at(p, layers, u)
+    }
+
+    /// The key of the transport header `layers[t]`, from the IP header nearest before
+    /// it.
+    fn at<'p>(p: &'p Packet<'_>, layers: &'p [Layer], t: usize) -> Option<Located<'p>> {
+        let b = p.bytes(layers.get(t)?);
         // UDP puts its ports where TCP does (RFC 768).
         use crate::decode::{field::get16, tcp::field as tf};
         let (sp, dp) = (get16(b, tf::SRC_PORT)?, get16(b, tf::DST_PORT)?);
-        let ip = layers[..t].iter().rev().find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6))?;
+        let ip = layers.get(..t)?.iter().rev().find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6))?;
         let (sa, da) = if ip.proto == Proto::Ipv4 {
             let h = crate::decode::ipv4::Ipv4::new(p.bytes(ip));
             // A first fragment's header: tshark's conversations count the datagram
@@ -68,7 +95,7 @@ impl FlowKey {
                 return None;
             }
             let (key, from_lo) = Self::v4(h.src_bytes()?, sp, h.dst_bytes()?, dp);
-            return Some(Located { key, from_lo, transport: &layers[t], ip });
+            return Some(Located { key, from_lo, transport: layers.get(t)?, ip });
         } else {
             let ip = crate::decode::ipv6::Ipv6::new(p.bytes(ip));
             (ip.src_bytes()?, ip.dst_bytes()?)
@@ -81,7 +108,7 @@ impl FlowKey {
         } else {
             (FlowKey { lo: d, hi: s }, false)
         };
-        Some(Located { key, from_lo, transport: &layers[t], ip })
+        Some(Located { key, from_lo, transport: layers.get(t)?, ip })
     }
 
     /// The key of an IPv4 packet from `sa:sp` to `da:dp`, and whether it travels lo -> hi.
@@ -95,6 +122,12 @@ impl FlowKey {
         let d = Endpoint { addr: v4_mapped(da), port: dp };
         (if from_lo { FlowKey { lo: s, hi: d } } else { FlowKey { lo: d, hi: s } }, from_lo)
     }
+}
+
+/// The transport header a frame's connection is keyed by: the first TCP header, else
+/// the innermost UDP one (a tunnel's UDP comes before what it carries).
+fn transport_index(layers: &[Layer]) -> Option<usize> {
+    layers.iter().position(|l| l.proto == Proto::Tcp).or_else(|| layers.iter().rposition(|l| l.proto == Proto::Udp))
 }
 
 fn v4_mapped(a: [u8; 4]) -> [u8; 16] {

@@ -282,8 +282,9 @@ fn ladder_options() {
 
 /// Our counts against tshark's own conversation table, on every bundled capture.
 /// Runs `scripts/NAME PKTLAB CAPTURES...` (the tshark comparisons) from the project root.
-fn compare_script(name: &str, caps: Vec<String>) -> std::process::Output {
+fn compare_script(name: &str, opts: &[&str], caps: Vec<String>) -> std::process::Output {
     let mut args = vec![root().join("scripts").join(name).to_string_lossy().into_owned()];
+    args.extend(opts.iter().map(|o| o.to_string()));
     args.push(env!("CARGO_BIN_EXE_pktlab").into());
     args.extend(caps);
     Command::new("python3").args(&args).current_dir(root()).output().unwrap()
@@ -297,10 +298,54 @@ fn conns_agree_with_tshark() {
         return;
     }
     let caps: Vec<String> = captures().iter().map(|c| format!("captures/{c}")).collect();
-    let o = compare_script("conv_compare.py", caps);
+    let o = compare_script("conv_compare.py", &[], caps);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}");
     assert!(out.contains(" 0 differ"), "{out}");
+}
+
+/// The same for UDP, against `tshark -z conv,udp`: tunnels included (udp-tunnels.pcap).
+#[test]
+fn udp_conns_agree_with_tshark() {
+    if Command::new("tshark").arg("--version").output().is_err() {
+        crate::common::skip("tshark is not installed");
+        return;
+    }
+    let caps: Vec<String> = captures().iter().map(|c| format!("captures/{c}")).collect();
+    let o = compare_script("conv_compare.py", &["--proto", "udp"], caps);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    // Every capture has an exact reference (no SKIP), and some have UDP rows to compare.
+    assert!(!out.contains("SKIP"), "{out}");
+    assert!(out.contains(" 0 differ") && !out.contains("; 0 tshark rows"), "{out}");
+}
+
+/// A UDP tunnel is a conversation of its own, numbered before what it carries, and
+/// counts every frame it carries (a ping too); what it carries keeps its own rows.
+#[test]
+fn udp_tunnels_are_conversations_of_their_own() {
+    let r = rows("udp-tunnels.pcap");
+    let got: Vec<(&str, u32, String, String, u64, u64)> = r
+        .iter()
+        .map(|r| {
+            let a = format!("{}:{}", r.a_addr, r.a_port);
+            (r.proto.as_str(), r.stream, a, format!("{}:{}", r.b_addr, r.b_port), r.frames_ab, r.frames_ba)
+        })
+        .collect();
+    let want = [
+        ("udp", 0, "192.168.36.50:2152", "192.168.36.60:2152", 3, 3),
+        ("udp", 1, "172.16.0.2:40000", "172.16.9.9:7777", 1, 1),
+        ("tcp", 0, "172.16.0.2:41000", "172.16.9.9:8000", 1, 1),
+        ("udp", 2, "192.168.36.10:50000", "192.168.36.20:4789", 1, 0),
+        ("udp", 3, "10.36.0.1:5000", "10.36.0.2:6000", 1, 1),
+        ("udp", 4, "192.168.36.20:50001", "192.168.36.10:4789", 1, 0),
+    ];
+    let want: Vec<_> = want.iter().map(|&(p, s, a, b, f, g)| (p, s, a.to_string(), b.to_string(), f, g)).collect();
+    assert_eq!(got, want);
+    // Frames 1, 3 and 5 (83 + 94 + 82 bytes) up the GTP-U tunnel; its payload is the
+    // GTP header with the inner packet.
+    assert_eq!((r[0].bytes_ab, r[0].payload_ab), (259, 3 * 8 + 33 + 44 + 32));
+    assert_eq!((r[1].bytes_ab, r[1].payload_ab), (83, 5));
 }
 
 /// The analysis verdicts in the info column against tshark's, frame by frame, on every
@@ -317,7 +362,7 @@ fn analysis_verdicts_agree_with_tshark() {
     const KNOWN: &[&str] = &["malformed-headers.pcap"];
     let caps: Vec<String> =
         captures().iter().filter(|c| !KNOWN.contains(&c.as_str())).map(|c| format!("captures/{c}")).collect();
-    let o = compare_script("flags_compare.py", caps);
+    let o = compare_script("flags_compare.py", &[], caps);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}");
 }

@@ -7,18 +7,31 @@ use super::{Offer, Proto};
 use crate::analysis::flow::{Endpoint, FlowKey};
 use crate::decode::{be16, be32, ipv4, tcp, Layer, Packet};
 
-/// One frame as the tracker takes it (see [`Input::read`]): under 200 bytes (a
-/// fragment's is the largest kind), so a batch of them can cross to another thread
-/// instead of the frames.
+/// One frame as the tracker takes it (see [`Input::read`]): 200 bytes (a fragment's
+/// `What` is the largest kind, 136; a tunnel's header 40), so a batch of them can
+/// cross to another thread instead of the frames.
 #[derive(Clone, Copy, Debug)]
 pub struct Input {
     pub(super) number: u64,
     pub(super) ts: u64,
     pub(super) orig_len: u32,
     pub(super) what: What,
+    /// The UDP tunnel carrying `what` (see [`FlowKey::tunnel`]): tshark counts the
+    /// frame in the tunnel's conversation too.
+    pub(super) tunnel: Option<Tunnel>,
 }
 
-const _: () = assert!(std::mem::size_of::<Input>() < 200);
+/// A tunnel's UDP header, as the tracker counts it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Tunnel {
+    /// Always a UDP key: a `FlowKey`, not a `Key`, keeps `Input` small.
+    pub(super) flow: FlowKey,
+    pub(super) from_lo: bool,
+    /// The datagram's payload length (from its 16-bit length field).
+    pub(super) len: u16,
+}
+
+const _: () = assert!(std::mem::size_of::<Input>() <= 240);
 
 #[derive(Clone, Copy, Debug)]
 pub(super) enum What {
@@ -57,13 +70,30 @@ impl Input {
     /// tracking on another. `checksums`: verify TCP checksums, which only the
     /// summaries' Zeek view uses (a tenth of `read -Y`'s work).
     pub fn read(number: u64, ts: u64, orig_len: u32, p: &Packet<'_>, checksums: bool) -> Input {
-        let mut i = Input { number, ts, orig_len, what: What::Nothing };
+        let mut i = Input { number, ts, orig_len, what: What::Nothing, tunnel: None };
         // Filled in place: a `What` built apart and then moved in is copied twice.
         match Self::v4_tcp(p, checksums) {
             Some(seg) => i.what = What::Tcp(seg),
-            None => i.what = Self::what(p, checksums),
+            None => {
+                i.what = Self::what(p, checksums);
+                i.tunnel = Self::tunnel(p);
+            }
         }
         i
+    }
+
+    /// The tunnel carrying the frame's connection, if any.
+    pub(super) fn tunnel(p: &Packet<'_>) -> Option<Tunnel> {
+        let at = if p.fragmented {
+            // Tunnels outside the first fragmented IP layer: the fragment's datagram is
+            // counted where it is complete, the tunnel's datagram now.
+            let layers = p.own_layers();
+            FlowKey::tunnel_before(p, layers.iter().position(|l| frag_of(p, l).is_some())?)?
+        } else {
+            FlowKey::tunnel(p)?
+        };
+        let len = crate::decode::udp::Udp::new(p.bytes(at.transport)).length().map_or(0, |l| l.saturating_sub(8));
+        Some(Tunnel { flow: at.key, from_lo: at.from_lo, len })
     }
 
     /// The general path of [`Input::read`]: any frame.
@@ -124,7 +154,7 @@ impl Input {
             return What::Nothing;
         };
         let Some(FragAt { id, start, end, more, .. }) = frag else {
-            return What::Nothing;
+            return unreassembled(p, layers, at);
         };
         let head = if start == 0 { head(p, layers, at) } else { None };
         What::Frag(Fragment { id, start, end, more, head })
@@ -304,6 +334,37 @@ fn frag_of(p: &Packet<'_>, l: &Layer) -> Option<Option<FragAt>> {
             None
         }
         _ => None,
+    }
+}
+
+/// A fragment that cannot be reassembled (not captured whole). tshark dissects the
+/// payload of such an IPv4 first fragment as it stands (packet-ip.c: "First fragment,
+/// or not fragmented. Dissect what we have here."), so its conversation counts it,
+/// with the lengths its headers give; later fragments are only data. (IPv6 fragments
+/// are left alone: none in the corpus to check tshark against.)
+#[cold]
+#[inline(never)]
+fn unreassembled(p: &Packet<'_>, layers: &[Layer], at: usize) -> What {
+    let Some(l) = layers.get(at).filter(|l| l.proto == crate::decode::Proto::Ipv4) else {
+        return What::Nothing;
+    };
+    let ip = ipv4::Ipv4::new(p.bytes(l));
+    if ip.fragment_offset() != Some(0) {
+        return What::Nothing;
+    }
+    match head(p, layers, at) {
+        Some(Head::Udp { key, from_lo, len }) => What::Udp { key, from_lo, len },
+        Some(Head::Tcp { mut seg, hl }) => {
+            // The datagram's length as its header gives it, as for a reassembled one.
+            let len = match (ip.total_len(), ip.header_len()) {
+                (Some(t), Some(h)) => u32::from(t).saturating_sub(h as u32),
+                _ => 0,
+            };
+            seg.whole = hl >= 20 && len >= hl;
+            seg.seglen = if seg.whole { len - hl } else { 0 };
+            What::Tcp(seg)
+        }
+        None => What::Nothing,
     }
 }
 

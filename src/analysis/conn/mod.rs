@@ -188,6 +188,11 @@ impl Tracker {
         if self.frames.is_multiple_of(SWEEP_EVERY) {
             self.sweep();
         }
+        if let Some(t) = &i.tunnel {
+            // Before what it carries: tshark numbers the tunnel's conversation first.
+            let key = Key { flow: t.flow, proto: Proto::Udp };
+            self.udp(i.number, i.ts, i.orig_len, u64::from(t.len), key, t.from_lo);
+        }
         let reassembled;
         let s = match &i.what {
             What::Nothing => return Seen::default(),

@@ -657,6 +657,151 @@ mod bad_input {
     }
 }
 
+/// Tunnels and fragments: which headers a frame is counted under, as tshark's
+/// conversation tables count them.
+mod tunnels_and_fragments {
+    use super::*;
+
+    const ENB: [u8; 4] = [10, 1, 0, 1];
+    const SGW: [u8; 4] = [10, 1, 0, 2];
+
+    /// `inner` (an IPv4 packet) in a GTP-U G-PDU (version 1, PT 1, type 0xff, TEID
+    /// 0x1234) over UDP 2152, from the eNodeB when `up`, else from the gateway.
+    fn gtp_u(up: bool, inner: &[u8]) -> Vec<u8> {
+        let mut gtp = vec![0x30, 0xff, 0, inner.len() as u8, 0, 0, 0x12, 0x34];
+        gtp.extend_from_slice(inner);
+        let (src, dst) = if up { (ENB, SGW) } else { (SGW, ENB) };
+        let mut b = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(src, dst, 64).udp(2152, 2152).write(&mut b, &gtp).unwrap();
+        b
+    }
+
+    fn inner_udp(from_client: bool, payload: &[u8]) -> Vec<u8> {
+        let (src, dst) = if from_client { (C, S) } else { (S, C) };
+        let mut b = Vec::new();
+        PacketBuilder::ipv4(src.0, dst.0, 64).udp(src.1, dst.1).write(&mut b, payload).unwrap();
+        b
+    }
+
+    fn feed(n: &mut Net, frame: &[u8]) -> Seen {
+        n.n += 1;
+        n.ts += 100_000;
+        let p = decode(LinkType::ETHERNET, frame, frame.len() as u32);
+        n.t.observe(n.n, n.ts, frame.len() as u32, &p)
+    }
+
+    #[test]
+    fn a_gtp_u_tunnel_is_a_udp_conversation_of_its_own_numbered_before_what_it_carries() {
+        let mut n = Net::new();
+        let (up, down) = (gtp_u(true, &inner_udp(true, b"query")), gtp_u(false, &inner_udp(false, b"answer!")));
+        let seen = feed(&mut n, &up);
+        // The frame itself belongs to the inner conversation: udp.stream 1, as in
+        // tshark, whose tunnel took 0.
+        assert_eq!((seen.id, seen.ctx.stream, seen.proto), (Some(1), Some(1), Some(Proto::Udp)));
+        feed(&mut n, &down);
+        feed(&mut n, &up);
+        let rows = n.rows();
+        assert_eq!(rows.len(), 2);
+        let (tunnel, inner) = (&rows[0], &rows[1]);
+        assert_eq!((tunnel.a.to_string(), tunnel.b.to_string()), ("10.1.0.1:2152".into(), "10.1.0.2:2152".into()));
+        assert_eq!((tunnel.id, tunnel.stream), (0, 0));
+        assert_eq!((inner.a.to_string(), inner.b.to_string()), ("10.0.0.1:40000".into(), "10.0.0.2:80".into()));
+        assert_eq!((inner.id, inner.stream), (1, 1));
+        // Every frame counts in both, with its whole length; payloads are each header's.
+        for r in [tunnel, inner] {
+            assert_eq!((r.frames_ab, r.frames_ba), (2, 1));
+            assert_eq!((r.bytes_ab, r.bytes_ba), (2 * up.len() as u64, down.len() as u64));
+        }
+        assert_eq!(inner.payload_ab, 10);
+        assert_eq!(tunnel.payload_ab, 2 * (8 + 28 + 5));
+    }
+
+    #[test]
+    fn tcp_in_a_tunnel_adds_the_tunnel_as_a_udp_conversation() {
+        let mut n = Net::new();
+        let mut syn = Vec::new();
+        PacketBuilder::ipv4(C.0, S.0, 64).tcp(C.1, S.1, CI, 1000).syn().write(&mut syn, &[]).unwrap();
+        let seen = feed(&mut n, &gtp_u(true, &syn));
+        assert_eq!((seen.proto, seen.ctx.stream, seen.id), (Some(Proto::Tcp), Some(0), Some(1)));
+        let rows = n.rows();
+        assert_eq!(rows.iter().map(|r| (r.proto, r.stream)).collect::<Vec<_>>(), [(Proto::Udp, 0), (Proto::Tcp, 0)]);
+    }
+
+    #[test]
+    fn a_tunnel_carrying_neither_tcp_nor_udp_is_counted_once() {
+        let mut n = Net::new();
+        let mut ping = Vec::new();
+        PacketBuilder::ipv4(C.0, S.0, 64).icmpv4_echo_request(1, 1).write(&mut ping, b"ping").unwrap();
+        let seen = feed(&mut n, &gtp_u(true, &ping));
+        assert_eq!((seen.proto, seen.ctx.stream), (Some(Proto::Udp), Some(0)));
+        let rows = n.rows();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].a.port, rows[0].frames_ab), (2152, 1));
+    }
+
+    #[test]
+    fn a_tunnel_carrying_a_fragment_counts_it_now_and_the_datagram_when_complete() {
+        let mut n = Net::new();
+        let whole = inner_udp(true, &[7u8; 32]);
+        // Split after 16 payload bytes of the inner IPv4 packet: the UDP header and
+        // 8 bytes, then the other 32.
+        let (ihl, id) = (20, [0x12, 0x34]);
+        let mut first = whole[..ihl + 16].to_vec();
+        let mut second = whole[..ihl].to_vec();
+        second.extend_from_slice(&whole[ihl + 16..]);
+        for (f, off_mf) in [(&mut first, 0x2000u16), (&mut second, 2)] {
+            let len = f.len() as u16;
+            f[2..4].copy_from_slice(&len.to_be_bytes());
+            f[4..6].copy_from_slice(&id);
+            f[6..8].copy_from_slice(&off_mf.to_be_bytes());
+        }
+        let a = feed(&mut n, &gtp_u(true, &first));
+        assert_eq!(a.proto, None, "the inner datagram is not complete yet");
+        let b = feed(&mut n, &gtp_u(true, &second));
+        assert_eq!((b.proto, b.ctx.stream), (Some(Proto::Udp), Some(1)));
+        let rows = n.rows();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].a.port, rows[0].frames_ab), (2152, 2), "the tunnel counts both fragments");
+        assert_eq!((rows[1].a.port, rows[1].frames_ab, rows[1].payload_ab), (40000, 1, 32));
+    }
+
+    #[test]
+    fn plain_udp_has_no_tunnel() {
+        let mut b = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(C.0, S.0, 64).udp(C.1, S.1).write(&mut b, b"x").unwrap();
+        assert!(FlowKey::tunnel(&decode(LinkType::ETHERNET, &b, b.len() as u32)).is_none());
+    }
+
+    /// An IPv4 first fragment (more fragments, offset 0) of a UDP datagram whose IP
+    /// total length says 1500 bytes, captured `cut` bytes into the IP header.
+    fn first_fragment_cut_short(cut: usize) -> Vec<u8> {
+        let mut b = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(S.0, C.0, 64).udp(53, 40000).write(&mut b, &[0u8; 1472]).unwrap();
+        b[14 + 6] = 0x20; // flags: more fragments; offset 0
+        b[14 + 10..14 + 12].fill(0); // checksum, not checked
+        b.truncate(14 + cut);
+        b
+    }
+
+    #[test]
+    fn a_first_fragment_that_cannot_be_reassembled_counts_as_its_datagram() {
+        // tshark dissects such a fragment's payload as it stands (packet-ip.c).
+        let mut n = Net::new();
+        let f = first_fragment_cut_short(20 + 8 + 100);
+        let seen = feed(&mut n, &f);
+        assert_eq!((seen.proto, seen.ctx.stream), (Some(Proto::Udp), Some(0)));
+        // A later fragment, which cannot be reassembled either, is only data.
+        let mut later = f.clone();
+        later[14 + 7] = 0xb9; // offset 185 * 8 = 1480
+        assert_eq!(feed(&mut n, &later).proto, None);
+        // Cut inside the UDP header: no ports to count it under.
+        assert_eq!(feed(&mut n, &first_fragment_cut_short(20 + 3)).proto, None);
+        let rows = n.rows();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].a.port, rows[0].frames_ab, rows[0].bytes_ab, rows[0].payload_ab), (53, 1, 142, 1472));
+    }
+}
+
 /// Retired records keep what they are given, and the packed IPv4 keys tell apart what
 /// full keys tell apart (direction is canonical already; ports, protocol, addresses).
 #[test]
