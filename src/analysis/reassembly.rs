@@ -223,6 +223,9 @@ pub struct Stream {
     held: BTreeMap<u64, Piece>,
     held_cost: usize,
     fin: Option<u64>,
+    /// A FIN that came while bytes before it were still missing: (frame, offset),
+    /// reported once the stream reaches it, so events stay in stream order.
+    fin_due: Option<(u64, u64)>,
     /// Scratch for the parts of a segment not seen before (kept to avoid reallocating).
     parts: Vec<Range<u64>>,
     counters: Counters,
@@ -237,6 +240,7 @@ impl Stream {
             held: BTreeMap::new(),
             held_cost: 0,
             fin: None,
+            fin_due: None,
             parts: Vec::new(),
             counters: Counters::default(),
         }
@@ -285,8 +289,14 @@ impl Stream {
         if seg.fin {
             let at = range.end;
             self.fin.get_or_insert(at);
-            sink.event(Event::Fin { frame: seg.frame, offset: at });
+            if at <= self.next {
+                sink.event(Event::Fin { frame: seg.frame, offset: at });
+            } else {
+                // Copies of it sent again while the gap is open say nothing new.
+                self.fin_due.get_or_insert((seg.frame, at));
+            }
         }
+        self.report_fin(sink);
         if seg.rst {
             sink.event(Event::Rst { frame: seg.frame, offset: range.start });
         }
@@ -459,7 +469,16 @@ impl Stream {
         if let Some(f) = self.fin.filter(|&f| f > self.next) {
             self.missing(f, Cause::NeverFilled, sink);
         }
+        self.report_fin(sink);
         debug_assert_eq!(self.held_cost, 0);
+    }
+
+    /// Reports a FIN held back (see `fin_due`) once every byte before it is accounted for.
+    fn report_fin(&mut self, sink: &mut impl Sink) {
+        if let Some((frame, offset)) = self.fin_due.filter(|&(_, at)| at <= self.next) {
+            self.fin_due = None;
+            sink.event(Event::Fin { frame, offset });
+        }
     }
 }
 
@@ -763,7 +782,22 @@ mod tests {
             let mut segs = established();
             segs.extend([seg(2, 1000, b"ab"), Segment { fin: true, ..seg(3, 1005, b"f") }]);
             let g = run(Limits::default(), &segs);
-            assert_eq!(g.other.last(), Some(&Event::Missing { offset: 2, len: 3, cause: Cause::NeverFilled }));
+            // The FIN is reported where it is in the stream: after the gap and the byte it carried.
+            let n = g.other.len();
+            assert_eq!(g.other[n - 2], Event::Missing { offset: 2, len: 3, cause: Cause::NeverFilled });
+            assert_eq!(g.other[n - 1], Event::Fin { frame: 3, offset: 6 });
+            assert!(g.other[..n - 2].iter().all(|e| !matches!(e, Event::Fin { .. })), "{:?}", g.other);
+        }
+
+        #[test]
+        fn a_fin_behind_a_gap_is_reported_once_the_gap_fills() {
+            let mut segs = established();
+            let fin = Segment { fin: true, ..seg(3, 1004, b"ef") };
+            segs.extend([seg(2, 1000, b"ab"), fin.clone(), fin, seg(5, 1002, b"cd")]);
+            let g = run(Limits::default(), &segs);
+            assert_eq!(g.stream, b"abcdef");
+            let fins: Vec<&Event> = g.other.iter().filter(|e| matches!(e, Event::Fin { .. })).collect();
+            assert_eq!(fins, [&Event::Fin { frame: 3, offset: 6 }]);
         }
     }
 
