@@ -399,6 +399,21 @@ def main():
     tunnelled += [vxlan(True, 50000, b"hello"), vxlan(False, 50001, b"hello back")]
     pcap("udp-tunnels.pcap", [(i * 0.001, f, None) for i, f in enumerate(tunnelled)])
 
+    # ARP's other forms, one frame each, as tshark lists them: reverse (RFC 903),
+    # dynamic reverse (RFC 1931) and inverse (RFC 2390) ARP, a NAK, an unknown opcode,
+    # empty addresses, IPv6 protocol addresses (shown in hex) and 8-byte hardware
+    # addresses (not MACs, so hex too).
+    def arp_any(op, hw=1, pro=0x0800, sha=A_MAC, spa=A_IP, tha=B_MAC, tpa=B_IP):
+        return struct.pack("!HHBBH", hw, pro, len(sha), len(spa), op) + sha + spa + tha + tpa
+
+    a6, b6 = bytes.fromhex("20010db8000000000000000000000001"), bytes.fromhex("20010db8000000000000000000000002")
+    forms = [arp_any(op) for op in (3, 4, 5, 6, 7, 8, 9, 10, 99)]
+    forms += [arp_any(1, sha=b"", spa=b"", tha=b"", tpa=b""),
+              arp_any(1, pro=0x86DD, spa=a6, tha=b"\0" * 6, tpa=b6), arp_any(2, pro=0x86DD, spa=b6, tpa=a6),
+              arp_any(1, hw=6, sha=A_MAC + b"\1\2", tha=b"\0" * 8), arp_any(2, hw=6, sha=B_MAC + b"\3\4", spa=B_IP,
+                                                                         tha=A_MAC + b"\1\2", tpa=A_IP)]
+    pcap("arp-forms.pcap", [(i * 0.001, eth(B_MAC, A_MAC, 0x0806, m).ljust(60, b"\0"), None)
+                            for i, m in enumerate(forms)])
 
 if __name__ == "__main__":
     main()

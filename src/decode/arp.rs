@@ -1,5 +1,7 @@
 //! ARP (RFC 826): who has this IP address, tell me your MAC.
 
+use std::fmt;
+
 use super::field::{get, get16, get8, Field, Fields, Value, Visitor};
 use super::{arr, Packet, Problem, Proto};
 
@@ -85,26 +87,26 @@ impl<'a> Arp<'a> {
     }
     /// Offsets of the sender's and target's protocol addresses: each follows a
     /// hardware address of `hw_size` bytes (RFC 826).
-    fn spa(&self) -> usize {
+    fn spa_at(&self) -> usize {
         HEADER_LEN + usize::from(self.hw_size().unwrap_or(0))
     }
-    fn tpa(&self) -> usize {
+    fn tpa_at(&self) -> usize {
         HEADER_LEN + 2 * usize::from(self.hw_size().unwrap_or(0)) + usize::from(self.proto_size().unwrap_or(0))
     }
     pub fn sender_mac(&self) -> Option<[u8; 6]> {
         self.hw_is_mac().then(|| get(self.0, field::SENDER_MAC)).flatten()
     }
     pub fn sender_ip(&self) -> Option<[u8; 4]> {
-        self.proto_is_ipv4().then(|| arr(self.0, self.spa())).flatten()
+        self.proto_is_ipv4().then(|| arr(self.0, self.spa_at())).flatten()
     }
-    fn tha(&self) -> Field {
+    fn tha_field(&self) -> Field {
         field::target_hw(usize::from(self.hw_size().unwrap_or(0)), usize::from(self.proto_size().unwrap_or(0)))
     }
     pub fn target_mac(&self) -> Option<[u8; 6]> {
-        self.hw_is_mac().then(|| get(self.0, self.tha())).flatten()
+        self.hw_is_mac().then(|| get(self.0, self.tha_field())).flatten()
     }
     pub fn target_ip(&self) -> Option<[u8; 4]> {
-        self.proto_is_ipv4().then(|| arr(self.0, self.tpa())).flatten()
+        self.proto_is_ipv4().then(|| arr(self.0, self.tpa_at())).flatten()
     }
     /// ATM ARP (RFC 2225, hardware type 19) lays its addresses out otherwise: like
     /// Wireshark (its `atmarp` dissector), only the hardware type is read as ARP's.
@@ -122,6 +124,78 @@ impl<'a> Arp<'a> {
 }
 
 const ATM_HW: u16 = 19;
+const DRARP_ERROR: u16 = 7;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AddrKind {
+    Mac,
+    Ipv4,
+    Hex,
+}
+
+/// One of the four addresses, written as tshark writes it in the info column
+/// (`tvb_arphrdaddr_to_str`, `tvb_arpproaddr_to_str`): a MAC or an IPv4 address when
+/// the type and size say so, `<No address>` when it is empty, else its bytes in hex.
+#[derive(Clone, Copy, Debug)]
+pub struct Addr<'a> {
+    bytes: &'a [u8],
+    kind: AddrKind,
+}
+
+impl fmt::Display for Addr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.kind, self.bytes) {
+            (_, []) => f.write_str("<No address>"),
+            (AddrKind::Mac, &[a, b, c, d, e, g]) => super::field::write_mac(f, &[a, b, c, d, e, g]),
+            (AddrKind::Ipv4, &[a, b, c, d]) => write!(f, "{}", std::net::Ipv4Addr::new(a, b, c, d)),
+            (_, bytes) => bytes.iter().try_for_each(|x| write!(f, "{x:02x}")),
+        }
+    }
+}
+
+impl<'a> Arp<'a> {
+    fn addr(&self, at: usize, len: u8, kind: AddrKind) -> Option<Addr<'a>> {
+        Some(Addr { bytes: self.0.get(at..at + usize::from(len))?, kind })
+    }
+    fn hw_kind(&self) -> AddrKind {
+        if self.hw_is_mac() {
+            AddrKind::Mac
+        } else {
+            AddrKind::Hex
+        }
+    }
+    fn proto_kind(&self) -> AddrKind {
+        if self.proto_is_ipv4() {
+            AddrKind::Ipv4
+        } else {
+            AddrKind::Hex
+        }
+    }
+    /// The sender's hardware address, whatever its type and size.
+    pub fn sha(&self) -> Option<Addr<'a>> {
+        self.addr(HEADER_LEN, self.hw_size()?, self.hw_kind())
+    }
+    pub fn spa(&self) -> Option<Addr<'a>> {
+        self.addr(self.spa_at(), self.proto_size()?, self.proto_kind())
+    }
+    pub fn tha(&self) -> Option<Addr<'a>> {
+        self.addr(self.tha_field().start, self.hw_size()?, self.hw_kind())
+    }
+    pub fn tpa(&self) -> Option<Addr<'a>> {
+        self.addr(self.tpa_at(), self.proto_size()?, self.proto_kind())
+    }
+}
+
+/// tshark's protocol column for an ARP message: reverse (RFC 903), dynamic reverse
+/// (RFC 1931) and inverse (RFC 2390) ARP go by their own names.
+pub fn column_name(op: Option<u16>) -> &'static str {
+    match op {
+        Some(3 | 4) => "RARP",
+        Some(5..=7) => "DRARP",
+        Some(8 | 9) => "Inverse ARP",
+        _ => "ARP",
+    }
+}
 
 pub fn opcode_name(op: u16) -> &'static str {
     match op {
@@ -167,7 +241,7 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
         a.opcode().map(|x| Value::U(x.into())),
         Some(format_args!("({})", opcode_name(op))),
     );
-    let (spa, tpa) = (a.spa(), a.tpa());
+    let (spa, tpa) = (a.spa_at(), a.tpa_at());
     if b.len() < tpa + usize::from(a.proto_size().unwrap_or(0)) {
         // Wireshark reads all four addresses for the info column before it shows
         // any: with the message cut short, none is shown.
@@ -176,8 +250,23 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     f.f("src.hw_mac", "Sender MAC address", field::SENDER_MAC, a.sender_mac().map(Value::Mac), None);
     f.f("src.proto_ipv4", "Sender IP address", spa..spa + 4, a.sender_ip().map(Value::Ipv4), None);
     let tm = if op == 1 { Some(format_args!("(unknown yet: that is what the request asks)")) } else { None };
-    f.f("dst.hw_mac", "Target MAC address", a.tha(), a.target_mac().map(Value::Mac), tm);
-    f.f("dst.proto_ipv4", "Target IP address", tpa..tpa + 4, a.target_ip().map(Value::Ipv4), None);
+    f.f("dst.hw_mac", "Target MAC address", a.tha_field(), a.target_mac().map(Value::Mac), tm);
+    if op == DRARP_ERROR {
+        // RFC 1931 section 4: an error puts its status where the target address was.
+        let status = b.get(tpa).copied();
+        let name = match status {
+            Some(1) => "restricted",
+            Some(2) => "no address",
+            Some(3) => "serverdown",
+            Some(4) => "moved",
+            Some(5) => "failure",
+            _ => "unknown",
+        };
+        let value = status.map(|x| Value::U(x.into()));
+        f.f("dst.drarp_error_status", "DRARP error status", tpa..tpa + 1, value, Some(format_args!("({name})")));
+    } else {
+        f.f("dst.proto_ipv4", "Target IP address", tpa..tpa + 4, a.target_ip().map(Value::Ipv4), None);
+    }
     if a.is_gratuitous() {
         v.note("isgratuitous", format_args!("Gratuitous ARP: sender announces its own address"));
     }
@@ -188,6 +277,43 @@ mod tests {
     use super::field::*;
     use super::*;
     use crate::decode::field::{check, Field};
+
+    #[test]
+    fn addresses_read_as_tshark_writes_them_in_the_info_column() {
+        let msg = |hw: u16, pro: u16, sha: &[u8], spa: &[u8]| {
+            let mut b = vec![0, 0, 0, 0, sha.len() as u8, spa.len() as u8, 0, 1];
+            b[..2].copy_from_slice(&hw.to_be_bytes());
+            b[2..4].copy_from_slice(&pro.to_be_bytes());
+            for _ in 0..2 {
+                b.extend_from_slice(sha);
+                b.extend_from_slice(spa);
+            }
+            b
+        };
+        let show = |b: &[u8]| {
+            let a = Arp::new(b);
+            format!("{} {} {} {}", a.sha().unwrap(), a.spa().unwrap(), a.tha().unwrap(), a.tpa().unwrap())
+        };
+        let mac = [2, 0, 0, 0, 0, 1];
+        assert_eq!(
+            show(&msg(1, 0x0800, &mac, &[10, 0, 0, 1])),
+            "02:00:00:00:00:01 10.0.0.1 02:00:00:00:00:01 10.0.0.1"
+        );
+        // IEEE 802 hardware is a MAC too; 8 bytes of hardware address or IPv6 are hex.
+        assert!(show(&msg(6, 0x0800, &mac, &[10, 0, 0, 1])).starts_with("02:00:00:00:00:01 "));
+        assert!(
+            show(&msg(1, 0x0800, &[1, 2, 3, 4, 5, 6, 7, 8], &[10, 0, 0, 1])).starts_with("0102030405060708 10.0.0.1")
+        );
+        assert!(show(&msg(1, 0x86dd, &mac, &[0x20, 1, 0x0d, 0xb8])).contains(" 20010db8 "));
+        assert_eq!(show(&msg(1, 0x0800, &[], &[])), "<No address> <No address> <No address> <No address>");
+        // Cut short: no address past the end.
+        let b = msg(1, 0x0800, &mac, &[10, 0, 0, 1]);
+        assert!(Arp::new(&b[..b.len() - 1]).tpa().is_none());
+        assert_eq!(
+            (column_name(Some(3)), column_name(Some(6)), column_name(Some(9)), column_name(Some(1))),
+            ("RARP", "DRARP", "Inverse ARP", "ARP")
+        );
+    }
 
     /// The fixed part, and the MACs where the Ethernet/IPv4 form has them.
     const FIELDS: &[(&str, Field)] = &[
@@ -220,8 +346,8 @@ mod tests {
         describe(&mut seen, &m, 14);
         check::tree(&seen, 14, FIELDS, &["src.proto_ipv4", "dst.proto_ipv4"]);
         let a = Arp::new(&m);
-        assert_eq!(a.sender_ip().map(|_| a.spa()), Some(SENDER_MAC.end));
-        assert_eq!(a.target_ip().map(|_| a.tpa()), Some(TARGET_MAC.end));
+        assert_eq!(a.sender_ip().map(|_| a.spa_at()), Some(SENDER_MAC.end));
+        assert_eq!(a.target_ip().map(|_| a.tpa_at()), Some(TARGET_MAC.end));
         assert_eq!((a.sender_mac(), a.target_mac()), (Some([2, 0, 0, 0, 0, 1]), Some([0; 6])));
     }
 

@@ -243,7 +243,7 @@ impl fmt::Display for ProtoColumn<'_, '_> {
             Some(Proto::Udp) => "UDP",
             Some(Proto::Icmp) => "ICMP",
             Some(Proto::Icmpv6) => "ICMPv6",
-            Some(Proto::Arp) => "ARP",
+            Some(Proto::Arp) => arp::column_name(p.arp().and_then(|a| a.opcode())),
             Some(Proto::Ipv4) => "IPv4",
             Some(Proto::Ipv6) => "IPv6",
             Some(Proto::Pim) => "PIM",
@@ -439,24 +439,29 @@ fn tcp_info(out: &mut Line, p: &Packet<'_>, t: tcp::Tcp<'_>, ctx: &Context) {
     }
 }
 
+/// tshark's info for ARP and its reverse, dynamic-reverse and inverse forms.
 fn arp_info(out: &mut Line, a: arp::Arp<'_>) -> fmt::Result {
-    let (Some(spa), Some(tpa)) = (a.sender_ip(), a.target_ip()) else {
-        return write!(out, "ARP {} (non-Ethernet/IPv4 addresses)", arp::opcode_name(a.opcode().unwrap_or(0)));
+    if a.is_atm() {
+        return write!(out, "ARP {} (ATM ARP addresses)", arp::opcode_name(a.opcode().unwrap_or(0)));
+    }
+    let (Some(op), Some(sha), Some(spa), Some(tha), Some(tpa)) = (a.opcode(), a.sha(), a.spa(), a.tha(), a.tpa())
+    else {
+        return out.write_str("ARP (truncated)");
     };
-    let (spa, tpa) = (Ipv4Addr::from(spa), Ipv4Addr::from(tpa));
-    match a.opcode() {
+    match op {
         // RFC 5227 section 3: an announcement leaves the target hardware address zero.
-        Some(1) if a.is_gratuitous() && a.target_mac() == Some([0; 6]) => write!(out, "ARP Announcement for {spa}"),
-        Some(1) if a.is_gratuitous() => write!(out, "Gratuitous ARP for {spa} (Request)"),
-        Some(1) if a.is_probe() => write!(out, "Who has {tpa}? (ARP Probe)"),
-        Some(1) => write!(out, "Who has {tpa}? Tell {spa}"),
-        Some(2) if a.is_gratuitous() => write!(out, "Gratuitous ARP for {spa} (Reply)"),
-        Some(2) => {
-            let mut m = StackStr::<17>::new();
-            let _ = decode::field::write_mac(&mut m, &a.sender_mac().unwrap_or([0; 6]));
-            write!(out, "{spa} is at {}", m.as_str())
-        }
-        Some(op) => write!(out, "ARP {} (opcode {op})", arp::opcode_name(op)),
-        None => out.write_str("ARP (truncated)"),
+        1 if a.is_gratuitous() && a.target_mac() == Some([0; 6]) => write!(out, "ARP Announcement for {spa}"),
+        1 if a.is_gratuitous() => write!(out, "Gratuitous ARP for {spa} (Request)"),
+        1 if a.is_probe() => write!(out, "Who has {tpa}? (ARP Probe)"),
+        1 => write!(out, "Who has {tpa}? Tell {spa}"),
+        2 if a.is_gratuitous() => write!(out, "Gratuitous ARP for {spa} (Reply)"),
+        2 => write!(out, "{spa} is at {sha}"),
+        // Reverse and inverse requests ask for a protocol address by hardware address.
+        3 | 5 | 8 => write!(out, "Who is {tha}? Tell {sha}"),
+        4 | 6 => write!(out, "{tha} is at {tpa}"),
+        7 => out.write_str("DRARP Error"),
+        9 => write!(out, "{sha} is at {spa}"),
+        10 => out.write_str("ARP NAK"),
+        _ => write!(out, "Unknown ARP opcode 0x{op:04x}"),
     }
 }

@@ -95,6 +95,35 @@ fn every_bundled_capture_decodes_as_tshark_does() {
     );
 }
 
+/// ARP's reverse, dynamic-reverse and inverse forms, its NAK, an unknown opcode and
+/// addresses that are not MACs or IPv4 (`captures/arp-forms.pcap`) are listed as tshark
+/// lists them: protocol column and info, frame by frame.
+#[test]
+fn arp_forms_are_listed_as_tshark_lists_them() {
+    let cap = "captures/arp-forms.pcap";
+    let tshark = std::process::Command::new("tshark").args(["-r", cap]).current_dir(root()).output();
+    let Some(tshark) = tshark.ok().filter(|o| o.status.success()) else {
+        crate::common::skip("tshark is not installed (.ci/run installs it)");
+        return;
+    };
+    // Protocol and info (after the destination and the length), spaces collapsed.
+    let cols = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                let dst = w.iter().position(|x| *x == "→").map_or(0, |i| i + 2);
+                let len = dst + w[dst..].iter().position(|x| x.chars().all(|c| c.is_ascii_digit())).unwrap_or(0);
+                format!("{} | {}", w[dst..len].join(" "), w[len + 1..].join(" "))
+            })
+            .collect()
+    };
+    let ours = pktlab(&["read", cap]);
+    let (want, got) = (cols(&stdout(&tshark)), cols(&stdout(&ours)));
+    assert_eq!(got.len(), 14);
+    assert_eq!(got, want);
+    assert!(got.iter().any(|l| l == "Inverse ARP | Who is 02:00:00:00:00:02? Tell 02:00:00:00:00:01"), "{got:?}");
+}
+
 #[test]
 fn stats_match_golden_files() {
     for c in captures() {
