@@ -793,7 +793,7 @@ mod tests {
         fn a_fin_behind_a_gap_is_reported_once_the_gap_fills() {
             let mut segs = established();
             let fin = Segment { fin: true, ..seg(3, 1004, b"ef") };
-            segs.extend([seg(2, 1000, b"ab"), fin.clone(), fin, seg(5, 1002, b"cd")]);
+            segs.extend([seg(2, 1000, b"ab"), fin, fin, seg(5, 1002, b"cd")]);
             let g = run(Limits::default(), &segs);
             assert_eq!(g.stream, b"abcdef");
             let fins: Vec<&Event> = g.other.iter().filter(|e| matches!(e, Event::Fin { .. })).collect();
