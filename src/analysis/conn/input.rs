@@ -279,7 +279,9 @@ fn frag_of(p: &Packet<'_>, l: &Layer) -> Option<Option<FragAt>> {
                 id.src[..4].copy_from_slice(&ip.src_bytes()?);
                 id.dst[..4].copy_from_slice(&ip.dst_bytes()?);
                 let start = ip.fragment_offset()?;
-                (total > ihl && b.len() >= total).then_some(FragAt {
+                // `then`, not `then_some`: the end underflows when the total length is
+                // under the header length, so it must wait for the check.
+                (total > ihl && b.len() >= total).then(|| FragAt {
                     id,
                     start,
                     end: start + (total - ihl) as u32,
