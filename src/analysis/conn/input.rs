@@ -210,12 +210,10 @@ fn frag_of(p: &Packet<'_>, l: &Layer) -> Option<Option<(Id, u32, u32, bool)>> {
                 id.src[..4].copy_from_slice(&ip.src_bytes()?);
                 id.dst[..4].copy_from_slice(&ip.dst_bytes()?);
                 let start = ip.fragment_offset()?;
-                (total > ihl && b.len() >= total).then_some((
-                    id,
-                    start,
-                    start + (total - ihl) as u32,
-                    ip.more_fragments(),
-                ))
+                // `then`, not `then_some`: the end underflows when the total length is
+                // under the header length, so it waits for the check.
+                (total > ihl && b.len() >= total)
+                    .then(|| (id, start, start + (total - ihl) as u32, ip.more_fragments()))
             };
             Some(whole())
         }
