@@ -4,7 +4,7 @@
 //! (178). Each says which protocol follows; decoding goes on into it.
 
 use super::field::{get, get16, get32, get8, Fields, Value, Visitor};
-use super::{be16, push_data, Packet, Proto};
+use super::{push_data, Packet, Proto};
 
 /// Header layouts, relative to each header's first byte.
 mod field {
@@ -48,8 +48,68 @@ mod field {
         pub const RESERVED: Field = TYPE.end..TYPE.end + 2;
         pub const HEADER_LEN: usize = RESERVED.end;
     }
+
+    /// Linux NFLOG (`<linux/netfilter/nfnetlink_log.h>`): the nfgenmsg header, then
+    /// TLVs, each padded to 4 bytes.
+    pub mod nflog {
+        use crate::decode::field::Field;
+
+        /// AF_INET, AF_INET6, ...
+        pub const FAMILY: Field = 0..1;
+        pub const VERSION: Field = 1..2;
+        /// Big-endian, unlike the TLVs' length and type.
+        pub const RES_ID: Field = 2..4;
+        pub const HEADER_LEN: usize = RES_ID.end;
+
+        /// A TLV, relative to its first byte: its length (these 4 bytes and the
+        /// value, not the padding) and type, in the capturing host's byte order.
+        pub const TLV_LEN: Field = 0..2;
+        pub const TLV_TYPE: Field = 2..4;
+        pub const TLV_HEADER_LEN: usize = TLV_TYPE.end;
+
+        /// The packet-header TLV's value (struct nfulnl_msg_packet_hdr), relative to
+        /// the TLV: the hardware protocol (an ethertype, big-endian), the hook, a pad.
+        pub const HW_PROTOCOL: Field = TLV_HEADER_LEN..TLV_HEADER_LEN + 2;
+        pub const HOOK: Field = HW_PROTOCOL.end..HW_PROTOCOL.end + 1;
+        pub const PAD: Field = HOOK.end..HOOK.end + 1;
+        pub const PACKET_HDR_LEN: usize = PAD.end;
+    }
+
+    /// Juniper's capture header: the magic "MGC" and flags; with the extension flag
+    /// the extensions' length and the extension TLVs; with the no-L2 flag a
+    /// little-endian protocol code ends the header.
+    pub mod juniper {
+        use crate::decode::field::Field;
+
+        pub const MAGIC: Field = 0..3;
+        /// Direction (bit 0), no L2 header (bit 1), extensions (bit 7).
+        pub const FLAGS: Field = 3..4;
+        pub const HEADER_LEN: usize = FLAGS.end;
+        /// The extension TLVs' total length; they follow it.
+        pub const EXT_LEN: Field = 4..6;
+        pub const EXT_HEADER_LEN: usize = EXT_LEN.end;
+
+        pub const PAYLOAD_TYPE_LEN: usize = 4;
+        /// The protocol code after `start` bytes of magic, flags and extensions.
+        pub const fn payload_type_at(start: usize) -> Field {
+            start..start + PAYLOAD_TYPE_LEN
+        }
+        /// The protocol code of a header of `hdr` bytes: its last four.
+        pub const fn payload_type(hdr: usize) -> Field {
+            hdr.saturating_sub(PAYLOAD_TYPE_LEN)..hdr
+        }
+
+        /// Protocol code 0xa248: an unexplained prefix before the IPv4 packet
+        /// (packet-juniper.c).
+        pub const A248_PREFIX_LEN: usize = 4;
+    }
 }
-use field::{ipnet, ipoib};
+use field::{ipnet, ipoib, juniper, nflog};
+
+/// `r` of a structure that begins at `at`.
+fn shift(at: usize, r: super::field::Field) -> super::field::Field {
+    at + r.start..at + r.end
+}
 use ipnet::HEADER_LEN as IPNET_HDR;
 
 /// Solaris' own address family numbers (not the BSD ones).
@@ -133,33 +193,27 @@ pub fn describe_ipoib<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
 /// resource id (big-endian), then TLVs whose length and type are in the capturing
 /// host's byte order, each padded to 4 bytes. The packet is the payload TLV (9);
 /// the packet-header TLV (1) may name its ethertype.
-pub const NFLOG_HDR: usize = 4;
 const NFULA_PACKET_HDR: u16 = 1;
 const NFULA_PAYLOAD: u16 = 9;
 
 /// Reads TLV lengths and types in the byte order the first TLV's length makes
 /// sense in: little-endian hosts wrote nearly all captures, so that is tried first.
 fn nflog_le(b: &[u8]) -> bool {
-    let Some(x) = b.get(NFLOG_HDR..NFLOG_HDR + 2) else { return true };
-    let le = usize::from(u16::from_le_bytes([x[0], x[1]]));
-    (4..=b.len() - NFLOG_HDR).contains(&le) || {
-        let be = usize::from(u16::from_be_bytes([x[0], x[1]]));
-        !(4..=b.len() - NFLOG_HDR).contains(&be)
-    }
+    let Some(x) = get::<2>(b, shift(nflog::HEADER_LEN, nflog::TLV_LEN)) else { return true };
+    let fits = nflog::TLV_HEADER_LEN..=b.len() - nflog::HEADER_LEN;
+    fits.contains(&usize::from(u16::from_le_bytes(x))) || !fits.contains(&usize::from(u16::from_be_bytes(x)))
 }
 
 /// The TLVs of an NFLOG record: (offset, length, type), until one is too short.
 fn nflog_tlvs(b: &[u8]) -> impl Iterator<Item = (usize, usize, u16)> + '_ {
     let le = nflog_le(b);
-    let rd = move |o: usize| {
-        b.get(o..o + 2).map(|x| if le { u16::from_le_bytes([x[0], x[1]]) } else { u16::from_be_bytes([x[0], x[1]]) })
-    };
-    let mut at = NFLOG_HDR;
+    let rd = move |r| get::<2>(b, r).map(if le { u16::from_le_bytes } else { u16::from_be_bytes });
+    let mut at = nflog::HEADER_LEN;
     std::iter::from_fn(move || {
-        let len = usize::from(rd(at)?);
+        let len = usize::from(rd(shift(at, nflog::TLV_LEN))?);
         // The top bit of the type is NLA_F_NESTED (and a byte-order flag): not the type.
-        let kind = rd(at + 2)? & 0x7fff;
-        if len < 4 {
+        let kind = rd(shift(at, nflog::TLV_TYPE))? & 0x7fff;
+        if len < nflog::TLV_HEADER_LEN {
             return None;
         }
         let this = at;
@@ -170,14 +224,16 @@ fn nflog_tlvs(b: &[u8]) -> impl Iterator<Item = (usize, usize, u16)> + '_ {
 
 pub(crate) fn decode_nflog(p: &mut Packet<'_>, end: usize) {
     let b = &p.data[..end];
-    if b.len() < NFLOG_HDR {
-        return super::link::truncated(p, Proto::Nflog, 0, NFLOG_HDR);
+    if b.len() < nflog::HEADER_LEN {
+        return super::link::truncated(p, Proto::Nflog, 0, nflog::HEADER_LEN);
     }
     let (mut payload, mut hw) = (None, 0u16);
     for (at, len, kind) in nflog_tlvs(b) {
         match kind {
-            NFULA_PACKET_HDR if len == 8 => hw = be16(b, at + 4).unwrap_or(0),
-            NFULA_PAYLOAD => payload = Some((at + 4, (at + len).min(end))),
+            NFULA_PACKET_HDR if len == nflog::PACKET_HDR_LEN => {
+                hw = get16(b, shift(at, nflog::HW_PROTOCOL)).unwrap_or(0)
+            }
+            NFULA_PAYLOAD => payload = Some((at + nflog::TLV_HEADER_LEN, (at + len).min(end))),
             _ => {}
         }
     }
@@ -189,7 +245,7 @@ pub(crate) fn decode_nflog(p: &mut Packet<'_>, end: usize) {
     if hw != 0 {
         return super::decode_ethertype(p, hw, start, stop);
     }
-    match b[0] {
+    match get8(b, nflog::FAMILY).unwrap_or(0) {
         2 => super::ipv4::decode(p, start, stop),
         10 => super::ipv6::decode(p, start, stop),
         _ => push_data(p, start, stop),
@@ -222,39 +278,32 @@ fn nflog_tlv_name(t: u16) -> &'static str {
 pub fn describe_nflog<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
     v.layer(Proto::Nflog, base..base + hdr, format_args!("Linux Netfilter NFLOG"));
     let mut f = Fields { v, base, avail: hdr };
-    let fam = b.first().copied().unwrap_or(0);
+    let fam = get8(b, nflog::FAMILY).unwrap_or(0);
     let fam_name = match fam {
         2 => "(IPv4)",
         10 => "(IPv6)",
         _ => "",
     };
-    f.f("family", "Family", 0..1, Some(Value::U(fam.into())), Some(format_args!("{fam_name}")));
-    f.f("version", "Version", 1..2, b.get(1).map(|x| Value::U((*x).into())), None);
-    f.f("res_id", "Resource id", 2..4, be16(b, 2).map(|x| Value::U(x.into())), None);
+    f.f("family", "Family", nflog::FAMILY, Some(Value::U(fam.into())), Some(format_args!("{fam_name}")));
+    f.f("version", "Version", nflog::VERSION, get8(b, nflog::VERSION).map(|x| Value::U(x.into())), None);
+    f.f("res_id", "Resource id", nflog::RES_ID, get16(b, nflog::RES_ID).map(|x| Value::U(x.into())), None);
     for (at, len, kind) in nflog_tlvs(b) {
-        if at + 4 > hdr {
+        if at + nflog::TLV_HEADER_LEN > hdr {
             break;
         }
         let r = base + at..base + (at + len).min(b.len());
         f.v.group("tlv", "TLV", r, None, Some(format_args!("Type: {} ({kind}), Length: {len}", nflog_tlv_name(kind))));
-        f.f("tlv_length", "Length", at..at + 2, Some(Value::U(len as u64)), None);
-        f.f(
-            "tlv_type",
-            "Type",
-            at + 2..at + 4,
-            Some(Value::U(kind.into())),
-            Some(format_args!("({})", nflog_tlv_name(kind))),
-        );
-        if kind == NFULA_PACKET_HDR && len == 8 {
-            let hw = be16(b, at + 4).unwrap_or(0);
-            f.f(
-                "protocol",
-                "HW protocol",
-                at + 4..at + 6,
-                Some(Value::Hex(hw.into(), 4)),
-                Some(super::link::EthertypeMeaning(hw).args()),
-            );
-            f.f("hook", "Netfilter hook", at + 6..at + 7, b.get(at + 6).map(|x| Value::U((*x).into())), None);
+        f.f("tlv_length", "Length", shift(at, nflog::TLV_LEN), Some(Value::U(len as u64)), None);
+        let m = format_args!("({})", nflog_tlv_name(kind));
+        f.f("tlv_type", "Type", shift(at, nflog::TLV_TYPE), Some(Value::U(kind.into())), Some(m));
+        if kind == NFULA_PACKET_HDR && len == nflog::PACKET_HDR_LEN {
+            let r = shift(at, nflog::HW_PROTOCOL);
+            let hw = get16(b, r.clone()).unwrap_or(0);
+            let m = super::link::EthertypeMeaning(hw).args();
+            f.f("protocol", "HW protocol", r, Some(Value::Hex(hw.into(), 4)), Some(m));
+            let r = shift(at, nflog::HOOK);
+            let hook = get8(b, r.clone()).map(|x| Value::U(x.into()));
+            f.f("hook", "Netfilter hook", r, hook, None);
         }
         f.v.end_group();
     }
@@ -270,18 +319,24 @@ const JUNIPER_FLAG_EXT: u8 = 0x80;
 
 /// Header length, and the protocol code when there is no link header.
 fn juniper_header(b: &[u8]) -> Result<(usize, Option<u32>), usize> {
-    if b.len() < 4 {
-        return Err(4);
+    if b.len() < juniper::HEADER_LEN {
+        return Err(juniper::HEADER_LEN);
     }
-    if &b[..3] != JUNIPER_MAGIC {
+    if get::<3>(b, juniper::MAGIC).as_ref() != Some(JUNIPER_MAGIC) {
         // Old JUNOS wrote no header at all (Wireshark: "No Magic-Number found!").
         return Ok((0, None));
     }
-    let flags = b[3];
-    let hl = if flags & JUNIPER_FLAG_EXT != 0 { 6 + usize::from(be16(b, 4).ok_or(6usize)?) } else { 4 };
+    let flags = get8(b, juniper::FLAGS).unwrap_or(0);
+    let hl = if flags & JUNIPER_FLAG_EXT != 0 {
+        let ext = get16(b, juniper::EXT_LEN).ok_or(juniper::EXT_HEADER_LEN)?;
+        juniper::EXT_HEADER_LEN + usize::from(ext)
+    } else {
+        juniper::HEADER_LEN
+    };
     if flags & JUNIPER_FLAG_NO_L2 != 0 {
-        let code = b.get(hl..hl + 4).ok_or(hl + 4)?;
-        return Ok((hl + 4, Some(u32::from_le_bytes([code[0], code[1], code[2], code[3]]))));
+        let r = juniper::payload_type_at(hl);
+        let code = get(b, r.clone()).ok_or(r.end)?;
+        return Ok((r.end, Some(u32::from_le_bytes(code))));
     }
     if b.len() < hl {
         return Err(hl);
@@ -302,7 +357,7 @@ pub(crate) fn decode_juniper(p: &mut Packet<'_>, end: usize) {
     match code {
         2 | 3 => super::ipv4::decode(p, hl, end),
         // An unexplained 4-byte prefix, then IPv4 (packet-juniper.c).
-        0xa248 if end >= hl + 4 => super::ipv4::decode(p, hl + 4, end),
+        0xa248 if end >= hl + juniper::A248_PREFIX_LEN => super::ipv4::decode(p, hl + juniper::A248_PREFIX_LEN, end),
         6 | 7 => super::ipv6::decode(p, hl, end),
         4 | 5 | 8 | 32 if super::link::decode_mpls(p, hl, end) => {}
         202 => super::llc::decode_llc(p, hl, end),
@@ -314,32 +369,26 @@ pub(crate) fn decode_juniper(p: &mut Packet<'_>, end: usize) {
 pub fn describe_juniper<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
     v.layer(Proto::Juniper, base..base + hdr, format_args!("Juniper Ethernet"));
     let mut f = Fields { v, base, avail: hdr };
-    if hdr < 4 {
+    if hdr < juniper::HEADER_LEN {
         return;
     }
-    let magic = u32::from_be_bytes([0, b[0], b[1], b[2]]);
-    f.f("magic-number", "Magic Number", 0..3, Some(Value::Hex(magic.into(), 6)), None);
-    let flags = b[3];
-    f.f(
-        "direction",
-        "Direction",
-        3..4,
-        Some(Value::U((flags & 1).into())),
-        Some(format_args!("{}", if flags & 1 == 1 { "(In)" } else { "(Out)" })),
-    );
-    f.f(
-        "l2hdr",
-        "L2 header presence",
-        3..4,
-        Some(Value::U(((flags >> 1) & 1).into())),
-        Some(format_args!("{}", if flags & JUNIPER_FLAG_NO_L2 != 0 { "(Absent)" } else { "(Present)" })),
-    );
+    let (Some([m0, m1, m2]), Some(flags)) = (get::<3>(b, juniper::MAGIC), get8(b, juniper::FLAGS)) else {
+        return;
+    };
+    let magic = u32::from_be_bytes([0, m0, m1, m2]);
+    f.f("magic-number", "Magic Number", juniper::MAGIC, Some(Value::Hex(magic.into(), 6)), None);
+    let m = format_args!("{}", if flags & 1 == 1 { "(In)" } else { "(Out)" });
+    f.f("direction", "Direction", juniper::FLAGS, Some(Value::U((flags & 1).into())), Some(m));
+    let m = format_args!("{}", if flags & JUNIPER_FLAG_NO_L2 != 0 { "(Absent)" } else { "(Present)" });
+    f.f("l2hdr", "L2 header presence", juniper::FLAGS, Some(Value::U(((flags >> 1) & 1).into())), Some(m));
     if flags & JUNIPER_FLAG_EXT != 0 {
-        f.f("ext_total_len", "Extension(s) Total length", 4..6, be16(b, 4).map(|x| Value::U(x.into())), None);
+        let ext = get16(b, juniper::EXT_LEN).map(|x| Value::U(x.into()));
+        f.f("ext_total_len", "Extension(s) Total length", juniper::EXT_LEN, ext, None);
     }
     if flags & JUNIPER_FLAG_NO_L2 != 0 {
-        let code = b.get(hdr - 4..hdr).map_or(0, |c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-        f.f("payload_type", "Payload Type", hdr - 4..hdr, Some(Value::U(code.into())), None);
+        let r = juniper::payload_type(hdr);
+        let code = get(b, r.clone()).map_or(0, u32::from_le_bytes);
+        f.f("payload_type", "Payload Type", r, Some(Value::U(code.into())), None);
     }
 }
 
@@ -403,6 +452,76 @@ mod tests {
         decode(link, f, f.len() as u32).layers().iter().map(|l| l.proto).collect()
     }
 
+    /// Every cut of `f` (as a snaplen would make it) decodes and describes.
+    fn cut_everywhere(link: LinkType, f: &[u8]) {
+        for n in 0..=f.len() {
+            let p = decode(link, &f[..n], f.len() as u32);
+            crate::decode::describe(&p, &crate::decode::Context::default(), &mut check::Seen::default());
+        }
+    }
+
+    /// The NFLOG record of `nflog_payload_tlv_by_family_or_hardware_protocol`, TLVs little-endian.
+    fn nflog_record(ip: &[u8]) -> Vec<u8> {
+        // AF_INET, version 0, resource 20; packet header TLV: length 8, type 1, 0x0800, hook 1.
+        let mut f = vec![2, 0, 0, 20, 8, 0, 1, 0, 0x08, 0x00, 1, 0];
+        // A prefix TLV: "ab" and its NUL, padded to 8.
+        f.extend_from_slice(&[7, 0, 10, 0, b'a', b'b', 0, 0]);
+        f.extend_from_slice(&((ip.len() + 4) as u16).to_le_bytes());
+        f.extend_from_slice(&[9, 0]);
+        f.extend_from_slice(ip);
+        f
+    }
+
+    #[test]
+    fn nflog_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use nflog::*;
+        let fields = [("family", FAMILY), ("version", VERSION), ("res_id", RES_ID)];
+        check::table(HEADER_LEN, &fields, &[]);
+        let tlv = [("tlv_length", TLV_LEN), ("tlv_type", TLV_TYPE), ("protocol", HW_PROTOCOL), ("hook", HOOK)];
+        check::table(PACKET_HDR_LEN, &tlv, &[]);
+        check::table(PACKET_HDR_LEN, &[("pad", PAD)], &[]);
+        let f = nflog_record(&ip_udp());
+        let p = decode(LinkType::NFLOG, &f, f.len() as u32);
+        let hdr = p.layer(Proto::Nflog).unwrap().header_range().len();
+        let mut seen = check::Seen::default();
+        describe_nflog(&mut seen, &f, 0, hdr);
+        // The fixed header, then each TLV's fields at the TLV's start (4, 12, 20).
+        let (head, rest) = seen.0.split_at(fields.len());
+        check::tree(&check::Seen(head.to_vec()), 0, &fields, &[]);
+        let groups: Vec<_> = rest.iter().filter(|(k, _)| *k == "tlv").map(|(_, r)| r.clone()).collect();
+        assert_eq!(groups, [4..12, 12..19, 20..f.len()]);
+        let first: Vec<_> = rest[1..5].to_vec();
+        check::tree(&check::Seen(first), 4, &tlv, &[]);
+        let last = rest.iter().rposition(|(k, _)| *k == "tlv").unwrap();
+        check::tree(&check::Seen(rest[last + 1..].to_vec()), 20, &tlv[..2], &[]);
+    }
+
+    #[test]
+    fn juniper_field_table_is_consistent_and_is_what_the_tree_highlights() {
+        use juniper::*;
+        let base = [("magic-number", MAGIC), ("direction", FLAGS), ("l2hdr", FLAGS)];
+        check::table(HEADER_LEN, &base, &[]);
+        let mut fields = base.to_vec();
+        fields.push(("ext_total_len", EXT_LEN));
+        check::table(EXT_HEADER_LEN, &fields, &[]);
+        // Extensions (2 bytes of them) and no L2 header: protocol 2 (IPv4) ends the header.
+        let hdr = EXT_HEADER_LEN + 2 + PAYLOAD_TYPE_LEN;
+        assert_eq!((payload_type_at(EXT_HEADER_LEN + 2), payload_type(hdr)), (8..12, 8..12));
+        fields.push(("payload_type", payload_type(hdr)));
+        let mut f = b"MGC".to_vec();
+        f.extend_from_slice(&[0x83, 0, 2, 9, 9, 2, 0, 0, 0]);
+        f.extend_from_slice(&ip_udp());
+        assert_eq!(decode(LinkType::JUNIPER_ETHER, &f, f.len() as u32).layers()[0].header_range(), 0..hdr);
+        let mut seen = check::Seen::default();
+        describe_juniper(&mut seen, &f, 0, hdr);
+        check::tree(&seen, 0, &fields, &[]);
+        assert_eq!(juniper_header(&f), Ok((hdr, Some(2))));
+        // Neither flag: magic and flags only, Ethernet follows.
+        let mut seen = check::Seen::default();
+        describe_juniper(&mut seen, b"MGC\x01", 0, HEADER_LEN);
+        check::tree(&seen, 0, &base, &[]);
+    }
+
     #[test]
     fn ipnet_carries_ip_by_solaris_family() {
         // Version 1, AF_INET (2), inbound, data length, ifindex 2, group 0, zones.
@@ -443,14 +562,7 @@ mod tests {
 
     #[test]
     fn nflog_payload_tlv_by_family_or_hardware_protocol() {
-        let ip = ip_udp();
-        // AF_INET, version 0, resource 20; packet header TLV: length 8, type 1, 0x0800, hook 1.
-        let mut f = vec![2, 0, 0, 20, 8, 0, 1, 0, 0x08, 0x00, 1, 0];
-        // A prefix TLV: "ab" and its NUL, padded to 8.
-        f.extend_from_slice(&[7, 0, 10, 0, b'a', b'b', 0, 0]);
-        f.extend_from_slice(&((ip.len() + 4) as u16).to_le_bytes());
-        f.extend_from_slice(&[9, 0]);
-        f.extend_from_slice(&ip);
+        let f = nflog_record(&ip_udp());
         let link = LinkType::NFLOG;
         assert_eq!(protos(link, &f), [Proto::Nflog, Proto::Ipv4, Proto::Udp, Proto::Data]);
         assert_eq!(decode(link, &f, f.len() as u32).layer(Proto::Nflog).unwrap().header_range(), 0..24);
@@ -461,9 +573,8 @@ mod tests {
             be.swap(at + 2, at + 3);
         }
         assert_eq!(protos(link, &be), [Proto::Nflog, Proto::Ipv4, Proto::Udp, Proto::Data]);
-        for n in 0..f.len() {
-            let _ = decode(link, &f[..n], f.len() as u32);
-        }
+        cut_everywhere(link, &f);
+        cut_everywhere(link, &be);
     }
 
     #[test]
@@ -483,10 +594,14 @@ mod tests {
         nol2.extend_from_slice(&[0x03, 2, 0, 0, 0]);
         nol2.extend_from_slice(&ip);
         assert_eq!(protos(link, &nol2), [Proto::Juniper, Proto::Ipv4, Proto::Udp, Proto::Data]);
-        for n in 0..f.len() {
-            let _ = decode(link, &f[..n], f.len() as u32);
-            let _ = decode(link, &nol2[..n.min(nol2.len())], nol2.len() as u32);
-        }
+        cut_everywhere(link, &f);
+        cut_everywhere(link, &nol2);
+        // Both flags, and a protocol code 0xa248 with its 4-byte prefix before IPv4.
+        let mut both = b"MGC".to_vec();
+        both.extend_from_slice(&[0x82, 0, 1, 7, 0x48, 0xa2, 0, 0, 0, 0, 0, 0]);
+        both.extend_from_slice(&ip);
+        assert_eq!(protos(link, &both), [Proto::Juniper, Proto::Ipv4, Proto::Udp, Proto::Data]);
+        cut_everywhere(link, &both);
         let p = decode(link, &f[..8], f.len() as u32);
         assert_eq!(p.malformed.unwrap().problem, Problem::Truncated { needed: 10, available: 8 });
     }
