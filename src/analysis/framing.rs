@@ -636,6 +636,22 @@ impl Framer {
         self
     }
 
+    /// The number of the message being read (after a resumption, the numbers skip
+    /// the messages the gap took: this is not a count).
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// Where the message being read starts: every byte before it is in a complete
+    /// message or in none ever. While the tail of a message cut by a gap is skipped,
+    /// that is the boundary framing resumes at.
+    pub fn settled_to(&self) -> u64 {
+        match self.phase {
+            Phase::Body { remaining } if self.cut => self.pos.saturating_add(remaining),
+            _ => self.start,
+        }
+    }
+
     /// True once framing stopped (or the spec is `none`).
     pub fn is_off(&self) -> bool {
         self.phase == Phase::Off

@@ -296,10 +296,14 @@ impl Model {
     /// Settles what no message still in progress can change, and lets it go.
     fn settle(&mut self) {
         // Offsets before `f` belong to complete messages, or to none ever.
+        // (After a resumption the last complete message may end before a message cut
+        // short, the gap and the cut tail: those are settled too.)
         let f = if self.framer.is_off() || self.lost.is_some() {
             self.end
         } else {
-            self.messages.last().map_or(0, |m| m.span().end)
+            // UDP datagrams bypass the framer: their messages say it.
+            let last = self.messages.last().map_or(0, |m| m.span().end);
+            self.framer.settled_to().max(last).min(self.end)
         };
         // The last segment stays: the rest of it may still come.
         let last = self.segments.len().saturating_sub(1);
@@ -347,7 +351,9 @@ impl Model {
             let to = self.segments.len() - 1;
             if to > from {
                 // After a loss these need not be the message's earliest or latest frames.
-                let number = self.n_messages + 1;
+                // The framer's number: after a resumption numbers skip, so a count of
+                // messages is not it (UDP datagrams bypass the framer: their count is).
+                let number = self.framer.number().max(self.n_messages + 1);
                 for x in self.segments.drain(from..to) {
                     self.drained = Some(match self.drained.take() {
                         Some((n, r)) if n == number => (n, *r.start().min(&x.frame)..=*r.end().max(&x.frame)),
