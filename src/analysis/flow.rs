@@ -130,7 +130,8 @@ fn transport_index(layers: &[Layer]) -> Option<usize> {
     layers.iter().position(|l| l.proto == Proto::Tcp).or_else(|| layers.iter().rposition(|l| l.proto == Proto::Udp))
 }
 
-fn v4_mapped(a: [u8; 4]) -> [u8; 16] {
+/// An IPv4 address as an endpoint holds it: IPv4-mapped IPv6 (`::ffff:a.b.c.d`).
+pub(crate) fn v4_mapped(a: [u8; 4]) -> [u8; 16] {
     let mut m = [0u8; 16];
     m[10] = 0xff;
     m[11] = 0xff;

@@ -11,7 +11,7 @@
 
 use super::conn::defrag::Id;
 use super::conn::{fragment_bytes, Proto, Reassembled, Seen};
-use super::flow::{Endpoint, FlowKey};
+use super::flow::{v4_mapped, Endpoint, FlowKey};
 use super::reassembly::{Budget, Event, Limits, Segment, Stream};
 use crate::decode::{tcp, Packet};
 
@@ -120,7 +120,7 @@ impl Datagram {
     }
 
     fn whole(&self) -> bool {
-        self.len.is_some_and(|len| self.have.as_slice() == [(0, len)] || (len == 0 && self.have.is_empty()))
+        self.len.is_some_and(|len| self.have.as_slice() == [(0, len)])
     }
 }
 
@@ -168,14 +168,8 @@ impl Follow {
         let f = fragment_bytes(p)?;
         if let Some(peers) = &self.peers {
             let ours = |a: &[u8; 16]| *a == peers.client.addr || *a == peers.server.addr;
-            let v4 = |a: &[u8; 16]| {
-                let mut m = [0u8; 16];
-                m[10] = 0xff;
-                m[11] = 0xff;
-                m[12..].copy_from_slice(&a[..4]);
-                m
-            };
             // IPv4 addresses sit in an endpoint as IPv4-mapped IPv6 ones.
+            let v4 = |a: &[u8; 16]| v4_mapped([a[0], a[1], a[2], a[3]]);
             let (src, dst) = if f.id.v6 { (f.id.src, f.id.dst) } else { (v4(&f.id.src), v4(&f.id.dst)) };
             if !(ours(&src) && ours(&dst)) {
                 return None;
@@ -247,15 +241,23 @@ impl Follow {
             self.peers = self.peers_of(seen, p, None);
         }
         let dir = Dir::of(seen.from_client);
-        if p.fragmented {
+        let (payload, head) = if p.fragmented {
             // Counted in the frame that completed its datagram: the segment is the
             // datagram's payload, not this fragment's.
-            if let Some(d) = whole {
-                self.reassembled(frame, ts, dir, proto, &d, sink);
+            let Some(d) = &whole else { return };
+            match (proto, d.proto) {
+                (Proto::Udp, 17) => (d.data.get(8..), None),
+                (Proto::Tcp, 6) => {
+                    let t = tcp::Tcp::new(&d.data);
+                    (t.header_len().and_then(|hl| d.data.get(hl..)), t.seq().zip(t.flags()))
+                }
+                _ => return,
             }
-            return;
-        }
-        let payload = p.payload();
+        } else {
+            let head = if proto == Proto::Tcp { p.tcp().and_then(|t| t.seq().zip(t.flags())) } else { None };
+            (Some(p.payload()), head)
+        };
+        let Some(payload) = payload else { return };
         match proto {
             Proto::Udp => {
                 let offset = self.udp_end[dir.index()];
@@ -265,8 +267,7 @@ impl Follow {
                 sink(dir, e);
             }
             Proto::Tcp => {
-                let Some(t) = p.tcp() else { return };
-                let (Some(seq), Some(flags)) = (t.seq(), t.flags()) else { return };
+                let Some((seq, flags)) = head else { return };
                 let seg = Segment {
                     frame,
                     ts,
@@ -279,44 +280,6 @@ impl Follow {
                 };
                 self.streams[dir.index()].push(&seg, &mut self.budget, &mut |e: Event<'_>| sink(dir, e));
             }
-        }
-    }
-
-    /// A segment or datagram put back together from IP fragments.
-    fn reassembled(
-        &mut self,
-        frame: u64,
-        ts: u64,
-        dir: Dir,
-        proto: Proto,
-        d: &Datagram,
-        sink: &mut impl FnMut(Dir, Event<'_>),
-    ) {
-        match (proto, d.proto) {
-            (Proto::Udp, 17) => {
-                let Some(payload) = d.data.get(8..) else { return };
-                let offset = self.udp_end[dir.index()];
-                let end = offset + payload.len() as u64;
-                self.udp_end[dir.index()] = end;
-                sink(dir, Event::Data { offset, bytes: payload, frame, ts, segment: offset..end, psh: false });
-            }
-            (Proto::Tcp, 6) => {
-                let t = tcp::Tcp::new(&d.data);
-                let (Some(seq), Some(flags), Some(hl)) = (t.seq(), t.flags(), t.header_len()) else { return };
-                let Some(payload) = d.data.get(hl..) else { return };
-                let seg = Segment {
-                    frame,
-                    ts,
-                    seq,
-                    syn: flags & tcp::SYN != 0,
-                    fin: flags & tcp::FIN != 0,
-                    rst: flags & tcp::RST != 0,
-                    psh: flags & tcp::PSH != 0,
-                    payload,
-                };
-                self.streams[dir.index()].push(&seg, &mut self.budget, &mut |e: Event<'_>| sink(dir, e));
-            }
-            _ => {}
         }
     }
 

@@ -19,6 +19,20 @@ fn has(tool: &str) -> bool {
     Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success())
 }
 
+/// The corpus, when it and tshark (with python3 for the scripts) are here to compare
+/// with; else the test skips, saying which is missing.
+fn corpus_and_tshark() -> Option<Vec<PathBuf>> {
+    let Some(files) = corpus() else {
+        crate::common::skip("../shared/corpus/ndpi is not present beside the project");
+        return None;
+    };
+    if !has("tshark") || !has("python3") {
+        crate::common::skip("tshark or python3 is not installed (apt-get install tshark)");
+        return None;
+    }
+    Some(files)
+}
+
 #[test]
 fn every_corpus_file_loads_without_a_panic() {
     let Some(files) = corpus() else {
@@ -57,14 +71,7 @@ fn every_corpus_file_loads_without_a_panic() {
 
 #[test]
 fn every_decoded_field_agrees_with_tshark() {
-    let Some(files) = corpus() else {
-        crate::common::skip("../shared/corpus/ndpi is not present beside the project");
-        return;
-    };
-    if !has("tshark") || !has("python3") {
-        crate::common::skip("tshark or python3 is not installed (apt-get install tshark)");
-        return;
-    }
+    let Some(files) = corpus_and_tshark() else { return };
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/oracle_compare.py");
     let o = Command::new("python3")
         .arg(script)
@@ -132,14 +139,7 @@ fn conv_compare(opts: &[&str], files: &[&PathBuf], known: &[(&str, &str)]) {
 
 #[test]
 fn conns_agree_with_tshark_on_a_sample_of_the_corpus() {
-    let Some(files) = corpus() else {
-        crate::common::skip("../shared/corpus/ndpi is not present beside the project");
-        return;
-    };
-    if !has("tshark") || !has("python3") {
-        crate::common::skip("tshark or python3 is not installed (apt-get install tshark)");
-        return;
-    }
+    let Some(files) = corpus_and_tshark() else { return };
     conv_compare(&[], &sample(&files, CONV_KNOWN, CONV_ALWAYS), CONV_KNOWN);
 }
 
@@ -208,13 +208,6 @@ const UDP_CONV_ALWAYS: &[&str] = &[
 
 #[test]
 fn udp_conns_agree_with_tshark_on_a_sample_of_the_corpus() {
-    let Some(files) = corpus() else {
-        crate::common::skip("../shared/corpus/ndpi is not present beside the project");
-        return;
-    };
-    if !has("tshark") || !has("python3") {
-        crate::common::skip("tshark or python3 is not installed (apt-get install tshark)");
-        return;
-    }
+    let Some(files) = corpus_and_tshark() else { return };
     conv_compare(&["--proto", "udp"], &sample(&files, UDP_CONV_KNOWN, UDP_CONV_ALWAYS), UDP_CONV_KNOWN);
 }
