@@ -4,7 +4,7 @@ use super::field::{get, get16, get32, get8, Fields, Value, Visitor};
 use super::{decode_ip_proto, push_data, Packet, Problem, Proto};
 
 /// The fixed header (RFC 8200 section 3), relative to its first byte.
-pub(super) mod field {
+pub(crate) mod field {
     use crate::decode::field::Field;
 
     /// Version (4 bits), traffic class (8), flow label (20).
@@ -161,6 +161,7 @@ impl<'a> Ipv6<'a> {
                     more: fo & 1 != 0,
                     id: get32(h, ext::FRAG_IDENT)?,
                     next: get8(h, ext::NXT_HDR)?,
+                    data: cur + ext::MIN_LEN,
                 };
                 return (frag.offset > 0 || frag.more).then_some(frag);
             }
@@ -180,6 +181,8 @@ pub struct Fragment {
     pub id: u32,
     /// The protocol of the datagram the fragment is part of.
     pub next: u8,
+    /// Where the fragment's data begins, from the start of the IPv6 header.
+    pub data: usize,
 }
 
 fn ext_name(n: u8) -> &'static str {
@@ -332,7 +335,7 @@ mod tests {
         b.extend_from_slice(&[44, 0, 1, 4, 0, 0, 0, 0]); // hop-by-hop, then the fragment header
         b.extend_from_slice(&[6, 0, 0x05, 0xa9, 0, 0, 0x60, 0x01]); // TCP, offset 1448, more
         let ip = Ipv6::new(&b);
-        assert_eq!(ip.fragment(), Some(Fragment { offset: 1448, more: true, id: 0x6001, next: 6 }));
+        assert_eq!(ip.fragment(), Some(Fragment { offset: 1448, more: true, id: 0x6001, next: 6, data: 56 }));
         // Offset 0 and no more fragments: an atomic fragment is a whole datagram.
         let mut atomic = b.clone();
         atomic[50] = 0;

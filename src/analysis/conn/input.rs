@@ -5,7 +5,7 @@ use super::defrag::{Fragment, Id};
 use super::table::Key;
 use super::{Offer, Proto};
 use crate::analysis::flow::{Endpoint, FlowKey};
-use crate::decode::{be16, be32, ipv4, tcp, Layer, Packet};
+use crate::decode::{be16, ipv4, ipv6, tcp, Layer, Packet};
 
 /// One frame as the tracker takes it (see [`Input::read`]): 200 bytes (a fragment's
 /// `What` is the largest kind, 136; a tunnel's header 40), so a batch of them can
@@ -293,47 +293,23 @@ fn frag_of(p: &Packet<'_>, l: &Layer) -> Option<Option<FragAt>> {
             Some(whole())
         }
         crate::decode::Proto::Ipv6 => {
-            // The fragment header among the extension headers the decoder walked
-            // (RFC 8200 section 4.5); the decoder's list of extension header numbers.
-            let hdr = l.hdr_end - l.start;
-            let (mut next, mut cur) = (*b.get(6)?, 40usize);
-            while matches!(next, 0 | 43 | 44 | 51 | 60 | 135 | 139 | 140) && cur + 8 <= hdr {
-                if next == 44 {
-                    let fo = be16(b, cur + 2)?;
-                    if fo & 0xfff9 == 0 {
-                        // An atomic fragment (offset 0, no more): a whole datagram.
-                        return None;
-                    }
-                    let whole = || {
-                        let plen = usize::from(be16(b, 4)?);
-                        let data = (40 + plen).checked_sub(cur + 8)?;
-                        let id = Id {
-                            src: crate::decode::arr(b, 8)?,
-                            dst: crate::decode::arr(b, 24)?,
-                            ident: be32(b, cur + 4)?,
-                            proto: 0,
-                            v6: true,
-                        };
-                        let start = u32::from(fo & 0xfff8);
-                        (plen > 0 && b.len() >= 40 + plen).then_some(FragAt {
-                            id,
-                            start,
-                            end: start + data as u32,
-                            more: fo & 1 != 0,
-                            data: cur + 8,
-                            proto: *b.get(cur)?,
-                        })
-                    };
-                    return Some(whole());
-                }
-                let len = match next {
-                    51 => (usize::from(*b.get(cur + 1)?) + 2) * 4,
-                    _ => (usize::from(*b.get(cur + 1)?) + 1) * 8,
-                };
-                next = b[cur];
-                cur += len;
-            }
-            None
+            let ip = ipv6::Ipv6::new(b);
+            // Only a fragment header among the extension headers the decoder walked.
+            let f = ip.fragment().filter(|f| f.data <= l.hdr_end - l.start)?;
+            let whole = || {
+                let plen = usize::from(ip.payload_len()?);
+                let data = (ipv6::field::HEADER_LEN + plen).checked_sub(f.data)?;
+                let id = Id { src: ip.src_bytes()?, dst: ip.dst_bytes()?, ident: f.id, proto: 0, v6: true };
+                (plen > 0 && b.len() >= ipv6::field::HEADER_LEN + plen).then(|| FragAt {
+                    id,
+                    start: f.offset,
+                    end: f.offset + data as u32,
+                    more: f.more,
+                    data: f.data,
+                    proto: f.next,
+                })
+            };
+            Some(whole())
         }
         _ => None,
     }
