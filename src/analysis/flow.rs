@@ -100,15 +100,20 @@ impl FlowKey {
             let ip = crate::decode::ipv6::Ipv6::new(p.bytes(ip));
             (ip.src_bytes()?, ip.dst_bytes()?)
         };
+        let (key, from_lo) = Self::v6(sa, sp, da, dp);
+        Some(Located { key, from_lo, transport: layers.get(t)?, ip })
+    }
+
+    /// The key of an IPv6 packet from `sa:sp` to `da:dp`, and whether it travels lo -> hi.
+    pub fn v6(sa: [u8; 16], sp: u16, da: [u8; 16], dp: u16) -> (FlowKey, bool) {
         let s = Endpoint { addr: sa, port: sp };
         let d = Endpoint { addr: da, port: dp };
         // The derived order (address bytes, then port), compared as integers.
-        let (key, from_lo) = if (u128::from_be_bytes(sa), sp) <= (u128::from_be_bytes(da), dp) {
+        if (u128::from_be_bytes(sa), sp) <= (u128::from_be_bytes(da), dp) {
             (FlowKey { lo: s, hi: d }, true)
         } else {
             (FlowKey { lo: d, hi: s }, false)
-        };
-        Some(Located { key, from_lo, transport: layers.get(t)?, ip })
+        }
     }
 
     /// The key of an IPv4 packet from `sa:sp` to `da:dp`, and whether it travels lo -> hi.

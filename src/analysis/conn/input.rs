@@ -4,8 +4,9 @@
 use super::defrag::{Fragment, Id};
 use super::table::Key;
 use super::{Offer, Proto};
-use crate::analysis::flow::{Endpoint, FlowKey};
-use crate::decode::{be16, ipv4, ipv6, tcp, Layer, Packet};
+use crate::analysis::flow::FlowKey;
+use crate::decode::field::get16;
+use crate::decode::{ipv4, ipv6, tcp, Layer, Packet};
 
 /// One frame as the tracker takes it (see [`Input::read`]): 200 bytes (a fragment's
 /// `What` is the largest kind, 136; a tunnel's header 40), so a batch of them can
@@ -170,7 +171,7 @@ impl Input {
             [_, ip, t, ..] if ip.proto == crate::decode::Proto::Ipv4 && t.proto == crate::decode::Proto::Tcp => (ip, t),
             _ => return None,
         };
-        use crate::decode::field::{get, get16, get32, get8};
+        use crate::decode::field::{get, get32, get8};
         use crate::decode::{ipv4::field as i4, tcp::field as tf};
         // Fixed-size copies of the two headers: the tables' constant ranges into them
         // need no bounds checks at run time.
@@ -360,21 +361,14 @@ fn head(p: &Packet<'_>, layers: &[Layer], at: usize) -> Option<Head> {
     }
     let (tl, ip) = (&inner[t], &layers[at]);
     let tb = p.bytes(tl);
-    let (sport, dport) = (be16(tb, 0)?, be16(tb, 2)?);
+    // UDP puts its ports where TCP does (RFC 768).
+    let (sport, dport) = (get16(tb, tcp::field::SRC_PORT)?, get16(tb, tcp::field::DST_PORT)?);
     let (key, from_lo) = if ip.proto == crate::decode::Proto::Ipv4 {
         let h = ipv4::Ipv4::new(p.bytes(ip));
         FlowKey::v4(h.src_bytes()?, sport, h.dst_bytes()?, dport)
     } else {
-        let b = p.bytes(ip);
-        let (sa, da): ([u8; 16], [u8; 16]) = (crate::decode::arr(b, 8)?, crate::decode::arr(b, 24)?);
-        let s = Endpoint { addr: sa, port: sport };
-        let d = Endpoint { addr: da, port: dport };
-        // The order `FlowKey::locate` gives.
-        if (u128::from_be_bytes(sa), sport) <= (u128::from_be_bytes(da), dport) {
-            (FlowKey { lo: s, hi: d }, true)
-        } else {
-            (FlowKey { lo: d, hi: s }, false)
-        }
+        let h = ipv6::Ipv6::new(p.bytes(ip));
+        FlowKey::v6(h.src_bytes()?, sport, h.dst_bytes()?, dport)
     };
     if tl.proto == crate::decode::Proto::Udp {
         let len = crate::decode::udp::Udp::new(tb).length().map_or(0, |l| u64::from(l.saturating_sub(8)));
