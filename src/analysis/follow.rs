@@ -246,7 +246,7 @@ impl Follow {
             // datagram's payload, not this fragment's.
             let Some(d) = &whole else { return };
             match (proto, d.proto) {
-                (Proto::Udp, 17) => (d.data.get(8..), None),
+                (Proto::Udp, 17) => (d.data.get(crate::decode::udp::field::HEADER_LEN..), None),
                 (Proto::Tcp, 6) => {
                     let t = tcp::Tcp::new(&d.data);
                     (t.header_len().and_then(|hl| d.data.get(hl..)), t.seq().zip(t.flags()))
