@@ -423,6 +423,7 @@ struct NsapKeys {
     esi: &'static str,
     sel: &'static str,
     rest: &'static str,
+    unknown: &'static str,
 }
 
 const SRC_NSAP: NsapKeys = NsapKeys {
@@ -437,6 +438,7 @@ const SRC_NSAP: NsapKeys = NsapKeys {
     esi: "src.atm_end_system_identifier",
     sel: "src.atm_selector",
     rest: "src.atm_rest_of_address",
+    unknown: "src.atm_afi.unknown",
 };
 
 const DST_NSAP: NsapKeys = NsapKeys {
@@ -451,6 +453,7 @@ const DST_NSAP: NsapKeys = NsapKeys {
     esi: "dst.atm_end_system_identifier",
     sel: "dst.atm_selector",
     rest: "dst.atm_rest_of_address",
+    unknown: "dst.atm_afi.unknown",
 };
 
 /// The parts of a 20-byte ATM Forum NSAP address (UNI 3.1 section 5.1.3.1), by its
@@ -471,7 +474,7 @@ fn describe_nsap<V: Visitor>(f: &mut Fields<'_, V>, b: &[u8], r: Field, k: &Nsap
     };
     f.f(k.afi, "AFI", o..o + 1, Some(Value::Hex(afi.into(), 2)), Some(format_args!("({format})")));
     if idi_len == 0 {
-        f.v.note("atm_afi.unknown", format_args!("Unknown AFI"));
+        f.v.note(k.unknown, format_args!("Unknown AFI"));
         let rest = o + 1..r.end;
         f.f(k.rest, "Rest of address", rest.clone(), b.get(rest).map(Value::Bytes), None);
         return;
@@ -491,8 +494,8 @@ fn describe_nsap<V: Visitor>(f: &mut Fields<'_, V>, b: &[u8], r: Field, k: &Nsap
 }
 
 /// ATM ARP (RFC 2225 section 8.7), field by field as Wireshark's `dissect_atmarp`
-/// shows it. With the message cut short, only the fixed part: Wireshark reads all
-/// six parts before it shows any.
+/// shows it. With the message cut short, no field: Wireshark first trims the packet
+/// to the length the fixed part gives, and that fails before it shows any.
 fn describe_atm<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     let a = Arp::new(b);
     let op = a.opcode().unwrap_or(0);
@@ -501,6 +504,9 @@ fn describe_atm<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
         Some(n) => v.layer(Proto::Arp, base..end, format_args!("ATM Address Resolution Protocol ({n})")),
         None => v.layer(Proto::Arp, base..end, format_args!("ATM Address Resolution Protocol (opcode 0x{op:04x})")),
     }
+    let Some(parts) = a.atm_parts().filter(|_| a.atm_whole()) else {
+        return;
+    };
     let mut f = Fields { v, base, avail: b.len() };
     f.f(
         "hw.type",
@@ -564,9 +570,6 @@ fn describe_atm<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
         ["dst.stl", "dst.stype", "dst.slen"],
     );
     f.f("dst.pln", "Target protocol size", field::ATM_TPLN, get8(b, field::ATM_TPLN).map(|x| Value::U(x.into())), None);
-    let Some(parts) = a.atm_parts().filter(|_| a.atm_whole()) else {
-        return;
-    };
     let sides = [
         (SHA, "src", &SRC_NSAP, ["Sender ATM number (E.164)", "Sender ATM number (NSAP)", "Sender ATM subaddress"]),
         (THA, "dst", &DST_NSAP, ["Target ATM number (E.164)", "Target ATM number (NSAP)", "Target ATM subaddress"]),
