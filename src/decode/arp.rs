@@ -806,4 +806,136 @@ mod tests {
         // Cut inside the target MAC: no MAC, no panic.
         assert_eq!(Arp::new(&b[..33]).target_mac(), None);
     }
+
+    /// ATM ARP's fixed part (RFC 2225 section 8.7.1).
+    const ATM_FIELDS: &[(&str, Field)] = &[
+        ("hw.type", HW_TYPE),
+        ("proto.type", PROTO_TYPE),
+        ("src.htype", ATM_SHTL),
+        ("src.hlen", ATM_SHTL),
+        ("src.stype", ATM_SSTL),
+        ("src.slen", ATM_SSTL),
+        ("opcode", OPCODE),
+        ("src.pln", ATM_SPLN),
+        ("dst.htype", ATM_THTL),
+        ("dst.hlen", ATM_THTL),
+        ("dst.stype", ATM_TSTL),
+        ("dst.slen", ATM_TSTL),
+        ("dst.pln", ATM_TPLN),
+    ];
+
+    /// An ATM ARP reply: an NSAP (ICD) sender with a subaddress, an E.164 target.
+    fn atm_reply() -> Vec<u8> {
+        let mut b = vec![
+            0x00, 0x13, // ATM (RFC 2225)
+            0x08, 0x00, // IPv4
+            20,   // sender number: NSAP, 20 bytes
+            3,    // sender subaddress: 3 bytes
+            0x00, 0x02, // reply
+            4,    // sender protocol address: 4 bytes
+            0x45, // target number: E.164, 5 bytes
+            0,    // no target subaddress
+            4,    // target protocol address: 4 bytes
+        ];
+        b.extend_from_slice(&[
+            0x47, 0, 5, 0x80, 0xff, 0xe1, 0, 0, 0, 0xf2, 0x1a, 0x1d, 0x54, 0, 0x20, 0x48, 0x1a, 0x2b, 0x3c, 0,
+        ]);
+        b.extend_from_slice(&[0xaa, 0xbb, 0xcc]); // sender subaddress
+        b.extend_from_slice(&[10, 0, 0, 1]); // sender IP
+        b.extend_from_slice(b"15551"); // target number
+        b.extend_from_slice(&[10, 0, 0, 2]); // target IP
+        b
+    }
+
+    #[test]
+    fn atm_fixed_part_is_its_own_table_and_is_what_the_tree_highlights() {
+        check::table(ATM_HEADER_LEN, ATM_FIELDS, &[]);
+        let b = atm_reply();
+        let a = Arp::new(&b);
+        assert!(a.is_atm() && !a.is_eth_ipv4() && !a.is_gratuitous());
+        let parts = a.atm_parts().unwrap();
+        assert_eq!(parts, [12..32, 32..35, 35..39, 39..44, 44..44, 44..48]);
+        assert_eq!(a.atm_len(), Some(b.len()));
+        assert_eq!((a.sender_ip(), a.target_ip()), (Some([10, 0, 0, 1]), Some([10, 0, 0, 2])));
+        assert_eq!((a.sender_mac(), a.target_mac()), (None, None));
+        let mut seen = check::Seen::default();
+        describe(&mut seen, &b, 14);
+        let nsap = [
+            "src.atm_num_nsap",
+            "src.atm_afi",
+            "src.atm_international_code_designator",
+            "src.atm_high_order_dsp",
+            "src.atm_end_system_identifier",
+            "src.atm_selector",
+        ];
+        let groups = ["src.htl", "src.stl", "dst.htl", "dst.stl"];
+        let addrs = ["src.atm_subaddr", "src.proto_ipv4", "dst.atm_num_e164", "dst.proto_ipv4"];
+        check::tree(&seen, 14, ATM_FIELDS, &[&nsap[..], &groups, &addrs].concat());
+        let at = |k: &str| seen.0.iter().find(|(sk, _)| *sk == k).map(|(_, r)| r.clone());
+        assert_eq!(at("src.atm_num_nsap"), Some(14 + 12..14 + 32));
+        assert_eq!(at("src.atm_selector"), Some(14 + 31..14 + 32));
+        assert_eq!(at("src.atm_subaddr"), Some(14 + 32..14 + 35));
+        assert_eq!(at("dst.atm_num_e164"), Some(14 + 39..14 + 44));
+        assert_eq!(at("dst.proto_ipv4"), Some(14 + 44..14 + 48));
+    }
+
+    #[test]
+    fn atm_addresses_read_as_tshark_writes_them_in_the_info_column() {
+        let b = atm_reply();
+        let a = Arp::new(&b);
+        let show = |i| a.atm_addr(i).map(|x| x.to_string());
+        assert_eq!(show(SHA).as_deref(), Some("47000580ffe1000000f21a1d540020481a2b3c00"));
+        assert_eq!(show(SSA).as_deref(), Some("aabbcc"));
+        assert_eq!(show(SPA).as_deref(), Some("10.0.0.1"));
+        assert_eq!(show(THA).as_deref(), Some("15551"));
+        assert_eq!(show(TSA).as_deref(), Some("<No address>"));
+        let (sh, th) = (
+            AtmHw(a.atm_addr(SHA).unwrap(), a.atm_addr(SSA).unwrap()),
+            AtmHw(a.atm_addr(THA).unwrap(), a.atm_addr(TSA).unwrap()),
+        );
+        assert_eq!(sh.to_string(), "47000580ffe1000000f21a1d540020481a2b3c00,aabbcc");
+        assert_eq!(th.to_string(), "15551", "no comma without a subaddress");
+        assert_eq!(a.column_name(), "ATMARP");
+        // E.164 digits past 7 bits are shown as Wireshark's ASCII decoding shows them.
+        let mut odd = b.clone();
+        odd[39] = 0xff;
+        assert_eq!(Arp::new(&odd).atm_addr(THA).unwrap().to_string(), "\u{fffd}5551");
+        // IPv6 protocol addresses (or any but 4-byte IPv4) are hex; more than 36 bytes end in an ellipsis.
+        let long = Addr { bytes: &[0xab; 40], kind: AddrKind::Hex };
+        assert_eq!(long.to_string(), format!("{}…", "ab".repeat(36)));
+        let mut op = b.clone();
+        for (code, name) in [(8u8, "Inverse ATMARP"), (3, "ATMRARP"), (11, "MARS"), (23, "MAPOS"), (99, "ATMARP")] {
+            op[7] = code;
+            assert_eq!(Arp::new(&op).column_name(), name);
+        }
+    }
+
+    #[test]
+    fn atm_cut_short_or_absurd_lengths_never_panic() {
+        let b = atm_reply();
+        for n in 0..b.len() {
+            let a = Arp::new(&b[..n]);
+            // Cut anywhere: tshark names it ARP and shows no field.
+            assert_eq!(a.column_name(), "ARP");
+            assert!(!a.atm_whole(), "{n}");
+            let mut seen = check::Seen::default();
+            describe(&mut seen, &b[..n], 0);
+            assert!(seen.0.is_empty(), "{n}: {:?}", seen.0);
+            let _ = (a.sender_ip(), a.target_ip(), a.atm_addr(TPA).map(|x| x.to_string()));
+        }
+        // Every length at its maximum: 12 + 4 * 63 + 2 * 255 bytes wanted, 12 there.
+        let mut absurd = b[..12].to_vec();
+        for r in [ATM_SHTL, ATM_SSTL, ATM_SPLN, ATM_THTL, ATM_TSTL, ATM_TPLN] {
+            absurd[r.start] = 0xff;
+        }
+        let a = Arp::new(&absurd);
+        assert_eq!(a.atm_len(), Some(12 + 4 * 63 + 2 * 255));
+        assert_eq!((a.sender_ip(), a.atm_addr(SHA).map(|_| ()), a.column_name()), (None, None, "ARP"));
+        let mut frame = vec![0; 12];
+        frame.extend_from_slice(&[0x08, 0x06]);
+        frame.extend_from_slice(&absurd);
+        let p = crate::decode::decode(crate::source::LinkType::ETHERNET, &frame, frame.len() as u32);
+        assert!(p.malformed.is_some(), "reported as truncated");
+        assert_eq!(p.arp().map(|a| a.column_name()), Some("ARP"));
+    }
 }
