@@ -524,6 +524,8 @@ fn describe_atm<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
             Some(super::link::EthertypeMeaning(t).args()),
         );
     }
+    // A type/length byte: a group with no value of its own (so no JSON key; its label
+    // carries the colon that a value would bring), then the type bit and the length.
     let tl = |f: &mut Fields<'_, V>, r: Field, labels: [&'static str; 3], keys: [&'static str; 3]| {
         let Some(x) = get8(b, r.clone()) else {
             return;
