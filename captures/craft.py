@@ -415,5 +415,46 @@ def main():
     pcap("arp-forms.pcap", [(i * 0.001, eth(B_MAC, A_MAC, 0x0806, m).ljust(60, b"\0"), None)
                             for i, m in enumerate(forms)])
 
+    # ATM ARP (RFC 2225, hardware type 19), as Classical IP over ATM's ARP server
+    # sees it (carried here in Ethernet so tshark and pktlab read it): requests and
+    # replies, inverse (InATMARP) ones, a NAK, a MARS request, ATM Forum NSAP numbers
+    # (DCC, ICD, E.164 and an unknown AFI) and E.164 ones, with and without
+    # subaddresses, IPv4 and IPv6 protocol addresses, all-empty addresses. Then, in a
+    # file of their own, two cut short: inside the addresses, and inside the fixed
+    # part (no Ethernet padding, so a cut is a cut).
+    def atm_tl(num, e164=False):
+        return (0x40 if e164 else 0) | len(num)
+
+    def atmarp(op, sha=b"", ssa=b"", spa=b"", tha=b"", tsa=b"", tpa=b"", pro=0x0800, e164=False):
+        return (struct.pack("!HHBBHBBBB", 19, pro, atm_tl(sha, e164), len(ssa), op, len(spa), atm_tl(tha, e164),
+                            len(tsa), len(tpa)) + sha + ssa + spa + tha + tsa + tpa)
+
+    icd = bytes.fromhex("47000580ffe1000000f21a1d540020481a2b3c00")  # ICD AFI 0x47
+    dcc = bytes.fromhex("39840f80113800000000000000020000ab1234ff")  # DCC AFI 0x39
+    e164n = bytes.fromhex("45000015551234567f00000000020000ab123401")  # E.164 AFI 0x45
+    odd = bytes.fromhex("11") + bytes(range(1, 21))  # unknown AFI, 21 bytes
+    sub = bytes.fromhex("47000580ffe1000000f21a1d540020481a2b3c99")
+    e164a, e164b = b"15551234567", b"15557654321"
+    atm = [
+        atmarp(1, icd, b"", A_IP, b"", b"", B_IP),
+        atmarp(2, dcc, b"", B_IP, icd, b"", A_IP),
+        atmarp(2, dcc, sub, B_IP, icd, b"", A_IP),
+        atmarp(1, e164a, b"", A_IP, b"", b"", B_IP, e164=True),
+        atmarp(2, e164b, sub, B_IP, e164a, b"", A_IP, e164=True),
+        atmarp(8, icd, b"", A_IP, dcc, b"", b""),
+        atmarp(8, icd, sub, A_IP, dcc, sub, b""),
+        atmarp(9, dcc, b"", B_IP, icd, b"", A_IP),
+        atmarp(9, e164n, sub, B_IP, odd, b"", A_IP),
+        atmarp(10, icd, b"", A_IP, b"", b"", B_IP),
+        atmarp(11, icd, b"", A_IP, b"", b"", B_IP),
+        atmarp(1, icd, b"", bytes.fromhex("20010db8000000000000000000000001"), b"", b"",
+               bytes.fromhex("20010db8000000000000000000000002"), pro=0x86DD),
+        atmarp(1),
+    ]
+    cut = [atmarp(1, icd, b"", A_IP, b"", b"", B_IP)[:30], atmarp(1, icd, b"", A_IP, b"", b"", B_IP)[:10]]
+    pcap("atm-arp.pcap", [(i * 0.001, eth(B_MAC, A_MAC, 0x0806, m), None) for i, m in enumerate(atm)])
+    pcap("atm-arp-cut-short.pcap", [(i * 0.001, eth(B_MAC, A_MAC, 0x0806, m), None) for i, m in enumerate(cut)])
+
+
 if __name__ == "__main__":
     main()

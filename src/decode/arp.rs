@@ -1,6 +1,8 @@
-//! ARP (RFC 826): who has this IP address, tell me your MAC.
+//! ARP (RFC 826): who has this IP address, tell me your MAC. Also ATM ARP (RFC
+//! 2225), which shares ARP's ethertype and first fields but lays its addresses out
+//! otherwise.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use super::field::{get, get16, get8, Field, Fields, Value, Visitor};
 use super::{arr, Packet, Problem, Proto};
@@ -29,16 +31,46 @@ mod field {
     /// The target's MAC in the Ethernet/IPv4 form.
     #[cfg(test)]
     pub const TARGET_MAC: Field = target_hw(6, 4);
+
+    // ATM ARP (RFC 2225 section 8.7): HW_TYPE, PROTO_TYPE and OPCODE where ARP has
+    // them; around the opcode, a type/length byte for each ATM number and subaddress
+    // and a length for each protocol address. The sender's number, subaddress and
+    // protocol address, then the target's, follow in that order.
+    pub const ATM_SHTL: Field = 4..5;
+    pub const ATM_SSTL: Field = 5..6;
+    pub const ATM_SPLN: Field = 8..9;
+    pub const ATM_THTL: Field = 9..10;
+    pub const ATM_TSTL: Field = 10..11;
+    pub const ATM_TPLN: Field = 11..12;
+    pub const ATM_HEADER_LEN: usize = ATM_TPLN.end;
+    /// In a type/length byte: the number is E.164 (IA5 digits), not an NSAP (bit 6;
+    /// bit 7 is reserved, so the length is the low six bits).
+    pub const ATM_E164: u8 = 0x40;
+    pub const ATM_LEN_MASK: u8 = 0x3f;
 }
-use field::HEADER_LEN;
+use field::{ATM_HEADER_LEN, HEADER_LEN};
+
+/// The six variable parts of an ATM ARP message, in wire order (indexes into
+/// `Arp::atm_parts`): the sender's number, subaddress and protocol address, then the
+/// target's.
+pub const SHA: usize = 0;
+pub const SSA: usize = 1;
+pub const SPA: usize = 2;
+pub const THA: usize = 3;
+pub const TSA: usize = 4;
+pub const TPA: usize = 5;
 
 pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
     let b = &p.data[off..end];
     let avail = b.len();
     let a = Arp::new(b);
-    let need = match (a.hw_size(), a.proto_size()) {
-        (Some(h), Some(l)) => HEADER_LEN + 2 * (usize::from(h) + usize::from(l)),
-        _ => HEADER_LEN,
+    let need = if a.is_atm() {
+        a.atm_len().unwrap_or(ATM_HEADER_LEN)
+    } else {
+        match (a.hw_size(), a.proto_size()) {
+            (Some(h), Some(l)) => HEADER_LEN + 2 * (usize::from(h) + usize::from(l)),
+            _ => HEADER_LEN,
+        }
     };
     if avail < need {
         p.push(Proto::Arp, off, end, end);
@@ -97,6 +129,9 @@ impl<'a> Arp<'a> {
         self.hw_is_mac().then(|| get(self.0, field::SENDER_MAC)).flatten()
     }
     pub fn sender_ip(&self) -> Option<[u8; 4]> {
+        if self.is_atm() {
+            return self.atm_ipv4(SPA);
+        }
         self.proto_is_ipv4().then(|| arr(self.0, self.spa_at())).flatten()
     }
     fn tha_field(&self) -> Field {
@@ -106,16 +141,104 @@ impl<'a> Arp<'a> {
         self.hw_is_mac().then(|| get(self.0, self.tha_field())).flatten()
     }
     pub fn target_ip(&self) -> Option<[u8; 4]> {
+        if self.is_atm() {
+            return self.atm_ipv4(TPA);
+        }
         self.proto_is_ipv4().then(|| arr(self.0, self.tpa_at())).flatten()
     }
     /// ATM ARP (RFC 2225, hardware type 19) lays its addresses out otherwise: like
-    /// Wireshark (its `atmarp` dissector), only the hardware type is read as ARP's.
+    /// Wireshark (its `atmarp` dissector), the hardware type alone decides.
     pub fn is_atm(&self) -> bool {
         self.hw_type() == Some(ATM_HW)
     }
     /// A request for one's own address: announces it (and updates neighbours' caches).
+    /// Wireshark's ATM ARP has no such notion.
     pub fn is_gratuitous(&self) -> bool {
-        self.sender_ip().is_some() && self.sender_ip() == self.target_ip()
+        !self.is_atm() && self.sender_ip().is_some() && self.sender_ip() == self.target_ip()
+    }
+    /// ATM ARP's variable parts (numbers, subaddresses, protocol addresses; see SHA..TPA),
+    /// each where the lengths in the fixed part put it, captured or not; `None`
+    /// unless this is ATM ARP with its fixed part captured.
+    pub fn atm_parts(&self) -> Option<[Field; 6]> {
+        if !self.is_atm() {
+            return None;
+        }
+        let tl = |r| get8(self.0, r).map(|x| usize::from(x & field::ATM_LEN_MASK));
+        let len = |r| get8(self.0, r).map(usize::from);
+        let lens = [
+            tl(field::ATM_SHTL)?,
+            tl(field::ATM_SSTL)?,
+            len(field::ATM_SPLN)?,
+            tl(field::ATM_THTL)?,
+            tl(field::ATM_TSTL)?,
+            len(field::ATM_TPLN)?,
+        ];
+        let mut at = ATM_HEADER_LEN;
+        Some(lens.map(|n| {
+            let r = at..at + n;
+            at = r.end;
+            r
+        }))
+    }
+    /// The ATM ARP message's length as its fixed part gives it (at most 12 + 4 * 63 +
+    /// 2 * 255 bytes).
+    pub fn atm_len(&self) -> Option<usize> {
+        self.atm_parts().map(|p| p[TPA].end)
+    }
+    /// All of the ATM ARP message was captured.
+    pub fn atm_whole(&self) -> bool {
+        self.atm_len().is_some_and(|n| n <= self.0.len())
+    }
+    /// Number or subaddress type/length byte of one of the four ATM addresses.
+    fn atm_tl(&self, part: usize) -> Option<u8> {
+        let r = match part {
+            SHA => field::ATM_SHTL,
+            SSA => field::ATM_SSTL,
+            THA => field::ATM_THTL,
+            _ => field::ATM_TSTL,
+        };
+        get8(self.0, r)
+    }
+    /// The protocol addresses are IPv4 as Wireshark's `ARP_PRO_IS_IPv4` sees it.
+    fn atm_proto_is_ipv4(&self, len: usize) -> bool {
+        matches!(self.proto_type(), Some(0x0800 | 0xcc)) && len == 4
+    }
+    fn atm_ipv4(&self, part: usize) -> Option<[u8; 4]> {
+        let r = self.atm_parts()?.get(part)?.clone();
+        if !self.atm_proto_is_ipv4(r.len()) {
+            return None;
+        }
+        get(self.0, r)
+    }
+    /// One of ATM ARP's six parts as tshark writes it in the info column
+    /// (`atmarpnum_to_str`, `atmarpsubaddr_to_str`, `tvb_arpproaddr_to_str`): a
+    /// number as IA5 text when E.164, else hex; a subaddress in hex (E.164 is not
+    /// legal there); a protocol address as IPv4 or hex.
+    pub fn atm_addr(&self, part: usize) -> Option<Addr<'a>> {
+        let r = self.atm_parts()?.get(part)?.clone();
+        let kind = match part {
+            SHA | THA if self.atm_tl(part)? & field::ATM_E164 != 0 => AddrKind::Ia5,
+            SPA | TPA if self.atm_proto_is_ipv4(r.len()) => AddrKind::Ipv4,
+            _ => AddrKind::Hex,
+        };
+        Some(Addr { bytes: self.0.get(r)?, kind })
+    }
+    /// tshark's protocol column for this message: ARP's names, or ATM ARP's when the
+    /// whole ATM ARP message is there (else tshark stops before it names it).
+    pub fn column_name(&self) -> &'static str {
+        if !self.is_atm() {
+            return column_name(self.opcode());
+        }
+        if !self.atm_whole() {
+            return "ARP";
+        }
+        match self.opcode() {
+            Some(3 | 4) => "ATMRARP",
+            Some(8 | 9) => "Inverse ATMARP",
+            Some(11..=22) => "MARS",
+            Some(23) => "MAPOS",
+            _ => "ATMARP",
+        }
     }
     /// RFC 5227 probe: "is anyone using this address?" from sender 0.0.0.0.
     pub fn is_probe(&self) -> bool {
@@ -131,6 +254,8 @@ enum AddrKind {
     Mac,
     Ipv4,
     Hex,
+    /// An E.164 ATM number: IA5 (ASCII) digits.
+    Ia5,
 }
 
 /// One of the four addresses, written as tshark writes it in the info column
@@ -142,14 +267,46 @@ pub struct Addr<'a> {
     kind: AddrKind,
 }
 
+/// An ATM address in tshark's info column: the number, then `,subaddress` when the
+/// subaddress is not empty.
+pub struct AtmHw<'a>(pub Addr<'a>, pub Addr<'a>);
+
+impl fmt::Display for AtmHw<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        if !self.1.bytes.is_empty() {
+            write!(f, ",{}", self.1)?;
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for Addr<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.kind, self.bytes) {
             (_, []) => f.write_str("<No address>"),
             (AddrKind::Mac, &[a, b, c, d, e, g]) => super::field::write_mac(f, &[a, b, c, d, e, g]),
             (AddrKind::Ipv4, &[a, b, c, d]) => write!(f, "{}", std::net::Ipv4Addr::new(a, b, c, d)),
-            (_, bytes) => bytes.iter().try_for_each(|x| write!(f, "{x:02x}")),
+            (AddrKind::Ia5, bytes) => bytes.iter().try_for_each(|&x| f.write_char(ia5(x))),
+            // tshark's `bytes_to_str` stops after 36 bytes.
+            (_, bytes) => {
+                bytes.iter().take(36).try_for_each(|x| write!(f, "{x:02x}"))?;
+                if bytes.len() > 36 {
+                    f.write_str("…")?;
+                }
+                Ok(())
+            }
         }
+    }
+}
+
+/// One IA5 byte as Wireshark's ASCII decoding shows it: past 7 bits, the
+/// replacement character.
+fn ia5(x: u8) -> char {
+    if x.is_ascii() {
+        char::from(x)
+    } else {
+        char::REPLACEMENT_CHARACTER
     }
 }
 
@@ -209,8 +366,269 @@ pub fn opcode_name(op: u16) -> &'static str {
     }
 }
 
+/// ATM ARP's opcode names (Wireshark's `atmop_vals`): RFC 2225's, MARS (RFC 2022)
+/// and MAPOS (RFC 2176).
+pub fn atm_opcode_name(op: u16) -> Option<&'static str> {
+    Some(match op {
+        1 => "request",
+        2 => "reply",
+        8 => "inverse request",
+        9 => "inverse reply",
+        10 => "nak",
+        11 => "mars request",
+        12 => "mars multi",
+        13 => "mars mserv",
+        14 => "mars join",
+        15 => "mars leave",
+        16 => "mars nak",
+        17 => "mars unserv",
+        18 => "mars sjoin",
+        19 => "mars sleave",
+        20 => "mars grouplist request",
+        21 => "mars grouplist reply",
+        22 => "mars redirect map",
+        23 => "mapos unarp",
+        24 => "experimental 1",
+        25 => "experimental 2",
+        0 | 65535 => "reserved",
+        _ => return None,
+    })
+}
+
+/// The opcode field's meaning in an ATM ARP tree: Wireshark labels it with ARP's
+/// names (`op_vals`), which differ from `atmop_vals` in the reverse forms and the NAK.
+fn atm_opcode_field_name(op: u16) -> &'static str {
+    match op {
+        3 => "reverse request",
+        4 => "reverse reply",
+        5 => "drarp request",
+        6 => "drarp reply",
+        7 => "drarp error",
+        10 => "arp nak",
+        _ => atm_opcode_name(op).unwrap_or("Unknown"),
+    }
+}
+
+/// The JSON keys of one ATM number's NSAP parts: the sender's, or the target's.
+/// (Wireshark files the target's under `arp.src.*` too; these stay unique.)
+struct NsapKeys {
+    afi: &'static str,
+    dcc: &'static str,
+    dcc_group: &'static str,
+    icd: &'static str,
+    icd_group: &'static str,
+    e164: &'static str,
+    e164_group: &'static str,
+    ho_dsp: &'static str,
+    esi: &'static str,
+    sel: &'static str,
+    rest: &'static str,
+    unknown: &'static str,
+}
+
+const SRC_NSAP: NsapKeys = NsapKeys {
+    afi: "src.atm_afi",
+    dcc: "src.atm_data_country_code",
+    dcc_group: "src.atm_data_country_code_group",
+    icd: "src.atm_international_code_designator",
+    icd_group: "src.atm_international_code_designator_group",
+    e164: "src.atm_e.164_isdn",
+    e164_group: "src.atm_e.164_isdn_group",
+    ho_dsp: "src.atm_high_order_dsp",
+    esi: "src.atm_end_system_identifier",
+    sel: "src.atm_selector",
+    rest: "src.atm_rest_of_address",
+    unknown: "src.atm_afi.unknown",
+};
+
+const DST_NSAP: NsapKeys = NsapKeys {
+    afi: "dst.atm_afi",
+    dcc: "dst.atm_data_country_code",
+    dcc_group: "dst.atm_data_country_code_group",
+    icd: "dst.atm_international_code_designator",
+    icd_group: "dst.atm_international_code_designator_group",
+    e164: "dst.atm_e.164_isdn",
+    e164_group: "dst.atm_e.164_isdn_group",
+    ho_dsp: "dst.atm_high_order_dsp",
+    esi: "dst.atm_end_system_identifier",
+    sel: "dst.atm_selector",
+    rest: "dst.atm_rest_of_address",
+    unknown: "dst.atm_afi.unknown",
+};
+
+/// The parts of a 20-byte ATM Forum NSAP address (UNI 3.1 section 5.1.3.1), by its
+/// AFI, as Wireshark's `dissect_atm_nsap` shows them; `r` is the whole address.
+fn describe_nsap<V: Visitor>(f: &mut Fields<'_, V>, b: &[u8], r: Field, k: &NsapKeys) {
+    let o = r.start;
+    let Some(afi) = b.get(o).copied() else {
+        return;
+    };
+    let (format, idi, idi_key, idi_len) = match afi {
+        0x39 => ("DCC ATM format", "Data Country Code", k.dcc, 2),
+        0xbd => ("DCC ATM group format", "Data Country Code (group)", k.dcc_group, 2),
+        0x47 => ("ICD ATM format", "International Code Designator", k.icd, 2),
+        0xc5 => ("ICD ATM group format", "International Code Designator (group)", k.icd_group, 2),
+        0x45 => ("E.164 ATM format", "E.164 ISDN", k.e164, 8),
+        0xc3 => ("E.164 ATM group format", "E.164 ISDN", k.e164_group, 8),
+        _ => ("Unknown", "", "", 0),
+    };
+    f.f(k.afi, "AFI", o..o + 1, Some(Value::Hex(afi.into(), 2)), Some(format_args!("({format})")));
+    if idi_len == 0 {
+        f.v.note(k.unknown, format_args!("Unknown AFI"));
+        let rest = o + 1..r.end;
+        f.f(k.rest, "Rest of address", rest.clone(), b.get(rest).map(Value::Bytes), None);
+        return;
+    }
+    let idi_r = o + 1..o + 1 + idi_len;
+    let idi_v = if idi_len == 2 {
+        get16(b, idi_r.clone()).map(|x| Value::Hex(x.into(), 4))
+    } else {
+        b.get(idi_r.clone()).map(Value::Bytes)
+    };
+    f.f(idi_key, idi, idi_r, idi_v, None);
+    let dsp = o + 1 + idi_len..o + 13;
+    f.f(k.ho_dsp, "High Order DSP", dsp.clone(), b.get(dsp).map(Value::Bytes), None);
+    let esi = o + 13..o + 19;
+    f.f(k.esi, "End System Identifier", esi.clone(), b.get(esi).map(Value::Bytes), None);
+    f.f(k.sel, "Selector", o + 19..o + 20, b.get(o + 19).map(|&x| Value::Hex(x.into(), 2)), None);
+}
+
+/// ATM ARP (RFC 2225 section 8.7), field by field as Wireshark's `dissect_atmarp`
+/// shows it. With the message cut short, no field: Wireshark first trims the packet
+/// to the length the fixed part gives, and that fails before it shows any.
+fn describe_atm<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
+    let a = Arp::new(b);
+    let op = a.opcode().unwrap_or(0);
+    let end = base + a.atm_len().unwrap_or(b.len()).min(b.len());
+    match atm_opcode_name(op) {
+        Some(n) => v.layer(Proto::Arp, base..end, format_args!("ATM Address Resolution Protocol ({n})")),
+        None => v.layer(Proto::Arp, base..end, format_args!("ATM Address Resolution Protocol (opcode 0x{op:04x})")),
+    }
+    let Some(parts) = a.atm_parts().filter(|_| a.atm_whole()) else {
+        return;
+    };
+    let mut f = Fields { v, base, avail: b.len() };
+    f.f(
+        "hw.type",
+        "Hardware type",
+        field::HW_TYPE,
+        Some(Value::U(ATM_HW.into())),
+        Some(format_args!("(ATM (RFC 2225))")),
+    );
+    if let Some(t) = a.proto_type() {
+        f.f(
+            "proto.type",
+            "Protocol type",
+            field::PROTO_TYPE,
+            Some(Value::Hex(t.into(), 4)),
+            Some(super::link::EthertypeMeaning(t).args()),
+        );
+    }
+    // A type/length byte: a group with no value of its own (so no JSON key; its label
+    // carries the colon that a value would bring), then the type bit and the length.
+    let tl = |f: &mut Fields<'_, V>, r: Field, labels: [&'static str; 3], keys: [&'static str; 3]| {
+        let Some(x) = get8(b, r.clone()) else {
+            return;
+        };
+        let kind = if x & field::ATM_E164 != 0 { "E.164" } else { "ATM Forum NSAPA" };
+        let len = x & field::ATM_LEN_MASK;
+        let abs = f.abs(r.clone());
+        f.v.group(keys[0], labels[0], abs, None, Some(format_args!("{kind}/{len}")));
+        let e164 = u64::from(x & field::ATM_E164 != 0);
+        f.f(keys[1], labels[1], r.clone(), Some(Value::U(e164)), Some(format_args!("({kind})")));
+        f.f(keys[2], labels[2], r, Some(Value::U(len.into())), None);
+        f.v.end_group();
+    };
+    tl(
+        &mut f,
+        field::ATM_SHTL,
+        ["Sender ATM number type/length:", "Sender ATM number type", "Sender ATM number length"],
+        ["src.htl", "src.htype", "src.hlen"],
+    );
+    tl(
+        &mut f,
+        field::ATM_SSTL,
+        ["Sender ATM subaddress type/length:", "Sender ATM subaddress type", "Sender ATM subaddress length"],
+        ["src.stl", "src.stype", "src.slen"],
+    );
+    f.f(
+        "opcode",
+        "Opcode",
+        field::OPCODE,
+        a.opcode().map(|x| Value::U(x.into())),
+        Some(format_args!("({})", atm_opcode_field_name(op))),
+    );
+    f.f("src.pln", "Sender protocol size", field::ATM_SPLN, get8(b, field::ATM_SPLN).map(|x| Value::U(x.into())), None);
+    tl(
+        &mut f,
+        field::ATM_THTL,
+        ["Target ATM number type/length:", "Target ATM number type", "Target ATM number length"],
+        ["dst.htl", "dst.htype", "dst.hlen"],
+    );
+    tl(
+        &mut f,
+        field::ATM_TSTL,
+        ["Target ATM subaddress type/length:", "Target ATM subaddress type", "Target ATM subaddress length"],
+        ["dst.stl", "dst.stype", "dst.slen"],
+    );
+    f.f("dst.pln", "Target protocol size", field::ATM_TPLN, get8(b, field::ATM_TPLN).map(|x| Value::U(x.into())), None);
+    let sides = [
+        (SHA, "src", &SRC_NSAP, ["Sender ATM number (E.164)", "Sender ATM number (NSAP)", "Sender ATM subaddress"]),
+        (THA, "dst", &DST_NSAP, ["Target ATM number (E.164)", "Target ATM number (NSAP)", "Target ATM subaddress"]),
+    ];
+    for (hw, side, nsap, labels) in sides {
+        let src = side == "src";
+        let num = parts[hw].clone();
+        if !num.is_empty() {
+            let Some(bytes) = b.get(num.clone()) else {
+                return;
+            };
+            if a.atm_tl(hw).unwrap_or(0) & field::ATM_E164 != 0 {
+                // IA5 digits as Wireshark decodes ASCII: at most 63 bytes, each at most
+                // three in UTF-8.
+                let mut buf = [0u8; 3 * 63];
+                let mut n = 0;
+                for &x in bytes {
+                    n += ia5(x).encode_utf8(&mut buf[n..]).len();
+                }
+                let text = std::str::from_utf8(&buf[..n]).unwrap_or("");
+                let key = if src { "src.atm_num_e164" } else { "dst.atm_num_e164" };
+                f.f(key, labels[0], num, Some(Value::Str(text)), None);
+            } else if num.len() >= 20 {
+                let key = if src { "src.atm_num_nsap" } else { "dst.atm_num_nsap" };
+                let abs = f.abs(num.clone());
+                f.v.group(key, labels[1], abs, Some(Value::Bytes(bytes)), None);
+                describe_nsap(&mut f, b, num, nsap);
+                f.v.end_group();
+            } else {
+                let key = if src { "src.atm_num_nsap" } else { "dst.atm_num_nsap" };
+                f.f(key, labels[1], num, Some(Value::Bytes(bytes)), None);
+            }
+        }
+        let sub = parts[hw + 1].clone();
+        if !sub.is_empty() {
+            let key = if src { "src.atm_subaddr" } else { "dst.atm_subaddr" };
+            f.f(key, labels[2], sub.clone(), b.get(sub).map(Value::Bytes), None);
+        }
+        let pa = parts[hw + 2].clone();
+        if pa.is_empty() {
+            continue;
+        }
+        let ip = if src { a.sender_ip() } else { a.target_ip() };
+        match (ip, src) {
+            (Some(ip), true) => f.f("src.proto_ipv4", "Sender IP address", pa, Some(Value::Ipv4(ip)), None),
+            (Some(ip), false) => f.f("dst.proto_ipv4", "Target IP address", pa, Some(Value::Ipv4(ip)), None),
+            (None, true) => f.f("src.proto", "Sender protocol address", pa.clone(), b.get(pa).map(Value::Bytes), None),
+            (None, false) => f.f("dst.proto", "Target protocol address", pa.clone(), b.get(pa).map(Value::Bytes), None),
+        }
+    }
+}
+
 pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     let a = Arp::new(b);
+    if a.is_atm() {
+        return describe_atm(v, b, base);
+    }
     let op = a.opcode().unwrap_or(0);
     let extra = if a.is_gratuitous() { ", gratuitous" } else { "" };
     v.layer(Proto::Arp, base..base + b.len(), format_args!("Address Resolution Protocol ({}{extra})", opcode_name(op)));
@@ -227,10 +645,6 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
             Some(Value::Hex(t.into(), 4)),
             Some(super::link::EthertypeMeaning(t).args()),
         );
-    }
-    if a.is_atm() {
-        v.note("atmarp", format_args!("ATM ARP (RFC 2225): its variable-length addresses are not decoded"));
-        return;
     }
     f.f("hw.size", "Hardware size", field::HW_SIZE, a.hw_size().map(|x| Value::U(x.into())), None);
     f.f("proto.size", "Protocol size", field::PROTO_SIZE, a.proto_size().map(|x| Value::U(x.into())), None);
@@ -393,5 +807,137 @@ mod tests {
         check::tree(&seen, 0, &fields, &["src.proto_ipv4", "dst.proto_ipv4"]);
         // Cut inside the target MAC: no MAC, no panic.
         assert_eq!(Arp::new(&b[..33]).target_mac(), None);
+    }
+
+    /// ATM ARP's fixed part (RFC 2225 section 8.7.1).
+    const ATM_FIELDS: &[(&str, Field)] = &[
+        ("hw.type", HW_TYPE),
+        ("proto.type", PROTO_TYPE),
+        ("src.htype", ATM_SHTL),
+        ("src.hlen", ATM_SHTL),
+        ("src.stype", ATM_SSTL),
+        ("src.slen", ATM_SSTL),
+        ("opcode", OPCODE),
+        ("src.pln", ATM_SPLN),
+        ("dst.htype", ATM_THTL),
+        ("dst.hlen", ATM_THTL),
+        ("dst.stype", ATM_TSTL),
+        ("dst.slen", ATM_TSTL),
+        ("dst.pln", ATM_TPLN),
+    ];
+
+    /// An ATM ARP reply: an NSAP (ICD) sender with a subaddress, an E.164 target.
+    fn atm_reply() -> Vec<u8> {
+        let mut b = vec![
+            0x00, 0x13, // ATM (RFC 2225)
+            0x08, 0x00, // IPv4
+            20,   // sender number: NSAP, 20 bytes
+            3,    // sender subaddress: 3 bytes
+            0x00, 0x02, // reply
+            4,    // sender protocol address: 4 bytes
+            0x45, // target number: E.164, 5 bytes
+            0,    // no target subaddress
+            4,    // target protocol address: 4 bytes
+        ];
+        b.extend_from_slice(&[
+            0x47, 0, 5, 0x80, 0xff, 0xe1, 0, 0, 0, 0xf2, 0x1a, 0x1d, 0x54, 0, 0x20, 0x48, 0x1a, 0x2b, 0x3c, 0,
+        ]);
+        b.extend_from_slice(&[0xaa, 0xbb, 0xcc]); // sender subaddress
+        b.extend_from_slice(&[10, 0, 0, 1]); // sender IP
+        b.extend_from_slice(b"15551"); // target number
+        b.extend_from_slice(&[10, 0, 0, 2]); // target IP
+        b
+    }
+
+    #[test]
+    fn atm_fixed_part_is_its_own_table_and_is_what_the_tree_highlights() {
+        check::table(ATM_HEADER_LEN, ATM_FIELDS, &[]);
+        let b = atm_reply();
+        let a = Arp::new(&b);
+        assert!(a.is_atm() && !a.is_eth_ipv4() && !a.is_gratuitous());
+        let parts = a.atm_parts().unwrap();
+        assert_eq!(parts, [12..32, 32..35, 35..39, 39..44, 44..44, 44..48]);
+        assert_eq!(a.atm_len(), Some(b.len()));
+        assert_eq!((a.sender_ip(), a.target_ip()), (Some([10, 0, 0, 1]), Some([10, 0, 0, 2])));
+        assert_eq!((a.sender_mac(), a.target_mac()), (None, None));
+        let mut seen = check::Seen::default();
+        describe(&mut seen, &b, 14);
+        let nsap = [
+            "src.atm_num_nsap",
+            "src.atm_afi",
+            "src.atm_international_code_designator",
+            "src.atm_high_order_dsp",
+            "src.atm_end_system_identifier",
+            "src.atm_selector",
+        ];
+        let groups = ["src.htl", "src.stl", "dst.htl", "dst.stl"];
+        let addrs = ["src.atm_subaddr", "src.proto_ipv4", "dst.atm_num_e164", "dst.proto_ipv4"];
+        check::tree(&seen, 14, ATM_FIELDS, &[&nsap[..], &groups, &addrs].concat());
+        let at = |k: &str| seen.0.iter().find(|(sk, _)| *sk == k).map(|(_, r)| r.clone());
+        assert_eq!(at("src.atm_num_nsap"), Some(14 + 12..14 + 32));
+        assert_eq!(at("src.atm_selector"), Some(14 + 31..14 + 32));
+        assert_eq!(at("src.atm_subaddr"), Some(14 + 32..14 + 35));
+        assert_eq!(at("dst.atm_num_e164"), Some(14 + 39..14 + 44));
+        assert_eq!(at("dst.proto_ipv4"), Some(14 + 44..14 + 48));
+    }
+
+    #[test]
+    fn atm_addresses_read_as_tshark_writes_them_in_the_info_column() {
+        let b = atm_reply();
+        let a = Arp::new(&b);
+        let show = |i| a.atm_addr(i).map(|x| x.to_string());
+        assert_eq!(show(SHA).as_deref(), Some("47000580ffe1000000f21a1d540020481a2b3c00"));
+        assert_eq!(show(SSA).as_deref(), Some("aabbcc"));
+        assert_eq!(show(SPA).as_deref(), Some("10.0.0.1"));
+        assert_eq!(show(THA).as_deref(), Some("15551"));
+        assert_eq!(show(TSA).as_deref(), Some("<No address>"));
+        let (sh, th) = (
+            AtmHw(a.atm_addr(SHA).unwrap(), a.atm_addr(SSA).unwrap()),
+            AtmHw(a.atm_addr(THA).unwrap(), a.atm_addr(TSA).unwrap()),
+        );
+        assert_eq!(sh.to_string(), "47000580ffe1000000f21a1d540020481a2b3c00,aabbcc");
+        assert_eq!(th.to_string(), "15551", "no comma without a subaddress");
+        assert_eq!(a.column_name(), "ATMARP");
+        // E.164 digits past 7 bits are shown as Wireshark's ASCII decoding shows them.
+        let mut odd = b.clone();
+        odd[39] = 0xff;
+        assert_eq!(Arp::new(&odd).atm_addr(THA).unwrap().to_string(), "\u{fffd}5551");
+        // IPv6 protocol addresses (or any but 4-byte IPv4) are hex; more than 36 bytes end in an ellipsis.
+        let long = Addr { bytes: &[0xab; 40], kind: AddrKind::Hex };
+        assert_eq!(long.to_string(), format!("{}…", "ab".repeat(36)));
+        let mut op = b.clone();
+        for (code, name) in [(8u8, "Inverse ATMARP"), (3, "ATMRARP"), (11, "MARS"), (23, "MAPOS"), (99, "ATMARP")] {
+            op[7] = code;
+            assert_eq!(Arp::new(&op).column_name(), name);
+        }
+    }
+
+    #[test]
+    fn atm_cut_short_or_absurd_lengths_never_panic() {
+        let b = atm_reply();
+        for n in 0..b.len() {
+            let a = Arp::new(&b[..n]);
+            // Cut anywhere: tshark names it ARP and shows no field.
+            assert_eq!(a.column_name(), "ARP");
+            assert!(!a.atm_whole(), "{n}");
+            let mut seen = check::Seen::default();
+            describe(&mut seen, &b[..n], 0);
+            assert!(seen.0.is_empty(), "{n}: {:?}", seen.0);
+            let _ = (a.sender_ip(), a.target_ip(), a.atm_addr(TPA).map(|x| x.to_string()));
+        }
+        // Every length at its maximum: 12 + 4 * 63 + 2 * 255 bytes wanted, 12 there.
+        let mut absurd = b[..12].to_vec();
+        for r in [ATM_SHTL, ATM_SSTL, ATM_SPLN, ATM_THTL, ATM_TSTL, ATM_TPLN] {
+            absurd[r.start] = 0xff;
+        }
+        let a = Arp::new(&absurd);
+        assert_eq!(a.atm_len(), Some(12 + 4 * 63 + 2 * 255));
+        assert_eq!((a.sender_ip(), a.atm_addr(SHA).map(|_| ()), a.column_name()), (None, None, "ARP"));
+        let mut frame = vec![0; 12];
+        frame.extend_from_slice(&[0x08, 0x06]);
+        frame.extend_from_slice(&absurd);
+        let p = crate::decode::decode(crate::source::LinkType::ETHERNET, &frame, frame.len() as u32);
+        assert!(p.malformed.is_some(), "reported as truncated");
+        assert_eq!(p.arp().map(|a| a.column_name()), Some("ARP"));
     }
 }

@@ -227,8 +227,9 @@ pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context,
             }
         }
         ArpOpcode => one(num(p.arp().and_then(|a| a.opcode())), f),
-        ArpSrcIp => one(arp().and_then(|a| a.sender_ip()).map(v4), f),
-        ArpDstIp => one(arp().and_then(|a| a.target_ip()).map(v4), f),
+        // IPv4 protocol addresses whatever the hardware (ATM ARP's too), as Wireshark.
+        ArpSrcIp => one(p.arp().and_then(|a| a.sender_ip()).map(v4), f),
+        ArpDstIp => one(p.arp().and_then(|a| a.target_ip()).map(v4), f),
         ArpSrcMac => one(arp().and_then(|a| a.sender_mac()).map(Lit::Mac), f),
         ArpDstMac => one(arp().and_then(|a| a.target_mac()).map(Lit::Mac), f),
         IpSrc => one(ip().and_then(|i| i.src_bytes()).map(v4), f),

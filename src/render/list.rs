@@ -243,7 +243,7 @@ impl fmt::Display for ProtoColumn<'_, '_> {
             Some(Proto::Udp) => "UDP",
             Some(Proto::Icmp) => "ICMP",
             Some(Proto::Icmpv6) => "ICMPv6",
-            Some(Proto::Arp) => arp::column_name(p.arp().and_then(|a| a.opcode())),
+            Some(Proto::Arp) => p.arp().map_or("ARP", |a| a.column_name()),
             Some(Proto::Ipv4) => "IPv4",
             Some(Proto::Ipv6) => "IPv6",
             Some(Proto::Pim) => "PIM",
@@ -439,10 +439,51 @@ fn tcp_info(out: &mut Line, p: &Packet<'_>, t: tcp::Tcp<'_>, ctx: &Context) {
     }
 }
 
+/// tshark's info for ATM ARP (`dissect_atmarp`): an ATM address is its number, then
+/// a comma and its subaddress when it has one.
+fn atm_arp_info(out: &mut Line, a: arp::Arp<'_>) -> fmt::Result {
+    use arp::{SHA, SPA, SSA, THA, TPA, TSA};
+    let addrs = [SHA, SSA, SPA, THA, TSA, TPA].map(|i| a.atm_addr(i));
+    let (true, Some(op), [Some(sha), Some(ssa), Some(spa), Some(tha), Some(tsa), Some(tpa)]) =
+        (a.atm_whole(), a.opcode(), addrs)
+    else {
+        return out.write_str("ATMARP (truncated)");
+    };
+    let (sh, th) = (arp::AtmHw(sha, ssa), arp::AtmHw(tha, tsa));
+    let mars = match op {
+        11 => "MARS request",
+        12 => "MARS MULTI request",
+        13 => "MARS MSERV request",
+        14 => "MARS JOIN request",
+        15 => "MARS LEAVE",
+        16 => "MARS NAK",
+        17 => "MARS UNSERV request",
+        18 => "MARS SJOIN request",
+        19 => "MARS SLEAVE",
+        20 => "MARS grouplist request",
+        21 => "MARS grouplist reply",
+        22 => "MARS redirect map",
+        23 => "MAPOS UNARP request",
+        _ => "",
+    };
+    match op {
+        1 => write!(out, "Who has {tpa}? Tell {spa}"),
+        2 => write!(out, "{spa} is at {sh}"),
+        8 => write!(out, "Who is {th}? Tell {sh}"),
+        9 => write!(out, "{sh} is at {spa}"),
+        10 => write!(out, "I don't know where {spa} is"),
+        11..=23 => write!(out, "{mars} from {sh} at {spa}"),
+        24 => write!(out, "Experimental 1 ( opcode {op} )"),
+        25 => write!(out, "Experimental 2 ( opcode {op} )"),
+        0 | 65535 => write!(out, "Reserved opcode {op}"),
+        _ => write!(out, "Unknown ATMARP opcode 0x{op:04x}"),
+    }
+}
+
 /// tshark's info for ARP and its reverse, dynamic-reverse and inverse forms.
 fn arp_info(out: &mut Line, a: arp::Arp<'_>) -> fmt::Result {
     if a.is_atm() {
-        return write!(out, "ARP {} (ATM ARP addresses)", arp::opcode_name(a.opcode().unwrap_or(0)));
+        return atm_arp_info(out, a);
     }
     let (Some(op), Some(sha), Some(spa), Some(tha), Some(tpa)) = (a.opcode(), a.sha(), a.spa(), a.tha(), a.tpa())
     else {

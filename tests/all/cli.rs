@@ -95,33 +95,121 @@ fn every_bundled_capture_decodes_as_tshark_does() {
     );
 }
 
+/// The protocol and info columns of a `read` or `tshark -r` listing, one string a
+/// frame: what follows the destination, up to the length, then what follows the
+/// length; spaces collapsed.
+fn proto_and_info(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let dst = w.iter().position(|x| *x == "→").map_or(0, |i| i + 2);
+            let len = dst + w[dst..].iter().position(|x| x.chars().all(|c| c.is_ascii_digit())).unwrap_or(0);
+            format!("{} | {}", w[dst..len].join(" "), w[len + 1..].join(" "))
+        })
+        .collect()
+}
+
+/// tshark's listing of a capture, or `None` (the test skips) when tshark is missing.
+fn tshark_list(cap: &str) -> Option<String> {
+    let o = std::process::Command::new("tshark").args(["-r", cap]).current_dir(root()).output();
+    let Some(o) = o.ok().filter(|o| o.status.success()) else {
+        crate::common::skip("tshark is not installed (.ci/run installs it)");
+        return None;
+    };
+    Some(stdout(&o))
+}
+
 /// ARP's reverse, dynamic-reverse and inverse forms, its NAK, an unknown opcode and
 /// addresses that are not MACs or IPv4 (`captures/arp-forms.pcap`) are listed as tshark
 /// lists them: protocol column and info, frame by frame.
 #[test]
 fn arp_forms_are_listed_as_tshark_lists_them() {
     let cap = "captures/arp-forms.pcap";
-    let tshark = std::process::Command::new("tshark").args(["-r", cap]).current_dir(root()).output();
-    let Some(tshark) = tshark.ok().filter(|o| o.status.success()) else {
-        crate::common::skip("tshark is not installed (.ci/run installs it)");
+    let Some(tshark) = tshark_list(cap) else {
         return;
     };
-    // Protocol and info (after the destination and the length), spaces collapsed.
-    let cols = |text: &str| -> Vec<String> {
-        text.lines()
-            .map(|l| {
-                let w: Vec<&str> = l.split_whitespace().collect();
-                let dst = w.iter().position(|x| *x == "→").map_or(0, |i| i + 2);
-                let len = dst + w[dst..].iter().position(|x| x.chars().all(|c| c.is_ascii_digit())).unwrap_or(0);
-                format!("{} | {}", w[dst..len].join(" "), w[len + 1..].join(" "))
-            })
-            .collect()
-    };
     let ours = pktlab(&["read", cap]);
-    let (want, got) = (cols(&stdout(&tshark)), cols(&stdout(&ours)));
+    let (want, got) = (proto_and_info(&tshark), proto_and_info(&stdout(&ours)));
     assert_eq!(got.len(), 14);
     assert_eq!(got, want);
     assert!(got.iter().any(|l| l == "Inverse ARP | Who is 02:00:00:00:00:02? Tell 02:00:00:00:00:01"), "{got:?}");
+}
+
+/// ATM ARP (RFC 2225; `captures/atm-arp.pcap`: requests, replies, InATMARP, a NAK, a
+/// MARS request; NSAP and E.164 numbers, with and without subaddresses; IPv4, IPv6 and
+/// empty protocol addresses) is listed as tshark lists it, frame by frame. Cut short
+/// (`captures/atm-arp-cut-short.pcap`), it is ARP in the protocol column, as in tshark,
+/// and a malformed frame that does not stop the run.
+#[test]
+fn atm_arp_is_listed_as_tshark_lists_it() {
+    let cap = "captures/atm-arp.pcap";
+    let Some(tshark) = tshark_list(cap) else {
+        return;
+    };
+    let ours = pktlab(&["read", cap]);
+    assert!(ours.status.success(), "{}", stderr(&ours));
+    let (want, got) = (proto_and_info(&tshark), proto_and_info(&stdout(&ours)));
+    assert_eq!(got.len(), 13);
+    assert_eq!(got, want);
+    let nsap = ("39840f80113800000000000000020000ab1234ff", "47000580ffe1000000f21a1d540020481a2b3c00");
+    assert_eq!(got[5], format!("Inverse ATMARP | Who is {}? Tell {}", nsap.0, nsap.1));
+    assert_eq!(got[4], "ATMARP | 192.168.36.20 is at 15557654321,47000580ffe1000000f21a1d540020481a2b3c99");
+
+    let cut = "captures/atm-arp-cut-short.pcap";
+    let Some(tshark) = tshark_list(cut) else {
+        return;
+    };
+    let ours = pktlab(&["read", cut]);
+    assert_eq!(ours.status.code(), Some(2), "{}", stderr(&ours));
+    assert!(stderr(&ours).contains("2 of 2 frames are malformed"), "{}", stderr(&ours));
+    let (want, got) = (proto_and_info(&tshark), proto_and_info(&stdout(&ours)));
+    assert_eq!(want, ["ARP | [Malformed Packet]", "ARP | [Malformed Packet]"]);
+    assert_eq!(
+        got,
+        [
+            "ARP | ATMARP (truncated) [Malformed: arp header truncated at byte 14: needed 40 bytes, 30 captured]",
+            "ARP | ATMARP (truncated) [Malformed: arp header truncated at byte 14: needed 12 bytes, 10 captured]",
+        ]
+    );
+}
+
+/// ATM ARP's fields in JSON carry tshark's `arp.*` names and values: the type/length
+/// bytes, the numbers (E.164 as text, NSAPs in hex and in parts), the subaddresses and
+/// the protocol addresses; and the display filter reads its IPv4 addresses.
+#[test]
+fn atm_arp_fields_in_json_and_filters() {
+    let o = pktlab(&["read", "--format", "jsonl", "captures/atm-arp.pcap"]);
+    let frames: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let arp = |n: usize| frames[n - 1]["arp"].clone();
+    // Frame 5: E.164 reply with a sender subaddress.
+    let a = arp(5);
+    assert_eq!((a["hw.type"].as_u64(), a["opcode"].as_u64()), (Some(19), Some(2)));
+    assert_eq!(
+        (a["src.htype"].as_u64(), a["src.hlen"].as_u64(), a["src.slen"].as_u64()),
+        (Some(1), Some(11), Some(20))
+    );
+    assert_eq!(a["src.atm_num_e164"], "15557654321");
+    assert_eq!(a["src.atm_subaddr"], "47000580ffe1000000f21a1d540020481a2b3c99");
+    assert_eq!(
+        (a["src.proto_ipv4"].as_str(), a["dst.proto_ipv4"].as_str()),
+        (Some("192.168.36.20"), Some("192.168.36.10"))
+    );
+    assert_eq!(a["dst.atm_num_e164"], "15551234567");
+    assert!(a.get("dst.atm_subaddr").is_none() && a.get("src.hw_mac").is_none(), "{a}");
+    // Frame 9: an E.164-format NSAP and one of an unknown AFI.
+    let a = arp(9);
+    assert_eq!(a["src.atm_afi"], "0x45");
+    assert_eq!(a["src.atm_e.164_isdn"], "000015551234567f");
+    assert_eq!(
+        (a["src.atm_high_order_dsp"].as_str(), a["src.atm_selector"].as_str()),
+        (Some("00000000"), Some("0x01"))
+    );
+    assert_eq!((a["dst.atm_afi"].as_str(), a["dst.atm_afi.unknown"].as_str()), (Some("0x11"), Some("Unknown AFI")));
+    assert_eq!(a["dst.atm_rest_of_address"], "0102030405060708090a0b0c0d0e0f1011121314");
+    // Frame 12: IPv6 protocol addresses are bytes.
+    assert_eq!(arp(12)["src.proto"], "20010db8000000000000000000000001");
+    let o = pktlab(&["read", "-Y", "arp.dst.proto_ipv4 == 192.168.36.10 and arp.opcode == 9", "captures/atm-arp.pcap"]);
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
 }
 
 #[test]
