@@ -712,6 +712,29 @@ fn udp_datagrams_agree_with_tshark_follow() {
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
 
+/// The same on the corpus captures with UDP tunnels (CAPWAP, VXLAN, GTP-U).
+#[test]
+fn udp_tunnel_datagrams_agree_with_tshark_follow_on_the_corpus() {
+    if Command::new("tshark").arg("-v").output().is_err() {
+        crate::common::skip("tshark is not installed (the comparison needs it)");
+        return;
+    }
+    let dir = root().join("../shared/corpus/ndpi");
+    if !dir.is_dir() {
+        crate::common::skip("../shared/corpus/ndpi is not present beside the project");
+        return;
+    }
+    let (mut compared, mut diffs) = (0, Vec::new());
+    for file in ["capwap.pcap", "capwap_data.pcapng", "vxlan.pcap", "ipv6_in_gtp.pcap", "gtp_false_positive.pcapng"] {
+        let (n, d) = compare_udp_with_tshark_follow(dir.join(file).to_str().unwrap());
+        compared += n;
+        diffs.extend(d);
+    }
+    println!("{compared} UDP conversations of the corpus compared with tshark follow, {} differ", diffs.len());
+    assert!(compared > 0);
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
 /// Known differences from tshark's follow on the corpus, with their reason.
 const FOLLOW_KNOWN: &[(&str, &str)] = &[
     (
