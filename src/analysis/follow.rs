@@ -155,7 +155,12 @@ impl Follow {
     /// A fragment of no connection yet (the tracker counts a datagram in the frame
     /// that completes it): its bytes are kept in case the datagram turns out to be
     /// the connection's. [`Follow::push`] does this itself for every frame it gets.
-    pub fn hold(&mut self, frame: u64, p: &Packet<'_>) {
+    /// `header`: which of the frame's transport headers the tracker's `Seen` was about;
+    /// a frame in a tunnel comes once for each, and its fragment is held once.
+    pub fn hold(&mut self, frame: u64, header: Header, p: &Packet<'_>) {
+        if header == Header::Tunnel {
+            return;
+        }
         // A datagram this completes is of another connection: it is let go.
         let _ = self.fragment(frame, p);
     }
@@ -495,10 +500,17 @@ mod tests {
             let n = i as u64 + 1;
             let p = crate::decode::decode(crate::source::LinkType::ETHERNET, b, b.len() as u32);
             let seen = tracker.observe(n, n * 1000, b.len() as u32, &p);
-            if let Some(t) = tracker.tunnel(n).copied() {
-                f.push(n, n * 1000, &t, Header::Tunnel, &p, &mut sink);
+            let tunnel = tracker.tunnel(n).copied().map(|t| (t, Header::Tunnel));
+            for (seen, header) in tunnel.into_iter().chain([(seen, Header::Conn)]) {
+                // As `stream` does: frames of other connections are only held.
+                if seen.id == Some(conn) {
+                    let re = if header == Header::Conn { tracker.reassembled(n) } else { None };
+                    f.peers_of(&seen, header, &p, re);
+                    f.push(n, n * 1000, &seen, header, &p, &mut sink);
+                } else {
+                    f.hold(n, header, &p);
+                }
             }
-            f.push(n, n * 1000, &seen, Header::Conn, &p, &mut sink);
         }
         f.finish(&mut sink);
         let peers = f.peers().copied();
@@ -537,6 +549,29 @@ mod tests {
         assert_eq!((got[0].as_slice(), got[1].as_slice()), (&b"GET"[..], &b""[..]));
         assert_eq!(order, vec![(Dir::ToServer, 3)]);
         assert_eq!(peers.unwrap().client.to_string(), "10.0.0.1:40000");
+    }
+
+    #[test]
+    fn a_datagram_in_fragments_inside_a_tunnel_is_followed_whole_and_the_tunnel_has_each_fragment() {
+        let data: Vec<u8> = (0..40u8).collect();
+        let mut whole = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .udp(40000, 53)
+            .write(&mut whole, &data)
+            .unwrap();
+        // The inner IPv4 packet in two fragments (the UDP header and 16 bytes, then 24),
+        // each in its own GTP-U datagram, the second first.
+        let inner: Vec<Vec<u8>> = fragments(&whole, &[24]).into_iter().map(|f| f[14..].to_vec()).collect();
+        let frames = [gtp_u(true, &inner[1]), gtp_u(true, &inner[0])];
+        let (got, order, peers) = follow_tunnelled(&frames, 1);
+        assert_eq!(got[0], data, "the inner datagram, whole, in the frame that completed it");
+        assert_eq!(order, vec![(Dir::ToServer, 2)]);
+        assert_eq!(peers.unwrap().server.to_string(), "10.0.0.2:53");
+        let (got, order, _) = follow_tunnelled(&frames, 0);
+        let payload = |f: &[u8]| f[14 + 20 + 8..].to_vec();
+        assert_eq!(got[0], [payload(&frames[0]), payload(&frames[1])].concat());
+        assert_eq!(order, vec![(Dir::ToServer, 1), (Dir::ToServer, 2)]);
     }
 
     #[test]

@@ -152,7 +152,7 @@ pub(super) fn follow_conn(
         if seen.id != Some(conn) {
             // A fragment of a datagram the connection may get once it is whole.
             if p.fragmented {
-                follow.hold(frame.number, p);
+                follow.hold(frame.number, header, p);
             }
             return;
         }
