@@ -10,8 +10,8 @@
 //! fragments' bytes until then, since the tracker keeps none.
 
 use super::conn::defrag::Id;
-use super::conn::{fragment_bytes, Proto, Reassembled, Seen};
-use super::flow::{v4_mapped, Endpoint, FlowKey};
+use super::conn::{fragment_bytes, Header, Proto, Reassembled, Seen};
+use super::flow::{v4_mapped, Endpoint};
 use super::reassembly::{Budget, Event, Limits, Segment, Stream};
 use crate::decode::{tcp, Packet};
 
@@ -155,7 +155,12 @@ impl Follow {
     /// A fragment of no connection yet (the tracker counts a datagram in the frame
     /// that completes it): its bytes are kept in case the datagram turns out to be
     /// the connection's. [`Follow::push`] does this itself for every frame it gets.
-    pub fn hold(&mut self, frame: u64, p: &Packet<'_>) {
+    /// `header`: which of the frame's transport headers the tracker's `Seen` was about;
+    /// a frame in a tunnel comes once for each, and its fragment is held once.
+    pub fn hold(&mut self, frame: u64, header: Header, p: &Packet<'_>) {
+        if header == Header::Tunnel {
+            return;
+        }
         // A datagram this completes is of another connection: it is let go.
         let _ = self.fragment(frame, p);
     }
@@ -210,38 +215,56 @@ impl Follow {
     }
 
     /// Who talks to whom, when `p` belongs to the connection (so a caller can print a
-    /// heading before the first frame's bytes).
+    /// heading before the first frame's bytes); `seen` is what the tracker said of the
+    /// transport header `header`.
     /// `re`: the tracker's reading of a datagram that `p`, a fragment, completed (whose
     /// ports are not in `p`).
-    pub fn peers_of(&mut self, seen: &Seen, p: &Packet<'_>, re: Option<&Reassembled>) -> Option<Peers> {
+    pub fn peers_of(&mut self, seen: &Seen, header: Header, p: &Packet<'_>, re: Option<&Reassembled>) -> Option<Peers> {
         if seen.id != Some(self.conn) || !seen.counted {
             return None;
         }
         if self.peers.is_some() {
             return self.peers;
         }
-        let (key, lo_to_hi) = FlowKey::of(p).or(re.map(|r| (r.key, r.from_lo)))?;
+        let at = header.locate(p).map(|l| (l.key, l.from_lo));
+        let (key, lo_to_hi) = at.or(re.map(|r| (r.key, r.from_lo)))?;
         let (src, dst) = if lo_to_hi { (key.lo, key.hi) } else { (key.hi, key.lo) };
         let (client, server) = if seen.from_client { (src, dst) } else { (dst, src) };
         self.peers = Some(Peers { proto: seen.proto?, client, server, stream: seen.ctx.stream.unwrap_or(0) });
         self.peers
     }
 
-    /// One decoded frame, as the tracker saw it. Frames of other connections are
-    /// ignored. Events go to `sink` with their direction; a UDP datagram comes as one
-    /// `Data` event whose `segment` is the datagram.
-    pub fn push(&mut self, frame: u64, ts: u64, seen: &Seen, p: &Packet<'_>, sink: &mut impl FnMut(Dir, Event<'_>)) {
-        let whole = if p.fragmented { self.fragment(frame, p) } else { None };
+    /// One decoded frame, as the tracker saw its transport header `header`. Frames of
+    /// other connections are ignored. Events go to `sink` with their direction; a UDP
+    /// datagram comes as one `Data` event whose `segment` is the datagram.
+    pub fn push(
+        &mut self,
+        frame: u64,
+        ts: u64,
+        seen: &Seen,
+        header: Header,
+        p: &Packet<'_>,
+        sink: &mut impl FnMut(Dir, Event<'_>),
+    ) {
+        // A tunnel's datagram is whole in the frame even when what it carries is a
+        // fragment, which the same frame's other header hands in.
+        let tunnel = header == Header::Tunnel;
+        let whole = if p.fragmented && !tunnel { self.fragment(frame, p) } else { None };
         if seen.id != Some(self.conn) || !seen.counted {
             return;
         }
         let Some(proto) = seen.proto else { return };
         self.frames += 1;
         if self.peers.is_none() {
-            self.peers = self.peers_of(seen, p, None);
+            self.peers = self.peers_of(seen, header, p, None);
         }
         let dir = Dir::of(seen.from_client);
-        let (payload, head) = if p.fragmented {
+        let (payload, head) = if tunnel || proto == Proto::Udp && !p.fragmented {
+            // The datagram's payload whatever it carries: a tunnel's is the
+            // encapsulation and the packet inside, as tshark's follow shows it.
+            let Some(at) = header.locate(p) else { return };
+            (p.data.get(at.transport.hdr_end..at.transport.end), None)
+        } else if p.fragmented {
             // Counted in the frame that completed its datagram: the segment is the
             // datagram's payload, not this fragment's.
             let Some(d) = &whole else { return };
@@ -342,7 +365,7 @@ mod tests {
             let n = i as u64 + 1;
             let p = crate::decode::decode(crate::source::LinkType::ETHERNET, b, b.len() as u32);
             let seen = tracker.observe(n, n * 1000, b.len() as u32, &p);
-            f.push(n, n * 1000, &seen, &p, &mut sink);
+            f.push(n, n * 1000, &seen, Header::Conn, &p, &mut sink);
         }
         f.finish(&mut sink);
         let peers = f.peers().copied();
@@ -447,6 +470,108 @@ mod tests {
         let mut d = Datagram { id, first_frame: 1, proto: 6, data: Vec::new(), have: Vec::new(), len: None };
         let ok: Vec<bool> = (0..20).map(|i| d.add(i * 16, b"abcd")).collect();
         assert_eq!(ok.iter().filter(|&&x| !x).count(), 20 - MAX_RANGES);
+    }
+
+    /// `inner` (an IPv4 packet) in GTP-U (flags 0x30, G-PDU, TEID 1) over UDP 2152,
+    /// from 10.1.0.1 when `up`.
+    fn gtp_u(up: bool, inner: &[u8]) -> Vec<u8> {
+        let mut gtp = vec![0x30, 0xff, 0, inner.len() as u8, 0, 0, 0, 1];
+        gtp.extend_from_slice(inner);
+        let (src, dst) = if up { ([10, 1, 0, 1], [10, 1, 0, 2]) } else { ([10, 1, 0, 2], [10, 1, 0, 1]) };
+        let mut b = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(src, dst, 64).udp(2152, 2152).write(&mut b, &gtp).unwrap();
+        b
+    }
+
+    /// Follows connection `conn` as `stream` does: each frame as the tracker saw its
+    /// tunnel's header, then its own.
+    fn follow_tunnelled(frames: &[Vec<u8>], conn: u32) -> Followed {
+        let mut tracker = Tracker::new(100, false);
+        let mut f = Follow::new(conn, Limits::default());
+        let mut got: [Vec<u8>; 2] = Default::default();
+        let mut order = Vec::new();
+        let mut sink = |d: Dir, e: Event<'_>| {
+            if let Event::Data { bytes, frame, .. } = e {
+                got[d.index()].extend_from_slice(bytes);
+                order.push((d, frame));
+            }
+        };
+        for (i, b) in frames.iter().enumerate() {
+            let n = i as u64 + 1;
+            let p = crate::decode::decode(crate::source::LinkType::ETHERNET, b, b.len() as u32);
+            let seen = tracker.observe(n, n * 1000, b.len() as u32, &p);
+            let tunnel = tracker.tunnel(n).copied().map(|t| (t, Header::Tunnel));
+            for (seen, header) in tunnel.into_iter().chain([(seen, Header::Conn)]) {
+                // As `stream` does: frames of other connections are only held.
+                if seen.id == Some(conn) {
+                    let re = if header == Header::Conn { tracker.reassembled(n) } else { None };
+                    f.peers_of(&seen, header, &p, re);
+                    f.push(n, n * 1000, &seen, header, &p, &mut sink);
+                } else {
+                    f.hold(n, header, &p);
+                }
+            }
+        }
+        f.finish(&mut sink);
+        let peers = f.peers().copied();
+        (got, order, peers)
+    }
+
+    #[test]
+    fn a_tunnel_is_followed_by_its_own_datagrams_and_what_it_carries_by_its_own() {
+        // A TCP handshake and one data segment, in GTP-U; then a ping the tunnel carries.
+        let syn = tcp_frame(true, 100, 0, true, false, b"");
+        let synack = tcp_frame(false, 500, 101, true, false, b"");
+        let data = tcp_frame(true, 101, 501, false, false, b"GET");
+        let mut ping = Vec::new();
+        PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .icmpv4_echo_request(1, 1)
+            .write(&mut ping, b"hi")
+            .unwrap();
+        // The inner IP packets: the TCP frames less their Ethernet header.
+        let inner = [&syn[14..], &synack[14..], &data[14..], &ping[..]];
+        let frames: Vec<Vec<u8>> = inner.iter().enumerate().map(|(i, ip)| gtp_u(i != 1, ip)).collect();
+        // Connection 0, the tunnel: each datagram's payload, the GTP-U header and the
+        // packet it carries, whatever that is.
+        let (got, order, peers) = follow_tunnelled(&frames, 0);
+        let payload = |i: usize| frames[i][14 + 20 + 8..].to_vec();
+        assert_eq!(got[0], [payload(0), payload(2), payload(3)].concat());
+        assert_eq!(got[1], payload(1));
+        assert_eq!(order, vec![(Dir::ToServer, 1), (Dir::ToClient, 2), (Dir::ToServer, 3), (Dir::ToServer, 4)]);
+        let peers = peers.unwrap();
+        assert_eq!((peers.proto, peers.stream), (Proto::Udp, 0));
+        assert_eq!(
+            (peers.client.to_string(), peers.server.to_string()),
+            ("10.1.0.1:2152".into(), "10.1.0.2:2152".into())
+        );
+        // Connection 1, the TCP connection inside: its own bytes only.
+        let (got, order, peers) = follow_tunnelled(&frames, 1);
+        assert_eq!((got[0].as_slice(), got[1].as_slice()), (&b"GET"[..], &b""[..]));
+        assert_eq!(order, vec![(Dir::ToServer, 3)]);
+        assert_eq!(peers.unwrap().client.to_string(), "10.0.0.1:40000");
+    }
+
+    #[test]
+    fn a_datagram_in_fragments_inside_a_tunnel_is_followed_whole_and_the_tunnel_has_each_fragment() {
+        let data: Vec<u8> = (0..40u8).collect();
+        let mut whole = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .udp(40000, 53)
+            .write(&mut whole, &data)
+            .unwrap();
+        // The inner IPv4 packet in two fragments (the UDP header and 16 bytes, then 24),
+        // each in its own GTP-U datagram, the second first.
+        let inner: Vec<Vec<u8>> = fragments(&whole, &[24]).into_iter().map(|f| f[14..].to_vec()).collect();
+        let frames = [gtp_u(true, &inner[1]), gtp_u(true, &inner[0])];
+        let (got, order, peers) = follow_tunnelled(&frames, 1);
+        assert_eq!(got[0], data, "the inner datagram, whole, in the frame that completed it");
+        assert_eq!(order, vec![(Dir::ToServer, 2)]);
+        assert_eq!(peers.unwrap().server.to_string(), "10.0.0.2:53");
+        let (got, order, _) = follow_tunnelled(&frames, 0);
+        let payload = |f: &[u8]| f[14 + 20 + 8..].to_vec();
+        assert_eq!(got[0], [payload(&frames[0]), payload(&frames[1])].concat());
+        assert_eq!(order, vec![(Dir::ToServer, 1), (Dir::ToServer, 2)]);
     }
 
     #[test]

@@ -104,7 +104,7 @@ fn view_with(mut model: Model, frames: &[Vec<u8>]) -> Seen {
             let n = i as u64 + 1;
             let p = crate::decode::decode(LinkType::ETHERNET, f, f.len() as u32);
             let seen = tracker.observe(n, n * 1000, f.len() as u32, &p);
-            follow.push(n, n * 1000, &seen, &p, &mut sink);
+            follow.push(n, n * 1000, &seen, crate::analysis::conn::Header::Conn, &p, &mut sink);
         }
         follow.finish(&mut sink);
     }

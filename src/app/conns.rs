@@ -2,6 +2,7 @@
 //! tracked frames they share.
 
 use super::*;
+use crate::analysis::conn::Header;
 
 pub(super) fn conns_cmd(a: ConnsPlan) -> Result<bool> {
     let mut out = stdout();
@@ -90,8 +91,8 @@ pub(super) fn draw_ladders(
     use crate::render::ladder::Ladder;
     let mut ladders: rustc_hash::FxHashMap<u32, Ladder> = Default::default();
     let mut more = false;
-    let conns = each_tracked(cap, sel.max_conns, problems, out, |frame, p, seen, re, id| {
-        let Some(id) = id else { return };
+    let conns = each_tracked(cap, sel.max_conns, problems, out, |frame, p, seen, header, re| {
+        let Some(id) = seen.id else { return };
         if sel.conn.is_some_and(|c| c != id) || !seen.counted {
             return;
         }
@@ -103,11 +104,11 @@ pub(super) fn draw_ladders(
                 more = true;
                 return;
             }
-            let Some(l) = Ladder::new(seen, re, p, frame.ts.0, sel.expand) else { return };
+            let Some(l) = Ladder::new(seen, header, re, p, frame.ts.0, sel.expand) else { return };
             ladders.insert(id, l);
         }
         if let Some(l) = ladders.get_mut(&id) {
-            l.push(frame.number, frame.ts.0, seen, re, p, style.absolute);
+            l.push(frame.number, frame.ts.0, seen, header, re, p, style.absolute);
         }
     })?;
     let mut all: Vec<Ladder> = ladders.into_values().collect();
@@ -147,17 +148,17 @@ pub(super) fn follow_conn(
 ) -> Result<(crate::analysis::follow::Follow, u32)> {
     use crate::analysis::follow::Follow;
     let mut follow = Follow::new(conn, limits);
-    let conns = each_tracked(cap, max_conns, problems, out, |frame, p, seen, re, id| {
-        if id != Some(conn) {
+    let conns = each_tracked(cap, max_conns, problems, out, |frame, p, seen, header, re| {
+        if seen.id != Some(conn) {
             // A fragment of a datagram the connection may get once it is whole.
             if p.fragmented {
-                follow.hold(frame.number, p);
+                follow.hold(frame.number, header, p);
             }
             return;
         }
         // Known from the connection's first frame on: copied, since `follow` is busy.
-        let Some(peers) = follow.peers_of(seen, p, re) else { return };
-        follow.push(frame.number, frame.ts.0, seen, p, &mut |d, e| sink(&peers, d, e));
+        let Some(peers) = follow.peers_of(seen, header, p, re) else { return };
+        follow.push(frame.number, frame.ts.0, seen, header, p, &mut |d, e| sink(&peers, d, e));
     })?;
     if let Some(peers) = follow.peers().copied() {
         follow.finish(&mut |d, e| sink(&peers, d, e));
@@ -166,9 +167,11 @@ pub(super) fn follow_conn(
 }
 
 /// Each frame of `cap` that belongs to a connection, decoded and tracked (a tracker of
-/// `max_conns` without summaries), with the connection's id; and each IP fragment,
-/// whose id is `None` until one completes its datagram. Returns how many connections
-/// the capture has.
+/// `max_conns` without summaries), with what the tracker said of it (the connection's
+/// id) and which transport header that was about; and each IP fragment, whose id is
+/// `None` until one completes its datagram. A frame in a UDP tunnel comes twice, first
+/// as the tunnel's (a conversation of its own in `conns`, numbered first), then as
+/// what it carries. Returns how many connections the capture has.
 pub(super) fn each_tracked(
     cap: &mut CaptureFile,
     max_conns: u64,
@@ -178,8 +181,8 @@ pub(super) fn each_tracked(
         &crate::source::Frame<'_>,
         &decode::Packet<'_>,
         &crate::analysis::conn::Seen,
+        Header,
         Option<&crate::analysis::conn::Reassembled>,
-        Option<u32>,
     ),
 ) -> Result<u32> {
     let mut tracker = tracker(max_conns as usize, false);
@@ -188,13 +191,19 @@ pub(super) fn each_tracked(
         let mut p = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
         p.decode();
         let seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+        if let Some(t) = tracker.tunnel(frame.number) {
+            if let Some(id) = t.id {
+                conns = conns.max(id + 1);
+                f(frame, &p, t, Header::Tunnel, None);
+            }
+        }
         if let Some(id) = seen.id {
             conns = conns.max(id + 1);
         }
         // Fragments belong to no connection until the one that completes a datagram,
         // but a follower needs their bytes.
         if seen.id.is_some() || p.fragmented {
-            f(frame, &p, &seen, tracker.reassembled(frame.number), seen.id);
+            f(frame, &p, &seen, Header::Conn, tracker.reassembled(frame.number));
         }
     })?;
     Ok(conns)

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::analysis::conn::{Proto, Reassembled, Seen, State};
+use crate::analysis::conn::{Header, Proto, Reassembled, Seen, State};
 use crate::analysis::flow::Endpoint;
 use crate::decode::tcp_analysis::{Analysis, Flags};
 use crate::decode::{tcp, Packet};
@@ -80,17 +80,27 @@ pub struct Ladder {
 }
 
 impl Ladder {
-    /// A ladder starting with this frame (`from_lo`: it travels from the key's `lo`);
-    /// `re`: the header of the datagram it completed, when it did ([`Tracker::reassembled`]).
+    /// A ladder starting with this frame, whose transport header `header` the tracker
+    /// saw as `seen`; `re`: the header of the datagram it completed, when it did
+    /// ([`Tracker::reassembled`]).
     ///
     /// [`Tracker::reassembled`]: crate::analysis::conn::Tracker::reassembled
-    pub fn new(seen: &Seen, re: Option<&Reassembled>, p: &Packet<'_>, ts: u64, expand: bool) -> Option<Ladder> {
+    pub fn new(
+        seen: &Seen,
+        header: Header,
+        re: Option<&Reassembled>,
+        p: &Packet<'_>,
+        ts: u64,
+        expand: bool,
+    ) -> Option<Ladder> {
         // A datagram put together from fragments has its header in an earlier frame.
-        let (key, from_lo) = crate::analysis::flow::FlowKey::of(p).or(re.map(|r| (r.key, r.from_lo)))?;
+        let (key, from_lo) = header.locate(p).map(|l| (l.key, l.from_lo)).or(re.map(|r| (r.key, r.from_lo)))?;
         let (src, dst) = if from_lo { (key.lo, key.hi) } else { (key.hi, key.lo) };
         let (client, server) = if seen.from_client { (src, dst) } else { (dst, src) };
         let proto = seen.proto?;
-        let flags = p.tcp().and_then(|t| t.flags()).or(re.filter(|_| seen.proto == Some(Proto::Tcp)).map(|r| r.flags));
+        // A tunnel's datagrams are UDP, whatever they carry.
+        let tcp = (header == Header::Conn).then(|| p.tcp()).flatten();
+        let flags = tcp.and_then(|t| t.flags()).or(re.filter(|_| seen.proto == Some(Proto::Tcp)).map(|r| r.flags));
         let (client_start, server_start) = match flags {
             Some(f) if f & tcp::SYN != 0 && f & tcp::ACK == 0 => (State::Closed, State::Listen),
             Some(f) if f & tcp::SYN != 0 => (State::SynSent, State::Listen),
@@ -116,12 +126,15 @@ impl Ladder {
         })
     }
 
-    /// Adds one frame of this connection; `absolute` keeps raw sequence numbers.
+    /// Adds one frame of this connection, whose transport header `header` the tracker
+    /// saw as `seen`; `absolute` keeps raw sequence numbers.
+    #[allow(clippy::too_many_arguments)]
     pub fn push(
         &mut self,
         number: u64,
         ts: u64,
         seen: &Seen,
+        header: Header,
         re: Option<&Reassembled>,
         p: &Packet<'_>,
         absolute: bool,
@@ -145,7 +158,11 @@ impl Ladder {
         };
         // A datagram put together from fragments: its header says more than the
         // frame's own (a first fragment's header has no length of its own).
-        if let Some(r) = re {
+        if header == Header::Tunnel {
+            // The tunnel's datagram, not the TCP or UDP header it carries.
+            let len = header.locate(p).and_then(|at| crate::decode::udp::Udp::new(p.bytes(at.transport)).length());
+            a.len = u32::from(len.unwrap_or(8).saturating_sub(8));
+        } else if let Some(r) = re {
             a.flags = r.flags;
             a.raw_seq = r.seq;
             a.seq = if absolute { a.raw_seq } else { seen.ctx.rel_seq.unwrap_or(a.raw_seq) };

@@ -37,6 +37,9 @@ const CASES: &[(&str, &str)] = &[
     ("tcp-capture-drops.pcap", "len:i32le"),
     ("tcp-fixed-drops.pcap", "fixed:24"),
     ("tcp-fragments.pcap", "none"),
+    // Conversation 0 is a GTP-U tunnel: its datagrams are the encapsulation and the
+    // packets inside.
+    ("udp-tunnels.pcap", "none"),
 ];
 
 #[test]
@@ -52,6 +55,9 @@ fn stream_and_segments_match_golden_files() {
     }
     let hex = ok(&["stream", "captures/ns-sticky-jsonhdr.pcap", "--as", "hex"]);
     golden("ns-sticky-jsonhdr.pcap.stream-hex", &String::from_utf8(hex).unwrap());
+    // A VXLAN tunnel's one datagram: the VXLAN header, the Ethernet frame inside.
+    let hex = ok(&["stream", "captures/udp-tunnels.pcap", "--conn", "3", "--as", "hex"]);
+    golden("udp-tunnels.pcap.stream-hex", &String::from_utf8(hex).unwrap());
     let ascii = ok(&["segments", "captures/ns-sticky-i32.pcap", "--framing", "len:i32le", "--ascii", "--width", "80"]);
     golden("ns-sticky-i32.pcap.segments-ascii", &String::from_utf8(ascii).unwrap());
 }
@@ -463,38 +469,18 @@ fn compare_with_tshark_follow(file: &str) -> (usize, Vec<String>) {
         cmd.args(["-z", &format!("follow,tcp,raw,{}", r.stream)]);
     }
     let out = cmd.current_dir(root()).output().expect("run tshark");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    // One block per -z (tshark prints them in its own order: keyed by the filter line),
-    // node 0 lines flush left, node 1 lines indented.
-    let mut blocks: std::collections::HashMap<u32, [Vec<u8>; 2]> = Default::default();
-    let mut cur: Option<(Option<u32>, [Vec<u8>; 2])> = None;
-    for line in text.lines() {
-        if line.starts_with("=====") {
-            match cur.take() {
-                Some((Some(n), b)) => {
-                    blocks.insert(n, b);
-                }
-                Some((None, _)) => {}
-                None => cur = Some((None, [vec![], vec![]])),
+    // Each datagram or segment of a direction on a line of its own: one stream's bytes
+    // per direction.
+    let blocks: std::collections::HashMap<u32, [Vec<u8>; 2]> = follow_blocks(&out.stdout, "tcp")
+        .into_iter()
+        .map(|(n, lines)| {
+            let mut b: [Vec<u8>; 2] = Default::default();
+            for (side, bytes) in lines {
+                b[side].extend_from_slice(&bytes);
             }
-            continue;
-        }
-        let Some((stream, b)) = cur.as_mut() else { continue };
-        if let Some(n) = line.strip_prefix("Filter: tcp.stream eq ") {
-            *stream = n.trim().parse().ok();
-            continue;
-        }
-        if line.starts_with("Follow:") || line.starts_with("Node ") {
-            continue;
-        }
-        let (side, hex) = match line.strip_prefix('\t') {
-            Some(h) => (1, h),
-            None => (0, line),
-        };
-        let bytes: Vec<u8> =
-            (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()).collect();
-        b[side].extend_from_slice(&bytes);
-    }
+            (n, b)
+        })
+        .collect();
     let mut diffs = Vec::new();
     let mut compared = 0;
     for r in &rows {
@@ -538,6 +524,47 @@ fn compare_with_tshark_follow(file: &str) -> (usize, Vec<String>) {
     (compared, diffs)
 }
 
+/// The blocks of tshark's `-z follow,PROTO,raw,N` output, by stream: each line's node
+/// (0 flush left, 1 indented) and bytes. tshark prints the blocks in its own order,
+/// each keyed by its filter line.
+/// One block of tshark's follow output: each line's node and bytes.
+type FollowLines = Vec<(usize, Vec<u8>)>;
+
+fn follow_blocks(stdout: &[u8], proto: &str) -> std::collections::HashMap<u32, FollowLines> {
+    let text = String::from_utf8_lossy(stdout);
+    let filter = format!("Filter: {proto}.stream eq ");
+    let mut blocks = std::collections::HashMap::new();
+    let mut cur: Option<(Option<u32>, FollowLines)> = None;
+    for line in text.lines() {
+        if line.starts_with("=====") {
+            match cur.take() {
+                Some((Some(n), b)) => {
+                    blocks.insert(n, b);
+                }
+                Some((None, _)) => {}
+                None => cur = Some((None, vec![])),
+            }
+            continue;
+        }
+        let Some((stream, b)) = cur.as_mut() else { continue };
+        if let Some(n) = line.strip_prefix(filter.as_str()) {
+            *stream = n.trim().parse().ok();
+            continue;
+        }
+        if line.starts_with("Follow:") || line.starts_with("Node ") {
+            continue;
+        }
+        let (side, hex) = match line.strip_prefix('\t') {
+            Some(h) => (1, h),
+            None => (0, line),
+        };
+        let bytes: Vec<u8> =
+            (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()).collect();
+        b.push((side, bytes));
+    }
+    blocks
+}
+
 fn strip_missing_markers(b: &[u8]) -> Vec<u8> {
     const TAIL: &[u8] = b" bytes missing in capture file]\0";
     let mut out = Vec::with_capacity(b.len());
@@ -571,6 +598,140 @@ fn raw_streams_agree_with_tshark_follow() {
         diffs.extend(d);
     }
     println!("{compared} TCP streams compared with tshark follow, {} differ", diffs.len());
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// Every UDP conversation of `file` (tunnels included) against tshark's `-z
+/// follow,udp,raw`, datagram by datagram; returns (conversations compared,
+/// differences as text).
+///
+/// tshark's UDP follow taps every UDP header of a frame the stream's filter matches:
+/// a frame in a tunnel gives the tunnel's datagram and the one inside, whichever
+/// stream is followed, and its node (direction) is taken from the innermost IP
+/// addresses with each header's ports, so it cannot be trusted there. The lines are
+/// matched to frames instead (`udp.stream` lists a frame's headers outermost first,
+/// as the tap sees them), each frame's own header's line kept, and compared with the
+/// datagram pktlab delivers in that frame, whichever direction.
+fn compare_udp_with_tshark_follow(file: &str) -> (usize, Vec<String>) {
+    let conns = pktlab(&["conns", file, "--format", "jsonl", "--proto", "udp"]).stdout;
+    let rows: Vec<(u64, u64)> = String::from_utf8(conns)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| (v["id"].as_u64().unwrap(), v["stream"].as_u64().unwrap()))
+        .collect();
+    if rows.is_empty() {
+        return (0, vec![]);
+    }
+    let fields = Command::new("tshark")
+        .args(["-n", "-r", file, "-Y", "udp", "-T", "fields", "-e", "frame.number", "-e", "udp.stream"])
+        .current_dir(root())
+        .output()
+        .expect("run tshark");
+    let frames: Vec<(u64, Vec<u64>)> = String::from_utf8_lossy(&fields.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (f, s) = l.split_once('\t')?;
+            Some((f.parse().ok()?, s.split(',').filter_map(|n| n.parse().ok()).collect()))
+        })
+        .collect();
+    let mut cmd = Command::new("tshark");
+    cmd.args(["-n", "-q", "-r", file]);
+    for (_, stream) in &rows {
+        cmd.args(["-z", &format!("follow,udp,raw,{stream}")]);
+    }
+    let blocks = follow_blocks(&cmd.current_dir(root()).output().expect("run tshark").stdout, "udp");
+    let mut diffs = Vec::new();
+    for (id, stream) in &rows {
+        let Some(lines) = blocks.get(&(*stream as u32)) else {
+            diffs.push(format!("{file} udp.stream {stream}: tshark printed no follow block"));
+            continue;
+        };
+        // tshark's datagram of this stream in each frame it matched.
+        let mut theirs = std::collections::BTreeMap::new();
+        let mut lines = lines.iter().map(|(_, b)| b);
+        for (frame, streams) in frames.iter().filter(|(_, s)| s.contains(stream)) {
+            for s in streams {
+                let Some(line) = lines.next() else { break };
+                if s == stream {
+                    theirs.insert(*frame, line.clone());
+                }
+            }
+        }
+        if lines.next().is_some() {
+            diffs.push(format!("{file} udp.stream {stream}: tshark printed more lines than the frames have headers"));
+            continue;
+        }
+        // pktlab's, from the datagrams' frames and offsets and each direction's bytes.
+        let id = id.to_string();
+        let recs: Vec<Record> = String::from_utf8(ok(&["segments", file, "--conn", &id, "--format", "jsonl"]))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let raw = |d: &str| ok(&["stream", file, "--conn", &id, "--as", "raw", "--dir", d]);
+        let (client, server) = (raw("client"), raw("server"));
+        let mut ours = std::collections::BTreeMap::new();
+        for r in &recs {
+            if let Record::Segment { dir, frame, start, end, .. } = r {
+                let bytes = if dir == "client_to_server" { &client } else { &server };
+                ours.insert(*frame, bytes[*start as usize..*end as usize].to_vec());
+            }
+        }
+        if ours != theirs {
+            let frames = |m: &std::collections::BTreeMap<u64, Vec<u8>>| {
+                m.iter().map(|(f, b)| format!("{f}:{}B", b.len())).collect::<Vec<_>>().join(" ")
+            };
+            diffs.push(format!(
+                "{file} udp.stream {stream} (conn {id}): pktlab {}; tshark {}",
+                frames(&ours),
+                frames(&theirs)
+            ));
+        }
+    }
+    (rows.len(), diffs)
+}
+
+/// UDP conversations, a tunnel's among them, against tshark's follow.
+#[test]
+fn udp_datagrams_agree_with_tshark_follow() {
+    if Command::new("tshark").arg("-v").output().is_err() {
+        crate::common::skip("tshark is not installed (the comparison needs it)");
+        return;
+    }
+    let (mut compared, mut diffs) = (0, Vec::new());
+    for file in ["udp-tunnels.pcap", "lo-udp.pcap", "gen-echo-udp.pcap", "ip-fragments.pcap"] {
+        let (n, d) = compare_udp_with_tshark_follow(&format!("captures/{file}"));
+        compared += n;
+        diffs.extend(d);
+    }
+    println!("{compared} UDP conversations compared with tshark follow, {} differ", diffs.len());
+    // udp-tunnels.pcap alone has five: a GTP-U tunnel, two VXLAN ones (a source port
+    // each way), and the two UDP conversations inside.
+    assert!(compared >= 8, "{compared}");
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// The same on the corpus captures with UDP tunnels (CAPWAP, VXLAN, GTP-U).
+#[test]
+fn udp_tunnel_datagrams_agree_with_tshark_follow_on_the_corpus() {
+    if Command::new("tshark").arg("-v").output().is_err() {
+        crate::common::skip("tshark is not installed (the comparison needs it)");
+        return;
+    }
+    let dir = root().join("../shared/corpus/ndpi");
+    if !dir.is_dir() {
+        crate::common::skip("../shared/corpus/ndpi is not present beside the project");
+        return;
+    }
+    let (mut compared, mut diffs) = (0, Vec::new());
+    for file in ["capwap.pcap", "capwap_data.pcapng", "vxlan.pcap", "ipv6_in_gtp.pcap", "gtp_false_positive.pcapng"] {
+        let (n, d) = compare_udp_with_tshark_follow(dir.join(file).to_str().unwrap());
+        compared += n;
+        diffs.extend(d);
+    }
+    println!("{compared} UDP conversations of the corpus compared with tshark follow, {} differ", diffs.len());
+    assert!(compared > 0);
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
 

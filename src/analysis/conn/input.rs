@@ -4,9 +4,36 @@
 use super::defrag::{Fragment, Id};
 use super::table::Key;
 use super::{Offer, Proto};
-use crate::analysis::flow::FlowKey;
+use crate::analysis::flow::{FlowKey, Located};
 use crate::decode::field::get16;
 use crate::decode::{ipv4, ipv6, tcp, Layer, Packet};
+
+/// Which of a frame's transport headers a conversation is counted by: a frame in a
+/// UDP tunnel counts in two (see [`Tracker::tunnel`]).
+///
+/// [`Tracker::tunnel`]: super::Tracker::tunnel
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Header {
+    /// The frame's connection's own ([`FlowKey::locate`]).
+    Conn,
+    /// The UDP header of the tunnel that carries it ([`FlowKey::tunnel`]).
+    Tunnel,
+}
+
+impl Header {
+    /// The conversation this header of `p` keys, and the layers it came from.
+    pub fn locate<'p>(self, p: &'p Packet<'_>) -> Option<Located<'p>> {
+        match self {
+            Header::Conn => FlowKey::locate(p),
+            // Tunnels outside the first fragmented IP layer: the fragment's datagram is
+            // counted where it is complete, the tunnel's datagram now.
+            Header::Tunnel if p.fragmented => {
+                FlowKey::tunnel_before(p, p.own_layers().iter().position(|l| frag_of(p, l).is_some())?)
+            }
+            Header::Tunnel => FlowKey::tunnel(p),
+        }
+    }
+}
 
 /// One frame as the tracker takes it (see [`Input::read`]): 200 bytes (a fragment's
 /// `What` is the largest kind, 136; a tunnel's header 40), so a batch of them can
@@ -85,14 +112,7 @@ impl Input {
 
     /// The tunnel carrying the frame's connection, if any.
     pub(super) fn tunnel(p: &Packet<'_>) -> Option<Tunnel> {
-        let at = if p.fragmented {
-            // Tunnels outside the first fragmented IP layer: the fragment's datagram is
-            // counted where it is complete, the tunnel's datagram now.
-            let layers = p.own_layers();
-            FlowKey::tunnel_before(p, layers.iter().position(|l| frag_of(p, l).is_some())?)?
-        } else {
-            FlowKey::tunnel(p)?
-        };
+        let at = Header::Tunnel.locate(p)?;
         let len = crate::decode::udp::Udp::new(p.bytes(at.transport)).length().map_or(0, |l| l.saturating_sub(8));
         Some(Tunnel { flow: at.key, from_lo: at.from_lo, len })
     }

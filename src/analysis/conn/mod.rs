@@ -27,7 +27,7 @@ mod tests;
 use rustc_hash::FxHashMap;
 
 use self::defrag::{Defrag, Fragment};
-pub use self::input::{fragment_bytes, FragmentBytes, Input};
+pub use self::input::{fragment_bytes, FragmentBytes, Header, Input};
 use self::input::{Head, Seg, What};
 pub use self::state::State;
 use self::state::{relative, segment, Conn, Side};
@@ -131,6 +131,9 @@ pub struct Tracker {
     defrag: Defrag<Head>,
     /// The latest frame that completed a datagram, and that datagram's header.
     reassembled: Option<(u64, Reassembled)>,
+    /// The latest frame carried by a UDP tunnel, and what the tracker said of the
+    /// tunnel's header (see [`Tracker::tunnel`]).
+    tunnel: Option<(u64, Seen)>,
 }
 
 impl Default for Tracker {
@@ -156,6 +159,7 @@ impl Tracker {
             retired: RetiredTable::default(),
             defrag: Defrag::default(),
             reassembled: None,
+            tunnel: None,
         }
     }
 
@@ -191,7 +195,8 @@ impl Tracker {
         if let Some(t) = &i.tunnel {
             // Before what it carries: tshark numbers the tunnel's conversation first.
             let key = Key { flow: t.flow, proto: Proto::Udp };
-            self.udp(i.number, i.ts, i.orig_len, u64::from(t.len), key, t.from_lo);
+            let seen = self.udp(i.number, i.ts, i.orig_len, u64::from(t.len), key, t.from_lo);
+            self.tunnel = Some((i.number, seen));
         }
         let reassembled;
         let s = match &i.what {
@@ -250,6 +255,13 @@ impl Tracker {
     /// what the datagram's transport header says.
     pub fn reassembled(&self, number: u64) -> Option<&Reassembled> {
         self.reassembled.as_ref().filter(|(n, _)| *n == number).map(|(_, r)| r)
+    }
+
+    /// When frame `number`, the latest one taken, rode in a UDP tunnel (see
+    /// [`FlowKey::tunnel`]): what the tracker said of the tunnel's header, a
+    /// conversation of its own besides the one the frame's [`Seen`] is about.
+    pub fn tunnel(&self, number: u64) -> Option<&Seen> {
+        self.tunnel.as_ref().filter(|(n, _)| *n == number).map(|(_, s)| s)
     }
 
     fn make_room(&mut self) {

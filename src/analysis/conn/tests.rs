@@ -766,6 +766,34 @@ mod tunnels_and_fragments {
     }
 
     #[test]
+    fn the_tracker_says_what_a_frame_means_for_its_tunnel_too() {
+        let mut n = Net::new();
+        let (up, down) = (gtp_u(true, &inner_udp(true, b"query")), gtp_u(false, &inner_udp(false, b"answer!")));
+        feed(&mut n, &up);
+        // The tunnel's conversation (0, udp.stream 0), the eNodeB its client.
+        let t = n.t.tunnel(n.n).copied().expect("the frame rode in a tunnel");
+        assert_eq!(
+            (t.id, t.ctx.stream, t.proto, t.from_client, t.counted),
+            (Some(0), Some(0), Some(Proto::Udp), true, true)
+        );
+        feed(&mut n, &down);
+        let t = n.t.tunnel(n.n).copied().expect("the frame rode in a tunnel");
+        assert_eq!((t.id, t.from_client), (Some(0), false));
+        assert!(n.t.tunnel(n.n - 1).is_none(), "only the latest frame's");
+        // A frame in no tunnel leaves none behind.
+        let mut plain = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(C.0, S.0, 64).udp(C.1, S.1).write(&mut plain, b"x").unwrap();
+        feed(&mut n, &plain);
+        assert!(n.t.tunnel(n.n).is_none());
+        // A tunnel carrying a ping is the frame's own conversation: no second one.
+        let mut ping = Vec::new();
+        PacketBuilder::ipv4(C.0, S.0, 64).icmpv4_echo_request(1, 1).write(&mut ping, b"ping").unwrap();
+        let seen = feed(&mut n, &gtp_u(true, &ping));
+        assert_eq!(seen.id, Some(0));
+        assert!(n.t.tunnel(n.n).is_none());
+    }
+
+    #[test]
     fn plain_udp_has_no_tunnel() {
         let mut b = Vec::new();
         PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(C.0, S.0, 64).udp(C.1, S.1).write(&mut b, b"x").unwrap();
