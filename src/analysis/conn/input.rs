@@ -110,7 +110,11 @@ impl Input {
                 i.what = Self::what(p, checksums);
                 i.tunnel = Self::tunnel(p);
                 if i.tunnel.is_some() && !p.fragmented {
-                    Self::outer(p, &mut i);
+                    // Not `&mut i`: the usual frame's `Input` would no longer be built
+                    // in place, but copied out (a memcpy per frame).
+                    if let Some(w) = Self::outer(p, &i.what) {
+                        i.what = w;
+                    }
                 }
             }
         }
@@ -160,25 +164,36 @@ impl Input {
         {
             return None;
         }
-        Some(Tunnel::of(p, &FlowKey::header_at(p, u)?, deferred))
+        let t = Tunnel::of(p, &FlowKey::header_at(p, u)?, deferred);
+        if !deferred {
+            // Counted now: when it carries nothing the tracker follows, the tunnel's
+            // header is the frame's connection instead (`unreassembled`), as in a
+            // whole frame.
+            if let Some(Head::Udp { key, .. }) = head(p, layers, at, true) {
+                if key.flow == t.flow {
+                    return None;
+                }
+            }
+        }
+        Some(t)
     }
 
     /// A frame in two tunnels: the outer one's header goes with what the frame is, in
     /// `What::Nested`.
     #[cold]
     #[inline(never)]
-    fn outer(p: &Packet<'_>, i: &mut Input) {
+    fn outer(p: &Packet<'_>, what: &What) -> Option<What> {
         let layers = p.own_layers();
-        let Some(inner) = FlowKey::tunnel(p) else { return };
-        let Some(u) = layers.iter().position(|l| std::ptr::eq(l, inner.transport)) else { return };
-        let Some(at) = FlowKey::tunnel_before(p, u) else { return };
-        let what = match i.what {
+        let inner = FlowKey::tunnel(p)?;
+        let u = layers.iter().position(|l| std::ptr::eq(l, inner.transport))?;
+        let at = FlowKey::tunnel_before(p, u)?;
+        let what = match *what {
             What::Nothing => Inner::Nothing,
             What::Udp { key, from_lo, len } => Inner::Udp { key, from_lo, len },
             What::Tcp(s) => Inner::Tcp(s),
-            What::Frag(_) | What::Nested(..) => return,
+            What::Frag(_) | What::Nested(..) => return None,
         };
-        i.what = What::Nested(Tunnel::of(p, &at, false), what);
+        Some(What::Nested(Tunnel::of(p, &at, false), what))
     }
 
     /// The general path of [`Input::read`]: any frame.
@@ -474,9 +489,9 @@ fn head(p: &Packet<'_>, layers: &[Layer], at: usize, cut: bool) -> Option<Head> 
     let inner = layers.get(at + 1..)?;
     let t = inner.iter().position(|l| l.proto == P::Tcp).or_else(|| inner.iter().rposition(|l| l.proto == P::Udp))?;
     let carrier = inner.get(..t)?.iter().rev().find(|l| matches!(l.proto, P::Ipv4 | P::Ipv6));
-    if t == 0 && inner.get(1..)?.iter().any(|l| matches!(l.proto, P::Ipv4 | P::Ipv6)) {
+    if t == 0 && !cut && inner.get(1..)?.iter().any(|l| matches!(l.proto, P::Ipv4 | P::Ipv6)) {
         // The datagram's own UDP header, a tunnel's carrying what the tracker does not
-        // follow (a ping): it is `Input::tunnel`, not the connection.
+        // follow (a ping): it is `Input::tunnel`, deferred, not the connection.
         return None;
     }
     if let Some(ip) = carrier {

@@ -254,25 +254,25 @@ impl Tracker {
         let held = (f.head.is_some() || tunnel.is_some()).then_some(Held { head: f.head, tunnel });
         let f = Fragment { id: f.id, start: f.start, end: f.end, more: f.more, head: held };
         let (held, len) = self.defrag.add(i.ts, &f)?;
-        if let Some(t) = &held.tunnel {
-            self.tunnel(i, t);
-        }
-        let head = match held.head {
-            Some(Head::Tcp { mut seg, hl }) => {
-                // tshark's "short segment": a datagram shorter than its TCP header.
-                seg.whole = hl >= 20 && len >= hl;
-                seg.seglen = if seg.whole { len - hl } else { 0 };
-                Head::Tcp { seg, hl }
+        let head = match (held.head, held.tunnel) {
+            // A tunnel carrying what the tracker does not follow (a ping): the datagram
+            // is the tunnel's, as a whole one would be (`FlowKey::locate`).
+            (None, Some(t)) => {
+                Head::Udp { key: Key { flow: t.flow, proto: Proto::Udp }, from_lo: t.from_lo, len: t.len.into() }
             }
-            Some(head) => head,
-            None => {
-                // A tunnel carrying what the tracker does not follow (a ping): the
-                // datagram is the tunnel's.
-                let t = held.tunnel?;
-                let len = u32::from(t.len);
-                let r = Reassembled { key: t.flow, from_lo: t.from_lo, flags: 0, seq: 0, ack: 0, win: 0, len };
-                self.reassembled = Some((i.number, r));
-                return None;
+            (head, tunnel) => {
+                if let Some(t) = &tunnel {
+                    self.tunnel(i, t);
+                }
+                match head? {
+                    Head::Tcp { mut seg, hl } => {
+                        // tshark's "short segment": a datagram shorter than its TCP header.
+                        seg.whole = hl >= 20 && len >= hl;
+                        seg.seglen = if seg.whole { len - hl } else { 0 };
+                        Head::Tcp { seg, hl }
+                    }
+                    head => head,
+                }
             }
         };
         let r = match head {
