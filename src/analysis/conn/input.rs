@@ -109,13 +109,6 @@ impl Input {
             None => {
                 i.what = Self::what(p, checksums);
                 i.tunnel = Self::tunnel(p);
-                if i.tunnel.is_some() && !p.fragmented {
-                    // Not `&mut i`: the usual frame's `Input` would no longer be built
-                    // in place, but copied out (a memcpy per frame).
-                    if let Some(w) = Self::outer(p, &i.what) {
-                        i.what = w;
-                    }
-                }
             }
         }
         i
@@ -178,22 +171,22 @@ impl Input {
         Some(t)
     }
 
-    /// A frame in two tunnels: the outer one's header goes with what the frame is, in
-    /// `What::Nested`.
+    /// `what` of a frame in two tunnels: with the outer one's header, in
+    /// `What::Nested`; else `what`.
     #[cold]
     #[inline(never)]
-    fn outer(p: &Packet<'_>, what: &What) -> Option<What> {
+    fn outer(p: &Packet<'_>, what: What) -> What {
         let layers = p.own_layers();
-        let inner = FlowKey::tunnel(p)?;
-        let u = layers.iter().position(|l| std::ptr::eq(l, inner.transport))?;
-        let at = FlowKey::tunnel_before(p, u)?;
-        let what = match *what {
+        let Some(inner) = FlowKey::tunnel(p) else { return what };
+        let Some(u) = layers.iter().position(|l| std::ptr::eq(l, inner.transport)) else { return what };
+        let Some(at) = FlowKey::tunnel_before(p, u) else { return what };
+        let inner = match what {
             What::Nothing => Inner::Nothing,
             What::Udp { key, from_lo, len } => Inner::Udp { key, from_lo, len },
             What::Tcp(s) => Inner::Tcp(s),
-            What::Frag(_) | What::Nested(..) => return None,
+            _ => return what,
         };
-        Some(What::Nested(Tunnel::of(p, &at, false), what))
+        What::Nested(Tunnel::of(p, &at, false), inner)
     }
 
     /// The general path of [`Input::read`]: any frame.
@@ -201,45 +194,49 @@ impl Input {
         if p.fragmented {
             return Self::fragment(p);
         }
-        match FlowKey::locate(p) {
-            None => What::Nothing,
-            Some(at) if at.transport.proto == crate::decode::Proto::Tcp => {
-                let t = tcp::Tcp::new(p.bytes(at.transport));
-                match (t.seq(), t.ack(), t.flags(), t.window()) {
-                    (Some(seq), Some(ack), Some(flags), Some(win)) => {
-                        let seglen = p.tcp_len_in(at.transport, at.ip);
-                        let (sport, dport) = at.ports();
-                        let offer = if flags & tcp::SYN != 0 { Offer::of(&t) } else { Offer::default() };
-                        // Zeek marks a segment whose checksum is wrong and otherwise
-                        // ignores it. Only a checksum verified wrong counts: offloaded and
-                        // cut segments cannot be checked.
-                        let bad = checksums
-                            && crate::decode::transport_checksum(p, at.transport) == crate::decode::Checksum::Bad;
-                        What::Tcp(Seg {
-                            key: Key { flow: at.key, proto: Proto::Tcp },
-                            from_lo: at.from_lo,
-                            seq,
-                            ack,
-                            flags,
-                            win,
-                            seglen: seglen.unwrap_or(0),
-                            whole: seglen.is_some() && t.header_len().is_some_and(|h| h >= 20),
-                            sport,
-                            dport,
-                            offer,
-                            bad,
-                        })
-                    }
-                    _ => What::Nothing,
+        let Some(at) = FlowKey::locate(p) else { return What::Nothing };
+        // Two UDP headers before the connection's: perhaps a tunnel in a tunnel.
+        let layers = p.own_layers().iter().take_while(|l| !std::ptr::eq(*l, at.transport));
+        let nested = layers.filter(|l| l.proto == crate::decode::Proto::Udp).count() >= 2;
+        let what = if at.transport.proto == crate::decode::Proto::Tcp {
+            let t = tcp::Tcp::new(p.bytes(at.transport));
+            match (t.seq(), t.ack(), t.flags(), t.window()) {
+                (Some(seq), Some(ack), Some(flags), Some(win)) => {
+                    let seglen = p.tcp_len_in(at.transport, at.ip);
+                    let (sport, dport) = at.ports();
+                    let offer = if flags & tcp::SYN != 0 { Offer::of(&t) } else { Offer::default() };
+                    // Zeek marks a segment whose checksum is wrong and otherwise
+                    // ignores it. Only a checksum verified wrong counts: offloaded and
+                    // cut segments cannot be checked.
+                    let bad =
+                        checksums && crate::decode::transport_checksum(p, at.transport) == crate::decode::Checksum::Bad;
+                    What::Tcp(Seg {
+                        key: Key { flow: at.key, proto: Proto::Tcp },
+                        from_lo: at.from_lo,
+                        seq,
+                        ack,
+                        flags,
+                        win,
+                        seglen: seglen.unwrap_or(0),
+                        whole: seglen.is_some() && t.header_len().is_some_and(|h| h >= 20),
+                        sport,
+                        dport,
+                        offer,
+                        bad,
+                    })
                 }
+                _ => What::Nothing,
             }
-            Some(at) => {
-                let len = crate::decode::udp::Udp::new(p.bytes(at.transport))
-                    .length()
-                    .map_or(0, |l| u64::from(l.saturating_sub(8)));
-                What::Udp { key: Key { flow: at.key, proto: Proto::Udp }, from_lo: at.from_lo, len }
-            }
+        } else {
+            let len = crate::decode::udp::Udp::new(p.bytes(at.transport))
+                .length()
+                .map_or(0, |l| u64::from(l.saturating_sub(8)));
+            What::Udp { key: Key { flow: at.key, proto: Proto::Udp }, from_lo: at.from_lo, len }
+        };
+        if nested {
+            return Self::outer(p, what);
         }
+        what
     }
 
     /// A frame whose IP layer is a fragment: which datagram, which bytes of it, and for
