@@ -527,8 +527,8 @@ fn head(p: &Packet<'_>, layers: &[Layer], at: usize, cut: bool) -> Option<Head> 
     if carrier.is_none() {
         return Some(Head::Tcp { seg, hl: hl as u32 });
     }
-    // Its length, as its own IP header gives it (`Packet::tcp_len_in` gives none in a
-    // fragment): the rest of the segment is in later fragments.
+    // Its length, as its own IP header gives it: the rest of the segment is in later
+    // fragments (`Packet::tcp_len_in` ends it where this fragment ends).
     let ip = h.ip;
     let end_of = |ip: &Layer| match ip.proto {
         P::Ipv4 => Some(ip.start + usize::from(ipv4::Ipv4::new(p.bytes(ip)).total_len()?)),
