@@ -59,7 +59,7 @@ impl FlowKey {
     /// tshark's conversation table counts as a UDP conversation of its own besides
     /// the connection inside. The innermost such tunnel; not the connection's own
     /// header (a tunnel carrying ICMP is counted once, as the tunnel). For a fragment,
-    /// see [`FlowKey::tunnel_before`].
+    /// and for the tunnel outside this one, see [`FlowKey::tunnel_before`].
     pub fn tunnel<'p>(p: &'p Packet<'_>) -> Option<Located<'p>> {
         if p.fragmented {
             return None;

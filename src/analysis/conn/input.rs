@@ -127,9 +127,10 @@ impl Input {
     /// fragment, the one the fragmented datagram itself is (its UDP header carries
     /// IP): tshark counts it where it reassembles the datagram, or, when the datagram
     /// cannot be reassembled, in the IPv4 first fragment as it stands (see
-    /// [`unreassembled`]). One of the two only: a fragment inside a tunnel whose
-    /// datagram is a tunnel too (three tunnels, the middle one fragmented) counts the
-    /// outer one.
+    /// [`unreassembled`]). One tunnel only, where tshark counts each: a fragment inside
+    /// a tunnel whose datagram is a tunnel too counts the outer one, and a tunnel inside
+    /// the fragmented datagram's own is not counted (`Input` has room for one tunnel
+    /// beside a fragment; none in the corpus).
     #[cold]
     #[inline(never)]
     fn fragment_tunnel(p: &Packet<'_>) -> Option<Tunnel> {
