@@ -455,6 +455,109 @@ def main():
     pcap("atm-arp.pcap", [(i * 0.001, eth(B_MAC, A_MAC, 0x0806, m), None) for i, m in enumerate(atm)])
     pcap("atm-arp-cut-short.pcap", [(i * 0.001, eth(B_MAC, A_MAC, 0x0806, m), None) for i, m in enumerate(cut)])
 
+    # Tunnels inside tunnels, each level a UDP conversation of its own (as in tshark's
+    # conversation table): VXLAN (VNI 36, between two VTEPs inside the mobile network)
+    # inside GTP-U, carrying the UE's UDP exchange, a TCP SYN and SYN-ACK and a ping;
+    # then GTP-U inside VXLAN over IPv6; then three levels (GTP-U in VXLAN in GTP-U)
+    # carrying a ping, as deep as the decoder goes.
+    VT_A, VT_B = bytes([10, 36, 1, 1]), bytes([10, 36, 1, 2])
+    VT6_A, VT6_B = bytes.fromhex("20010db8003600000000000000000001"), bytes.fromhex("20010db8003600000000000000000002")
+
+    def gtp_hdr(up, inner):
+        return struct.pack("!BBHI", 0x30, 0xFF, len(inner), 0x1000 if up else 0x2000) + inner
+
+    def in_gtp(up, inner, ident=1):
+        s, d = (ENB, SGW) if up else (SGW, ENB)
+        return ipv4(s, d, 17, udp(s, d, 2152, 2152, gtp_hdr(up, inner)), ident=ident)
+
+    def in_vxlan(up, inner, a=VT_A, b=VT_B):
+        s, d = (a, b) if up else (b, a)
+        body = struct.pack("!BxxxI", 0x08, 36 << 8) + eth(V_MAC_B if up else V_MAC_A, V_MAC_A if up else V_MAC_B,
+                                                         0x0800, inner)
+        return ipv4(s, d, 17, udp(s, d, 50000 if up else 50001, 4789, body))
+
+    def udp6(src, dst, sport, dport, payload):
+        u = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+        return u[:6] + struct.pack("!H", csum(src + dst + struct.pack("!IxxxB", len(u), 17) + u) or 0xFFFF) + u[8:]
+
+    def in_vxlan6(up, inner):
+        s, d = (VT6_A, VT6_B) if up else (VT6_B, VT6_A)
+        body = struct.pack("!BxxxI", 0x08, 36 << 8) + eth(V_MAC_B if up else V_MAC_A, V_MAC_A if up else V_MAC_B,
+                                                         0x0800, inner)
+        return ipv6(s, d, 17, udp6(s, d, 50002, 4789, body))
+
+    on = lambda up, ip, et=0x0800: eth(B_MAC if up else A_MAC, A_MAC if up else B_MAC, et, ip)
+    ping = lambda up: ipv4(UE if up else SRV, SRV if up else UE, 1, echo(8 if up else 0, 9, 1, b"ping"))
+    nested = [
+        on(True, in_gtp(True, in_vxlan(True, ue_udp(True, b"query")), 11)),
+        on(False, in_gtp(False, in_vxlan(False, ue_udp(False, b"answer")), 12)),
+        on(True, in_gtp(True, in_vxlan(True, ue_tcp(True, 3000, 0, 0x02)), 13)),
+        on(False, in_gtp(False, in_vxlan(False, ue_tcp(False, 6000, 3001, 0x12)), 14)),
+        on(True, in_gtp(True, in_vxlan(True, ping(True)), 15)),
+        on(True, in_vxlan6(True, in_gtp(True, ue_udp(True, b"over v6"))), 0x86DD),
+        on(False, in_vxlan6(False, in_gtp(False, ue_udp(False, b"back over v6"))), 0x86DD),
+        on(True, in_gtp(True, in_vxlan(True, in_gtp(True, ping(True))), 16)),
+    ]
+    pcap("udp-tunnels-nested.pcap", [(i * 0.001, f, None) for i, f in enumerate(nested)])
+
+    # Tunnels whose outer IPv4 datagram is fragmented: tshark reassembles it, then
+    # counts the tunnel and what it carries in the frame that completes it. GTP-U: a
+    # handshake whole, then a 1,600-byte segment in two fragments, a 2,000-byte UDP
+    # datagram in two fragments last first, a big ping (the tunnel alone counts), a
+    # first fragment cut by the snaplen (not reassembled: tshark dissects it as it
+    # stands, tunnel and segment, 1,424 bytes of it), and a datagram whose last
+    # fragment never comes (nothing counts).
+    # Then VXLAN: a fragmented UDP datagram.
+    def frag_tunnel(up, udp_dgram, ident, cut, s=None, d=None):
+        s, d = s or (ENB if up else SGW), d or (SGW if up else ENB)
+        return [on(up, f) for f in frag4(s, d, 17, udp_dgram, ident, [(0, cut), (cut, len(udp_dgram))])]
+
+    def gtp_dgram(up, inner):
+        s, d = (ENB, SGW) if up else (SGW, ENB)
+        return udp(s, d, 2152, 2152, gtp_hdr(up, inner))
+
+    big_tcp = lambda seq, n: ipv4(UE, SRV, 6, tcp(UE, SRV, 41000, 8000, seq, 6001, 0x18, bytes(i % 249 for i in range(n))))
+    big_udp = ipv4(UE, SRV, 17, udp(UE, SRV, 40000, 7777, bytes(i % 241 for i in range(2000))))
+    big_ping = ipv4(UE, SRV, 1, echo(8, 9, 2, b"p" * 1800))
+    cut = frag_tunnel(True, gtp_dgram(True, big_tcp(4601, 1600)), 0x7705, 1480)[0]
+    vx_inner = ipv4(V_IN_A, V_IN_B, 17, udp(V_IN_A, V_IN_B, 5000, 6000, bytes(1700)))
+    vx = udp(A_IP, B_IP, 50000, 4789, struct.pack("!BxxxI", 0x08, 36 << 8) + eth(V_MAC_B, V_MAC_A, 0x0800, vx_inner))
+    tf = [
+        (on(True, in_gtp(True, ue_tcp(True, 3000, 0, 0x02), 21)), None),
+        (on(False, in_gtp(False, ue_tcp(False, 6000, 3001, 0x12), 22)), None),
+        (on(True, in_gtp(True, ipv4(UE, SRV, 6, tcp(UE, SRV, 41000, 8000, 3001, 6001, 0x10)), 23)), None),
+        *[(f, None) for f in frag_tunnel(True, gtp_dgram(True, big_tcp(3001, 1600)), 0x7701, 1480)],
+        *[(f, None) for f in reversed(frag_tunnel(True, gtp_dgram(True, big_udp), 0x7702, 1480))],
+        *[(f, None) for f in frag_tunnel(True, gtp_dgram(True, big_ping), 0x7703, 1480)],
+        (cut[:200], len(cut)),
+        (frag_tunnel(True, gtp_dgram(True, big_tcp(6025, 1600)), 0x7704, 1480)[0], None),
+        *[(f, None) for f in frag_tunnel(True, vx, 0x7706, 1480, A_IP, B_IP)],
+    ]
+    pcap("udp-tunnel-fragments.pcap", [(i * 0.001, f, orig) for i, (f, orig) in enumerate(tf)])
+
+    # IPv6 first fragments that cannot be reassembled: a TCP segment and a UDP datagram
+    # whose last fragments never come, then a TCP segment and a UDP datagram whose first
+    # fragments were cut by the snaplen (their last fragments complete nothing), and an
+    # answer whole. With reassembly on (the default), tshark dissects none of the
+    # fragments' payloads (packet-ipv6.c, `ipv6_reassemble_do`): only the handshake
+    # and the answer are counted.
+    seg_a = tcp6(C6, S6, cp, sp, ci + 1, si + 1, 0x18, big[:2000])
+    seg_b = tcp6(C6, S6, cp, sp, ci + 2001, si + 1, 0x18, big[:2000])
+    dg_a = udp6(C6, S6, 5000, 5001, bytes(1800))
+    dg_b = udp6(C6, S6, 5000, 5001, bytes(1900))
+    halves = lambda nxt, dgram, ident: frag6(C6, S6, nxt, dgram, ident, [(0, 1448), (1448, len(dgram))])
+    v6u = [
+        (ipv6(C6, S6, 6, tcp6(C6, S6, cp, sp, ci, 0, 0x02, opts=mss)), None),
+        (ipv6(S6, C6, 6, tcp6(S6, C6, sp, cp, si, ci + 1, 0x12, opts=mss)), None),
+        (ipv6(C6, S6, 6, tcp6(C6, S6, cp, sp, ci + 1, si + 1, 0x10)), None),
+        (halves(6, seg_a, 0x6101)[0], None),
+        (halves(17, dg_a, 0x6102)[0], None),
+        *[(f[:200], len(f)) if i == 0 else (f, None) for i, f in enumerate(halves(6, seg_b, 0x6103))],
+        *[(f[:200], len(f)) if i == 0 else (f, None) for i, f in enumerate(halves(17, dg_b, 0x6104))],
+        (ipv6(S6, C6, 17, udp6(S6, C6, 5001, 5000, b"answer")), None),
+    ]
+    pcap("ipv6-unreassembled.pcap", [(i * 0.001, eth(B_MAC, A_MAC, 0x86DD, ip), orig and orig + 14)
+                                     for i, (ip, orig) in enumerate(v6u)])
 
 if __name__ == "__main__":
     main()

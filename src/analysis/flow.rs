@@ -59,7 +59,7 @@ impl FlowKey {
     /// tshark's conversation table counts as a UDP conversation of its own besides
     /// the connection inside. The innermost such tunnel; not the connection's own
     /// header (a tunnel carrying ICMP is counted once, as the tunnel). For a fragment,
-    /// see [`FlowKey::tunnel_before`].
+    /// and for the tunnel outside this one, see [`FlowKey::tunnel_before`].
     pub fn tunnel<'p>(p: &'p Packet<'_>) -> Option<Located<'p>> {
         if p.fragmented {
             return None;
@@ -79,9 +79,21 @@ impl FlowKey {
         Self::at(p, layers, u)
     }
 
+    /// The key of the transport header `p.own_layers()[t]`, from the IP header nearest
+    /// before it, which may be a fragment: a first fragment's header, for the tracker
+    /// to count where the datagram is complete.
+    pub fn header_at<'p>(p: &'p Packet<'_>, t: usize) -> Option<Located<'p>> {
+        Self::key_at(p, p.own_layers(), t, true)
+    }
+
     /// The key of the transport header `layers[t]`, from the IP header nearest before
     /// it.
     fn at<'p>(p: &'p Packet<'_>, layers: &'p [Layer], t: usize) -> Option<Located<'p>> {
+        Self::key_at(p, layers, t, false)
+    }
+
+    #[inline]
+    fn key_at<'p>(p: &'p Packet<'_>, layers: &'p [Layer], t: usize, fragment: bool) -> Option<Located<'p>> {
         let b = p.bytes(layers.get(t)?);
         // UDP puts its ports where TCP does (RFC 768).
         use crate::decode::{field::get16, tcp::field as tf};
@@ -91,7 +103,7 @@ impl FlowKey {
             let h = crate::decode::ipv4::Ipv4::new(p.bytes(ip));
             // A first fragment's header: tshark's conversations count the datagram
             // where it is reassembled, and its analyses never see the fragment.
-            if h.is_fragment() {
+            if h.is_fragment() && !fragment {
                 return None;
             }
             let (key, from_lo) = Self::v4(h.src_bytes()?, sp, h.dst_bytes()?, dp);

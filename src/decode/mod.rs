@@ -418,7 +418,7 @@ impl<'a> Packet<'a> {
 
     /// [`Packet::tcp_len`] of the TCP layer `l`, carried by the IP layer `ip`.
     pub fn tcp_len_in(&self, l: &Layer, ip: &Layer) -> Option<u32> {
-        if self.fragmented {
+        if self.fragmented && self.is_fragment(ip) {
             return None;
         }
         let tcp = tcp::Tcp::new(self.bytes(l));
@@ -429,6 +429,33 @@ impl<'a> Packet<'a> {
             return None;
         }
         Some(ip_payload.saturating_sub(hl))
+    }
+
+    /// The IP layer `ip` is a fragment. tshark sets `pinfo->fragmented` anew in each IP
+    /// layer, so a TCP header in a tunnel inside a first fragment, whose own IP header
+    /// is whole, has a length (the IP layer's, cut where the fragment ends).
+    #[cold]
+    #[inline(never)]
+    fn is_fragment(&self, ip: &Layer) -> bool {
+        let b = self.bytes(ip);
+        if ip.proto == Proto::Ipv4 {
+            return ipv4::Ipv4::new(b).is_fragment();
+        }
+        // The fragment header among the extension headers the decoder walked (RFC 8200
+        // section 4.5), as `ipv6::decode` tells a fragment; an unreadable chain counts
+        // as one, as before this distinction.
+        let hdr = ip.hdr_end - ip.start;
+        let (Some(&first), mut cur) = (b.get(6), 40usize) else { return true };
+        let mut next = first;
+        while matches!(next, 0 | 43 | 44 | 51 | 60 | 135 | 139 | 140) && cur + 8 <= hdr {
+            let (Some(&nh), Some(&len)) = (b.get(cur), b.get(cur + 1)) else { return true };
+            if next == 44 {
+                return be16(b, cur + 2).is_none_or(|fo| fo & 0xfff9 != 0);
+            }
+            cur += if next == 51 { (usize::from(len) + 2) * 4 } else { (usize::from(len) + 1) * 8 };
+            next = nh;
+        }
+        false
     }
 
     /// Length, according to the IP header that carries it, of the payload that begins
@@ -1074,6 +1101,35 @@ mod tests {
         let p = decode(LinkType::ETHERNET, &tiny, 74);
         assert_eq!(p.tcp().and_then(|t| t.dst_port()), Some(8000));
         assert_eq!(p.unknown_ip_proto, Some(6));
+    }
+
+    #[test]
+    fn a_tunnelled_segment_in_a_first_fragment_has_a_length_its_own_ip_gives() {
+        // tshark sets `pinfo->fragmented` in each IP layer: the inner one is whole, so
+        // tcp.len is its payload, cut where the fragment ends.
+        let mut inner = Vec::new();
+        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(40000, 80, 1, 1000)
+            .write(&mut inner, &[7u8; 50])
+            .unwrap();
+        inner[3] += 100; // the inner total length runs 100 bytes past the fragment
+        let mut gtp = vec![0x30, 0xff, 0, inner.len() as u8 + 100, 0, 0, 0, 1];
+        gtp.extend_from_slice(&inner);
+        let mut frame = Vec::new();
+        etherparse::PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4([10, 1, 0, 1], [10, 1, 0, 2], 64)
+            .udp(2152, 2152)
+            .write(&mut frame, &gtp)
+            .unwrap();
+        frame[14 + 6] = 0x20; // MF, offset 0
+        let p = decode(LinkType::ETHERNET, &frame, frame.len() as u32);
+        assert!(p.fragmented && p.layer(Proto::Tcp).is_some());
+        assert_eq!(p.tcp_len(), Some(50));
+        // A segment the fragment itself carries has none (its datagram is elsewhere).
+        let mut f = with_ip_checksum(SYN.to_vec());
+        f[20] = 0x20;
+        let f = with_ip_checksum(f);
+        assert_eq!(decode(LinkType::ETHERNET, &f, 74).tcp_len(), None);
     }
 
     #[test]

@@ -36,8 +36,15 @@ fn captures() -> Vec<String> {
 
 /// Captures that are damaged on purpose: a non-zero exit is their point
 /// (link-types.pcapng holds one Ethernet header cut short among its link types).
+/// udp-tunnel-fragments.pcap is not damaged, but the first fragment of a tunnel's
+/// datagram holds an inner IPv4 header whose total length runs past the fragment,
+/// which a frame's own view flags as tshark with defragmentation off does ("IPv4
+/// total length exceeds packet length").
 fn damaged(name: &str) -> bool {
-    name.contains("cut-short") || name.contains("malformed") || name == "link-types.pcapng"
+    name.contains("cut-short")
+        || name.contains("malformed")
+        || name == "link-types.pcapng"
+        || name == "udp-tunnel-fragments.pcap"
 }
 
 #[test]

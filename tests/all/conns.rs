@@ -387,6 +387,86 @@ fn selection_by_number_agrees_with_conns_for_tunnels() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("no connection 6 (it has 6:"), "{o:?}");
 }
 
+/// Rows as (proto, stream, A, B, frames A to B, frames B to A); an address and its port
+/// joined by a colon, IPv6 ones too.
+fn conv_rows(capture: &str) -> Vec<(String, u32, String, String, u64, u64)> {
+    rows(capture)
+        .iter()
+        .map(|r| {
+            let (a, b) = (format!("{}:{}", r.a_addr, r.a_port), format!("{}:{}", r.b_addr, r.b_port));
+            (r.proto.clone(), r.stream, a, b, r.frames_ab, r.frames_ba)
+        })
+        .collect()
+}
+
+fn want(rows: &[(&str, u32, &str, &str, u64, u64)]) -> Vec<(String, u32, String, String, u64, u64)> {
+    rows.iter().map(|&(p, s, a, b, f, g)| (p.to_string(), s, a.to_string(), b.to_string(), f, g)).collect()
+}
+
+/// Each level of a tunnel inside a tunnel is a conversation, outermost first, as in
+/// tshark's table (udp_conns_agree_with_tshark compares the bytes too).
+#[test]
+fn nested_tunnels_count_every_level() {
+    let got = conv_rows("udp-tunnels-nested.pcap");
+    let expected = want(&[
+        // Frames 1-5 and 8 go up GTP-U, 6-7 up and down it inside VXLAN over IPv6; frame
+        // 8 carries it twice (GTP-U in VXLAN in GTP-U between the same two ends).
+        ("udp", 0, "192.168.36.50:2152", "192.168.36.60:2152", 6, 3),
+        // VXLAN inside GTP-U, from each end's own source port: 1, 3, 5, 8 and 2, 4.
+        ("udp", 1, "10.36.1.1:50000", "10.36.1.2:4789", 4, 0),
+        ("udp", 2, "172.16.0.2:40000", "172.16.9.9:7777", 2, 2),
+        ("udp", 3, "10.36.1.2:50001", "10.36.1.1:4789", 2, 0),
+        ("tcp", 0, "172.16.0.2:41000", "172.16.9.9:8000", 1, 1),
+        ("udp", 4, "2001:db8:36::1:50002", "2001:db8:36::2:4789", 1, 0),
+        ("udp", 5, "2001:db8:36::2:50002", "2001:db8:36::1:4789", 1, 0),
+    ]);
+    assert_eq!(got, expected);
+    let r = rows("udp-tunnels-nested.pcap");
+    // Each tunnel's payload is its own datagram's: VXLAN over IPv6 carries its header
+    // (8), Ethernet (14), IPv4 (20) and UDP (8) to GTP-U (8), which carries the UE's
+    // IPv4 and UDP headers (28) and "over v6".
+    assert_eq!(r[5].payload_ab, 8 + 14 + 20 + 8 + 8 + 28 + 7);
+}
+
+/// A tunnel whose outer IPv4 datagram is fragmented counts, with what it carries, in
+/// the frame that completes the datagram; a first fragment cut short counts as it
+/// stands; a datagram that never completes counts nowhere.
+#[test]
+fn fragmented_tunnel_datagrams_count_where_reassembled() {
+    let got = conv_rows("udp-tunnel-fragments.pcap");
+    let expected = want(&[
+        // Up: the SYN, the ACK, the segment (frame 5), the UDP datagram (7), the ping
+        // (9) and the cut first fragment (10); not frame 11, whose rest never came.
+        ("udp", 0, "192.168.36.50:2152", "192.168.36.60:2152", 6, 1),
+        ("tcp", 0, "172.16.0.2:41000", "172.16.9.9:8000", 4, 1),
+        ("udp", 1, "172.16.0.2:40000", "172.16.9.9:7777", 1, 0),
+        ("udp", 2, "192.168.36.10:50000", "192.168.36.20:4789", 1, 0),
+        ("udp", 3, "10.36.0.1:5000", "10.36.0.2:6000", 1, 0),
+    ]);
+    assert_eq!(got, expected);
+    let r = rows("udp-tunnel-fragments.pcap");
+    // 1,600 bytes reassembled, and 1,424 of the cut segment (tshark's tcp.len: the
+    // fragment ends there).
+    assert_eq!((r[1].payload_ab, r[1].last_frame), (1600 + 1424, 10));
+    // Counted with the length of the frame that completed each datagram.
+    assert_eq!((r[2].bytes_ab, r[2].first_frame), (1514, 7));
+    assert_eq!(r[0].bytes_ab, 94 + 90 + 210 + 1514 + 398 + 1514);
+}
+
+/// IPv6 fragments that are not reassembled count nowhere, first fragments too (unlike
+/// IPv4's cut first fragments): tshark shows them as data.
+#[test]
+fn ipv6_fragments_not_reassembled_are_data() {
+    let got = conv_rows("ipv6-unreassembled.pcap");
+    let expected = want(&[
+        ("tcp", 0, "2001:db8::30:40001", "2001:db8::40:8080", 2, 1),
+        ("udp", 0, "2001:db8::40:5001", "2001:db8::30:5000", 1, 0),
+    ]);
+    assert_eq!(got, expected);
+    let r = rows("ipv6-unreassembled.pcap");
+    assert_eq!((r[0].last_frame, r[0].payload_ab + r[0].payload_ba, r[1].first_frame), (3, 0, 10));
+}
+
 /// The analysis verdicts in the info column against tshark's, frame by frame, on every
 /// bundled capture (`scripts/flags_compare.py`; run it on `../shared/corpus` for the
 /// wider picture, see README).

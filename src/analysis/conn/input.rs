@@ -36,8 +36,9 @@ impl Header {
 }
 
 /// One frame as the tracker takes it (see [`Input::read`]): 200 bytes (a fragment's
-/// `What` is the largest kind, 136; a tunnel's header 40), so a batch of them can
-/// cross to another thread instead of the frames.
+/// `What` is the largest kind, 136, and a frame in two tunnels fits in it too; a
+/// tunnel's header 40), so a batch of them can cross to another thread instead of the
+/// frames.
 #[derive(Clone, Copy, Debug)]
 pub struct Input {
     pub(super) number: u64,
@@ -45,7 +46,8 @@ pub struct Input {
     pub(super) orig_len: u32,
     pub(super) what: What,
     /// The UDP tunnel carrying `what` (see [`FlowKey::tunnel`]): tshark counts the
-    /// frame in the tunnel's conversation too.
+    /// frame in the tunnel's conversation too. The innermost one: a tunnel outside it
+    /// is in `What::Nested`.
     pub(super) tunnel: Option<Tunnel>,
 }
 
@@ -57,6 +59,16 @@ pub(super) struct Tunnel {
     pub(super) from_lo: bool,
     /// The datagram's payload length (from its 16-bit length field).
     pub(super) len: u16,
+    /// The tunnel's UDP header begins a fragmented datagram (this frame is its first
+    /// fragment): counted where the datagram is complete, with what it carries.
+    pub(super) deferred: bool,
+}
+
+impl Tunnel {
+    fn of(p: &Packet<'_>, at: &crate::analysis::flow::Located<'_>, deferred: bool) -> Tunnel {
+        let len = crate::decode::udp::Udp::new(p.bytes(at.transport)).length().map_or(0, |l| l.saturating_sub(8));
+        Tunnel { flow: at.key, from_lo: at.from_lo, len, deferred }
+    }
 }
 
 const _: () = assert!(std::mem::size_of::<Input>() <= 240);
@@ -74,6 +86,22 @@ pub(super) enum What {
     /// An IP fragment (of the layer that carries the transport header, or of one
     /// outside it): counted where its datagram is complete (see `defrag`).
     Frag(Fragment<Head>),
+    /// A frame in a tunnel inside another (VXLAN in GTP-U, say): the outer tunnel's
+    /// header, which tshark counts as a conversation too, before the inner one
+    /// (`Input::tunnel`), and what the frame is. Two tunnels at most: the decoder
+    /// stops before a third one's payload (`decode::MAX_LAYERS`), and a frame in a
+    /// third tunnel is keyed by that tunnel's UDP header as its connection, so every
+    /// UDP header it decodes is counted, as in tshark. Not for a fragment, whose
+    /// `What` has no room: a fragment in two tunnels counts the inner one only.
+    Nested(Tunnel, Inner),
+}
+
+/// What a frame in two tunnels is besides them (the kinds of [`What`] it can be).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Inner {
+    Nothing,
+    Udp { key: Key, from_lo: bool, len: u64 },
+    Tcp(Seg),
 }
 
 /// What a first fragment's transport header says, for when its datagram is complete.
@@ -90,6 +118,10 @@ pub(super) enum Head {
         from_lo: bool,
         len: u64,
     },
+    /// A segment carried by a tunnel inside the datagram (GTP-U in a fragmented
+    /// datagram, say): its length is its own IP header's, read from the first
+    /// fragment, not the reassembled datagram's.
+    Carried(Seg),
 }
 
 impl Input {
@@ -112,9 +144,78 @@ impl Input {
 
     /// The tunnel carrying the frame's connection, if any.
     pub(super) fn tunnel(p: &Packet<'_>) -> Option<Tunnel> {
-        let at = Header::Tunnel.locate(p)?;
-        let len = crate::decode::udp::Udp::new(p.bytes(at.transport)).length().map_or(0, |l| l.saturating_sub(8));
-        Some(Tunnel { flow: at.key, from_lo: at.from_lo, len })
+        if p.fragmented {
+            return Self::fragment_tunnel(p);
+        }
+        Some(Tunnel::of(p, &FlowKey::tunnel(p)?, false))
+    }
+
+    /// A fragment's tunnel: one outside the first fragmented IP layer, whose datagram
+    /// is counted now (the fragment's where it is complete); else, in a first
+    /// fragment, the one the fragmented datagram itself is (its UDP header carries
+    /// IP): tshark counts it where it reassembles the datagram, or, when the datagram
+    /// cannot be reassembled, in the IPv4 first fragment as it stands (see
+    /// [`unreassembled`]). One tunnel only, where tshark counts each: a fragment inside
+    /// a tunnel whose datagram is a tunnel too counts the outer one, and a tunnel inside
+    /// the fragmented datagram's own is not counted (`Input` has room for one tunnel
+    /// beside a fragment; none in the corpus).
+    #[cold]
+    #[inline(never)]
+    fn fragment_tunnel(p: &Packet<'_>) -> Option<Tunnel> {
+        let layers = p.own_layers();
+        let (at, frag) = layers.iter().enumerate().find_map(|(i, l)| frag_of(p, l).map(|f| (i, f)))?;
+        if let Some(t) = FlowKey::tunnel_before(p, at) {
+            return Some(Tunnel::of(p, &t, false));
+        }
+        let deferred = match frag {
+            Some(f) if f.start == 0 => true,
+            // Not reassembled: an IPv4 first fragment is dissected as it stands.
+            None if layers.get(at)?.proto == crate::decode::Proto::Ipv4
+                && ipv4::Ipv4::new(p.bytes(layers.get(at)?)).fragment_offset() == Some(0) =>
+            {
+                false
+            }
+            _ => return None,
+        };
+        // The datagram's own UDP header, when it carries IP: the tunnel's header is
+        // then in its first fragment.
+        let u = at + 1;
+        let inner = layers.get(u + 1..)?;
+        if layers.get(u)?.proto != crate::decode::Proto::Udp
+            || !inner.iter().any(|l| matches!(l.proto, crate::decode::Proto::Ipv4 | crate::decode::Proto::Ipv6))
+        {
+            return None;
+        }
+        let t = Tunnel::of(p, &FlowKey::header_at(p, u)?, deferred);
+        if !deferred {
+            // Counted now: when it carries nothing the tracker follows, the tunnel's
+            // header is the frame's connection instead (`unreassembled`), as in a
+            // whole frame.
+            if let Some(Head::Udp { key, .. }) = head(p, layers, at, true) {
+                if key.flow == t.flow {
+                    return None;
+                }
+            }
+        }
+        Some(t)
+    }
+
+    /// `what` of a frame in two tunnels: with the outer one's header, in
+    /// `What::Nested`; else `what`.
+    #[cold]
+    #[inline(never)]
+    fn outer(p: &Packet<'_>, what: What) -> What {
+        let layers = p.own_layers();
+        let Some(inner) = FlowKey::tunnel(p) else { return what };
+        let Some(u) = layers.iter().position(|l| std::ptr::eq(l, inner.transport)) else { return what };
+        let Some(at) = FlowKey::tunnel_before(p, u) else { return what };
+        let inner = match what {
+            What::Nothing => Inner::Nothing,
+            What::Udp { key, from_lo, len } => Inner::Udp { key, from_lo, len },
+            What::Tcp(s) => Inner::Tcp(s),
+            _ => return what,
+        };
+        What::Nested(Tunnel::of(p, &at, false), inner)
     }
 
     /// The general path of [`Input::read`]: any frame.
@@ -122,45 +223,49 @@ impl Input {
         if p.fragmented {
             return Self::fragment(p);
         }
-        match FlowKey::locate(p) {
-            None => What::Nothing,
-            Some(at) if at.transport.proto == crate::decode::Proto::Tcp => {
-                let t = tcp::Tcp::new(p.bytes(at.transport));
-                match (t.seq(), t.ack(), t.flags(), t.window()) {
-                    (Some(seq), Some(ack), Some(flags), Some(win)) => {
-                        let seglen = p.tcp_len_in(at.transport, at.ip);
-                        let (sport, dport) = at.ports();
-                        let offer = if flags & tcp::SYN != 0 { Offer::of(&t) } else { Offer::default() };
-                        // Zeek marks a segment whose checksum is wrong and otherwise
-                        // ignores it. Only a checksum verified wrong counts: offloaded and
-                        // cut segments cannot be checked.
-                        let bad = checksums
-                            && crate::decode::transport_checksum(p, at.transport) == crate::decode::Checksum::Bad;
-                        What::Tcp(Seg {
-                            key: Key { flow: at.key, proto: Proto::Tcp },
-                            from_lo: at.from_lo,
-                            seq,
-                            ack,
-                            flags,
-                            win,
-                            seglen: seglen.unwrap_or(0),
-                            whole: seglen.is_some() && t.header_len().is_some_and(|h| h >= 20),
-                            sport,
-                            dport,
-                            offer,
-                            bad,
-                        })
-                    }
-                    _ => What::Nothing,
+        let Some(at) = FlowKey::locate(p) else { return What::Nothing };
+        // Two UDP headers before the connection's: perhaps a tunnel in a tunnel.
+        let layers = p.own_layers().iter().take_while(|l| !std::ptr::eq(*l, at.transport));
+        let nested = layers.filter(|l| l.proto == crate::decode::Proto::Udp).count() >= 2;
+        let what = if at.transport.proto == crate::decode::Proto::Tcp {
+            let t = tcp::Tcp::new(p.bytes(at.transport));
+            match (t.seq(), t.ack(), t.flags(), t.window()) {
+                (Some(seq), Some(ack), Some(flags), Some(win)) => {
+                    let seglen = p.tcp_len_in(at.transport, at.ip);
+                    let (sport, dport) = at.ports();
+                    let offer = if flags & tcp::SYN != 0 { Offer::of(&t) } else { Offer::default() };
+                    // Zeek marks a segment whose checksum is wrong and otherwise
+                    // ignores it. Only a checksum verified wrong counts: offloaded and
+                    // cut segments cannot be checked.
+                    let bad =
+                        checksums && crate::decode::transport_checksum(p, at.transport) == crate::decode::Checksum::Bad;
+                    What::Tcp(Seg {
+                        key: Key { flow: at.key, proto: Proto::Tcp },
+                        from_lo: at.from_lo,
+                        seq,
+                        ack,
+                        flags,
+                        win,
+                        seglen: seglen.unwrap_or(0),
+                        whole: seglen.is_some() && t.header_len().is_some_and(|h| h >= 20),
+                        sport,
+                        dport,
+                        offer,
+                        bad,
+                    })
                 }
+                _ => What::Nothing,
             }
-            Some(at) => {
-                let len = crate::decode::udp::Udp::new(p.bytes(at.transport))
-                    .length()
-                    .map_or(0, |l| u64::from(l.saturating_sub(8)));
-                What::Udp { key: Key { flow: at.key, proto: Proto::Udp }, from_lo: at.from_lo, len }
-            }
+        } else {
+            let len = crate::decode::udp::Udp::new(p.bytes(at.transport))
+                .length()
+                .map_or(0, |l| u64::from(l.saturating_sub(8)));
+            What::Udp { key: Key { flow: at.key, proto: Proto::Udp }, from_lo: at.from_lo, len }
+        };
+        if nested {
+            return Self::outer(p, what);
         }
+        what
     }
 
     /// A frame whose IP layer is a fragment: which datagram, which bytes of it, and for
@@ -177,7 +282,7 @@ impl Input {
         let Some(FragAt { id, start, end, more, .. }) = frag else {
             return unreassembled(p, layers, at);
         };
-        let head = if start == 0 { head(p, layers, at) } else { None };
+        let head = if start == 0 { head(p, layers, at, false) } else { None };
         What::Frag(Fragment { id, start, end, more, head })
     }
 
@@ -339,8 +444,13 @@ fn frag_of(p: &Packet<'_>, l: &Layer) -> Option<Option<FragAt>> {
 /// A fragment that cannot be reassembled (not captured whole). tshark dissects the
 /// payload of such an IPv4 first fragment as it stands (packet-ip.c: "First fragment,
 /// or not fragmented. Dissect what we have here."), so its conversation counts it,
-/// with the lengths its headers give; later fragments are only data. (IPv6 fragments
-/// are left alone: none in the corpus to check tshark against.)
+/// with the lengths its headers give (a tunnel's datagram too: the tunnel and what it
+/// carries, see `Input::fragment_tunnel`); later fragments are only data.
+/// An IPv6 fragment is only data, the first one too: packet-ipv6.c's
+/// `ipv6_reassemble_do` sets `show_data` for every fragment it does not reassemble
+/// while reassembly is on (the default), whether it was not captured whole or its
+/// datagram never completes; only with reassembly off is a first fragment's payload
+/// dissected. (captures/ipv6-unreassembled.pcap shows both kinds, TCP and UDP.)
 #[cold]
 #[inline(never)]
 fn unreassembled(p: &Packet<'_>, layers: &[Layer], at: usize) -> What {
@@ -351,8 +461,9 @@ fn unreassembled(p: &Packet<'_>, layers: &[Layer], at: usize) -> What {
     if ip.fragment_offset() != Some(0) {
         return What::Nothing;
     }
-    match head(p, layers, at) {
+    match head(p, layers, at, true) {
         Some(Head::Udp { key, from_lo, len }) => What::Udp { key, from_lo, len },
+        Some(Head::Carried(seg)) => What::Tcp(seg),
         Some(Head::Tcp { mut seg, hl }) => {
             // The datagram's length as its header gives it, as for a reassembled one.
             let len = match (ip.total_len(), ip.header_len()) {
@@ -368,35 +479,42 @@ fn unreassembled(p: &Packet<'_>, layers: &[Layer], at: usize) -> What {
 }
 
 /// The transport header a first fragment begins with, when the fragmented layer
-/// (`layers[at]`) carries it itself; a tunnel's inner header, whose length is not the
-/// reassembled datagram's, is left alone.
-fn head(p: &Packet<'_>, layers: &[Layer], at: usize) -> Option<Head> {
-    let inner = &layers[at + 1..];
-    let t = inner
-        .iter()
-        .position(|l| l.proto == crate::decode::Proto::Tcp)
-        .or_else(|| inner.iter().rposition(|l| l.proto == crate::decode::Proto::Udp))?;
-    if inner[..t].iter().any(|l| matches!(l.proto, crate::decode::Proto::Ipv4 | crate::decode::Proto::Ipv6)) {
+/// (`layers[at]`) carries it itself, or when the datagram is a tunnel's (its UDP
+/// header carries IP: GTP-U, VXLAN) and the header is the connection the tunnel
+/// carries, in the same fragment: tshark dissects what the reassembled datagram
+/// carries, tunnel and connection alike.
+/// `cut`: the datagram is not reassembled, so a tunnelled segment ends where the
+/// fragment does, at the latest (tshark dissects the fragment as it stands).
+fn head(p: &Packet<'_>, layers: &[Layer], at: usize, cut: bool) -> Option<Head> {
+    use crate::decode::Proto as P;
+    let frag = layers.get(at)?;
+    let inner = layers.get(at + 1..)?;
+    let t = inner.iter().position(|l| l.proto == P::Tcp).or_else(|| inner.iter().rposition(|l| l.proto == P::Udp))?;
+    let carrier = inner.get(..t)?.iter().rev().find(|l| matches!(l.proto, P::Ipv4 | P::Ipv6));
+    if t == 0 && !cut && inner.get(1..)?.iter().any(|l| matches!(l.proto, P::Ipv4 | P::Ipv6)) {
+        // The datagram's own UDP header, a tunnel's carrying what the tracker does not
+        // follow (a ping): it is `Input::tunnel`, deferred, not the connection.
         return None;
     }
-    let (tl, ip) = (&inner[t], &layers[at]);
-    let tb = p.bytes(tl);
-    // UDP puts its ports where TCP does (RFC 768).
-    let (sport, dport) = (get16(tb, tcp::field::SRC_PORT)?, get16(tb, tcp::field::DST_PORT)?);
-    let (key, from_lo) = if ip.proto == crate::decode::Proto::Ipv4 {
-        let h = ipv4::Ipv4::new(p.bytes(ip));
-        FlowKey::v4(h.src_bytes()?, sport, h.dst_bytes()?, dport)
-    } else {
-        let h = ipv6::Ipv6::new(p.bytes(ip));
-        FlowKey::v6(h.src_bytes()?, sport, h.dst_bytes()?, dport)
-    };
-    if tl.proto == crate::decode::Proto::Udp {
+    if let Some(ip) = carrier {
+        // The connection inside the tunnel: the datagram must begin with the tunnel's
+        // UDP header, and the IP layer carrying the connection must be no fragment
+        // (fragments inside fragments are nothing to follow).
+        if inner.first()?.proto != P::Udp || frag_of(p, ip).is_some() {
+            return None;
+        }
+    }
+    let h = FlowKey::header_at(p, at + 1 + t)?;
+    let tb = p.bytes(h.transport);
+    let (key, from_lo) = (h.key, h.from_lo);
+    if h.transport.proto == P::Udp {
         let len = crate::decode::udp::Udp::new(tb).length().map_or(0, |l| u64::from(l.saturating_sub(8)));
         return Some(Head::Udp { key: Key { flow: key, proto: Proto::Udp }, from_lo, len });
     }
     let t = tcp::Tcp::new(tb);
     let (seq, ack, flags, win, hl) = (t.seq()?, t.ack()?, t.flags()?, t.window()?, t.header_len()?);
-    let seg = Seg {
+    let (sport, dport) = h.ports();
+    let mut seg = Seg {
         key: Key { flow: key, proto: Proto::Tcp },
         from_lo,
         seq,
@@ -411,5 +529,23 @@ fn head(p: &Packet<'_>, layers: &[Layer], at: usize) -> Option<Head> {
         // The checksum covers fragments this frame lacks, and their bytes are not kept.
         bad: false,
     };
-    Some(Head::Tcp { seg, hl: hl as u32 })
+    if carrier.is_none() {
+        return Some(Head::Tcp { seg, hl: hl as u32 });
+    }
+    // Its length, as its own IP header gives it: the rest of the segment is in later
+    // fragments (`Packet::tcp_len_in` ends it where this fragment ends).
+    let ip = h.ip;
+    let end_of = |ip: &Layer| match ip.proto {
+        P::Ipv4 => Some(ip.start + usize::from(ipv4::Ipv4::new(p.bytes(ip)).total_len()?)),
+        _ => Some(ip.start + ipv6::field::HEADER_LEN + usize::from(ipv6::Ipv6::new(p.bytes(ip)).payload_len()?)),
+    };
+    let mut claimed_end = end_of(ip)?;
+    if cut {
+        claimed_end = claimed_end.min(end_of(frag)?);
+    }
+    let payload = u32::try_from(claimed_end.checked_sub(h.transport.start)?).ok()?;
+    let hl = hl as u32;
+    seg.whole = hl >= 20 && payload >= hl;
+    seg.seglen = if seg.whole { payload - hl } else { 0 };
+    Some(Head::Carried(seg))
 }

@@ -28,7 +28,7 @@ use rustc_hash::FxHashMap;
 
 use self::defrag::{Defrag, Fragment};
 pub use self::input::{fragment_bytes, FragmentBytes, Header, Input};
-use self::input::{Head, Seg, What};
+use self::input::{Head, Inner, Seg, Tunnel, What};
 pub use self::state::State;
 use self::state::{relative, segment, Conn, Side};
 pub use self::summary::{merge_key, order, order_key, Close, Offer, Role, Summary, TcpSummary};
@@ -108,6 +108,14 @@ pub struct Reassembled {
     pub len: u32,
 }
 
+/// What the tracker keeps of a fragmented datagram until it is complete: its first
+/// fragment's transport header, and the tunnel the datagram is, if it is one.
+#[derive(Clone, Copy, Debug)]
+struct Held {
+    head: Option<Head>,
+    tunnel: Option<Tunnel>,
+}
+
 /// The connection table.
 pub struct Tracker {
     /// Boxed: the table's buckets stay small, so its empty slots cost little.
@@ -128,7 +136,7 @@ pub struct Tracker {
     /// Connections that left the table, by key (bounded: see `retire`).
     retired: RetiredTable,
     /// Fragmented datagrams not yet complete (bounded: see `defrag`).
-    defrag: Defrag<Head>,
+    defrag: Defrag<Held>,
     /// The latest frame that completed a datagram, and that datagram's header.
     reassembled: Option<(u64, Reassembled)>,
     /// The latest frame carried by a UDP tunnel, and what the tracker said of the
@@ -193,47 +201,88 @@ impl Tracker {
             self.sweep();
         }
         if let Some(t) = &i.tunnel {
-            // Before what it carries: tshark numbers the tunnel's conversation first.
-            let key = Key { flow: t.flow, proto: Proto::Udp };
-            let seen = self.udp(i.number, i.ts, i.orig_len, u64::from(t.len), key, t.from_lo);
-            self.tunnel = Some((i.number, seen));
+            self.tunnels(i, t);
         }
         let reassembled;
         let s = match &i.what {
             What::Nothing => return Seen::default(),
             What::Tcp(s) => s,
             What::Udp { key, from_lo, len } => return self.udp(i.number, i.ts, i.orig_len, *len, *key, *from_lo),
-            What::Frag(f) => match self.reassemble(i.number, i.ts, f) {
+            What::Frag(f) => match self.reassemble(i, f) {
                 None => return Seen::default(),
                 Some(Head::Udp { key, from_lo, len }) => {
                     return self.udp(i.number, i.ts, i.orig_len, len, key, from_lo)
                 }
-                Some(Head::Tcp { seg, .. }) => {
+                Some(Head::Tcp { seg, .. } | Head::Carried(seg)) => {
                     reassembled = seg;
                     &reassembled
                 }
+            },
+            What::Nested(_, inner) => match inner {
+                Inner::Nothing => return Seen::default(),
+                Inner::Udp { key, from_lo, len } => return self.udp(i.number, i.ts, i.orig_len, *len, *key, *from_lo),
+                Inner::Tcp(s) => s,
             },
         };
         // One call site, so that it stays inlined on the usual path.
         self.tcp(i.number, i.ts, i.orig_len, s)
     }
 
-    /// A fragment: what its datagram's transport header says when this one completes
-    /// it, a TCP segment with its length filled in; kept for [`Tracker::reassembled`].
+    /// The tunnels carrying a frame's connection, outermost first: tshark numbers a
+    /// tunnel's conversation before what it carries. One the first fragment of a
+    /// tunnel's datagram begins with waits for the datagram (see `reassemble`).
     #[cold]
     #[inline(never)]
-    fn reassemble(&mut self, number: u64, ts: u64, f: &Fragment<Head>) -> Option<Head> {
-        let head = match self.defrag.add(ts, f)? {
-            (Head::Tcp { mut seg, hl }, len) => {
-                // tshark's "short segment": a datagram shorter than its TCP header.
-                seg.whole = hl >= 20 && len >= hl;
-                seg.seglen = if seg.whole { len - hl } else { 0 };
-                Head::Tcp { seg, hl }
+    fn tunnels(&mut self, i: &Input, t: &Tunnel) {
+        if let What::Nested(outer, _) = &i.what {
+            self.count_tunnel(i, outer);
+        }
+        if !t.deferred {
+            // The innermost tunnel, the one `Header::Tunnel` locates for the views.
+            let seen = self.count_tunnel(i, t);
+            self.tunnel = Some((i.number, seen));
+        }
+    }
+
+    fn count_tunnel(&mut self, i: &Input, t: &Tunnel) -> Seen {
+        let key = Key { flow: t.flow, proto: Proto::Udp };
+        self.udp(i.number, i.ts, i.orig_len, u64::from(t.len), key, t.from_lo)
+    }
+
+    /// A fragment: what its datagram's transport header says when this one completes
+    /// it, a TCP segment with its length filled in; kept for [`Tracker::reassembled`].
+    /// A tunnel the datagram is (its first fragment's `Input::tunnel`, deferred) is
+    /// counted then too, before what it carries.
+    #[cold]
+    #[inline(never)]
+    fn reassemble(&mut self, i: &Input, f: &Fragment<Head>) -> Option<Head> {
+        let tunnel = i.tunnel.filter(|t| t.deferred);
+        let held = (f.head.is_some() || tunnel.is_some()).then_some(Held { head: f.head, tunnel });
+        let f = Fragment { id: f.id, start: f.start, end: f.end, more: f.more, head: held };
+        let (held, len) = self.defrag.add(i.ts, &f)?;
+        let head = match (held.head, held.tunnel) {
+            // A tunnel carrying what the tracker does not follow (a ping): the datagram
+            // is the tunnel's, as a whole one would be (`FlowKey::locate`).
+            (None, Some(t)) => {
+                Head::Udp { key: Key { flow: t.flow, proto: Proto::Udp }, from_lo: t.from_lo, len: t.len.into() }
             }
-            (udp, _) => udp,
+            (head, tunnel) => {
+                if let Some(t) = &tunnel {
+                    self.count_tunnel(i, t);
+                }
+                match head? {
+                    Head::Tcp { mut seg, hl } => {
+                        // tshark's "short segment": a datagram shorter than its TCP header.
+                        seg.whole = hl >= 20 && len >= hl;
+                        seg.seglen = if seg.whole { len - hl } else { 0 };
+                        Head::Tcp { seg, hl }
+                    }
+                    head => head,
+                }
+            }
         };
         let r = match head {
-            Head::Tcp { seg: s, .. } => Reassembled {
+            Head::Tcp { seg: s, .. } | Head::Carried(s) => Reassembled {
                 key: s.key.flow,
                 from_lo: s.from_lo,
                 flags: s.flags,
@@ -247,7 +296,7 @@ impl Tracker {
                 Reassembled { key: key.flow, from_lo, flags: 0, seq: 0, ack: 0, win: 0, len }
             }
         };
-        self.reassembled = Some((number, r));
+        self.reassembled = Some((i.number, r));
         Some(head)
     }
 

@@ -828,6 +828,168 @@ mod tunnels_and_fragments {
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].a.port, rows[0].frames_ab, rows[0].bytes_ab, rows[0].payload_ab), (53, 1, 142, 1472));
     }
+
+    /// `inner` (an IPv4 packet) in a second GTP-U tunnel, between two gateways inside
+    /// the first one's network.
+    fn gtp_in_gtp(up: bool, inner: &[u8]) -> Vec<u8> {
+        let mut gtp = vec![0x30, 0xff, 0, inner.len() as u8, 0, 0, 0x56, 0x78];
+        gtp.extend_from_slice(inner);
+        let (src, dst) = if up { ([10, 2, 0, 1], [10, 2, 0, 2]) } else { ([10, 2, 0, 2], [10, 2, 0, 1]) };
+        let mut b = Vec::new();
+        PacketBuilder::ipv4(src, dst, 64).udp(2152, 2152).write(&mut b, &gtp).unwrap();
+        gtp_u(up, &b)
+    }
+
+    #[test]
+    fn a_tunnel_inside_a_tunnel_is_a_conversation_too_numbered_after_the_outer_one() {
+        let mut n = Net::new();
+        let up = gtp_in_gtp(true, &inner_udp(true, b"query"));
+        let seen = feed(&mut n, &up);
+        assert_eq!((seen.proto, seen.ctx.stream), (Some(Proto::Udp), Some(2)), "the frame is the inner datagram's");
+        feed(&mut n, &gtp_in_gtp(false, &inner_udp(false, b"answer")));
+        let mut syn = Vec::new();
+        PacketBuilder::ipv4(C.0, S.0, 64).tcp(C.1, S.1, CI, 1000).syn().write(&mut syn, &[]).unwrap();
+        let seen = feed(&mut n, &gtp_in_gtp(true, &syn));
+        assert_eq!((seen.proto, seen.ctx.stream), (Some(Proto::Tcp), Some(0)));
+        let mut ping = Vec::new();
+        PacketBuilder::ipv4(C.0, S.0, 64).icmpv4_echo_request(1, 1).write(&mut ping, b"ping").unwrap();
+        let seen = feed(&mut n, &gtp_in_gtp(true, &ping));
+        assert_eq!((seen.proto, seen.ctx.stream), (Some(Proto::Udp), Some(1)), "a ping: the inner tunnel's");
+        let rows = n.rows();
+        let got: Vec<_> = rows.iter().map(|r| (r.proto, r.stream, r.a.to_string(), r.frames_ab, r.frames_ba)).collect();
+        assert_eq!(
+            got,
+            [
+                (Proto::Udp, 0, "10.1.0.1:2152".to_string(), 3, 1),
+                (Proto::Udp, 1, "10.2.0.1:2152".to_string(), 3, 1),
+                (Proto::Udp, 2, "10.0.0.1:40000".to_string(), 1, 1),
+                (Proto::Tcp, 0, "10.0.0.1:40000".to_string(), 1, 0),
+            ]
+        );
+        // Each tunnel's payload is its own datagram's: the outer one carries the inner.
+        assert_eq!(rows[0].payload_ab - rows[1].payload_ab, 3 * (8 + 20 + 8));
+        assert_eq!(rows[0].bytes_ab, rows[1].bytes_ab, "both count the whole frames");
+    }
+
+    /// The IPv4 packet of `frame` (Ethernet) cut into two fragments, the first with
+    /// `first` bytes of its payload (a multiple of 8). Checksums are not checked.
+    fn fragments_of(frame: &[u8], first: usize) -> [Vec<u8>; 2] {
+        let (head, payload) = frame.split_at(14 + 20);
+        let mut a = head.to_vec();
+        a.extend_from_slice(&payload[..first]);
+        let mut b = head.to_vec();
+        b.extend_from_slice(&payload[first..]);
+        for (f, off_mf) in [(&mut a, 0x2000u16), (&mut b, (first / 8) as u16)] {
+            let len = (f.len() - 14) as u16;
+            f[14 + 2..14 + 4].copy_from_slice(&len.to_be_bytes());
+            f[14 + 4..14 + 6].copy_from_slice(&[0x77, 0x01]);
+            f[14 + 6..14 + 8].copy_from_slice(&off_mf.to_be_bytes());
+            f[14 + 10..14 + 12].fill(0);
+        }
+        [a, b]
+    }
+
+    #[test]
+    fn a_tunnel_whose_datagram_is_fragmented_counts_with_what_it_carries_where_complete() {
+        let mut n = Net::new();
+        // The GTP-U datagram's UDP and GTP headers, the inner IPv4 and UDP headers and
+        // 4 bytes in the first fragment; 60 more in the second.
+        let whole = gtp_u(true, &inner_udp(true, &[7u8; 64]));
+        let [first, second] = fragments_of(&whole, 48);
+        assert_eq!(feed(&mut n, &first).proto, None, "nothing counts before the datagram is complete");
+        let seen = feed(&mut n, &second);
+        assert_eq!(
+            (seen.proto, seen.ctx.stream),
+            (Some(Proto::Udp), Some(1)),
+            "the inner datagram's, after the tunnel"
+        );
+        let r = n.t.reassembled(n.n).expect("the frame completed a datagram");
+        assert_eq!((r.key.lo.port, r.key.hi.port, r.len), (40000, 80, 64));
+        // A ping in a fragmented tunnel datagram: the tunnel alone, once.
+        let mut ping = Vec::new();
+        PacketBuilder::ipv4(C.0, S.0, 64).icmpv4_echo_request(1, 1).write(&mut ping, &[1u8; 64]).unwrap();
+        let [p1, p2] = fragments_of(&gtp_u(true, &ping), 48);
+        feed(&mut n, &p2);
+        assert_eq!(feed(&mut n, &p1).proto, Some(Proto::Udp), "the first fragment, last, completes it");
+        let rows = n.rows();
+        let got: Vec<_> = rows.iter().map(|r| (r.a.port, r.frames_ab, r.bytes_ab, r.payload_ab)).collect();
+        let tunnel_payload = (8 + 20 + 8 + 64) + (8 + 20 + 8 + 64);
+        assert_eq!(
+            got,
+            [(2152, 2, (second.len() + p1.len()) as u64, tunnel_payload), (40000, 1, second.len() as u64, 64)]
+        );
+    }
+
+    #[test]
+    fn a_tunnel_in_a_first_fragment_that_cannot_be_reassembled_counts_as_it_stands() {
+        // tshark dissects the IPv4 first fragment as it stands (packet-ip.c): the
+        // tunnel and the segment it carries, as long as the fragment goes.
+        let mut n = Net::new();
+        let mut seg = Vec::new();
+        PacketBuilder::ipv4(C.0, S.0, 64).tcp(C.1, S.1, CI, 1000).ack(1).write(&mut seg, &[5u8; 100]).unwrap();
+        let [mut first, _] = fragments_of(&gtp_u(true, &seg), 96);
+        first.truncate(first.len() - 10);
+        let seen = feed(&mut n, &first);
+        assert_eq!((seen.proto, seen.ctx.stream), (Some(Proto::Tcp), Some(0)));
+        let rows = n.rows();
+        let got: Vec<_> = rows.iter().map(|r| (r.proto, r.a.port, r.frames_ab, r.payload_ab)).collect();
+        // The tunnel's payload is what its UDP header says (GTP, the inner headers and
+        // the whole segment: 8 + 40 + 100), as for a UDP datagram not reassembled. The
+        // fragment holds 96 bytes of the datagram: UDP and GTP headers (16), the inner
+        // IPv4 and TCP headers (40), and 40 of the segment's 100, which is the segment's
+        // length for tshark (the IP layer it is dissected in ends there).
+        assert_eq!(got, [(Proto::Udp, 2152, 1, 148), (Proto::Tcp, 40000, 1, 40)]);
+        // A ping so: the tunnel, once, and the frame is its.
+        let mut n = Net::new();
+        let mut ping = Vec::new();
+        PacketBuilder::ipv4(C.0, S.0, 64).icmpv4_echo_request(1, 1).write(&mut ping, &[1u8; 64]).unwrap();
+        let [mut first, _] = fragments_of(&gtp_u(true, &ping), 48);
+        first.truncate(first.len() - 10);
+        assert_eq!(feed(&mut n, &first).proto, Some(Proto::Udp));
+        let rows = n.rows();
+        assert_eq!((rows.len(), rows[0].a.port, rows[0].frames_ab), (1, 2152, 1));
+    }
+
+    /// An IPv6 fragment (RFC 8200 section 4.5) of a UDP datagram from C to S with a
+    /// `len`-byte payload: the first one (`first`) holds the UDP header and 48 bytes.
+    fn v6_fragment(first: bool, len: usize) -> Vec<u8> {
+        let mut udp = vec![0x9c, 0x40, 0x00, 0x35];
+        udp.extend_from_slice(&((8 + len) as u16).to_be_bytes());
+        udp.extend_from_slice(&[0, 0]);
+        udp.extend(std::iter::repeat_n(9u8, len));
+        let (start, chunk) = if first { (0, &udp[..56]) } else { (56, &udp[56..]) };
+        let mut b = vec![4; 6];
+        b.extend_from_slice(&[2; 6]);
+        b.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0]);
+        b.extend_from_slice(&((8 + chunk.len()) as u16).to_be_bytes());
+        b.extend_from_slice(&[44, 64]);
+        b.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        b.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        b.extend_from_slice(&[17, 0]);
+        b.extend_from_slice(&((start as u16) | u16::from(first)).to_be_bytes());
+        b.extend_from_slice(&[0, 0, 0x61, 0x01]);
+        b.extend_from_slice(chunk);
+        b
+    }
+
+    #[test]
+    fn an_ipv6_fragment_that_is_not_reassembled_is_only_data_the_first_one_too() {
+        // Unlike IPv4's: packet-ipv6.c's `ipv6_reassemble_do` shows every fragment it
+        // does not reassemble as data while reassembly is on.
+        let mut n = Net::new();
+        let first = v6_fragment(true, 100);
+        assert_eq!(feed(&mut n, &first).proto, None, "the rest never comes");
+        let mut cut = v6_fragment(true, 100);
+        cut.truncate(cut.len() - 20);
+        assert_eq!(feed(&mut n, &cut).proto, None, "not captured whole");
+        assert!(n.rows().is_empty());
+        // The same first fragment completed: counted, with the datagram's length.
+        let mut n = Net::new();
+        feed(&mut n, &first);
+        assert_eq!(feed(&mut n, &v6_fragment(false, 100)).proto, Some(Proto::Udp));
+        let rows = n.rows();
+        assert_eq!((rows.len(), rows[0].a.port, rows[0].payload_ab), (1, 40000, 100));
+    }
 }
 
 /// Retired records keep what they are given, and the packed IPv4 keys tell apart what
