@@ -158,7 +158,7 @@ impl Follow {
     /// `header`: which of the frame's transport headers the tracker's `Seen` was about;
     /// a frame in a tunnel comes once for each, and its fragment is held once.
     pub fn hold(&mut self, frame: u64, header: Header, p: &Packet<'_>) {
-        if header == Header::Tunnel {
+        if header != Header::Conn {
             return;
         }
         // A datagram this completes is of another connection: it is let go.
@@ -248,7 +248,7 @@ impl Follow {
     ) {
         // A tunnel's datagram is whole in the frame even when what it carries is a
         // fragment, which the same frame's other header hands in.
-        let tunnel = header == Header::Tunnel;
+        let tunnel = header != Header::Conn;
         let whole = if p.fragmented && !tunnel { self.fragment(frame, p) } else { None };
         if seen.id != Some(self.conn) || !seen.counted {
             return;
@@ -500,8 +500,8 @@ mod tests {
             let n = i as u64 + 1;
             let p = crate::decode::decode(crate::source::LinkType::ETHERNET, b, b.len() as u32);
             let seen = tracker.observe(n, n * 1000, b.len() as u32, &p);
-            let tunnel = tracker.tunnel(n).copied().map(|t| (t, Header::Tunnel));
-            for (seen, header) in tunnel.into_iter().chain([(seen, Header::Conn)]) {
+            let tunnels: Vec<_> = tracker.tunnels(n).map(|(t, h)| (*t, h)).collect();
+            for (seen, header) in tunnels.into_iter().chain([(seen, Header::Conn)]) {
                 // As `stream` does: frames of other connections are only held.
                 if seen.id == Some(conn) {
                     let re = if header == Header::Conn { tracker.reassembled(n) } else { None };

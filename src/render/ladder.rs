@@ -158,7 +158,7 @@ impl Ladder {
         };
         // A datagram put together from fragments: its header says more than the
         // frame's own (a first fragment's header has no length of its own).
-        if header == Header::Tunnel {
+        if header != Header::Conn {
             // The tunnel's datagram, not the TCP or UDP header it carries.
             let len = header.locate(p).and_then(|at| crate::decode::udp::Udp::new(p.bytes(at.transport)).length());
             a.len = u32::from(len.unwrap_or(8).saturating_sub(8));

@@ -349,42 +349,51 @@ fn udp_tunnels_are_conversations_of_their_own() {
 }
 
 /// `ladder --conn N` and `stream --conn N` pick the row `#` N of `conns`, a tunnel's
-/// too: a ladder with an arrow for each of its frames, the datagrams' payloads (a
-/// tunnel's: the encapsulation and the packet inside) adding up to its payload bytes.
+/// too, at every level of a tunnel in a tunnel: a ladder with an arrow for each of its
+/// frames, the datagrams' payloads (a tunnel's: the encapsulation and the packet
+/// inside) adding up to its payload bytes.
 #[test]
 fn selection_by_number_agrees_with_conns_for_tunnels() {
-    let path = "captures/udp-tunnels.pcap";
-    let all = String::from_utf8(pktlab(&["ladder", "--width", "100", path]).stdout).unwrap();
-    for r in rows("udp-tunnels.pcap") {
-        let id = r.id.to_string();
-        let o = pktlab(&["ladder", "--conn", &id, "--width", "100", path]);
-        assert!(o.status.success(), "conn {id}: {}", String::from_utf8_lossy(&o.stderr));
-        let ladder = String::from_utf8(o.stdout).unwrap();
-        let head = format!("Connection {id} ({}.stream {}): {} ", r.proto, r.stream, r.proto.to_uppercase());
-        assert!(ladder.starts_with(&head), "conn {id}: {ladder}");
-        // The same drawing as in the ladder of every connection.
-        assert!(all.contains(ladder.trim_end()), "conn {id}: {ladder}");
-        // One arrow per frame, from the conversation's first frame to its last.
-        let arrows: Vec<u64> = ladder
-            .lines()
-            .filter(|l| l.contains('▶') || l.contains('◀'))
-            .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
-            .collect();
-        assert_eq!(arrows.len() as u64, r.frames, "conn {id}: {ladder}");
-        assert_eq!((arrows[0], *arrows.last().unwrap()), (r.first_frame, r.last_frame), "conn {id}");
-        if r.proto != "udp" {
-            continue;
+    for capture in ["udp-tunnels.pcap", "udp-tunnels-nested.pcap"] {
+        let path = format!("captures/{capture}");
+        let path = path.as_str();
+        let all = String::from_utf8(pktlab(&["ladder", "--expand", "--width", "100", path]).stdout).unwrap();
+        let rows = rows(capture);
+        for r in &rows {
+            let id = r.id.to_string();
+            let o = pktlab(&["ladder", "--expand", "--conn", &id, "--width", "100", path]);
+            assert!(o.status.success(), "{capture} conn {id}: {}", String::from_utf8_lossy(&o.stderr));
+            let ladder = String::from_utf8(o.stdout).unwrap();
+            let head = format!("Connection {id} ({}.stream {}): {} ", r.proto, r.stream, r.proto.to_uppercase());
+            assert!(ladder.starts_with(&head), "{capture} conn {id}: {ladder}");
+            // The same drawing as in the ladder of every connection.
+            assert!(all.contains(ladder.trim_end()), "{capture} conn {id}: {ladder}");
+            // One arrow per frame (per header: a frame in a tunnel of the same
+            // conversation as what it carries counts twice, as in tshark's table), from
+            // the conversation's first frame to its last.
+            let arrows: Vec<u64> = ladder
+                .lines()
+                .filter(|l| l.contains('▶') || l.contains('◀'))
+                .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+                .collect();
+            assert_eq!(arrows.len() as u64, r.frames, "{capture} conn {id}: {ladder}");
+            assert_eq!((arrows[0], *arrows.last().unwrap()), (r.first_frame, r.last_frame), "{capture} conn {id}");
+            if r.proto != "udp" {
+                continue;
+            }
+            // Tunnels are A→B and stream-client→server alike here (their first frame is A's).
+            for (dir, want) in [("client", r.payload_ab), ("server", r.payload_ba)] {
+                let o = pktlab(&["stream", path, "--conn", &id, "--as", "raw", "--dir", dir]);
+                assert!(o.status.success(), "{capture} conn {id}: {}", String::from_utf8_lossy(&o.stderr));
+                assert_eq!(o.stdout.len() as u64, want, "{capture} conn {id} {dir}");
+            }
         }
-        // Tunnels are A→B and stream-client→server alike here (their first frame is A's).
-        for (dir, want) in [("client", r.payload_ab), ("server", r.payload_ba)] {
-            let o = pktlab(&["stream", path, "--conn", &id, "--as", "raw", "--dir", dir]);
-            assert!(o.status.success(), "conn {id}: {}", String::from_utf8_lossy(&o.stderr));
-            assert_eq!(o.stdout.len() as u64, want, "conn {id} {dir}");
-        }
+        // Past the last row: refused, counting every row.
+        let n = rows.len().to_string();
+        let o = pktlab(&["stream", path, "--conn", &n]);
+        let want = format!("no connection {n} (it has {n}:");
+        assert!(String::from_utf8_lossy(&o.stderr).contains(&want), "{capture}: {o:?}");
     }
-    // Past the last row: refused, counting every row.
-    let o = pktlab(&["stream", path, "--conn", "6"]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no connection 6 (it has 6:"), "{o:?}");
 }
 
 /// Rows as (proto, stream, A, B, frames A to B, frames B to A); an address and its port

@@ -18,6 +18,8 @@ pub enum Header {
     Conn,
     /// The UDP header of the tunnel that carries it ([`FlowKey::tunnel`]).
     Tunnel,
+    /// The UDP header of the tunnel around that tunnel, in a tunnel in a tunnel.
+    Outer,
 }
 
 impl Header {
@@ -27,10 +29,16 @@ impl Header {
             Header::Conn => FlowKey::locate(p),
             // Tunnels outside the first fragmented IP layer: the fragment's datagram is
             // counted where it is complete, the tunnel's datagram now.
-            Header::Tunnel if p.fragmented => {
-                FlowKey::tunnel_before(p, p.own_layers().iter().position(|l| frag_of(p, l).is_some())?)
-            }
+            // The tunnel the tracker counted in this frame; one counted with the
+            // datagram is not this frame's.
+            Header::Tunnel if p.fragmented => fragment_tunnel_at(p).filter(|(_, deferred)| !deferred).map(|(at, _)| at),
             Header::Tunnel => FlowKey::tunnel(p),
+            // As `Input::outer` finds it: in whole frames only.
+            Header::Outer if p.fragmented => None,
+            Header::Outer => {
+                let inner = FlowKey::tunnel(p)?.transport;
+                FlowKey::tunnel_before(p, p.own_layers().iter().position(|l| std::ptr::eq(l, inner))?)
+            }
         }
     }
 }
@@ -162,42 +170,8 @@ impl Input {
     #[cold]
     #[inline(never)]
     fn fragment_tunnel(p: &Packet<'_>) -> Option<Tunnel> {
-        let layers = p.own_layers();
-        let (at, frag) = layers.iter().enumerate().find_map(|(i, l)| frag_of(p, l).map(|f| (i, f)))?;
-        if let Some(t) = FlowKey::tunnel_before(p, at) {
-            return Some(Tunnel::of(p, &t, false));
-        }
-        let deferred = match frag {
-            Some(f) if f.start == 0 => true,
-            // Not reassembled: an IPv4 first fragment is dissected as it stands.
-            None if layers.get(at)?.proto == crate::decode::Proto::Ipv4
-                && ipv4::Ipv4::new(p.bytes(layers.get(at)?)).fragment_offset() == Some(0) =>
-            {
-                false
-            }
-            _ => return None,
-        };
-        // The datagram's own UDP header, when it carries IP: the tunnel's header is
-        // then in its first fragment.
-        let u = at + 1;
-        let inner = layers.get(u + 1..)?;
-        if layers.get(u)?.proto != crate::decode::Proto::Udp
-            || !inner.iter().any(|l| matches!(l.proto, crate::decode::Proto::Ipv4 | crate::decode::Proto::Ipv6))
-        {
-            return None;
-        }
-        let t = Tunnel::of(p, &FlowKey::header_at(p, u)?, deferred);
-        if !deferred {
-            // Counted now: when it carries nothing the tracker follows, the tunnel's
-            // header is the frame's connection instead (`unreassembled`), as in a
-            // whole frame.
-            if let Some(Head::Udp { key, .. }) = head(p, layers, at, true) {
-                if key.flow == t.flow {
-                    return None;
-                }
-            }
-        }
-        Some(t)
+        let (at, deferred) = fragment_tunnel_at(p)?;
+        Some(Tunnel::of(p, &at, deferred))
     }
 
     /// `what` of a frame in two tunnels: with the outer one's header, in
@@ -374,6 +348,47 @@ pub fn fragment_bytes<'a>(p: &Packet<'a>) -> Option<FragmentBytes<'a>> {
     let f = f?;
     let bytes = p.bytes(l).get(f.data..f.data + (f.end - f.start) as usize)?;
     Some(FragmentBytes { id: f.id, start: f.start, more: f.more, proto: f.proto, bytes })
+}
+
+/// Where [`Input::tunnel`] finds a fragment's tunnel, and whether it is counted later,
+/// with the datagram (`deferred`).
+fn fragment_tunnel_at<'p>(p: &'p Packet<'_>) -> Option<(Located<'p>, bool)> {
+    let layers = p.own_layers();
+    let (at, frag) = layers.iter().enumerate().find_map(|(i, l)| frag_of(p, l).map(|f| (i, f)))?;
+    if let Some(t) = FlowKey::tunnel_before(p, at) {
+        return Some((t, false));
+    }
+    let deferred = match frag {
+        Some(f) if f.start == 0 => true,
+        // Not reassembled: an IPv4 first fragment is dissected as it stands.
+        None if layers.get(at)?.proto == crate::decode::Proto::Ipv4
+            && ipv4::Ipv4::new(p.bytes(layers.get(at)?)).fragment_offset() == Some(0) =>
+        {
+            false
+        }
+        _ => return None,
+    };
+    // The datagram's own UDP header, when it carries IP: the tunnel's header is
+    // then in its first fragment.
+    let u = at + 1;
+    let inner = layers.get(u + 1..)?;
+    if layers.get(u)?.proto != crate::decode::Proto::Udp
+        || !inner.iter().any(|l| matches!(l.proto, crate::decode::Proto::Ipv4 | crate::decode::Proto::Ipv6))
+    {
+        return None;
+    }
+    let t = FlowKey::header_at(p, u)?;
+    if !deferred {
+        // Counted now: when it carries nothing the tracker follows, the tunnel's
+        // header is the frame's connection instead (`unreassembled`), as in a
+        // whole frame.
+        if let Some(Head::Udp { key, .. }) = head(p, layers, at, true) {
+            if key.flow == t.key {
+                return None;
+            }
+        }
+    }
+    Some((t, deferred))
 }
 
 /// A fragment, as [`frag_of`] finds it in its IP layer's bytes.

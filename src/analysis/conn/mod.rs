@@ -142,6 +142,8 @@ pub struct Tracker {
     /// The latest frame carried by a UDP tunnel, and what the tracker said of the
     /// tunnel's header (see [`Tracker::tunnel`]).
     tunnel: Option<(u64, Seen)>,
+    /// Likewise for the tunnel around that one, in a tunnel in a tunnel.
+    outer: Option<(u64, Seen)>,
 }
 
 impl Default for Tracker {
@@ -168,6 +170,7 @@ impl Tracker {
             defrag: Defrag::default(),
             reassembled: None,
             tunnel: None,
+            outer: None,
         }
     }
 
@@ -201,7 +204,7 @@ impl Tracker {
             self.sweep();
         }
         if let Some(t) = &i.tunnel {
-            self.tunnels(i, t);
+            self.count_tunnels(i, t);
         }
         let reassembled;
         let s = match &i.what {
@@ -233,9 +236,10 @@ impl Tracker {
     /// tunnel's datagram begins with waits for the datagram (see `reassemble`).
     #[cold]
     #[inline(never)]
-    fn tunnels(&mut self, i: &Input, t: &Tunnel) {
+    fn count_tunnels(&mut self, i: &Input, t: &Tunnel) {
         if let What::Nested(outer, _) = &i.what {
-            self.count_tunnel(i, outer);
+            let seen = self.count_tunnel(i, outer);
+            self.outer = Some((i.number, seen));
         }
         if !t.deferred {
             // The innermost tunnel, the one `Header::Tunnel` locates for the views.
@@ -311,6 +315,14 @@ impl Tracker {
     /// conversation of its own besides the one the frame's [`Seen`] is about.
     pub fn tunnel(&self, number: u64) -> Option<&Seen> {
         self.tunnel.as_ref().filter(|(n, _)| *n == number).map(|(_, s)| s)
+    }
+
+    /// What the tracker said of each tunnel header frame `number`, the latest one
+    /// taken, rode in, outermost first (tshark's order), and which header it was.
+    pub fn tunnels(&self, number: u64) -> impl Iterator<Item = (&Seen, Header)> {
+        let outer = self.outer.as_ref().filter(|(n, _)| *n == number).map(|(_, s)| (s, Header::Outer));
+        let inner = self.tunnel(number).map(|s| (s, Header::Tunnel));
+        outer.into_iter().chain(inner)
     }
 
     fn make_room(&mut self) {
