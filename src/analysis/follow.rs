@@ -346,30 +346,12 @@ mod tests {
         out
     }
 
-    /// Runs frames through the tracker and a follower of connection 0, returning the
-    /// delivered bytes per direction and the frames that carried them.
+    /// The delivered bytes per direction, the frames that carried them, and the peers.
     type Followed = ([Vec<u8>; 2], Vec<(Dir, u64)>, Option<Peers>);
 
+    /// Runs frames through the tracker and a follower of connection 0.
     fn follow(frames: &[Vec<u8>]) -> Followed {
-        let mut tracker = Tracker::new(100, false);
-        let mut f = Follow::new(0, Limits::default());
-        let mut got: [Vec<u8>; 2] = Default::default();
-        let mut order = Vec::new();
-        let mut sink = |d: Dir, e: Event<'_>| {
-            if let Event::Data { bytes, frame, .. } = e {
-                got[d.index()].extend_from_slice(bytes);
-                order.push((d, frame));
-            }
-        };
-        for (i, b) in frames.iter().enumerate() {
-            let n = i as u64 + 1;
-            let p = crate::decode::decode(crate::source::LinkType::ETHERNET, b, b.len() as u32);
-            let seen = tracker.observe(n, n * 1000, b.len() as u32, &p);
-            f.push(n, n * 1000, &seen, Header::Conn, &p, &mut sink);
-        }
-        f.finish(&mut sink);
-        let peers = f.peers().copied();
-        (got, order, peers)
+        follow_tunnelled(frames, 0)
     }
 
     #[test]

@@ -700,13 +700,8 @@ fn udp_datagrams_agree_with_tshark_follow() {
         return;
     }
     let (mut compared, mut diffs) = (0, Vec::new());
-    for file in [
-        "udp-tunnels.pcap",
-        "udp-tunnels-nested.pcap",
-        "lo-udp.pcap",
-        "gen-echo-udp.pcap",
-        "ip-fragments.pcap",
-    ] {
+    for file in ["udp-tunnels.pcap", "udp-tunnels-nested.pcap", "lo-udp.pcap", "gen-echo-udp.pcap", "ip-fragments.pcap"]
+    {
         let (n, d) = compare_udp_with_tshark_follow(&format!("captures/{file}"));
         compared += n;
         diffs.extend(d);
