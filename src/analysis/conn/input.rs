@@ -9,9 +9,10 @@ use crate::decode::field::get16;
 use crate::decode::{ipv4, ipv6, tcp, Layer, Packet};
 
 /// Which of a frame's transport headers a conversation is counted by: a frame in a
-/// UDP tunnel counts in two (see [`Tracker::tunnel`]).
+/// UDP tunnel counts in two, in a tunnel in a tunnel in three (see
+/// [`Tracker::tunnels`]).
 ///
-/// [`Tracker::tunnel`]: super::Tracker::tunnel
+/// [`Tracker::tunnels`]: super::Tracker::tunnels
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Header {
     /// The frame's connection's own ([`FlowKey::locate`]).
@@ -153,25 +154,10 @@ impl Input {
     /// The tunnel carrying the frame's connection, if any.
     pub(super) fn tunnel(p: &Packet<'_>) -> Option<Tunnel> {
         if p.fragmented {
-            return Self::fragment_tunnel(p);
+            let (at, deferred) = fragment_tunnel_at(p)?;
+            return Some(Tunnel::of(p, &at, deferred));
         }
         Some(Tunnel::of(p, &FlowKey::tunnel(p)?, false))
-    }
-
-    /// A fragment's tunnel: one outside the first fragmented IP layer, whose datagram
-    /// is counted now (the fragment's where it is complete); else, in a first
-    /// fragment, the one the fragmented datagram itself is (its UDP header carries
-    /// IP): tshark counts it where it reassembles the datagram, or, when the datagram
-    /// cannot be reassembled, in the IPv4 first fragment as it stands (see
-    /// [`unreassembled`]). One tunnel only, where tshark counts each: a fragment inside
-    /// a tunnel whose datagram is a tunnel too counts the outer one, and a tunnel inside
-    /// the fragmented datagram's own is not counted (`Input` has room for one tunnel
-    /// beside a fragment; none in the corpus).
-    #[cold]
-    #[inline(never)]
-    fn fragment_tunnel(p: &Packet<'_>) -> Option<Tunnel> {
-        let (at, deferred) = fragment_tunnel_at(p)?;
-        Some(Tunnel::of(p, &at, deferred))
     }
 
     /// `what` of a frame in two tunnels: with the outer one's header, in
@@ -350,8 +336,21 @@ pub fn fragment_bytes<'a>(p: &Packet<'a>) -> Option<FragmentBytes<'a>> {
     Some(FragmentBytes { id: f.id, start: f.start, more: f.more, proto: f.proto, bytes })
 }
 
-/// Where [`Input::tunnel`] finds a fragment's tunnel, and whether it is counted later,
-/// with the datagram (`deferred`).
+/// A fragment's tunnel: one outside the first fragmented IP layer, whose datagram
+/// is counted now (the fragment's where it is complete); else, in a first
+/// fragment, the one the fragmented datagram itself is (its UDP header carries
+/// IP): tshark counts it where it reassembles the datagram, or, when the datagram
+/// cannot be reassembled, in the IPv4 first fragment as it stands (see
+/// [`unreassembled`]). One tunnel only, where tshark counts each: a fragment inside
+/// a tunnel whose datagram is a tunnel too counts the outer one, and a tunnel inside
+/// the fragmented datagram's own is not counted (`Input` has room for one tunnel
+/// beside a fragment; none in the corpus).
+///
+/// Returns where its UDP header is, and whether it is counted later, with the
+/// datagram (`deferred`): [`Input::tunnel`] counts by it and [`Header::Tunnel`] finds
+/// it for the views.
+#[cold]
+#[inline(never)]
 fn fragment_tunnel_at<'p>(p: &'p Packet<'_>) -> Option<(Located<'p>, bool)> {
     let layers = p.own_layers();
     let (at, frag) = layers.iter().enumerate().find_map(|(i, l)| frag_of(p, l).map(|f| (i, f)))?;
