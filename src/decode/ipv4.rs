@@ -59,8 +59,9 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
         p.push(Proto::Ipv4, off, off + ihl, off + ihl);
         return p.fail(Proto::Ipv4, off, Problem::BadTotalLen { total, header: ihl });
     }
-    // A quoted datagram is cut short by design.
-    if usize::from(ip.total_len().unwrap_or(0)) > reported && !p.quoting() {
+    // A quoted datagram is cut short by design, and so is one that a first fragment
+    // begins (in a tunnel, say): tshark, reassembling, never dissects it there.
+    if usize::from(ip.total_len().unwrap_or(0)) > reported && !p.quoting() && !p.fragmented {
         // Like Wireshark, go on with the bytes there are, but say the header lies.
         p.fail(
             Proto::Ipv4,

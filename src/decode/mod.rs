@@ -431,6 +431,17 @@ impl<'a> Packet<'a> {
         Some(ip_payload.saturating_sub(hl))
     }
 
+    /// The outermost IP layer that is a fragment: where tshark, reassembling (its
+    /// default), stops dissecting a frame that does not complete its datagram, so the
+    /// list names that layer's hosts and says "fragment", whatever the fragment holds
+    /// (a tunnel's first fragment begins with the tunnel and the packet inside it).
+    pub fn fragment_layer(&self) -> Option<&Layer> {
+        if !self.fragmented {
+            return None;
+        }
+        self.own_layers().iter().find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6) && self.is_fragment(l))
+    }
+
     /// The IP layer `ip` is a fragment. tshark sets `pinfo->fragmented` anew in each IP
     /// layer, so a TCP header in a tunnel inside a first fragment, whose own IP header
     /// is whole, has a length (the IP layer's, cut where the fragment ends).

@@ -163,8 +163,11 @@ impl Addr {
 /// Source and destination as the list shows them.
 pub fn addresses(p: &Packet<'_>) -> (Addr, Addr) {
     // The innermost IP header names the hosts talking (a tunnel's outer one, the
-    // routers); an ICMP error's own header, not the one it quotes.
-    for l in p.own_layers().iter().rev() {
+    // routers); an ICMP error's own header, not the one it quotes; a fragment's
+    // own, not one of a packet its bytes begin (see `Packet::fragment_layer`).
+    let own = p.own_layers();
+    let end = p.fragment_layer().and_then(|f| own.iter().position(|l| std::ptr::eq(l, f))).map_or(own.len(), |i| i + 1);
+    for l in own[..end].iter().rev() {
         let bogus = p
             .malformed
             .is_some_and(|m| m.offset == l.start && !matches!(m.kind(), "truncated" | "length-exceeds-packet"));
@@ -225,11 +228,10 @@ impl fmt::Display for ProtoColumn<'_, '_> {
         if let Some(n) = p.unknown_ip_proto {
             // tshark (reassembling, its default) names a fragment's protocol only in
             // the frame that completes the datagram; the info column says the same.
-            if p.ipv4().is_some_and(|ip| ip.is_fragment()) {
-                return f.pad("IPv4");
-            }
-            if p.ipv6().and_then(|ip| ip.fragment()).is_some() {
-                return f.pad("IPv6");
+            match p.fragment_layer().map(|l| l.proto) {
+                Some(Proto::Ipv4) => return f.pad("IPv4"),
+                Some(Proto::Ipv6) => return f.pad("IPv6"),
+                _ => {}
             }
             return f.pad(decode::ip_proto_name(n));
         }
@@ -288,7 +290,7 @@ impl fmt::Display for Info<'_, '_> {
 
 /// Writes the info column. TCP and UDP, most of any capture, take the fast path.
 pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) {
-    let frag = p.ipv4().filter(|ip| ip.is_fragment());
+    let frag = p.fragment_layer().map(|l| (l.proto, p.bytes(l)));
     // An ICMP error quoting a TCP or UDP header is about that datagram, not one of it.
     let quoted = p.quote_start().is_some();
     let bad_ip =
@@ -296,7 +298,8 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
     if let Some(m) = bad_ip {
         // The header cannot be trusted past the fault: say only what is wrong.
         out.str(if m.proto == Proto::Ipv4 { "Bogus IPv4 header" } else { "Bogus IPv6 header" });
-    } else if let Some(ip) = frag {
+    } else if let Some((Proto::Ipv4, ip)) = frag {
+        let ip = decode::ipv4::Ipv4::new(ip);
         let proto = ip.protocol().unwrap_or(0);
         let _ = write!(
             out,
@@ -308,7 +311,7 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
         if ip.more_fragments() {
             out.str(" [more fragments follow]");
         }
-    } else if let Some(fr) = p.unknown_ip_proto.and_then(|_| p.ipv6()).and_then(|ip| ip.fragment()) {
+    } else if let Some(fr) = frag.and_then(|(_, ip)| decode::ipv6::Ipv6::new(ip).fragment()) {
         // tshark's words for a fragment it has not reassembled (yet).
         let more = if fr.more { 'y' } else { 'n' };
         let _ = write!(out, "IPv6 fragment (off={} more={more} ident=0x{:08x} nxt={})", fr.offset, fr.id, fr.next);
