@@ -559,5 +559,23 @@ def main():
     pcap("ipv6-unreassembled.pcap", [(i * 0.001, eth(B_MAC, A_MAC, 0x86DD, ip), orig and orig + 14)
                                      for i, (ip, orig) in enumerate(v6u)])
 
+    # ARP spoofing, the classic lesson: A asks for the gateway and the gateway answers;
+    # then M answers A as the gateway and the gateway as A (poisoning both caches), the
+    # gateway repeats its own answer, A announces itself, and M asks as A. tshark flags
+    # each ARP binding an address to a MAC other than its first ("duplicate use of X
+    # detected!"), the first owner staying the owner.
+    gw_mac, m_mac = bytes.fromhex("02000000fe01"), bytes.fromhex("02000000bad0")
+    gw_ip = bytes([192, 168, 36, 1])
+    spoof = [
+        (eth(BCAST, A_MAC, 0x0806, arp(1, A_MAC, A_IP, b"\0" * 6, gw_ip)), None),
+        (eth(A_MAC, gw_mac, 0x0806, arp(2, gw_mac, gw_ip, A_MAC, A_IP)), None),
+        (eth(A_MAC, m_mac, 0x0806, arp(2, m_mac, gw_ip, A_MAC, A_IP)), None),
+        (eth(gw_mac, m_mac, 0x0806, arp(2, m_mac, A_IP, gw_mac, gw_ip)), None),
+        (eth(A_MAC, gw_mac, 0x0806, arp(2, gw_mac, gw_ip, A_MAC, A_IP)), None),
+        (eth(BCAST, A_MAC, 0x0806, arp(1, A_MAC, A_IP, b"\0" * 6, A_IP)), None),
+        (eth(BCAST, m_mac, 0x0806, arp(1, m_mac, A_IP, b"\0" * 6, gw_ip)), None),
+    ]
+    pcap("arp-spoof.pcap", [(i * 1.5, f.ljust(60, b"\0"), o) for i, (f, o) in enumerate(spoof)])
+
 if __name__ == "__main__":
     main()

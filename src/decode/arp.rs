@@ -84,6 +84,25 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
 #[derive(Clone, Copy)]
 pub struct Arp<'a>(&'a [u8]);
 
+/// What the connection tracker found of an ARP's addresses (see
+/// `analysis::conn::arp`): an IPv4 address it binds to a MAC other than the one it
+/// was first seen with. Wireshark's "duplicate use of X detected!".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The address is the target's, not the sender's.
+    pub target: bool,
+    /// The MAC the address was first seen with, and the last frame it was seen with it
+    /// (32 bits, as Wireshark numbers frames: this rides along with every frame).
+    pub mac: [u8; 6],
+    pub frame: u32,
+    /// Whole seconds of capture time since that frame (Wireshark's field).
+    pub secs: u32,
+    /// The info column says so. Wireshark's says what the last address it checked
+    /// found: a reply whose sender is a duplicate and whose target is not (a spoofer
+    /// answering as the gateway) is flagged in the tree only.
+    pub noted: bool,
+}
+
 impl<'a> Arp<'a> {
     pub fn new(b: &'a [u8]) -> Self {
         Arp(b)
@@ -624,7 +643,7 @@ fn describe_atm<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     }
 }
 
-pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
+pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize, dup: Option<&Duplicate>) {
     let a = Arp::new(b);
     if a.is_atm() {
         return describe_atm(v, b, base);
@@ -684,6 +703,43 @@ pub fn describe<V: Visitor>(v: &mut V, b: &[u8], base: usize) {
     if a.is_gratuitous() {
         v.note("isgratuitous", format_args!("Gratuitous ARP: sender announces its own address"));
     }
+    if let Some(d) = dup {
+        describe_duplicate(v, &a, base..base + b.len(), d);
+    }
+}
+
+/// Wireshark's words and field names for a duplicate, the evidence as values.
+#[cold]
+#[inline(never)]
+fn describe_duplicate<V: Visitor>(v: &mut V, a: &Arp<'_>, r: std::ops::Range<usize>, d: &Duplicate) {
+    let (ip, mac) = if d.target { (a.target_ip(), a.target_mac()) } else { (a.sender_ip(), a.sender_mac()) };
+    let (Some(ip), Some(mac)) = (ip, mac) else { return };
+    let (ip, mac, then) = (Value::Ipv4(ip), Value::Mac(mac), Value::Mac(d.mac));
+    v.group(
+        "duplicate-address-detected",
+        "Duplicate IP address detected",
+        r.clone(),
+        Some(ip),
+        Some(format_args!(
+            "({mac}) - also in use by {then} (frame {}): two hosts claim it (misconfigured, or ARP spoofing)",
+            d.frame
+        )),
+    );
+    v.field(
+        "duplicate-address-frame",
+        "Frame showing earlier use of IP address",
+        r.clone(),
+        Value::U(d.frame.into()),
+        None,
+    );
+    v.field(
+        "seconds-since-duplicate-address-frame",
+        "Seconds since earlier frame seen",
+        r,
+        Value::U(d.secs.into()),
+        None,
+    );
+    v.end_group();
 }
 
 #[cfg(test)]
@@ -757,7 +813,7 @@ mod tests {
         let addrs = [("spa", SENDER_MAC.end..TARGET_MAC.start), ("tpa", TARGET_MAC.end..m.len())];
         check::table(m.len(), &[FIELDS, &addrs].concat(), &[]);
         let mut seen = check::Seen::default();
-        describe(&mut seen, &m, 14);
+        describe(&mut seen, &m, 14, None);
         check::tree(&seen, 14, FIELDS, &["src.proto_ipv4", "dst.proto_ipv4"]);
         let a = Arp::new(&m);
         assert_eq!(a.sender_ip().map(|_| a.spa_at()), Some(SENDER_MAC.end));
@@ -798,7 +854,7 @@ mod tests {
         assert_eq!((a.sender_mac(), a.target_mac()), (Some([2, 0, 0, 0, 0, 1]), Some([2, 0, 0, 0, 0, 2])));
         assert_eq!((a.sender_ip(), a.target_ip()), (None, None), "not IPv4");
         let mut seen = check::Seen::default();
-        describe(&mut seen, &b, 0);
+        describe(&mut seen, &b, 0, None);
         let tha = target_hw(6, 16);
         assert_eq!(tha, 30..36);
         let mut fields = FIELDS.to_vec();
@@ -861,7 +917,7 @@ mod tests {
         assert_eq!((a.sender_ip(), a.target_ip()), (Some([10, 0, 0, 1]), Some([10, 0, 0, 2])));
         assert_eq!((a.sender_mac(), a.target_mac()), (None, None));
         let mut seen = check::Seen::default();
-        describe(&mut seen, &b, 14);
+        describe(&mut seen, &b, 14, None);
         let nsap = [
             "src.atm_num_nsap",
             "src.atm_afi",
@@ -921,7 +977,7 @@ mod tests {
             assert_eq!(a.column_name(), "ARP");
             assert!(!a.atm_whole(), "{n}");
             let mut seen = check::Seen::default();
-            describe(&mut seen, &b[..n], 0);
+            describe(&mut seen, &b[..n], 0, None);
             assert!(seen.0.is_empty(), "{n}: {:?}", seen.0);
             let _ = (a.sender_ip(), a.target_ip(), a.atm_addr(TPA).map(|x| x.to_string()));
         }

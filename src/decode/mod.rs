@@ -780,6 +780,8 @@ pub struct Context {
     pub stream: Option<u32>,
     /// Connection-tracking verdicts on this segment.
     pub analysis: crate::decode::tcp_analysis::Analysis,
+    /// An ARP binding an address to another MAC than before.
+    pub arp_duplicate: Option<arp::Duplicate>,
 }
 
 /// Walks every layer's fields, in order, for the tree and JSON renderers.
@@ -795,7 +797,7 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
             Proto::Null => link::describe_null(v, b, l.start, p.link == LinkType::LOOP),
             Proto::Sll => link::describe_sll(v, b, l.start, false),
             Proto::Sll2 => link::describe_sll(v, b, l.start, true),
-            Proto::Arp => arp::describe(v, b, l.start),
+            Proto::Arp => arp::describe(v, b, l.start, ctx.arp_duplicate.as_ref()),
             Proto::Ipv4 => ipv4::describe(v, b, l.start, hdr, p.reported_len_from(l.start), quoted),
             Proto::Ipv6 => ipv6::describe(v, b, l.start, hdr),
             Proto::Tcp => {

@@ -333,6 +333,12 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
         let _ = write!(out, "{}", icmp::Info { v6: true, msg: m, hop: p.ipv6().and_then(|i| i.hop_limit()) });
     } else if let Some(a) = p.arp() {
         let _ = arp_info(out, a);
+        if let Some(d) = ctx.arp_duplicate.filter(|d| d.noted) {
+            let ip = if d.target { a.tpa() } else { a.spa() };
+            if let Some(ip) = ip {
+                let _ = write!(out, " (duplicate use of {ip} detected!)");
+            }
+        }
     } else if let Some(n) = p.unknown_ip_proto {
         let _ = write!(out, "IP protocol {n} ({}), {} bytes not decoded", decode::ip_proto_name(n), p.payload().len());
     } else if p.unknown_ethertype != 0 {

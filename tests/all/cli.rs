@@ -154,6 +154,40 @@ fn fragments_are_listed_with_the_fragmented_headers_hosts_as_tshark_lists_them()
     assert_eq!(compared, 14);
 }
 
+/// ARP spoofing (`captures/arp-spoof.pcap`): every ARP binding an address to another
+/// MAC than its first is flagged as tshark flags it, in the list (where tshark notes
+/// what the last address it checked found) and in the JSON (each detection, with the
+/// earlier frame and the seconds since).
+#[test]
+fn arp_spoofing_is_flagged_as_tshark_flags_it() {
+    let cap = "captures/arp-spoof.pcap";
+    let Some(tshark) = tshark_list(cap) else { return };
+    let ours = stdout(&pktlab(&["read", cap]));
+    assert_eq!(proto_and_info(&ours), proto_and_info(&tshark));
+    assert!(ours.lines().nth(6).is_some_and(|l| l.ends_with("(duplicate use of 192.168.36.10 detected!)")), "{ours}");
+    let o = std::process::Command::new("tshark")
+        .args(["-r", cap, "-T", "fields", "-e", "frame.number", "-e", "arp.duplicate-address-frame"])
+        .args(["-e", "arp.seconds-since-duplicate-address-frame"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let flagged = |l: &&str| l.split('\t').nth(1).is_some_and(|f| !f.is_empty());
+    let want: Vec<String> = stdout(&o).lines().filter(flagged).map(str::to_string).collect();
+    let json = stdout(&pktlab(&["read", "--format", "jsonl", cap]));
+    let got: Vec<String> = json
+        .lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let a = &v["arp"];
+            let f = a["duplicate-address-frame"].as_u64()?;
+            Some(format!("{}\t{f}\t{}", v["frame"]["number"], a["seconds-since-duplicate-address-frame"]))
+        })
+        .collect();
+    // Frames 3 and 4 (the spoofer's replies) are flagged in the tree but not the list.
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got, want);
+}
+
 /// ARP's reverse, dynamic-reverse and inverse forms, its NAK, an unknown opcode and
 /// addresses that are not MACs or IPv4 (`captures/arp-forms.pcap`) are listed as tshark
 /// lists them: protocol column and info, frame by frame.

@@ -103,6 +103,8 @@ pub(super) enum What {
     /// UDP header it decodes is counted, as in tshark. Not for a fragment, whose
     /// `What` has no room: a fragment in two tunnels counts the inner one only.
     Nested(Tunnel, Inner),
+    /// An ARP whose addresses the duplicate-address watch looks at (see `arp`).
+    Arp(super::arp::Bindings),
 }
 
 /// What a frame in two tunnels is besides them (the kinds of [`What`] it can be).
@@ -183,7 +185,7 @@ impl Input {
         if p.fragmented {
             return Self::fragment(p);
         }
-        let Some(at) = FlowKey::locate(p) else { return What::Nothing };
+        let Some(at) = FlowKey::locate(p) else { return Self::arp(p) };
         // Two UDP headers before the connection's: perhaps a tunnel in a tunnel.
         let layers = p.own_layers().iter().take_while(|l| !std::ptr::eq(*l, at.transport));
         let nested = layers.filter(|l| l.proto == crate::decode::Proto::Udp).count() >= 2;
@@ -226,6 +228,16 @@ impl Input {
             return Self::outer(p, what);
         }
         what
+    }
+
+    /// A frame with no connection: an ARP the duplicate-address watch wants, or nothing.
+    #[cold]
+    #[inline(never)]
+    fn arp(p: &Packet<'_>) -> What {
+        match p.arp().map(|a| super::arp::Bindings::of(&a)) {
+            Some(b) if !b.is_empty() => What::Arp(b),
+            _ => What::Nothing,
+        }
     }
 
     /// A frame whose IP layer is a fragment: which datagram, which bytes of it, and for

@@ -14,6 +14,7 @@
 //! connection's TCP state and what a segment does to it; `summary` is the rows handed
 //! out ([`Summary`]) and their order; `zeek` is Zeek's history and `conn_state`.
 
+mod arp;
 pub mod defrag;
 mod input;
 mod state;
@@ -144,6 +145,8 @@ pub struct Tracker {
     tunnel: Option<(u64, Seen)>,
     /// Likewise for the tunnel around that one, in a tunnel in a tunnel.
     outer: Option<(u64, Seen)>,
+    /// Which MAC each IPv4 address was first seen with in an ARP (bounded: see `arp`).
+    arp: arp::Watch,
 }
 
 impl Default for Tracker {
@@ -171,6 +174,7 @@ impl Tracker {
             reassembled: None,
             tunnel: None,
             outer: None,
+            arp: arp::Watch::default(),
         }
     }
 
@@ -209,6 +213,7 @@ impl Tracker {
         let reassembled;
         let s = match &i.what {
             What::Nothing => return Seen::default(),
+            What::Arp(b) => return self.arp(i, b),
             What::Tcp(s) => s,
             What::Udp { key, from_lo, len } => return self.udp(i.number, i.ts, i.orig_len, *len, *key, *from_lo),
             What::Frag(f) => match self.reassemble(i, f) {
@@ -246,6 +251,13 @@ impl Tracker {
             let seen = self.count_tunnel(i, t);
             self.tunnel = Some((i.number, seen));
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn arp(&mut self, i: &Input, b: &arp::Bindings) -> Seen {
+        let arp_duplicate = self.arp.observe(i.number, i.ts, b);
+        Seen { ctx: Context { arp_duplicate, ..Context::default() }, ..Seen::default() }
     }
 
     fn count_tunnel(&mut self, i: &Input, t: &Tunnel) -> Seen {
