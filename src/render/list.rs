@@ -324,6 +324,9 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
         out.str(" → ");
         out.num(u.dst_port().unwrap_or(0));
         if let Some(len) = u.length() {
+            if bad_udp_length(out, p, len) {
+                return;
+            }
             out.str(" Len=");
             out.num(len.saturating_sub(8));
         }
@@ -365,6 +368,24 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
             let _ = write!(out, " [Malformed: {m}]");
         }
     }
+}
+
+/// tshark's notes on a UDP length field that lies (packet-udp.c): shorter than the
+/// header, after which tshark says nothing more (returns true), or past the end of the
+/// IP payload. IPv6's 0 is a jumbogram's, not a lie.
+fn bad_udp_length(out: &mut Line, p: &Packet<'_>, len: u16) -> bool {
+    if len >= 8 {
+        let udp = p.layers().iter().rev().find(|l| l.proto == Proto::Udp);
+        if udp.and_then(|l| p.ip_payload_len_of(l)).is_some_and(|ip| u32::from(len) > ip) {
+            let _ = write!(out, " [BAD UDP LENGTH {len} > IP PAYLOAD LENGTH]");
+        }
+        return false;
+    }
+    if len == 0 && p.ipv6().is_some() && p.ipv4().is_none() {
+        return false;
+    }
+    let _ = write!(out, " [BAD UDP LENGTH {len} < 8]");
+    true
 }
 
 /// A tunnel in UDP (Geneve, VXLAN) whose inner packet is ICMP: the info is the ICMP's.
@@ -513,5 +534,47 @@ fn arp_info(out: &mut Line, a: arp::Arp<'_>) -> fmt::Result {
         9 => write!(out, "{sha} is at {spa}"),
         10 => out.write_str("ARP NAK"),
         _ => write!(out, "Unknown ARP opcode 0x{op:04x}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{LinkType, Timestamp};
+
+    /// Ethernet, IPv4 (no checksum needed for the list) and a UDP header whose length
+    /// field says `ulen`, with `payload` bytes after it.
+    fn udp_frame(ulen: u16, payload: usize) -> Vec<u8> {
+        let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+        let total = (20 + 8 + payload) as u16;
+        f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0x40, 0, 64, 17, 0, 0]);
+        f.extend_from_slice(&[192, 168, 36, 10, 192, 168, 36, 20]);
+        f.extend_from_slice(&[0x9c, 0x40, 0x23, 0x28, (ulen >> 8) as u8, ulen as u8, 0, 0]);
+        f.resize(f.len() + payload, 0);
+        f
+    }
+
+    fn info(data: &[u8]) -> String {
+        let f = Frame {
+            number: 1,
+            ts: Timestamp(0),
+            link: LinkType::ETHERNET,
+            orig_len: data.len() as u32,
+            data,
+            interface: 0,
+            ts_digits: 6,
+        };
+        let p = crate::decode::decode(f.link, f.data, f.orig_len);
+        let mut l = Line::default();
+        write_info(&mut l, &f, &p, &Context::default());
+        l.as_str().to_string()
+    }
+
+    #[test]
+    fn a_udp_length_that_lies_is_noted_as_tshark_notes_it() {
+        assert_eq!(info(&udp_frame(12, 4)), "40000 → 9000 Len=4");
+        assert_eq!(info(&udp_frame(554, 34)), "40000 → 9000 [BAD UDP LENGTH 554 > IP PAYLOAD LENGTH] Len=546");
+        // Shorter than its own header: tshark says so and nothing more.
+        assert_eq!(info(&udp_frame(4, 4)), "40000 → 9000 [BAD UDP LENGTH 4 < 8]");
     }
 }
