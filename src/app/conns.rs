@@ -191,10 +191,10 @@ pub(super) fn each_tracked(
         let mut p = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
         p.decode();
         let seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
-        for (t, header) in tracker.tunnels(frame.number) {
+        for (t, header, re) in tracker.tunnels(frame.number) {
             if let Some(id) = t.id {
                 conns = conns.max(id + 1);
-                f(frame, &p, t, header, None);
+                f(frame, &p, t, header, re);
             }
         }
         if let Some(id) = seen.id {
