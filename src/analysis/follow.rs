@@ -7,7 +7,9 @@
 //! and, after a port reuse, which incarnation), so the numbering is that of `conns`.
 //! A segment or datagram that came in IP fragments belongs to it in the frame that
 //! completed the datagram (the tracker's rule, and tshark's); the follower keeps the
-//! fragments' bytes until then, since the tracker keeps none.
+//! fragments' bytes until then, since the tracker keeps none. When that datagram is a
+//! tunnel's, it is the tunnel's datagram and holds what the tunnel carries: the frame
+//! comes once for each, and both are read from the one datagram put together.
 
 use super::conn::defrag::Id;
 use super::conn::{fragment_bytes, Header, Proto, Reassembled, Seen};
