@@ -7,12 +7,15 @@
 //! and, after a port reuse, which incarnation), so the numbering is that of `conns`.
 //! A segment or datagram that came in IP fragments belongs to it in the frame that
 //! completed the datagram (the tracker's rule, and tshark's); the follower keeps the
-//! fragments' bytes until then, since the tracker keeps none.
+//! fragments' bytes until then, since the tracker keeps none. When that datagram is a
+//! tunnel's, it is the tunnel's datagram and holds what the tunnel carries: the frame
+//! comes once for each, and both are read from the one datagram put together.
 
 use super::conn::defrag::Id;
 use super::conn::{fragment_bytes, Header, Proto, Reassembled, Seen};
 use super::flow::{v4_mapped, Endpoint};
 use super::reassembly::{Budget, Event, Limits, Segment, Stream};
+use crate::decode::field::get16;
 use crate::decode::{tcp, Packet};
 
 /// A direction of the connection.
@@ -80,6 +83,9 @@ struct Datagram {
     have: Vec<(u32, u32)>,
     /// Its payload length, once the last fragment came.
     len: Option<u32>,
+    /// A tunnel's datagram: where the connection inside has its transport header
+    /// ([`FragmentBytes::carried`](super::conn::FragmentBytes::carried)).
+    carried: Option<(u32, u32)>,
 }
 
 impl Datagram {
@@ -134,9 +140,21 @@ pub struct Follow {
     peers: Option<Peers>,
     /// Fragmented datagrams being put back together.
     datagrams: Vec<Datagram>,
+    /// The latest frame whose fragment was taken: a frame in a tunnel comes once per
+    /// header, and its fragment counts once.
+    fed: Option<u64>,
+    /// The latest datagram completed, and the frame that completed it: a tunnel's
+    /// datagram is the tunnel's and, inside, its connection's, each handed in apart.
+    done: Option<(u64, Datagram)>,
+    /// Addresses of the IP layers the connection's frames came in, outer ones of
+    /// tunnels too: a fragment between two of them may be of a datagram of ours.
+    addrs: Vec<[u8; 16]>,
     /// Frames of the connection seen.
     pub frames: u64,
 }
+
+/// Addresses kept in [`Follow::addrs`] at most.
+const MAX_ADDRS: usize = 8;
 
 impl Follow {
     /// Follows connection `conn` (the `#` of `pktlab conns`).
@@ -148,6 +166,9 @@ impl Follow {
             udp_end: [0; 2],
             peers: None,
             datagrams: Vec::new(),
+            fed: None,
+            done: None,
+            addrs: Vec::new(),
             frames: 0,
         }
     }
@@ -155,24 +176,34 @@ impl Follow {
     /// A fragment of no connection yet (the tracker counts a datagram in the frame
     /// that completes it): its bytes are kept in case the datagram turns out to be
     /// the connection's. [`Follow::push`] does this itself for every frame it gets.
-    /// `header`: which of the frame's transport headers the tracker's `Seen` was about;
-    /// a frame in a tunnel comes once for each, and its fragment is held once.
-    pub fn hold(&mut self, frame: u64, header: Header, p: &Packet<'_>) {
-        if header != Header::Conn {
+    /// A frame in a tunnel comes once for each of its headers; its fragment is taken
+    /// once.
+    pub fn hold(&mut self, frame: u64, p: &Packet<'_>) {
+        if p.fragmented {
+            self.feed(frame, p);
+        }
+    }
+
+    /// Takes fragment `p` once, whichever of its headers comes first: the datagram
+    /// it completes is [`Follow::done`] for them all.
+    #[cold]
+    #[inline(never)]
+    fn feed(&mut self, frame: u64, p: &Packet<'_>) {
+        if self.fed == Some(frame) {
             return;
         }
-        // A datagram this completes is of another connection: it is let go.
-        let _ = self.fragment(frame, p);
+        self.fed = Some(frame);
+        if let Some(d) = self.fragment(frame, p) {
+            self.done = Some((frame, d));
+        }
     }
 
     /// Keeps the bytes of fragment `p` if its datagram may be the connection's, and
     /// returns that datagram once it is whole.
-    #[cold]
-    #[inline(never)]
     fn fragment(&mut self, frame: u64, p: &Packet<'_>) -> Option<Datagram> {
         let f = fragment_bytes(p)?;
         if let Some(peers) = &self.peers {
-            let ours = |a: &[u8; 16]| *a == peers.client.addr || *a == peers.server.addr;
+            let ours = |a: &[u8; 16]| *a == peers.client.addr || *a == peers.server.addr || self.addrs.contains(a);
             // IPv4 addresses sit in an endpoint as IPv4-mapped IPv6 ones.
             let v4 = |a: &[u8; 16]| v4_mapped([a[0], a[1], a[2], a[3]]);
             let (src, dst) = if f.id.v6 { (f.id.src, f.id.dst) } else { (v4(&f.id.src), v4(&f.id.dst)) };
@@ -187,8 +218,15 @@ impl Follow {
                     let oldest = (0..self.datagrams.len()).min_by_key(|&i| self.datagrams[i].first_frame)?;
                     self.datagrams.swap_remove(oldest);
                 }
-                let d =
-                    Datagram { id: f.id, first_frame: frame, proto: 0, data: Vec::new(), have: Vec::new(), len: None };
+                let d = Datagram {
+                    id: f.id,
+                    first_frame: frame,
+                    proto: 0,
+                    data: Vec::new(),
+                    have: Vec::new(),
+                    len: None,
+                    carried: None,
+                };
                 self.datagrams.push(d);
                 self.datagrams.len() - 1
             }
@@ -196,6 +234,7 @@ impl Follow {
         let d = &mut self.datagrams[i];
         if f.start == 0 {
             d.proto = f.proto;
+            d.carried = f.carried;
         }
         if !f.more {
             d.len = Some(f.start + f.bytes.len() as u32);
@@ -246,10 +285,9 @@ impl Follow {
         p: &Packet<'_>,
         sink: &mut impl FnMut(Dir, Event<'_>),
     ) {
-        // A tunnel's datagram is whole in the frame even when what it carries is a
-        // fragment, which the same frame's other header hands in.
-        let tunnel = header != Header::Conn;
-        let whole = if p.fragmented && !tunnel { self.fragment(frame, p) } else { None };
+        if p.fragmented {
+            self.feed(frame, p);
+        }
         if seen.id != Some(self.conn) || !seen.counted {
             return;
         }
@@ -258,24 +296,16 @@ impl Follow {
         if self.peers.is_none() {
             self.peers = self.peers_of(seen, header, p, None);
         }
+        self.note_addrs(p);
         let dir = Dir::of(seen.from_client);
-        let (payload, head) = if tunnel || proto == Proto::Udp && !p.fragmented {
+        let (payload, head) = if p.fragmented {
+            let done = self.done.as_ref().filter(|(n, _)| *n == frame).map(|(_, d)| d);
+            in_fragment(proto, header, p, done, self.peers.as_ref())
+        } else if header != Header::Conn || proto == Proto::Udp {
             // The datagram's payload whatever it carries: a tunnel's is the
             // encapsulation and the packet inside, as tshark's follow shows it.
             let Some(at) = header.locate(p) else { return };
             (p.data.get(at.transport.hdr_end..at.transport.end), None)
-        } else if p.fragmented {
-            // Counted in the frame that completed its datagram: the segment is the
-            // datagram's payload, not this fragment's.
-            let Some(d) = &whole else { return };
-            match (proto, d.proto) {
-                (Proto::Udp, 17) => (d.data.get(crate::decode::udp::field::HEADER_LEN..), None),
-                (Proto::Tcp, 6) => {
-                    let t = tcp::Tcp::new(&d.data);
-                    (t.header_len().and_then(|hl| d.data.get(hl..)), t.seq().zip(t.flags()))
-                }
-                _ => return,
-            }
         } else {
             let head = if proto == Proto::Tcp { p.tcp().and_then(|t| t.seq().zip(t.flags())) } else { None };
             (Some(p.payload()), head)
@@ -306,6 +336,30 @@ impl Follow {
         }
     }
 
+    /// Keeps the addresses of `p`'s IP layers, a frame of the connection, for
+    /// [`Follow::fragment`] to know the fragments of a tunnel's datagram carrying it.
+    fn note_addrs(&mut self, p: &Packet<'_>) {
+        use crate::decode::{ipv4::Ipv4, ipv6::Ipv6, Proto as P};
+        for l in p.own_layers() {
+            let pair = match l.proto {
+                P::Ipv4 => {
+                    let ip = Ipv4::new(p.bytes(l));
+                    ip.src_bytes().zip(ip.dst_bytes()).map(|(s, d)| (v4_mapped(s), v4_mapped(d)))
+                }
+                P::Ipv6 => {
+                    let ip = Ipv6::new(p.bytes(l));
+                    ip.src_bytes().zip(ip.dst_bytes())
+                }
+                _ => continue,
+            };
+            for a in pair.into_iter().flat_map(|(s, d)| [s, d]) {
+                if !self.addrs.contains(&a) && self.addrs.len() < MAX_ADDRS {
+                    self.addrs.push(a);
+                }
+            }
+        }
+    }
+
     /// The capture ended: gaps still open are reported missing.
     pub fn finish(&mut self, sink: &mut impl FnMut(Dir, Event<'_>)) {
         for dir in Dir::BOTH {
@@ -316,6 +370,67 @@ impl Follow {
     /// Reassembly counters of one direction (TCP).
     pub fn counters(&self, dir: Dir) -> super::reassembly::Counters {
         self.streams[dir.index()].counters()
+    }
+}
+
+/// What a frame that is an IP fragment gives the connection, as the tracker saw its
+/// header `header`: the payload, and for TCP the sequence number and flags. `done`:
+/// the datagram it completed, if it did.
+#[cold]
+#[inline(never)]
+fn in_fragment<'x>(
+    proto: Proto,
+    header: Header,
+    p: &'x Packet<'_>,
+    done: Option<&'x Datagram>,
+    peers: Option<&Peers>,
+) -> (Option<&'x [u8]>, Option<(u32, u16)>) {
+    use crate::decode::udp::{self, field::HEADER_LEN as UDP_LEN};
+    // The frame's own bytes: a tunnel outside the fragment, or a first fragment that
+    // cannot be reassembled, counted as it stands.
+    if let Some(at) = header.locate(p) {
+        let bytes = p.data.get(at.transport.hdr_end..at.transport.end);
+        let head = if header == Header::Conn && proto == Proto::Tcp {
+            let t = tcp::Tcp::new(p.bytes(at.transport));
+            t.seq().zip(t.flags())
+        } else {
+            None
+        };
+        return (bytes, head);
+    }
+    // Counted in the frame that completed its datagram: the payload is the
+    // datagram's, not this fragment's.
+    let Some(d) = done else { return (None, None) };
+    if header != Header::Conn {
+        // The tunnel's own datagram, its UDP header in the first fragment.
+        return (if d.proto == 17 { d.data.get(UDP_LEN..) } else { None }, None);
+    }
+    // The connection a tunnel's datagram carries, where its first fragment had it; its
+    // ports are the connection's (else the datagram is the tunnel's own connection).
+    let carried = d.carried.and_then(|(start, end)| {
+        let b = d.data.get(start as usize..end.min(d.data.len() as u32) as usize)?;
+        let ports = (get16(b, tcp::field::SRC_PORT)?, get16(b, tcp::field::DST_PORT)?);
+        let peers = peers?;
+        let want = (peers.client.port, peers.server.port);
+        (ports == want || ports == (want.1, want.0)).then_some(b)
+    });
+    let (b, own) = match carried {
+        Some(b) => (b, true),
+        None => (d.data.as_slice(), d.proto == if proto == Proto::Tcp { 6 } else { 17 }),
+    };
+    if !own {
+        return (None, None);
+    }
+    match proto {
+        Proto::Udp => {
+            // As far as its length field says, within what its IP header carries.
+            let end = udp::Udp::new(b).length().map_or(b.len(), |l| b.len().min(l.into()));
+            (b.get(UDP_LEN..end), None)
+        }
+        Proto::Tcp => {
+            let t = tcp::Tcp::new(b);
+            (t.header_len().and_then(|hl| b.get(hl..)), t.seq().zip(t.flags()))
+        }
     }
 }
 
@@ -441,7 +556,8 @@ mod tests {
     #[test]
     fn datagram_bytes_keep_their_first_copy_and_too_many_pieces_are_let_go() {
         let id = Id { src: [0; 16], dst: [0; 16], ident: 1, proto: 6, v6: false };
-        let mut d = Datagram { id, first_frame: 1, proto: 6, data: Vec::new(), have: Vec::new(), len: Some(12) };
+        let mut d =
+            Datagram { id, first_frame: 1, proto: 6, data: Vec::new(), have: Vec::new(), len: Some(12), carried: None };
         assert!(d.add(4, b"efgh"));
         assert!(d.add(0, b"abcdXXXX"));
         assert!(!d.whole());
@@ -449,7 +565,8 @@ mod tests {
         assert!(d.whole());
         assert_eq!(d.data, b"abcdefghijkl");
         assert_eq!(d.have, vec![(0, 12)]);
-        let mut d = Datagram { id, first_frame: 1, proto: 6, data: Vec::new(), have: Vec::new(), len: None };
+        let mut d =
+            Datagram { id, first_frame: 1, proto: 6, data: Vec::new(), have: Vec::new(), len: None, carried: None };
         let ok: Vec<bool> = (0..20).map(|i| d.add(i * 16, b"abcd")).collect();
         assert_eq!(ok.iter().filter(|&&x| !x).count(), 20 - MAX_RANGES);
     }
@@ -457,7 +574,8 @@ mod tests {
     /// `inner` (an IPv4 packet) in GTP-U (flags 0x30, G-PDU, TEID 1) over UDP 2152,
     /// from 10.1.0.1 when `up`.
     fn gtp_u(up: bool, inner: &[u8]) -> Vec<u8> {
-        let mut gtp = vec![0x30, 0xff, 0, inner.len() as u8, 0, 0, 0, 1];
+        let n = (inner.len() as u16).to_be_bytes();
+        let mut gtp = vec![0x30, 0xff, n[0], n[1], 0, 0, 0, 1];
         gtp.extend_from_slice(inner);
         let (src, dst) = if up { ([10, 1, 0, 1], [10, 1, 0, 2]) } else { ([10, 1, 0, 2], [10, 1, 0, 1]) };
         let mut b = Vec::new();
@@ -482,15 +600,15 @@ mod tests {
             let n = i as u64 + 1;
             let p = crate::decode::decode(crate::source::LinkType::ETHERNET, b, b.len() as u32);
             let seen = tracker.observe(n, n * 1000, b.len() as u32, &p);
-            let tunnels: Vec<_> = tracker.tunnels(n).map(|(t, h)| (*t, h)).collect();
-            for (seen, header) in tunnels.into_iter().chain([(seen, Header::Conn)]) {
+            let tunnels: Vec<_> = tracker.tunnels(n).map(|(t, h, re)| (*t, h, re.copied())).collect();
+            for (seen, header, re) in tunnels.into_iter().chain([(seen, Header::Conn, tracker.reassembled(n).copied())])
+            {
                 // As `stream` does: frames of other connections are only held.
                 if seen.id == Some(conn) {
-                    let re = if header == Header::Conn { tracker.reassembled(n) } else { None };
-                    f.peers_of(&seen, header, &p, re);
+                    f.peers_of(&seen, header, &p, re.as_ref());
                     f.push(n, n * 1000, &seen, header, &p, &mut sink);
                 } else {
-                    f.hold(n, header, &p);
+                    f.hold(n, &p);
                 }
             }
         }
@@ -554,6 +672,30 @@ mod tests {
         let payload = |f: &[u8]| f[14 + 20 + 8..].to_vec();
         assert_eq!(got[0], [payload(&frames[0]), payload(&frames[1])].concat());
         assert_eq!(order, vec![(Dir::ToServer, 1), (Dir::ToServer, 2)]);
+    }
+
+    #[test]
+    fn a_tunnel_in_fragmented_datagrams_is_followed_whole_and_so_is_what_it_carries() {
+        // A handshake in GTP-U, then a 3,000-byte segment whose GTP-U datagram comes
+        // in two IP fragments, the first one last.
+        let data: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+        let syn = tcp_frame(true, 100, 0, true, false, b"");
+        let synack = tcp_frame(false, 500, 101, true, false, b"");
+        let big = gtp_u(true, &tcp_frame(true, 101, 501, false, false, &data)[14..]);
+        let frags = fragments(&big, &[1480]);
+        let frames = [gtp_u(true, &syn[14..]), gtp_u(false, &synack[14..]), frags[1].clone(), frags[0].clone()];
+        // The tunnel: its datagram whole, in the frame that completed it.
+        let (got, order, _) = follow_tunnelled(&frames, 0);
+        let payload = |f: &[u8]| f[14 + 20 + 8..].to_vec();
+        assert_eq!(got[0], [payload(&frames[0]), payload(&big)].concat());
+        assert_eq!(got[1], payload(&frames[1]));
+        assert_eq!(order, vec![(Dir::ToServer, 1), (Dir::ToClient, 2), (Dir::ToServer, 4)]);
+        // The connection inside, whose own addresses are not the fragments': found
+        // inside the same datagram.
+        let (got, order, peers) = follow_tunnelled(&frames, 1);
+        assert_eq!((got[0].as_slice(), got[1].as_slice()), (data.as_slice(), &b""[..]));
+        assert_eq!(order, vec![(Dir::ToServer, 4)]);
+        assert_eq!(peers.unwrap().server.to_string(), "10.0.0.2:80");
     }
 
     #[test]

@@ -152,7 +152,7 @@ pub(super) fn follow_conn(
         if seen.id != Some(conn) {
             // A fragment of a datagram the connection may get once it is whole.
             if p.fragmented {
-                follow.hold(frame.number, header, p);
+                follow.hold(frame.number, p);
             }
             return;
         }
@@ -191,10 +191,10 @@ pub(super) fn each_tracked(
         let mut p = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
         p.decode();
         let seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
-        for (t, header) in tracker.tunnels(frame.number) {
+        for (t, header, re) in tracker.tunnels(frame.number) {
             if let Some(id) = t.id {
                 conns = conns.max(id + 1);
-                f(frame, &p, t, header, None);
+                f(frame, &p, t, header, re);
             }
         }
         if let Some(id) = seen.id {

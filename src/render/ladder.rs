@@ -161,7 +161,11 @@ impl Ladder {
         if header != Header::Conn {
             // The tunnel's datagram, not the TCP or UDP header it carries.
             let len = header.locate(p).and_then(|at| crate::decode::udp::Udp::new(p.bytes(at.transport)).length());
-            a.len = u32::from(len.unwrap_or(8).saturating_sub(8));
+            // Its datagram put together from fragments: the header is in the first.
+            a.len = match (len, re) {
+                (None, Some(r)) => r.len,
+                (len, _) => u32::from(len.unwrap_or(8).saturating_sub(8)),
+            };
         } else if let Some(r) = re {
             a.flags = r.flags;
             a.raw_seq = r.seq;

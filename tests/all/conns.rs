@@ -357,36 +357,15 @@ fn selection_by_number_agrees_with_conns_for_tunnels() {
     for capture in ["udp-tunnels.pcap", "udp-tunnels-nested.pcap"] {
         let path = format!("captures/{capture}");
         let path = path.as_str();
-        let all = String::from_utf8(pktlab(&["ladder", "--expand", "--width", "100", path]).stdout).unwrap();
         let rows = rows(capture);
         for r in &rows {
-            let id = r.id.to_string();
-            let o = pktlab(&["ladder", "--expand", "--conn", &id, "--width", "100", path]);
-            assert!(o.status.success(), "{capture} conn {id}: {}", String::from_utf8_lossy(&o.stderr));
-            let ladder = String::from_utf8(o.stdout).unwrap();
-            let head = format!("Connection {id} ({}.stream {}): {} ", r.proto, r.stream, r.proto.to_uppercase());
-            assert!(ladder.starts_with(&head), "{capture} conn {id}: {ladder}");
-            // The same drawing as in the ladder of every connection.
-            assert!(all.contains(ladder.trim_end()), "{capture} conn {id}: {ladder}");
-            // One arrow per frame (per header: a frame in a tunnel of the same
-            // conversation as what it carries counts twice, as in tshark's table), from
-            // the conversation's first frame to its last.
-            let arrows: Vec<u64> = ladder
-                .lines()
-                .filter(|l| l.contains('▶') || l.contains('◀'))
-                .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
-                .collect();
-            assert_eq!(arrows.len() as u64, r.frames, "{capture} conn {id}: {ladder}");
-            assert_eq!((arrows[0], *arrows.last().unwrap()), (r.first_frame, r.last_frame), "{capture} conn {id}");
+            ladder_has_every_frame(capture, r);
             if r.proto != "udp" {
                 continue;
             }
             // Tunnels are A→B and stream-client→server alike here (their first frame is A's).
-            for (dir, want) in [("client", r.payload_ab), ("server", r.payload_ba)] {
-                let o = pktlab(&["stream", path, "--conn", &id, "--as", "raw", "--dir", dir]);
-                assert!(o.status.success(), "{capture} conn {id}: {}", String::from_utf8_lossy(&o.stderr));
-                assert_eq!(o.stdout.len() as u64, want, "{capture} conn {id} {dir}");
-            }
+            let id = r.id.to_string();
+            assert_eq!(followed(path, r.id), [r.payload_ab, r.payload_ba], "{capture} conn {id}");
         }
         // Past the last row: refused, counting every row.
         let n = rows.len().to_string();
@@ -394,6 +373,68 @@ fn selection_by_number_agrees_with_conns_for_tunnels() {
         let want = format!("no connection {n} (it has {n}:");
         assert!(String::from_utf8_lossy(&o.stderr).contains(&want), "{capture}: {o:?}");
     }
+}
+
+/// `ladder --conn N` of row `r` of `capture`'s conns: drawn as in the ladder of every
+/// connection, with one arrow per frame (per header: a frame in a tunnel of the same
+/// conversation as what it carries counts twice, as in tshark's table), from the
+/// conversation's first frame to its last.
+fn ladder_has_every_frame(capture: &str, r: &Row) {
+    let path = format!("captures/{capture}");
+    let all = String::from_utf8(pktlab(&["ladder", "--expand", "--width", "100", &path]).stdout).unwrap();
+    let id = r.id.to_string();
+    let o = pktlab(&["ladder", "--expand", "--conn", &id, "--width", "100", &path]);
+    assert!(o.status.success(), "{capture} conn {id}: {}", String::from_utf8_lossy(&o.stderr));
+    let ladder = String::from_utf8(o.stdout).unwrap();
+    let head = format!("Connection {id} ({}.stream {}): {} ", r.proto, r.stream, r.proto.to_uppercase());
+    assert!(ladder.starts_with(&head), "{capture} conn {id}: {ladder}");
+    assert!(all.contains(ladder.trim_end()), "{capture} conn {id}: {ladder}");
+    let arrows: Vec<u64> = ladder
+        .lines()
+        .filter(|l| l.contains('▶') || l.contains('◀'))
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(arrows.len() as u64, r.frames, "{capture} conn {id}: {ladder}");
+    assert_eq!((arrows[0], *arrows.last().unwrap()), (r.first_frame, r.last_frame), "{capture} conn {id}");
+}
+
+/// The bytes `stream --conn N --as raw` gives from the client and from the server.
+fn followed(path: &str, conn: u32) -> [u64; 2] {
+    let id = conn.to_string();
+    ["client", "server"].map(|dir| {
+        let o = pktlab(&["stream", path, "--conn", &id, "--as", "raw", "--dir", dir]);
+        assert!(o.status.success(), "{path} conn {id}: {}", String::from_utf8_lossy(&o.stderr));
+        o.stdout.len() as u64
+    })
+}
+
+/// Every conversation of udp-tunnel-fragments.pcap is drawn and followed: a tunnel
+/// whose datagram was put together from fragments in the frame that completed it, and
+/// what it carries from inside that datagram (segments.rs compares the bytes with
+/// tshark's follow).
+#[test]
+fn fragmented_tunnel_datagrams_are_drawn_and_followed() {
+    let capture = "udp-tunnel-fragments.pcap";
+    let rows = rows(capture);
+    assert_eq!(rows.len(), 5);
+    for r in &rows {
+        ladder_has_every_frame(capture, r);
+    }
+    let path = format!("captures/{capture}");
+    let got: Vec<[u64; 2]> = rows.iter().map(|r| followed(&path, r.id)).collect();
+    // The first fragment cut by the snaplen (frame 10) counts as its headers say, but
+    // only its captured bytes are followed, as in tshark: 158 of the tunnel's 1,648,
+    // 110 of the segment's 1,424.
+    let cut = |payload: u64, counted: u64, captured: u64| payload - counted + captured;
+    let want = vec![
+        [cut(rows[0].payload_ab, 1648, 158), rows[0].payload_ba],
+        [cut(rows[1].payload_ab, 1424, 110), rows[1].payload_ba],
+        [rows[2].payload_ab, 0],
+        [rows[3].payload_ab, 0],
+        [rows[4].payload_ab, 0],
+    ];
+    assert_eq!(got, want);
+    assert_eq!(got[1][0], 1600 + 110);
 }
 
 /// Rows as (proto, stream, A, B, frames A to B, frames B to A); an address and its port

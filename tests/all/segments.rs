@@ -40,6 +40,9 @@ const CASES: &[(&str, &str)] = &[
     // Conversation 0 is a GTP-U tunnel: its datagrams are the encapsulation and the
     // packets inside.
     ("udp-tunnels.pcap", "none"),
+    // Tunnels whose outer datagrams are fragmented: each followed, and the TCP
+    // connection inside, from the datagrams put back together.
+    ("udp-tunnel-fragments.pcap", "none"),
 ];
 
 #[test]
@@ -700,8 +703,15 @@ fn udp_datagrams_agree_with_tshark_follow() {
         return;
     }
     let (mut compared, mut diffs) = (0, Vec::new());
-    for file in ["udp-tunnels.pcap", "udp-tunnels-nested.pcap", "lo-udp.pcap", "gen-echo-udp.pcap", "ip-fragments.pcap"]
-    {
+    let files = [
+        "udp-tunnels.pcap",
+        "udp-tunnels-nested.pcap",
+        "udp-tunnel-fragments.pcap",
+        "lo-udp.pcap",
+        "gen-echo-udp.pcap",
+        "ip-fragments.pcap",
+    ];
+    for file in files {
         let (n, d) = compare_udp_with_tshark_follow(&format!("captures/{file}"));
         compared += n;
         diffs.extend(d);
@@ -709,8 +719,9 @@ fn udp_datagrams_agree_with_tshark_follow() {
     println!("{compared} UDP conversations compared with tshark follow, {} differ", diffs.len());
     // udp-tunnels.pcap alone has five: a GTP-U tunnel, two VXLAN ones (a source port
     // each way), and the two UDP conversations inside; udp-tunnels-nested.pcap six, the
-    // outer levels of its tunnels in tunnels among them.
-    assert!(compared >= 14, "{compared}");
+    // outer levels of its tunnels in tunnels among them; udp-tunnel-fragments.pcap
+    // four, a GTP-U and a VXLAN tunnel in fragmented datagrams and the UDP inside each.
+    assert!(compared >= 18, "{compared}");
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
 

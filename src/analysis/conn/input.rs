@@ -27,6 +27,9 @@ impl Header {
     /// The conversation this header of `p` keys, and the layers it came from.
     pub fn locate<'p>(self, p: &'p Packet<'_>) -> Option<Located<'p>> {
         match self {
+            // The header a first fragment that cannot be reassembled is counted by, as
+            // it stands.
+            Header::Conn if p.fragmented => unreassembled_at(p),
             Header::Conn => FlowKey::locate(p),
             // Tunnels outside the first fragmented IP layer: the fragment's datagram is
             // counted where it is complete, the tunnel's datagram now.
@@ -334,6 +337,11 @@ pub struct FragmentBytes<'a> {
     /// fragment header's next header).
     pub proto: u8,
     pub bytes: &'a [u8],
+    /// In a first fragment whose datagram is a tunnel's: where the transport header
+    /// of the connection inside begins, and where its IP header says it ends, as
+    /// offsets in the datagram's payload (the tracker counts that connection when the
+    /// datagram is complete: see `head`).
+    pub carried: Option<(u32, u32)>,
 }
 
 /// The fragment `p` is, when the tracker would reassemble it (the layer and the rules
@@ -342,10 +350,43 @@ pub fn fragment_bytes<'a>(p: &Packet<'a>) -> Option<FragmentBytes<'a>> {
     if !p.fragmented {
         return None;
     }
-    let (l, f) = p.own_layers().iter().find_map(|l| frag_of(p, l).map(|f| (l, f)))?;
+    let layers = p.own_layers();
+    let (at, f) = layers.iter().enumerate().find_map(|(i, l)| frag_of(p, l).map(|f| (i, f)))?;
     let f = f?;
+    let l = layers.get(at)?;
     let bytes = p.bytes(l).get(f.data..f.data + (f.end - f.start) as usize)?;
-    Some(FragmentBytes { id: f.id, start: f.start, more: f.more, proto: f.proto, bytes })
+    let carried = if f.start == 0 { carried_at(p, layers, at, l.start + f.data) } else { None };
+    Some(FragmentBytes { id: f.id, start: f.start, more: f.more, proto: f.proto, bytes, carried })
+}
+
+/// [`FragmentBytes::carried`], for the first fragment `layers[at]` whose payload
+/// begins at `base` in the frame.
+#[cold]
+#[inline(never)]
+fn carried_at(p: &Packet<'_>, layers: &[Layer], at: usize, base: usize) -> Option<(u32, u32)> {
+    let (t, ip) = pick(p, layers, at)?;
+    let t = layers.get(at + 1 + t)?;
+    let start = u32::try_from(t.start.checked_sub(base)?).ok()?;
+    let end = u32::try_from(claimed_end(p, ip?)?.checked_sub(base)?).ok()?;
+    Some((start, end))
+}
+
+/// The transport header an IPv4 first fragment that cannot be reassembled is counted
+/// by, as it stands (see [`unreassembled`]): the views find its bytes there.
+#[cold]
+#[inline(never)]
+fn unreassembled_at<'p>(p: &'p Packet<'_>) -> Option<Located<'p>> {
+    let layers = p.own_layers();
+    let (at, frag) = layers.iter().enumerate().find_map(|(i, l)| frag_of(p, l).map(|f| (i, f)))?;
+    let l = layers.get(at)?;
+    if frag.is_some()
+        || l.proto != crate::decode::Proto::Ipv4
+        || ipv4::Ipv4::new(p.bytes(l)).fragment_offset() != Some(0)
+    {
+        return None;
+    }
+    let (t, _) = pick(p, layers, at)?;
+    FlowKey::header_at(p, at + 1 + t)
 }
 
 /// A fragment's tunnel: one outside the first fragmented IP layer, whose datagram
@@ -515,20 +556,11 @@ fn head(p: &Packet<'_>, layers: &[Layer], at: usize, cut: bool) -> Option<Head> 
     use crate::decode::Proto as P;
     let frag = layers.get(at)?;
     let inner = layers.get(at + 1..)?;
-    let t = inner.iter().position(|l| l.proto == P::Tcp).or_else(|| inner.iter().rposition(|l| l.proto == P::Udp))?;
-    let carrier = inner.get(..t)?.iter().rev().find(|l| matches!(l.proto, P::Ipv4 | P::Ipv6));
+    let (t, carrier) = pick(p, layers, at)?;
     if t == 0 && !cut && inner.get(1..)?.iter().any(|l| matches!(l.proto, P::Ipv4 | P::Ipv6)) {
         // The datagram's own UDP header, a tunnel's carrying what the tracker does not
         // follow (a ping): it is `Input::tunnel`, deferred, not the connection.
         return None;
-    }
-    if let Some(ip) = carrier {
-        // The connection inside the tunnel: the datagram must begin with the tunnel's
-        // UDP header, and the IP layer carrying the connection must be no fragment
-        // (fragments inside fragments are nothing to follow).
-        if inner.first()?.proto != P::Udp || frag_of(p, ip).is_some() {
-            return None;
-        }
     }
     let h = FlowKey::header_at(p, at + 1 + t)?;
     let tb = p.bytes(h.transport);
@@ -560,18 +592,41 @@ fn head(p: &Packet<'_>, layers: &[Layer], at: usize, cut: bool) -> Option<Head> 
     }
     // Its length, as its own IP header gives it: the rest of the segment is in later
     // fragments (`Packet::tcp_len_in` ends it where this fragment ends).
-    let ip = h.ip;
-    let end_of = |ip: &Layer| match ip.proto {
-        P::Ipv4 => Some(ip.start + usize::from(ipv4::Ipv4::new(p.bytes(ip)).total_len()?)),
-        _ => Some(ip.start + ipv6::field::HEADER_LEN + usize::from(ipv6::Ipv6::new(p.bytes(ip)).payload_len()?)),
-    };
-    let mut claimed_end = end_of(ip)?;
+    let mut end = claimed_end(p, h.ip)?;
     if cut {
-        claimed_end = claimed_end.min(end_of(frag)?);
+        end = end.min(claimed_end(p, frag)?);
     }
-    let payload = u32::try_from(claimed_end.checked_sub(h.transport.start)?).ok()?;
+    let payload = u32::try_from(end.checked_sub(h.transport.start)?).ok()?;
     let hl = hl as u32;
     seg.whole = hl >= 20 && payload >= hl;
     seg.seglen = if seg.whole { payload - hl } else { 0 };
     Some(Head::Carried(seg))
+}
+
+/// The transport header a fragmented datagram (`layers[at]`'s payload) is keyed by,
+/// as an index in the layers after `layers[at]` ([`FlowKey::locate`]'s choice), and
+/// the IP layer carrying it when that is inside a tunnel the datagram is.
+fn pick<'l>(p: &Packet<'_>, layers: &'l [Layer], at: usize) -> Option<(usize, Option<&'l Layer>)> {
+    use crate::decode::Proto as P;
+    let inner = layers.get(at + 1..)?;
+    let t = inner.iter().position(|l| l.proto == P::Tcp).or_else(|| inner.iter().rposition(|l| l.proto == P::Udp))?;
+    let carrier = inner.get(..t)?.iter().rev().find(|l| matches!(l.proto, P::Ipv4 | P::Ipv6));
+    if let Some(ip) = carrier {
+        // The connection inside the tunnel: the datagram must begin with the tunnel's
+        // UDP header, and the IP layer carrying the connection must be no fragment
+        // (fragments inside fragments are nothing to follow).
+        if inner.first()?.proto != P::Udp || frag_of(p, ip).is_some() {
+            return None;
+        }
+    }
+    Some((t, carrier))
+}
+
+/// Where the IP layer `ip` ends by its own length field, in the frame's bytes (past
+/// what was captured, when the snaplen cut it).
+fn claimed_end(p: &Packet<'_>, ip: &Layer) -> Option<usize> {
+    match ip.proto {
+        crate::decode::Proto::Ipv4 => Some(ip.start + usize::from(ipv4::Ipv4::new(p.bytes(ip)).total_len()?)),
+        _ => Some(ip.start + ipv6::field::HEADER_LEN + usize::from(ipv6::Ipv6::new(p.bytes(ip)).payload_len()?)),
+    }
 }

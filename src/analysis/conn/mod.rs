@@ -145,6 +145,9 @@ pub struct Tracker {
     tunnel: Option<(u64, Seen)>,
     /// Likewise for the tunnel around that one, in a tunnel in a tunnel.
     outer: Option<(u64, Seen)>,
+    /// The latest frame that completed a tunnel's fragmented datagram (see
+    /// `reassemble`), and the tunnel's header, which is in an earlier frame.
+    tunnel_head: Option<(u64, Reassembled)>,
     /// Which MAC each IPv4 address was first seen with in an ARP (bounded: see `arp`).
     arp: arp::Watch,
 }
@@ -174,6 +177,7 @@ impl Tracker {
             reassembled: None,
             tunnel: None,
             outer: None,
+            tunnel_head: None,
             arp: arp::Watch::default(),
         }
     }
@@ -284,7 +288,17 @@ impl Tracker {
             }
             (head, tunnel) => {
                 if let Some(t) = &tunnel {
-                    self.count_tunnel(i, t);
+                    let seen = self.count_tunnel(i, t);
+                    // For the views, as `count_tunnels` does for a whole frame's tunnel.
+                    // A frame with a tunnel of its own outside the fragment keeps that
+                    // one there (`Input` holds one tunnel beside a fragment, so none in
+                    // the corpus has both).
+                    if self.tunnel.is_none_or(|(n, _)| n != i.number) {
+                        self.tunnel = Some((i.number, seen));
+                        let len = t.len.into();
+                        let r = Reassembled { key: t.flow, from_lo: t.from_lo, flags: 0, seq: 0, ack: 0, win: 0, len };
+                        self.tunnel_head = Some((i.number, r));
+                    }
                 }
                 match head? {
                     Head::Tcp { mut seg, hl } => {
@@ -330,10 +344,14 @@ impl Tracker {
     }
 
     /// What the tracker said of each tunnel header frame `number`, the latest one
-    /// taken, rode in, outermost first (tshark's order), and which header it was.
-    pub fn tunnels(&self, number: u64) -> impl Iterator<Item = (&Seen, Header)> {
-        let outer = self.outer.as_ref().filter(|(n, _)| *n == number).map(|(_, s)| (s, Header::Outer));
-        let inner = self.tunnel(number).map(|s| (s, Header::Tunnel));
+    /// taken, rode in, outermost first (tshark's order), and which header it was; and
+    /// when the frame completed the tunnel's own fragmented datagram, whose UDP header
+    /// is in its first fragment, what that header says (as [`Tracker::reassembled`]
+    /// for the frame's connection).
+    pub fn tunnels(&self, number: u64) -> impl Iterator<Item = (&Seen, Header, Option<&Reassembled>)> {
+        let outer = self.outer.as_ref().filter(|(n, _)| *n == number).map(|(_, s)| (s, Header::Outer, None));
+        let head = self.tunnel_head.as_ref().filter(|(n, _)| *n == number).map(|(_, r)| r);
+        let inner = self.tunnel(number).map(|s| (s, Header::Tunnel, head));
         outer.into_iter().chain(inner)
     }
 

@@ -905,12 +905,17 @@ mod tunnels_and_fragments {
         );
         let r = n.t.reassembled(n.n).expect("the frame completed a datagram");
         assert_eq!((r.key.lo.port, r.key.hi.port, r.len), (40000, 80, 64));
+        // The tunnel too, for the views, with its header from the first fragment.
+        let tunnels: Vec<_> = n.t.tunnels(n.n).map(|(s, h, r)| (s.id, h, r.map(|r| (r.key.lo.port, r.len)))).collect();
+        assert_eq!(tunnels, [(Some(0), Header::Tunnel, Some((2152, 8 + 28 + 64)))]);
+        assert!(n.t.tunnels(n.n - 1).next().is_none(), "the first fragment counted nothing");
         // A ping in a fragmented tunnel datagram: the tunnel alone, once.
         let mut ping = Vec::new();
         PacketBuilder::ipv4(C.0, S.0, 64).icmpv4_echo_request(1, 1).write(&mut ping, &[1u8; 64]).unwrap();
         let [p1, p2] = fragments_of(&gtp_u(true, &ping), 48);
         feed(&mut n, &p2);
         assert_eq!(feed(&mut n, &p1).proto, Some(Proto::Udp), "the first fragment, last, completes it");
+        assert!(n.t.tunnels(n.n).next().is_none(), "the tunnel is the frame's own conversation");
         let rows = n.rows();
         let got: Vec<_> = rows.iter().map(|r| (r.a.port, r.frames_ab, r.bytes_ab, r.payload_ab)).collect();
         let tunnel_payload = (8 + 20 + 8 + 64) + (8 + 20 + 8 + 64);
