@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::time::Utc;
-use crate::decode::{self, arp, icmp, tcp, Context, Packet, Proto};
+use crate::decode::{self, arp, icmp, tcp, Context, Packet, Problem, Proto};
 use crate::source::{Frame, Timestamp};
 use crate::text::line::Line;
 use crate::text::StackStr;
@@ -296,8 +296,20 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
     let bad_ip =
         p.malformed.filter(|m| matches!(m.proto, Proto::Ipv4 | Proto::Ipv6) && m.kind() != "length-exceeds-packet");
     if let Some(m) = bad_ip {
-        // The header cannot be trusted past the fault: say only what is wrong.
-        out.str(if m.proto == Proto::Ipv4 { "Bogus IPv4 header" } else { "Bogus IPv6 header" });
+        // The header cannot be trusted past the fault: say only what is wrong, in
+        // tshark's words where it has them (packet-ip.c, packet-ipv6.c).
+        let v4 = m.proto == Proto::Ipv4;
+        let _ = match m.problem {
+            Problem::BadVersion { version } if v4 => write!(out, "Bogus IPv4 version ({version}, must be 4)"),
+            Problem::BadVersion { version } => write!(out, "Bogus IPv6 version ({version}, must be 6)"),
+            Problem::BadHeaderLen { value, min } if v4 => {
+                write!(out, "Bogus IP header length ({value}, must be at least {min})")
+            }
+            Problem::BadTotalLen { total, header } if v4 => {
+                write!(out, "Bogus IP length ({total}, less than header length {header})")
+            }
+            _ => out.write_str(if v4 { "Bogus IPv4 header" } else { "Bogus IPv6 header" }),
+        };
     } else if let Some((Proto::Ipv4, ip)) = frag {
         let ip = decode::ipv4::Ipv4::new(ip);
         let proto = ip.protocol().unwrap_or(0);
@@ -425,6 +437,11 @@ fn tcp_info(out: &mut Line, p: &Packet<'_>, t: tcp::Tcp<'_>, ctx: &Context) {
     if let Some(w) = t.window() {
         out.str(" Win=");
         out.num(u64::from(w) << ctx.win_shift.unwrap_or(0));
+    }
+    if let Some(hl) = t.header_len().filter(|&hl| hl < tcp::field::HEADER_LEN) {
+        // tshark gives up on the rest of a header whose length field lies.
+        let _ = write!(out, ", bogus TCP header length ({hl}, must be at least {})", tcp::field::HEADER_LEN);
+        return;
     }
     if flags & tcp::URG != 0 {
         out.str(" Urg=");

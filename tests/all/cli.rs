@@ -188,6 +188,19 @@ fn arp_spoofing_is_flagged_as_tshark_flags_it() {
     assert_eq!(got, want);
 }
 
+/// Headers whose length fields lie are named in tshark's words (an IPv4 header length
+/// below 20, a TCP one below 20), besides pktlab's own [Malformed: ...] note.
+#[test]
+fn lying_header_lengths_are_listed_in_tsharks_words() {
+    let cap = "captures/malformed-headers.pcap";
+    let Some(tshark) = tshark_list(cap) else { return };
+    let ours = stdout(&pktlab(&["read", cap]));
+    let ours: String = ours.lines().map(|l| l.split(" [Malformed").next().unwrap_or("").to_string() + "\n").collect();
+    let (want, got) = (proto_and_info(&tshark), proto_and_info(&ours));
+    assert_eq!(got[..2], want[..2]);
+    assert!(got[0].contains("Bogus IP header length (16, must be at least 20)"), "{got:?}");
+}
+
 /// ARP's reverse, dynamic-reverse and inverse forms, its NAK, an unknown opcode and
 /// addresses that are not MACs or IPv4 (`captures/arp-forms.pcap`) are listed as tshark
 /// lists them: protocol column and info, frame by frame.
