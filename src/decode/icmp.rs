@@ -260,7 +260,15 @@ impl fmt::Display for Info<'_> {
     }
 }
 
-pub fn describe<V: Visitor>(v: &mut V, proto: Proto, b: &[u8], base: usize, hdr_avail: usize, cs: super::Checksum) {
+pub fn describe<V: Visitor>(
+    v: &mut V,
+    proto: Proto,
+    b: &[u8],
+    base: usize,
+    hdr_avail: usize,
+    cs: super::Checksum,
+    request: Option<(u32, u32)>,
+) {
     let v6 = proto == Proto::Icmpv6;
     let m = Icmp::new(b);
     v.layer(proto, base..base + hdr_avail, format_args!("{}", proto.name()));
@@ -288,6 +296,12 @@ pub fn describe<V: Visitor>(v: &mut V, proto: Proto, b: &[u8], base: usize, hdr_
         if is_echo(v6, t) {
             f.f("ident", "Identifier", field::ECHO_IDENT, m.ident().map(|x| Value::U(x.into())), None);
             f.f("seq", "Sequence Number", field::ECHO_SEQ, m.seq().map(|x| Value::U(x.into())), None);
+            if let Some((frame, rtt_us)) = request {
+                let r = base..base + hdr_avail;
+                f.v.field("resp_to", "Request frame", r.clone(), Value::U(frame.into()), None);
+                let ms = f64::from(rtt_us) / 1000.0;
+                f.v.field("resptime", "Response time", r, Value::F(ms), Some(format_args!("ms after the request")));
+            }
         }
     }
 }
@@ -335,7 +349,7 @@ mod tests {
             let mut m = echo;
             m[0] = if proto == Proto::Icmp { 8 } else { 128 };
             let mut seen = check::Seen::default();
-            describe(&mut seen, proto, &m, 34, HEADER_LEN, crate::decode::Checksum::Good);
+            describe(&mut seen, proto, &m, 34, HEADER_LEN, crate::decode::Checksum::Good, None);
             check::tree(&seen, 34, FIELDS, &[]);
         }
         let m = Icmp::new(&echo);

@@ -780,9 +780,38 @@ pub struct Context {
     pub stream: Option<u32>,
     /// Connection-tracking verdicts on this segment.
     pub analysis: crate::decode::tcp_analysis::Analysis,
-    /// An ARP binding an address to another MAC than before.
-    pub arp_duplicate: Option<arp::Duplicate>,
+    /// What the tracker found of a frame that is no connection's (ARP, ping).
+    pub note: Option<Note>,
 }
+
+/// The tracker's word on a frame outside any connection, across frames as tshark
+/// keeps it. One field for all kinds: it rides along with every frame, and both fit
+/// in the bytes of the larger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// An ARP binding an address to another MAC than before.
+    ArpDuplicate(arp::Duplicate),
+    /// An echo reply (ping) to the request in frame `request`, `rtt_us` later.
+    EchoReply { request: std::num::NonZeroU32, rtt_us: u32 },
+}
+
+impl Context {
+    pub fn arp_duplicate(&self) -> Option<&arp::Duplicate> {
+        match &self.note {
+            Some(Note::ArpDuplicate(d)) => Some(d),
+            _ => None,
+        }
+    }
+    /// The echo request an echo reply answers, and the microseconds between them.
+    pub fn echo_request(&self) -> Option<(u32, u32)> {
+        match self.note {
+            Some(Note::EchoReply { request, rtt_us }) => Some((request.get(), rtt_us)),
+            _ => None,
+        }
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<Option<Note>>() == 16);
 
 /// Walks every layer's fields, in order, for the tree and JSON renderers.
 pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
@@ -797,7 +826,7 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
             Proto::Null => link::describe_null(v, b, l.start, p.link == LinkType::LOOP),
             Proto::Sll => link::describe_sll(v, b, l.start, false),
             Proto::Sll2 => link::describe_sll(v, b, l.start, true),
-            Proto::Arp => arp::describe(v, b, l.start, ctx.arp_duplicate.as_ref()),
+            Proto::Arp => arp::describe(v, b, l.start, ctx.arp_duplicate()),
             Proto::Ipv4 => ipv4::describe(v, b, l.start, hdr, p.reported_len_from(l.start), quoted),
             Proto::Ipv6 => ipv6::describe(v, b, l.start, hdr),
             Proto::Tcp => {
@@ -827,7 +856,11 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
                 tcp::describe(v, b, l.start, hdr, &tctx)
             }
             Proto::Udp => udp::describe(v, b, l.start, hdr, transport_checksum(p, l)),
-            Proto::Icmp | Proto::Icmpv6 => icmp::describe(v, l.proto, b, l.start, hdr, transport_checksum(p, l)),
+            Proto::Icmp | Proto::Icmpv6 => {
+                // The reply the tracker matched is the frame's own ICMP, not a quoted one.
+                let request = ctx.echo_request().filter(|_| !quoted);
+                icmp::describe(v, l.proto, b, l.start, hdr, transport_checksum(p, l), request)
+            }
             Proto::Gtp => tunnel::describe_gtp(v, b, l.start, hdr),
             Proto::Vxlan => tunnel::describe_vxlan(v, b, l.start),
             Proto::Pppoe => link::describe_pppoe(v, b, l.start),

@@ -182,7 +182,7 @@ fn exactly_the_fields_read_from_tracking_need_context() {
         win_shift: Some(2),
         stream: Some(3),
         analysis: Analysis { flags: Flags(u16::MAX), dup_ack_num: 2, ..Analysis::default() },
-        arp_duplicate: None,
+        note: None,
     };
     let frames = [syn(), udp6()];
     for (name, field, _) in fields::FIELDS {

@@ -344,11 +344,13 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
         }
     } else if let Some(m) = p.icmp() {
         let _ = write!(out, "{}", icmp::Info { v6: false, msg: m, hop: p.ipv4().and_then(|i| i.ttl()) });
+        echo_note(out, ctx);
     } else if let Some(m) = p.icmpv6() {
         let _ = write!(out, "{}", icmp::Info { v6: true, msg: m, hop: p.ipv6().and_then(|i| i.hop_limit()) });
+        echo_note(out, ctx);
     } else if let Some(a) = p.arp() {
         let _ = arp_info(out, a);
-        if let Some(d) = ctx.arp_duplicate.filter(|d| d.noted) {
+        if let Some(d) = ctx.arp_duplicate().filter(|d| d.noted) {
             let ip = if d.target { a.tpa() } else { a.spa() };
             if let Some(ip) = ip {
                 let _ = write!(out, " (duplicate use of {ip} detected!)");
@@ -398,6 +400,13 @@ fn bad_udp_length(out: &mut Line, p: &Packet<'_>, len: u16) -> bool {
     }
     let _ = write!(out, " [BAD UDP LENGTH {len} < 8]");
     true
+}
+
+/// tshark's note on an echo reply it matched to its request.
+fn echo_note(out: &mut Line, ctx: &Context) {
+    if let Some((request, _)) = ctx.echo_request() {
+        let _ = write!(out, " (request in {request})");
+    }
 }
 
 /// A tunnel in UDP (Geneve, VXLAN) whose inner packet is ICMP: the info is the ICMP's.

@@ -201,6 +201,34 @@ fn lying_header_lengths_are_listed_in_tsharks_words() {
     assert!(got[0].contains("Bogus IP header length (16, must be at least 20)"), "{got:?}");
 }
 
+/// An echo reply names its request as tshark names it ("(request in N)"), and the
+/// JSON carries tshark's `icmp.resp_to` and the response time.
+#[test]
+fn echo_replies_name_their_requests_as_tshark_does() {
+    let cap = "captures/lo-icmp.pcap";
+    let Some(tshark) = tshark_list(cap) else { return };
+    let ours = stdout(&pktlab(&["read", cap]));
+    assert_eq!(proto_and_info(&ours), proto_and_info(&tshark));
+    let o = std::process::Command::new("tshark")
+        .args(["-r", cap, "-Y", "icmp.resp_to", "-T", "fields", "-e", "frame.number", "-e", "icmp.resp_to"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let want: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    let json = stdout(&pktlab(&["read", "--format", "jsonl", cap]));
+    let got: Vec<String> = json
+        .lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let to = v["icmp"]["resp_to"].as_u64()?;
+            assert!(v["icmp"]["resptime"].as_f64().is_some_and(|ms| ms > 0.0), "{l}");
+            Some(format!("{}\t{to}", v["frame"]["number"]))
+        })
+        .collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got, want);
+}
+
 /// ARP's reverse, dynamic-reverse and inverse forms, its NAK, an unknown opcode and
 /// addresses that are not MACs or IPv4 (`captures/arp-forms.pcap`) are listed as tshark
 /// lists them: protocol column and info, frame by frame.

@@ -108,6 +108,8 @@ pub(super) enum What {
     Nested(Tunnel, Inner),
     /// An ARP whose addresses the duplicate-address watch looks at (see `arp`).
     Arp(super::arp::Bindings),
+    /// An echo request or reply (ping), matched as tshark matches them (see `echo`).
+    Echo(super::echo::Echo),
 }
 
 /// What a frame in two tunnels is besides them (the kinds of [`What`] it can be).
@@ -188,7 +190,7 @@ impl Input {
         if p.fragmented {
             return Self::fragment(p);
         }
-        let Some(at) = FlowKey::locate(p) else { return Self::arp(p) };
+        let Some(at) = FlowKey::locate(p) else { return Self::other(p) };
         // Two UDP headers before the connection's: perhaps a tunnel in a tunnel.
         let layers = p.own_layers().iter().take_while(|l| !std::ptr::eq(*l, at.transport));
         let nested = layers.filter(|l| l.proto == crate::decode::Proto::Udp).count() >= 2;
@@ -233,10 +235,14 @@ impl Input {
         what
     }
 
-    /// A frame with no connection: an ARP the duplicate-address watch wants, or nothing.
+    /// A frame with no connection: an ARP the duplicate-address watch wants, a ping,
+    /// or nothing.
     #[cold]
     #[inline(never)]
-    fn arp(p: &Packet<'_>) -> What {
+    fn other(p: &Packet<'_>) -> What {
+        if let Some(e) = super::echo::Echo::of(p) {
+            return What::Echo(e);
+        }
         match p.arp().map(|a| super::arp::Bindings::of(&a)) {
             Some(b) if !b.is_empty() => What::Arp(b),
             _ => What::Nothing,

@@ -16,6 +16,7 @@
 
 mod arp;
 pub mod defrag;
+mod echo;
 mod input;
 mod state;
 mod summary;
@@ -150,6 +151,8 @@ pub struct Tracker {
     tunnel_head: Option<(u64, Reassembled)>,
     /// Which MAC each IPv4 address was first seen with in an ARP (bounded: see `arp`).
     arp: arp::Watch,
+    /// Echo requests waiting for their reply (bounded: see `echo`).
+    echo: echo::Watch,
 }
 
 impl Default for Tracker {
@@ -179,6 +182,7 @@ impl Tracker {
             outer: None,
             tunnel_head: None,
             arp: arp::Watch::default(),
+            echo: echo::Watch::default(),
         }
     }
 
@@ -218,6 +222,7 @@ impl Tracker {
         let s = match &i.what {
             What::Nothing => return Seen::default(),
             What::Arp(b) => return self.arp(i, b),
+            What::Echo(e) => return self.echo(i, e),
             What::Tcp(s) => s,
             What::Udp { key, from_lo, len } => return self.udp(i.number, i.ts, i.orig_len, *len, *key, *from_lo),
             What::Frag(f) => match self.reassemble(i, f) {
@@ -260,8 +265,15 @@ impl Tracker {
     #[cold]
     #[inline(never)]
     fn arp(&mut self, i: &Input, b: &arp::Bindings) -> Seen {
-        let arp_duplicate = self.arp.observe(i.number, i.ts, b);
-        Seen { ctx: Context { arp_duplicate, ..Context::default() }, ..Seen::default() }
+        let note = self.arp.observe(i.number, i.ts, b).map(crate::decode::Note::ArpDuplicate);
+        Seen { ctx: Context { note, ..Context::default() }, ..Seen::default() }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn echo(&mut self, i: &Input, e: &echo::Echo) -> Seen {
+        let note = self.echo.observe(i.number, i.ts, e);
+        Seen { ctx: Context { note, ..Context::default() }, ..Seen::default() }
     }
 
     fn count_tunnel(&mut self, i: &Input, t: &Tunnel) -> Seen {
