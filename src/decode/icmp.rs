@@ -161,11 +161,14 @@ pub fn type_name(v6: bool, t: u8) -> &'static str {
             _ => "Unknown ICMPv6 type",
         };
     }
+    // packet-icmp.c's icmp_type_str.
     match t {
         0 => "Echo (ping) reply",
+        1 | 2 => "Reserved",
         3 => "Destination unreachable",
         4 => "Source quench (flow control)",
         5 => "Redirect",
+        6 => "Alternate host address",
         8 => "Echo (ping) request",
         9 => "Router advertisement",
         10 => "Router solicitation",
@@ -173,21 +176,87 @@ pub fn type_name(v6: bool, t: u8) -> &'static str {
         12 => "Parameter problem",
         13 => "Timestamp request",
         14 => "Timestamp reply",
-        _ => "Unknown ICMP type",
+        15 => "Information request",
+        16 => "Information reply",
+        17 => "Address mask request",
+        18 => "Address mask reply",
+        19 => "Reserved (for security)",
+        30 => "Traceroute",
+        31 => "Datagram Conversion Error",
+        32 => "Mobile Host Redirect",
+        33 => "IPv6 Where-Are-You",
+        34 => "IPv6 I-Am-Here",
+        35 => "Mobile Registration Request",
+        36 => "Mobile Registration Reply",
+        37 => "Domain Name Request",
+        38 => "Domain Name Reply",
+        39 => "SKIP",
+        40 => "Photuris",
+        41 => "Experimental mobility protocols",
+        42 => "Extended Echo request",
+        43 => "Extended Echo reply",
+        _ => "Unknown ICMP (obsolete or malformed?)",
     }
+}
+
+/// The name the info column gives an ICMP type: tshark calls a router advertisement
+/// of code 0 or 16 a Mobile IP one.
+fn info_type_name(v6: bool, t: u8, c: u8) -> &'static str {
+    match (v6, t, c) {
+        (false, 9, 0 | 16) => "Mobile IP Advertisement",
+        _ => type_name(v6, t),
+    }
+}
+
+/// ICMP types whose code tshark names, "Unknown code: N" when it has no name for it.
+fn has_code_names(v6: bool, t: u8) -> bool {
+    !v6 && matches!(t, 3 | 5 | 6 | 9 | 11 | 12 | 40 | 42 | 43)
 }
 
 pub fn code_name(v6: bool, t: u8, c: u8) -> Option<&'static str> {
     Some(match (v6, t, c) {
+        // packet-icmp.c's unreach_code_str, redir_code_str, alt_host_code_str,
+        // rtradvert_code_str, ttl_code_str, par_code_str, photuris_code_str and the
+        // extended echo tables.
         (false, 3, 0) => "Network unreachable",
         (false, 3, 1) => "Host unreachable",
         (false, 3, 2) => "Protocol unreachable",
         (false, 3, 3) => "Port unreachable",
         (false, 3, 4) => "Fragmentation needed",
+        (false, 3, 5) => "Source route failed",
+        (false, 3, 6) => "Destination network unknown",
+        (false, 3, 7) => "Destination host unknown",
+        (false, 3, 8) => "Source host isolated",
+        (false, 3, 9) => "Network administratively prohibited",
+        (false, 3, 10) => "Host administratively prohibited",
+        (false, 3, 11) => "Network unreachable for TOS",
+        (false, 3, 12) => "Host unreachable for TOS",
         (false, 3, 13) => "Communication administratively filtered",
+        (false, 3, 14) => "Host precedence violation",
+        (false, 3, 15) => "Precedence cutoff in effect",
+        (false, 5, 0) => "Redirect for network",
+        (false, 5, 1) => "Redirect for host",
+        (false, 5, 2) => "Redirect for TOS and network",
+        (false, 5, 3) => "Redirect for TOS and host",
+        (false, 6, 0) => "Alternate address for host",
+        (false, 9, 0) => "Normal router advertisement",
+        (false, 9, 16) => "Does not route common traffic",
         (false, 11, 0) => "Time to live exceeded in transit",
         (false, 11, 1) => "Fragment reassembly time exceeded",
-        (false, 5, 1) => "Redirect for host",
+        (false, 12, 0) => "Pointer indicates the error",
+        (false, 12, 1) => "Required option missing",
+        (false, 12, 2) => "Bad length",
+        (false, 40, 0) => "Bad SPI",
+        (false, 40, 1) => "Authentication Failed",
+        (false, 40, 2) => "Decompression Failed",
+        (false, 40, 3) => "Decryption Failed",
+        (false, 40, 4) => "Need Authentication",
+        (false, 40, 5) => "Need Authorization",
+        (false, 42, 0) | (false, 43, 0) => "No error",
+        (false, 43, 1) => "Malformed Query",
+        (false, 43, 2) => "No Such Interface",
+        (false, 43, 3) => "No Such Table Entry",
+        (false, 43, 4) => "Multiple Interfaces Satisfy Query",
         (true, 1, 0) => "no route to destination",
         (true, 1, 1) => "communication with destination administratively prohibited",
         (true, 1, 3) => "Address unreachable",
@@ -210,15 +279,24 @@ impl fmt::Display for Info<'_> {
             return f.write_str("ICMP (truncated)");
         };
         let code = self.msg.code().unwrap_or(0);
-        f.write_str(type_name(self.v6, t))?;
-        if is_echo(self.v6, t) {
+        let name = info_type_name(self.v6, t, code);
+        if self.v6 {
+            f.write_str(name)?;
+        } else {
+            // tshark writes the type "%-20s".
+            write!(f, "{name:<20}")?;
+        }
+        if has_code_names(self.v6, t) {
+            match code_name(self.v6, t, code) {
+                Some(c) => write!(f, " ({c})")?,
+                None => write!(f, " (Unknown code: {code})")?,
+            }
+        } else if is_echo(self.v6, t) {
             if let (Some(id), Some(seq)) = (self.msg.ident(), self.msg.seq()) {
                 if self.v6 {
                     write!(f, " id=0x{id:04x}, seq={seq}")?;
                 } else {
-                    // tshark pads "reply" to the width of "request".
-                    let pad = if t == 0 { "    " } else { "  " };
-                    write!(f, "{pad}id=0x{id:04x}, seq={seq}/{}", seq.swap_bytes())?;
+                    write!(f, " id=0x{id:04x}, seq={seq}/{}", seq.swap_bytes())?;
                 }
                 if let Some(h) = self.hop {
                     write!(f, ", {}={h}", if self.v6 { "hop limit" } else { "ttl" })?;
@@ -253,7 +331,7 @@ impl fmt::Display for Info<'_> {
                 _ if ll.is_some() => write!(f, " from {}", mac.as_str())?,
                 _ => {}
             }
-        } else if let Some(c) = code_name(self.v6, t, code) {
+        } else if let Some(c) = code_name(self.v6, t, code).filter(|_| self.v6) {
             write!(f, " ({c})")?;
         }
         Ok(())
@@ -311,6 +389,23 @@ mod tests {
     use super::field::*;
     use super::*;
     use crate::decode::field::{check, Field};
+
+    #[test]
+    fn the_info_column_names_types_and_codes_as_tshark_does() {
+        let info = |t: u8, c: u8| {
+            let b = [t, c, 0, 0, 0, 7, 0, 1];
+            Info { v6: false, msg: Icmp::new(&b), hop: Some(64) }.to_string()
+        };
+        // The type is padded to 20 characters, then the code's name.
+        assert_eq!(info(5, 1), "Redirect             (Redirect for host)");
+        assert_eq!(info(3, 10), "Destination unreachable (Host administratively prohibited)");
+        assert_eq!(info(3, 99), "Destination unreachable (Unknown code: 99)");
+        assert_eq!(info(9, 0), "Mobile IP Advertisement (Normal router advertisement)");
+        assert_eq!(info(10, 0), "Router solicitation ");
+        assert_eq!(info(8, 0), "Echo (ping) request  id=0x0007, seq=1/256, ttl=64");
+        assert_eq!(info(0, 0), "Echo (ping) reply    id=0x0007, seq=1/256, ttl=64");
+        assert_eq!(info(77, 0), "Unknown ICMP (obsolete or malformed?)");
+    }
 
     const FIELDS: &[(&str, Field)] = &[
         ("type", TYPE),
