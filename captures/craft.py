@@ -577,5 +577,37 @@ def main():
     ]
     pcap("arp-spoof.pcap", [(i * 1.5, f.ljust(60, b"\0"), o) for i, (f, o) in enumerate(spoof)])
 
+    # Teredo (RFC 4380, UDP 3544): a router solicitation with the authentication and
+    # origin indication headers, the relay's advertisement, a direct connectivity test
+    # (an ICMPv6 echo request to port 3544) and its reply, a bubble (IPv6 with no next
+    # header), and a UDP datagram inside, which tshark counts as a conversation besides
+    # the tunnel's.
+    def icmp6(src, dst, kind, body):
+        m = struct.pack("!BBH", kind, 0, 0) + body
+        c = csum(src + dst + struct.pack("!IxxxB", len(m), 58) + m)
+        return m[:2] + struct.pack("!H", c) + m[4:]
+
+    t_cli, t_srv = bytes([10, 0, 35, 44]), bytes([192, 0, 2, 35])
+    ll = bytes.fromhex("fe800000000000008000f2273d77e3b3")
+    rtr = bytes.fromhex("fe80000000000000ffffffffffffffff")
+    t6 = bytes.fromhex("20010000c0000223000000000f0fffd3")
+    peer6 = bytes.fromhex("20020a00232c00000000000000000001")
+    auth = struct.pack("!HBB", 1, 0, 0) + bytes.fromhex("b11b3fea46a9afe9") + b"\0"
+    orig = struct.pack("!HH4s", 0, 0xffff ^ 52513, bytes(b ^ 0xff for b in bytes([198, 51, 100, 7])))
+    tpk = lambda up, payload: eth(B_MAC if up else A_MAC, A_MAC if up else B_MAC, 0x0800,
+                                  ipv4(t_cli if up else t_srv, t_srv if up else t_cli, 17,
+                                       udp(t_cli if up else t_srv, t_srv if up else t_cli,
+                                           51812 if up else 3544, 3544 if up else 51812, payload)))
+    rs = ipv6(ll, bytes.fromhex("ff020000000000000000000000000002"), 58, icmp6(ll, rtr, 133, bytes(4)))
+    ra = ipv6(rtr, ll, 58, icmp6(rtr, ll, 134, bytes(12)))
+    ping6 = lambda kind: ipv6(t6 if kind == 128 else peer6, peer6 if kind == 128 else t6, 58,
+                              icmp6(t6 if kind == 128 else peer6, peer6 if kind == 128 else t6, kind,
+                                    struct.pack("!HH", 0x28f0, 7) + b"teredo"))
+    bubble = ipv6(t6, peer6, 59, b"")
+    dgram = ipv6(t6, peer6, 17, udp6(t6, peer6, 40000, 9000, b"hello over teredo"))
+    teredo = [tpk(True, auth + rs), tpk(False, auth + orig + ra), tpk(True, ping6(128)),
+              tpk(False, ping6(129)), tpk(True, bubble), tpk(True, dgram)]
+    pcap("teredo.pcap", [(i * 0.01, f, None) for i, f in enumerate(teredo)])
+
 if __name__ == "__main__":
     main()

@@ -67,6 +67,9 @@ pub enum Proto {
     Ppi,
     /// Geneve (RFC 8926): a frame inside UDP, with options.
     Geneve,
+    /// Teredo (RFC 4380): IPv6 inside UDP, after optional authentication and origin
+    /// indication headers.
+    Teredo,
     /// Protocol Independent Multicast (IP protocol 103); a Register carries a packet.
     Pim,
     /// Solaris IPNET capture header (link type 226).
@@ -126,6 +129,7 @@ impl Proto {
             Proto::Ppi => "ppi",
             Proto::Mpls => "mpls",
             Proto::Geneve => "geneve",
+            Proto::Teredo => "teredo",
             Proto::Pim => "pim",
             Proto::Ipnet => "ipnet",
             Proto::Ipoib => "ipoib",
@@ -170,6 +174,7 @@ impl Proto {
             Proto::Ppi => "PPI Packet Header",
             Proto::Mpls => "MultiProtocol Label Switching Header",
             Proto::Geneve => "Generic Network Virtualization Encapsulation",
+            Proto::Teredo => "Teredo IPv6 over UDP tunneling",
             Proto::Pim => "Protocol Independent Multicast",
             Proto::Ipnet => "Solaris IPNET",
             Proto::Ipoib => "IP over Infiniband",
@@ -869,6 +874,7 @@ pub fn describe<V: Visitor>(p: &Packet<'_>, ctx: &Context, v: &mut V) {
             Proto::Ppi => link::describe_ppi(v, b, l.start, hdr),
             Proto::Mpls => link::describe_mpls(v, b, l.start, hdr),
             Proto::Geneve => tunnel::describe_geneve(v, b, l.start, hdr),
+            Proto::Teredo => tunnel::describe_teredo(v, b, l.start, hdr),
             Proto::Pim => tunnel::describe_pim(v, b, l.start, hdr),
             Proto::Ipnet => capture::describe_ipnet(v, b, l.start),
             Proto::Ipoib => capture::describe_ipoib(v, b, l.start),

@@ -4,7 +4,8 @@
 //! named by an ethertype) and PIM Register messages (RFC 7761 section 4.9, IP
 //! protocol 103: a router's multicast packet, whole, to the rendezvous point) and
 //! GRE (RFC 2784/2890, IP protocol 47, and PPTP's version 1 of RFC 2637 with PPP
-//! inside: a packet or frame named by an ethertype).
+//! inside: a packet or frame named by an ethertype), and Teredo (RFC 4380, UDP port
+//! 3544: IPv6 for hosts behind IPv4 NATs).
 //! Decoding goes on into the inner packet, so the connection tracker and filters see
 //! the TCP a tunnel carries, as tshark does.
 
@@ -108,6 +109,7 @@ fn shift(at: usize, r: super::field::Field) -> super::field::Field {
 pub const GTP_U_PORT: u16 = 2152;
 pub const VXLAN_PORT: u16 = 4789;
 pub const GENEVE_PORT: u16 = 6081;
+pub const TEREDO_PORT: u16 = 3544;
 
 /// The GTP-U message type that carries user data (G-PDU, also called T-PDU).
 const G_PDU: u8 = 0xff;
@@ -127,7 +129,81 @@ pub(crate) fn decode(p: &mut Packet<'_>, sport: u16, dport: u16, off: usize, end
     if sport == super::wlan::CAPWAP_DATA_PORT || dport == super::wlan::CAPWAP_DATA_PORT {
         return super::wlan::decode_capwap(p, off, end);
     }
+    if sport == TEREDO_PORT || dport == TEREDO_PORT {
+        return teredo(p, off, end);
+    }
     false
+}
+
+/// Teredo's headers before the IPv6 packet (RFC 4380 section 5.1.1): where each
+/// begins and ends, if present, and where the packet begins.
+struct TeredoAt {
+    auth: Option<std::ops::Range<usize>>,
+    orig: Option<std::ops::Range<usize>>,
+    ipv6: usize,
+}
+
+/// `b`, a UDP payload on Teredo's port, as packet-teredo.c reads it: an authentication
+/// header (type 1: lengths, client id, value, 8-byte nonce, confirmation byte), an
+/// origin indication (type 0: port and address), then IPv6; `None` when it is not
+/// (the bytes stay data, as Wireshark leaves them).
+fn teredo_at(b: &[u8]) -> Option<TeredoAt> {
+    let mut at = 0;
+    let mut auth = None;
+    if get16(b, 0..2)? == 1 {
+        let len = 4 + usize::from(get8(b, 2..3)?) + usize::from(get8(b, 3..4)?) + 8 + 1;
+        auth = Some(0..len);
+        at = len;
+    }
+    let mut orig = None;
+    if get16(b, at..at + 2)? == 0 {
+        orig = Some(at..at + 8);
+        at += 8;
+    }
+    (get8(b, at..at + 1)? >> 4 == 6).then_some(TeredoAt { auth, orig, ipv6: at })
+}
+
+fn teredo(p: &mut Packet<'_>, off: usize, end: usize) -> bool {
+    let Some(t) = teredo_at(&p.data[off..end]) else { return false };
+    p.push(Proto::Teredo, off, off + t.ipv6, end);
+    super::ipv6::decode(p, off + t.ipv6, end);
+    true
+}
+
+pub fn describe_teredo<V: Visitor>(v: &mut V, b: &[u8], base: usize, hdr: usize) {
+    v.layer(Proto::Teredo, base..base + hdr, format_args!("Teredo IPv6 over UDP tunneling"));
+    let Some(t) = teredo_at(b) else { return };
+    let mut f = Fields { v, base, avail: hdr };
+    if let Some(a) = t.auth {
+        let (idlen, aulen) = (usize::from(b[2]), usize::from(b[3]));
+        let abs = f.abs(a.clone());
+        f.v.group("auth", "Teredo Authentication header", abs, None, None);
+        f.f("auth.idlen", "Client identifier length", 2..3, Some(Value::U(idlen as u64)), None);
+        f.f("auth.aulen", "Authentication value length", 3..4, Some(Value::U(aulen as u64)), None);
+        let (id, value) = (4..4 + idlen, 4 + idlen..4 + idlen + aulen);
+        let nonce = value.end..value.end + 8;
+        if idlen > 0 {
+            f.f("auth.id", "Client identifier", id.clone(), b.get(id).map(Value::Bytes), None);
+        }
+        if aulen > 0 {
+            f.f("auth.value", "Authentication value", value.clone(), b.get(value).map(Value::Bytes), None);
+        }
+        f.f("auth.nonce", "Nonce value", nonce.clone(), b.get(nonce.clone()).map(Value::Bytes), None);
+        let conf = nonce.end..nonce.end + 1;
+        f.f("auth.conf", "Confirmation byte", conf.clone(), b.get(conf).map(Value::Bytes), None);
+        f.v.end_group();
+    }
+    if let Some(o) = t.orig {
+        let abs = f.abs(o.clone());
+        f.v.group("orig", "Teredo Origin Indication header", abs, None, None);
+        // Both are sent inverted (RFC 4380 section 5.1.1), so that NATs leave them be.
+        let port = get16(b, o.start + 2..o.start + 4).map(|x| Value::U((!x).into()));
+        f.f("orig.port", "Origin UDP port", o.start + 2..o.start + 4, port, None);
+        let addr =
+            b.get(o.start + 4..o.end).and_then(|a| <[u8; 4]>::try_from(a).ok()).map(|a| Value::Ipv4(a.map(|x| !x)));
+        f.f("orig.addr", "Origin IPv4 address", o.start + 4..o.end, addr, None);
+        f.v.end_group();
+    }
 }
 
 /// Geneve (RFC 8926 section 3.4): version and option length (in 4-byte words),

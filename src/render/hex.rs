@@ -19,7 +19,7 @@ pub fn mark(p: Proto) -> u8 {
         Proto::Tcp => b't',
         Proto::Udp => b'u',
         Proto::Icmp | Proto::Icmpv6 => b'i',
-        Proto::Gtp | Proto::Vxlan | Proto::Geneve | Proto::Pim | Proto::Gre => b'g',
+        Proto::Gtp | Proto::Vxlan | Proto::Geneve | Proto::Teredo | Proto::Pim | Proto::Gre => b'g',
         Proto::Ipnet | Proto::Ipoib | Proto::Nflog | Proto::Juniper => b'c',
         Proto::Avsp | Proto::Macsec | Proto::Nsh => b'x',
         Proto::Llc => b'l',

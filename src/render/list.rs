@@ -239,6 +239,9 @@ impl fmt::Display for ProtoColumn<'_, '_> {
             // tshark names a Register by PIM, not by the packet it carries.
             return f.pad("PIMv2");
         }
+        if teredo_test(p) {
+            return f.pad("Teredo");
+        }
         let last = p.own_layers().iter().rev().find(|l| l.proto != Proto::Data).map(|l| l.proto);
         let name = match last {
             Some(Proto::Tcp) => "TCP",
@@ -331,6 +334,8 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
         out.str(decode::tunnel::pim_type_name(p.data.get(l.start).copied().unwrap_or(0) & 0x0f));
     } else if let Some(t) = p.tcp().filter(|_| !quoted) {
         tcp_info(out, p, t, ctx);
+    } else if ipv6_no_next_header(p) {
+        out.str("IPv6 no next header");
     } else if let Some(u) = p.inner_udp().filter(|_| !quoted && !udp_carries_icmp(p)) {
         out.num(u.src_port().unwrap_or(0));
         out.str(" → ");
@@ -346,7 +351,22 @@ pub fn write_info(out: &mut Line, f: &Frame<'_>, p: &Packet<'_>, ctx: &Context) 
         let _ = write!(out, "{}", icmp::Info { v6: false, msg: m, hop: p.ipv4().and_then(|i| i.ttl()) });
         echo_note(out, ctx);
     } else if let Some(m) = p.icmpv6() {
-        let _ = write!(out, "{}", icmp::Info { v6: true, msg: m, hop: p.ipv6().and_then(|i| i.hop_limit()) });
+        let hop = p.ipv6().and_then(|i| i.hop_limit());
+        if teredo_test(p) {
+            // tshark's name for it (packet-icmpv6.c, RFC 4380 section 5.2.9), then the
+            // echo's identifier and sequence.
+            let _ = write!(
+                out,
+                "Direct IPv6 Connectivity Test id=0x{:04x}, seq={}",
+                m.ident().unwrap_or(0),
+                m.seq().unwrap_or(0)
+            );
+            if let Some(h) = hop {
+                let _ = write!(out, ", hop limit={h}");
+            }
+        } else {
+            let _ = write!(out, "{}", icmp::Info { v6: true, msg: m, hop });
+        }
         echo_note(out, ctx);
     } else if let Some(a) = p.arp() {
         let _ = arp_info(out, a);
@@ -400,6 +420,22 @@ fn bad_udp_length(out: &mut Line, p: &Packet<'_>, len: u16) -> bool {
     }
     let _ = write!(out, " [BAD UDP LENGTH {len} < 8]");
     true
+}
+
+/// An ICMPv6 echo request sent to Teredo's port: RFC 4380's direct connectivity test,
+/// which tshark lists as Teredo's.
+fn teredo_test(p: &Packet<'_>) -> bool {
+    let own = p.own_layers();
+    let Some(i) = own.iter().rposition(|l| l.proto == Proto::Icmpv6) else { return false };
+    let is_request = p.data.get(own[i].start) == Some(&128);
+    let udp = own[..i].iter().rev().find(|l| l.proto == Proto::Udp);
+    is_request && udp.is_some_and(|u| decode::udp::Udp::new(p.bytes(u)).dst_port() == Some(decode::tunnel::TEREDO_PORT))
+}
+
+/// The innermost packet is IPv6 whose last next header is 59: nothing follows.
+fn ipv6_no_next_header(p: &Packet<'_>) -> bool {
+    let last = p.own_layers().iter().rev().find(|l| l.proto != Proto::Data);
+    p.unknown_ip_proto.is_none() && p.malformed.is_none() && last.is_some_and(|l| l.proto == Proto::Ipv6)
 }
 
 /// tshark's note on an echo reply it matched to its request.

@@ -229,6 +229,21 @@ fn echo_replies_name_their_requests_as_tshark_does() {
     assert_eq!(got, want);
 }
 
+/// Teredo (`captures/teredo.pcap`): the IPv6 inside UDP port 3544 is decoded after the
+/// authentication and origin indication headers, and listed as tshark lists it (a
+/// direct connectivity test is Teredo's, a bubble has no next header).
+#[test]
+fn teredo_is_listed_as_tshark_lists_it() {
+    let cap = "captures/teredo.pcap";
+    let Some(tshark) = tshark_list(cap) else { return };
+    let ours = stdout(&pktlab(&["read", cap]));
+    assert_eq!(proto_and_info(&ours), proto_and_info(&tshark));
+    let json = stdout(&pktlab(&["read", "--format", "jsonl", cap]));
+    let second: serde_json::Value = serde_json::from_str(json.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(second["teredo"]["orig.port"], 52513);
+    assert_eq!(second["teredo"]["orig.addr"], "198.51.100.7");
+}
+
 /// ARP's reverse, dynamic-reverse and inverse forms, its NAK, an unknown opcode and
 /// addresses that are not MACs or IPv4 (`captures/arp-forms.pcap`) are listed as tshark
 /// lists them: protocol column and info, frame by frame.
