@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 
-use crate::analysis::conn::{Tracker, DEFAULT_MAX_CONNS};
+use crate::analysis::conn::{Proto, Seen, Tracker, DEFAULT_MAX_CONNS};
 use crate::analysis::stats::{self, Stats};
 use crate::cli::Cli;
-use crate::decode::{self, Context};
+use crate::decode::{self, Context, StreamOf};
 use crate::filter::Filter;
 use crate::render::{json::JsonRenderer, list::ListRenderer, tree};
 use crate::sink::pcap::PcapFileWriter;
@@ -60,6 +60,33 @@ fn tracker(cap: usize, keep: bool) -> Tracker {
     let mut t = Tracker::new(cap, keep);
     t.store_retired(Box::new(crate::spill::records::FileRecords::default()));
     t
+}
+
+/// What the tracker said of frame `number` (its `seen`), as the filter and the
+/// renderers take it: with the protocol of its stream, and the streams of the UDP
+/// tunnels it rides in, which tshark gives it too (`udp.stream` once per UDP header).
+#[inline]
+fn frame_context(t: &Tracker, number: u64, seen: &Seen) -> Context {
+    let mut ctx = seen.ctx;
+    ctx.stream_of = match seen.proto {
+        Some(Proto::Tcp) => StreamOf::Tcp,
+        Some(Proto::Udp) => StreamOf::Udp,
+        None => StreamOf::Layers,
+    };
+    if t.tunnels(number).next().is_some() {
+        add_tunnels(t, number, &mut ctx);
+    }
+    ctx
+}
+
+#[cold]
+#[inline(never)]
+fn add_tunnels(t: &Tracker, number: u64, ctx: &mut Context) {
+    for (s, _) in t.tunnels(number) {
+        if let Some(stream) = s.ctx.stream {
+            ctx.tunnels.push(stream);
+        }
+    }
 }
 
 /// Buffered standard output. Not locked for the whole run: the list pipeline writes

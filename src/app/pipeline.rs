@@ -103,7 +103,7 @@ pub fn list<W: Write + Send>(
                                 for (k, i) in pending.by_ref() {
                                     let seen = t.apply(i);
                                     if k == at as usize {
-                                        ctx = seen.ctx;
+                                        ctx = super::frame_context(t, j.number, &seen);
                                         break;
                                     }
                                 }
@@ -235,7 +235,10 @@ pub fn list<W: Write + Send>(
             let mut p = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
             p.decode();
             let ctx = match seq.as_mut() {
-                Some(t) => t.observe(frame.number, frame.ts.0, frame.orig_len, &p).ctx,
+                Some(t) => {
+                    let seen = t.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+                    super::frame_context(t, frame.number, &seen)
+                }
                 None => {
                     if b.split {
                         // No checksums: this tracker keeps no summaries (Zeek's view).

@@ -105,7 +105,8 @@ impl<'f> Pipeline<'f> {
     pub(super) fn matches<'a>(&mut self, frame: &Frame<'a>) -> Option<Matched<'a>> {
         let mut packet = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
         packet.decode();
-        let rel = self.seq.observe(frame.number, frame.ts.0, frame.orig_len, &packet).ctx;
+        let seen = self.seq.observe(frame.number, frame.ts.0, frame.orig_len, &packet);
+        let rel = frame_context(&self.seq, frame.number, &seen);
         let times = self.times.observe(frame);
         let ctx = if self.view.absolute_seq { Context::default() } else { rel };
         if self.filter.is_some_and(|f| !f.matches(frame, &packet, &ctx)) {
@@ -271,7 +272,8 @@ pub(super) fn show(a: ShowPlan) -> Result<bool> {
             }
         };
         let p = decode::decode(frame.link, frame.data, frame.orig_len);
-        let rel = seq.observe(frame.number, frame.ts.0, frame.orig_len, &p).ctx;
+        let seen = seq.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+        let rel = frame_context(&seq, frame.number, &seen);
         let times = list.observe(&frame);
         if wanted.binary_search(&frame.number).is_ok() {
             let ctx = if a.absolute_seq { Context::default() } else { rel };
@@ -319,8 +321,8 @@ pub(super) fn stats_cmd(a: StatsPlan) -> Result<bool> {
             let mut p = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
             p.decode();
             if let Some(f) = &filter {
-                let ctx = seq.observe(frame.number, frame.ts.0, frame.orig_len, &p).ctx;
-                if !f.matches(&frame, &p, &ctx) {
+                let seen = seq.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+                if !f.matches(&frame, &p, &frame_context(&seq, frame.number, &seen)) {
                     continue;
                 }
             }

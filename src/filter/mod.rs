@@ -25,11 +25,19 @@ impl FilterError {
     }
 }
 
-/// A comparison operator.
+/// A comparison operator. A field can occur more than once in a frame (`udp.stream`
+/// in a tunnel, `ip.addr`): `==` and the orderings hold if any occurrence satisfies
+/// them; the others, as Wireshark 4.0 has them, say which way round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
+    /// `==`, `any_eq`: some occurrence is equal.
     Eq,
+    /// `!=`, `all_ne`: every occurrence differs (`!(a == b)`, with the field present).
     Ne,
+    /// `===`, `all_eq`: every occurrence is equal.
+    AllEq,
+    /// `!==`, `~=`, `any_ne`: some occurrence differs.
+    AnyNe,
     Lt,
     Le,
     Gt,
@@ -149,18 +157,26 @@ fn compile(e: &Expr) -> Test {
     }
 }
 
-/// Wireshark: `a != b` is `!(a == b)` over all occurrences (since 3.6), and every
-/// other comparison holds if any occurrence satisfies it.
+/// Wireshark (4.0's `dfvm`): `a != b` is `!(a == b)` over all occurrences, `a === b`
+/// is `!(a !== b)`, and every other comparison holds if any occurrence satisfies it.
+/// An "all" needs the field present.
 fn cmp(field: &fields::Field, op: Op, lit: Lit, f: &Frame<'_>, p: &Packet<'_>, c: &Context) -> bool {
-    let (op, negate) = if op == Op::Ne { (Op::Eq, true) } else { (op, false) };
+    // The "any" test to run, whether it tests for a difference, and whether its
+    // answer is turned round into an "all".
+    let (op, differs, all) = match op {
+        Op::Ne => (Op::Eq, false, true),
+        Op::AllEq => (Op::Eq, true, true),
+        Op::AnyNe => (Op::Eq, true, false),
+        op => (op, false, false),
+    };
     let mut present = false;
     let mut hit = false;
     fields::values(field, f, p, c, &mut |v| {
         present = true;
-        hit = compare(v, op, lit);
+        hit = compare(v, op, lit) != differs;
         hit
     });
-    if negate {
+    if all {
         present && !hit
     } else {
         hit
@@ -195,8 +211,9 @@ fn compare(v: Lit, op: Op, lit: Lit) -> bool {
 #[inline]
 fn compare_num(a: u64, op: Op, b: u64) -> bool {
     match op {
-        Op::Eq => a == b,
-        Op::Ne => a != b,
+        // One value: "all" and "any" agree.
+        Op::Eq | Op::AllEq => a == b,
+        Op::Ne | Op::AnyNe => a != b,
         Op::Lt => a < b,
         Op::Le => a <= b,
         Op::Gt => a > b,
@@ -212,7 +229,8 @@ fn ord(o: std::cmp::Ordering, op: Op) -> bool {
             | (Op::Le, Less | Equal)
             | (Op::Gt, Greater)
             | (Op::Ge, Greater | Equal)
-            | (Op::Ne, Less | Greater)
+            | (Op::AllEq, Equal)
+            | (Op::Ne | Op::AnyNe, Less | Greater)
     )
 }
 

@@ -243,7 +243,14 @@ pub(super) fn segment(c: &mut Conn, number: u64, ts: u64, orig_len: u32, s: &Seg
     let mine = if from_lo { &mut c.lo } else { &mut c.hi };
     mine.last_flags = a.flags;
     Seen {
-        ctx: Context { rel_seq: Some(rel_seq), rel_ack, win_shift, stream: Some(c.stream), analysis: a },
+        ctx: Context {
+            rel_seq: Some(rel_seq),
+            rel_ack,
+            win_shift,
+            stream: Some(c.stream),
+            analysis: a,
+            ..Context::default()
+        },
         id: Some(c.id),
         proto: Some(Proto::Tcp),
         from_client,
