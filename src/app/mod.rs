@@ -62,31 +62,39 @@ fn tracker(cap: usize, keep: bool) -> Tracker {
     t
 }
 
-/// What the tracker said of frame `number` (its `seen`), as the filter and the
-/// renderers take it: with the protocol of its stream, and the streams of the UDP
-/// tunnels it rides in, which tshark gives it too (`udp.stream` once per UDP header).
+/// Completes what the tracker said of frame `number`, the latest one it took
+/// (`seen`), where its `ctx` leaves out what tshark gives the frame: the streams of
+/// the UDP tunnels it rides in (`udp.stream` once per UDP header), and for a frame
+/// completing a fragmented datagram, which protocol its stream is. The usual frame
+/// costs two comparisons: a frame in two tunnels is in the inner one
+/// (`Tracker::tunnel`), and a tunnel counted with a datagram is counted where it is
+/// complete.
 #[inline]
-fn frame_context(t: &Tracker, number: u64, seen: &Seen) -> Context {
-    let mut ctx = seen.ctx;
-    ctx.stream_of = match seen.proto {
-        Some(Proto::Tcp) => StreamOf::Tcp,
-        Some(Proto::Udp) => StreamOf::Udp,
-        None => StreamOf::Layers,
-    };
-    if t.tunnels(number).next().is_some() {
-        add_tunnels(t, number, &mut ctx);
+fn complete(t: &Tracker, number: u64, seen: &mut Seen) {
+    if t.tunnel(number).is_some() || t.reassembled(number).is_some() {
+        complete_rare(t, number, seen);
     }
-    ctx
+}
+
+/// Whether frames shown with `view` and tested by `filter` need [`complete`]: the
+/// list shows no stream, and the usual filter names none.
+fn shows_streams(view: &View, filter: Option<&Filter>) -> bool {
+    view.shape != Shape::List || filter.is_some_and(Filter::names_streams)
 }
 
 #[cold]
 #[inline(never)]
-fn add_tunnels(t: &Tracker, number: u64, ctx: &mut Context) {
+fn complete_rare(t: &Tracker, number: u64, seen: &mut Seen) {
     for (s, _) in t.tunnels(number) {
         if let Some(stream) = s.ctx.stream {
-            ctx.tunnels.push(stream);
+            seen.ctx.tunnels.push(stream);
         }
     }
+    seen.ctx.stream_of = match seen.proto {
+        Some(Proto::Tcp) => StreamOf::Tcp,
+        Some(Proto::Udp) => StreamOf::Udp,
+        None => StreamOf::Layers,
+    };
 }
 
 /// Buffered standard output. Not locked for the whole run: the list pipeline writes

@@ -87,6 +87,7 @@ pub fn list<W: Write + Send>(
     let (tracker_tx, tracker_rx) = mpsc::channel::<Box<Tracker>>();
     let time = view.time;
     let absolute = view.absolute_seq;
+    let streams = super::shows_streams(&view, filter);
     std::thread::scope(|s| {
         let writer_map = map.clone();
         let writer = s.spawn(move || -> io::Result<()> {
@@ -101,9 +102,12 @@ pub fn list<W: Write + Send>(
                             let mut ctx = j.ctx;
                             if let (Some(at), Some(t)) = (j.input, tracker.as_mut()) {
                                 for (k, i) in pending.by_ref() {
-                                    let seen = t.apply(i);
+                                    let mut seen = t.apply(i);
                                     if k == at as usize {
-                                        ctx = super::frame_context(t, j.number, &seen);
+                                        if streams {
+                                            super::complete(t, j.number, &mut seen);
+                                        }
+                                        ctx = seen.ctx;
                                         break;
                                     }
                                 }
@@ -236,8 +240,11 @@ pub fn list<W: Write + Send>(
             p.decode();
             let ctx = match seq.as_mut() {
                 Some(t) => {
-                    let seen = t.observe(frame.number, frame.ts.0, frame.orig_len, &p);
-                    super::frame_context(t, frame.number, &seen)
+                    let mut seen = t.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+                    if streams {
+                        super::complete(t, frame.number, &mut seen);
+                    }
+                    seen.ctx
                 }
                 None => {
                     if b.split {

@@ -106,14 +106,24 @@ impl Filter {
     /// Some field it names comes from connection tracking: without it, the filter
     /// can be decided before (or apart from) the tracker.
     pub fn needs_context(&self) -> bool {
-        fn walk(e: &Expr) -> bool {
+        self.names(Field::needs_context)
+    }
+
+    /// It names `tcp.stream` or `udp.stream`: the context must say which protocol
+    /// the stream is and which tunnels the frame rides in, not only its stream.
+    pub fn names_streams(&self) -> bool {
+        self.names(|f| matches!(f, Field::TcpStream | Field::UdpStream))
+    }
+
+    fn names(&self, pred: impl Fn(Field) -> bool + Copy) -> bool {
+        fn walk(e: &Expr, pred: impl Fn(Field) -> bool + Copy) -> bool {
             match e {
-                Expr::Or(a, b) | Expr::And(a, b) => walk(a) || walk(b),
-                Expr::Not(a) => walk(a),
-                Expr::Present(f) | Expr::Cmp(f, _, _) => f.needs_context(),
+                Expr::Or(a, b) | Expr::And(a, b) => walk(a, pred) || walk(b, pred),
+                Expr::Not(a) => walk(a, pred),
+                Expr::Present(f) | Expr::Cmp(f, _, _) => pred(*f),
             }
         }
-        walk(&self.expr)
+        walk(&self.expr, pred)
     }
 }
 
