@@ -162,7 +162,14 @@ fn compile(e: &Expr) -> Test {
                 // below (no flags, no match).
                 return Box::new(move |_, p, _| fields::tcp_flag(bit, p).is_some_and(|v| compare_num(v, op, n)));
             }
-            Box::new(move |f, p, c| cmp(&field, op, lit, f, p, c))
+            // The "any"/"all" reading picked here, so that `==`, the usual one, runs
+            // without asking which it is.
+            match op {
+                Op::Ne => Box::new(move |f, p, c| any::<false, true>(&field, Op::Eq, lit, f, p, c)),
+                Op::AllEq => Box::new(move |f, p, c| any::<true, true>(&field, Op::Eq, lit, f, p, c)),
+                Op::AnyNe => Box::new(move |f, p, c| any::<true, false>(&field, Op::Eq, lit, f, p, c)),
+                op => Box::new(move |f, p, c| any::<false, false>(&field, op, lit, f, p, c)),
+            }
         }
     }
 }
@@ -170,23 +177,35 @@ fn compile(e: &Expr) -> Test {
 /// Wireshark (4.0's `dfvm`): `a != b` is `!(a == b)` over all occurrences, `a === b`
 /// is `!(a !== b)`, and every other comparison holds if any occurrence satisfies it.
 /// An "all" needs the field present.
+#[cfg(test)]
 fn cmp(field: &fields::Field, op: Op, lit: Lit, f: &Frame<'_>, p: &Packet<'_>, c: &Context) -> bool {
-    // The "any" test to run, whether it tests for a difference, and whether its
-    // answer is turned round into an "all".
-    let (op, differs, all) = match op {
-        Op::Ne => (Op::Eq, false, true),
-        Op::AllEq => (Op::Eq, true, true),
-        Op::AnyNe => (Op::Eq, true, false),
-        op => (op, false, false),
-    };
+    match op {
+        Op::Ne => any::<false, true>(field, Op::Eq, lit, f, p, c),
+        Op::AllEq => any::<true, true>(field, Op::Eq, lit, f, p, c),
+        Op::AnyNe => any::<true, false>(field, Op::Eq, lit, f, p, c),
+        op => any::<false, false>(field, op, lit, f, p, c),
+    }
+}
+
+/// Whether some occurrence of `field` compares with `lit` by `op` (`DIFFERS`: fails
+/// to); `ALL` turns the answer round, for a field present: "every occurrence fails
+/// (or passes) the test".
+fn any<const DIFFERS: bool, const ALL: bool>(
+    field: &fields::Field,
+    op: Op,
+    lit: Lit,
+    f: &Frame<'_>,
+    p: &Packet<'_>,
+    c: &Context,
+) -> bool {
     let mut present = false;
     let mut hit = false;
     fields::values(field, f, p, c, &mut |v| {
         present = true;
-        hit = compare(v, op, lit) != differs;
+        hit = compare(v, op, lit) != DIFFERS;
         hit
     });
-    if all {
+    if ALL {
         present && !hit
     } else {
         hit

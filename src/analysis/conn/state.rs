@@ -379,7 +379,7 @@ pub(super) fn analyze(
         if seglen == 0 && win != 0 && fwd.window == Some(win) && same_acks && !sfr {
             fwd.dupacks = if fwd.dupacks < 0 { 1 } else { fwd.dupacks + 1 };
             f.insert(Flags::DUP_ACK);
-            a.dup_ack_num = fwd.dupacks.unsigned_abs();
+            a.dup_ack_num = u16::try_from(fwd.dupacks.unsigned_abs()).unwrap_or(u16::MAX);
             a.ref_frame = fwd.lastnondupack;
             a.ref_ago_ns = ts.saturating_sub(fwd.lastack_ts);
         }
