@@ -190,7 +190,9 @@ pub(super) fn each_tracked(
     each_frame(cap, problems, out, |frame| {
         let mut p = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
         p.decode();
-        let seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+        let mut seen = tracker.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+        // A filter on `udp.stream` sees the tunnels' streams too, as `read -Y` does.
+        super::complete(&tracker, frame.number, &mut seen);
         for (t, header, re) in tracker.tunnels(frame.number) {
             if let Some(id) = t.id {
                 conns = conns.max(id + 1);

@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 
-use crate::analysis::conn::{Tracker, DEFAULT_MAX_CONNS};
+use crate::analysis::conn::{Proto, Seen, Tracker, DEFAULT_MAX_CONNS};
 use crate::analysis::stats::{self, Stats};
 use crate::cli::Cli;
-use crate::decode::{self, Context};
+use crate::decode::{self, Context, StreamOf};
 use crate::filter::Filter;
 use crate::render::{json::JsonRenderer, list::ListRenderer, tree};
 use crate::sink::pcap::PcapFileWriter;
@@ -60,6 +60,41 @@ fn tracker(cap: usize, keep: bool) -> Tracker {
     let mut t = Tracker::new(cap, keep);
     t.store_retired(Box::new(crate::spill::records::FileRecords::default()));
     t
+}
+
+/// Completes what the tracker said of frame `number`, the latest one it took
+/// (`seen`), where its `ctx` leaves out what tshark gives the frame: the streams of
+/// the UDP tunnels it rides in (`udp.stream` once per UDP header), and for a frame
+/// completing a fragmented datagram, which protocol its stream is. The usual frame
+/// costs two comparisons: a frame in two tunnels is in the inner one
+/// (`Tracker::tunnel`), and a tunnel counted with a datagram is counted where it is
+/// complete.
+#[inline]
+fn complete(t: &Tracker, number: u64, seen: &mut Seen) {
+    if t.tunnel(number).is_some() || t.reassembled(number).is_some() {
+        complete_rare(t, number, seen);
+    }
+}
+
+/// Whether frames shown with `view` and tested by `filter` need [`complete`]: the
+/// list shows no stream, and the usual filter names none.
+fn shows_streams(view: &View, filter: Option<&Filter>) -> bool {
+    view.shape != Shape::List || filter.is_some_and(Filter::names_streams)
+}
+
+#[cold]
+#[inline(never)]
+fn complete_rare(t: &Tracker, number: u64, seen: &mut Seen) {
+    for (s, _, _) in t.tunnels(number) {
+        if let Some(stream) = s.ctx.stream {
+            seen.ctx.tunnels.push(stream);
+        }
+    }
+    seen.ctx.stream_of = match seen.proto {
+        Some(Proto::Tcp) => StreamOf::Tcp,
+        Some(Proto::Udp) => StreamOf::Udp,
+        None => StreamOf::Layers,
+    };
 }
 
 /// Buffered standard output. Not locked for the whole run: the list pipeline writes

@@ -87,6 +87,7 @@ pub fn list<W: Write + Send>(
     let (tracker_tx, tracker_rx) = mpsc::channel::<Box<Tracker>>();
     let time = view.time;
     let absolute = view.absolute_seq;
+    let streams = super::shows_streams(&view, filter);
     std::thread::scope(|s| {
         let writer_map = map.clone();
         let writer = s.spawn(move || -> io::Result<()> {
@@ -101,8 +102,11 @@ pub fn list<W: Write + Send>(
                             let mut ctx = j.ctx;
                             if let (Some(at), Some(t)) = (j.input, tracker.as_mut()) {
                                 for (k, i) in pending.by_ref() {
-                                    let seen = t.apply(i);
+                                    let mut seen = t.apply(i);
                                     if k == at as usize {
+                                        if streams {
+                                            super::complete(t, j.number, &mut seen);
+                                        }
                                         ctx = seen.ctx;
                                         break;
                                     }
@@ -235,7 +239,13 @@ pub fn list<W: Write + Send>(
             let mut p = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
             p.decode();
             let ctx = match seq.as_mut() {
-                Some(t) => t.observe(frame.number, frame.ts.0, frame.orig_len, &p).ctx,
+                Some(t) => {
+                    let mut seen = t.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+                    if streams {
+                        super::complete(t, frame.number, &mut seen);
+                    }
+                    seen.ctx
+                }
                 None => {
                     if b.split {
                         // No checksums: this tracker keeps no summaries (Zeek's view).

@@ -77,6 +77,8 @@ pub(super) struct Pipeline<'f> {
     pub(super) times: ListRenderer,
     pub(super) fmt: Fmt,
     pub(super) seq: Tracker,
+    /// Frames need what `complete` adds to the tracker's context.
+    pub(super) streams: bool,
     pub(super) first_json: bool,
     pub(super) malformed: u64,
 }
@@ -89,6 +91,7 @@ impl<'f> Pipeline<'f> {
             times: ListRenderer::new(view.time, 6),
             fmt: Fmt::new(&view, 6),
             seq: tracker(DEFAULT_MAX_CONNS, false),
+            streams: shows_streams(&view, filter),
             first_json: true,
             malformed: 0,
         }
@@ -105,7 +108,11 @@ impl<'f> Pipeline<'f> {
     pub(super) fn matches<'a>(&mut self, frame: &Frame<'a>) -> Option<Matched<'a>> {
         let mut packet = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
         packet.decode();
-        let rel = self.seq.observe(frame.number, frame.ts.0, frame.orig_len, &packet).ctx;
+        let mut seen = self.seq.observe(frame.number, frame.ts.0, frame.orig_len, &packet);
+        if self.streams {
+            complete(&self.seq, frame.number, &mut seen);
+        }
+        let rel = seen.ctx;
         let times = self.times.observe(frame);
         let ctx = if self.view.absolute_seq { Context::default() } else { rel };
         if self.filter.is_some_and(|f| !f.matches(frame, &packet, &ctx)) {
@@ -271,7 +278,9 @@ pub(super) fn show(a: ShowPlan) -> Result<bool> {
             }
         };
         let p = decode::decode(frame.link, frame.data, frame.orig_len);
-        let rel = seq.observe(frame.number, frame.ts.0, frame.orig_len, &p).ctx;
+        let mut seen = seq.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+        complete(&seq, frame.number, &mut seen);
+        let rel = seen.ctx;
         let times = list.observe(&frame);
         if wanted.binary_search(&frame.number).is_ok() {
             let ctx = if a.absolute_seq { Context::default() } else { rel };
@@ -293,6 +302,7 @@ pub(super) fn show(a: ShowPlan) -> Result<bool> {
 
 pub(super) fn stats_cmd(a: StatsPlan) -> Result<bool> {
     let filter = a.filter;
+    let streams = filter.as_ref().is_some_and(Filter::names_streams);
     let mut out = stdout();
     let mut problems = Problems { ok: true };
     for (i, path) in a.files.iter().enumerate() {
@@ -319,8 +329,11 @@ pub(super) fn stats_cmd(a: StatsPlan) -> Result<bool> {
             let mut p = decode::Packet::undecoded(frame.link, frame.data, frame.orig_len);
             p.decode();
             if let Some(f) = &filter {
-                let ctx = seq.observe(frame.number, frame.ts.0, frame.orig_len, &p).ctx;
-                if !f.matches(&frame, &p, &ctx) {
+                let mut seen = seq.observe(frame.number, frame.ts.0, frame.orig_len, &p);
+                if streams {
+                    complete(&seq, frame.number, &mut seen);
+                }
+                if !f.matches(&frame, &p, &seen.ctx) {
                     continue;
                 }
             }

@@ -3,7 +3,7 @@
 
 use super::Lit;
 use crate::decode::tcp_analysis::Flags;
-use crate::decode::{self, tcp, Context, Packet, Proto};
+use crate::decode::{self, tcp, Context, Packet, Proto, StreamOf};
 use crate::source::Frame;
 
 /// What kind of literal a field compares with.
@@ -34,7 +34,7 @@ fields! {
     Ip = "ip": Proto, Ipv6 = "ipv6": Proto, Tcp = "tcp": Proto, Udp = "udp": Proto, Icmp = "icmp": Proto,
     Icmpv6 = "icmpv6": Proto, Gtp = "gtp": Proto, Vxlan = "vxlan": Proto, Pppoe = "pppoes": Proto, Data = "data": Proto,
     Ppp = "ppp": Proto, Chdlc = "chdlc": Proto, Mpls = "mpls": Proto, Ppi = "ppi": Proto,
-    Geneve = "geneve": Proto, Pim = "pim": Proto, Ipnet = "ipnet": Proto, Ipoib = "ipoib": Proto,
+    Geneve = "geneve": Proto, Teredo = "teredo": Proto, Pim = "pim": Proto, Ipnet = "ipnet": Proto, Ipoib = "ipoib": Proto,
     Avsp = "avsp": Proto, Macsec = "macsec": Proto, Nsh = "nsh": Proto,
     Llc = "llc": Proto, Isl = "isl": Proto, Fddi = "fddi": Proto, Tr = "tr": Proto, Fr = "fr": Proto,
     Nflog = "nflog": Proto, Juniper = "juniper": Proto, Gre = "gre": Proto, Capwap = "capwap.data": Proto,
@@ -147,6 +147,17 @@ pub(crate) fn tcp_flag_bit(field: &Field) -> Option<u16> {
     })
 }
 
+/// Whether the frame's `Context::stream` is a `tcp.stream` (true) or a `udp.stream`;
+/// `None` when the layers, asked, have neither header.
+fn stream_is_tcp(c: &Context, p: &Packet<'_>) -> Option<bool> {
+    match c.stream_of {
+        StreamOf::Tcp => Some(true),
+        StreamOf::Udp => Some(false),
+        StreamOf::Layers if p.tcp().is_some() => Some(true),
+        StreamOf::Layers => p.udp().map(|_| false),
+    }
+}
+
 /// Calls `f` with each value of `field` in the frame until it returns true.
 pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context, f: &mut dyn FnMut(Lit) -> bool) {
     use Field::*;
@@ -194,6 +205,7 @@ pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context,
         Mpls => proto(Proto::Mpls, f),
         Ppi => proto(Proto::Ppi, f),
         Geneve => proto(Proto::Geneve, f),
+        Teredo => proto(Proto::Teredo, f),
         Pim => proto(Proto::Pim, f),
         Ipnet => proto(Proto::Ipnet, f),
         Ipoib => proto(Proto::Ipoib, f),
@@ -282,8 +294,14 @@ pub(crate) fn values(field: &Field, fr: &Frame<'_>, p: &Packet<'_>, c: &Context,
                 }
             }
         }
-        TcpStream => one(num(c.stream.filter(|_| t().is_some())), f),
-        UdpStream => one(num(c.stream.filter(|_| t().is_none() && u().is_some())), f),
+        TcpStream => one(num(c.stream.filter(|_| stream_is_tcp(c, p) == Some(true))), f),
+        // One value per UDP header, as tshark: the tunnels' first, outermost first.
+        UdpStream => {
+            if !c.tunnels.is_empty() && c.tunnels.iter().any(|s| f(Lit::Num(s.into()))) {
+                return;
+            }
+            one(num(c.stream.filter(|_| stream_is_tcp(c, p) == Some(false))), f)
+        }
         TcpAnalysisFlags => {
             if c.analysis.flags.0 & !Flags::RST.0 != 0 {
                 f(Lit::Num(1));

@@ -25,11 +25,19 @@ impl FilterError {
     }
 }
 
-/// A comparison operator.
+/// A comparison operator. A field can occur more than once in a frame (`udp.stream`
+/// in a tunnel, `ip.addr`): `==` and the orderings hold if any occurrence satisfies
+/// them; the others, as Wireshark 4.0 has them, say which way round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
+    /// `==`, `any_eq`: some occurrence is equal.
     Eq,
+    /// `!=`, `all_ne`: every occurrence differs (`!(a == b)`, with the field present).
     Ne,
+    /// `===`, `all_eq`: every occurrence is equal.
+    AllEq,
+    /// `!==`, `~=`, `any_ne`: some occurrence differs.
+    AnyNe,
     Lt,
     Le,
     Gt,
@@ -98,14 +106,24 @@ impl Filter {
     /// Some field it names comes from connection tracking: without it, the filter
     /// can be decided before (or apart from) the tracker.
     pub fn needs_context(&self) -> bool {
-        fn walk(e: &Expr) -> bool {
+        self.names(Field::needs_context)
+    }
+
+    /// It names `tcp.stream` or `udp.stream`: the context must say which protocol
+    /// the stream is and which tunnels the frame rides in, not only its stream.
+    pub fn names_streams(&self) -> bool {
+        self.names(|f| matches!(f, Field::TcpStream | Field::UdpStream))
+    }
+
+    fn names(&self, pred: impl Fn(Field) -> bool + Copy) -> bool {
+        fn walk(e: &Expr, pred: impl Fn(Field) -> bool + Copy) -> bool {
             match e {
-                Expr::Or(a, b) | Expr::And(a, b) => walk(a) || walk(b),
-                Expr::Not(a) => walk(a),
-                Expr::Present(f) | Expr::Cmp(f, _, _) => f.needs_context(),
+                Expr::Or(a, b) | Expr::And(a, b) => walk(a, pred) || walk(b, pred),
+                Expr::Not(a) => walk(a, pred),
+                Expr::Present(f) | Expr::Cmp(f, _, _) => pred(*f),
             }
         }
-        walk(&self.expr)
+        walk(&self.expr, pred)
     }
 }
 
@@ -144,23 +162,50 @@ fn compile(e: &Expr) -> Test {
                 // below (no flags, no match).
                 return Box::new(move |_, p, _| fields::tcp_flag(bit, p).is_some_and(|v| compare_num(v, op, n)));
             }
-            Box::new(move |f, p, c| cmp(&field, op, lit, f, p, c))
+            // The "any"/"all" reading picked here, so that `==`, the usual one, runs
+            // without asking which it is.
+            match op {
+                Op::Ne => Box::new(move |f, p, c| any::<false, true>(&field, Op::Eq, lit, f, p, c)),
+                Op::AllEq => Box::new(move |f, p, c| any::<true, true>(&field, Op::Eq, lit, f, p, c)),
+                Op::AnyNe => Box::new(move |f, p, c| any::<true, false>(&field, Op::Eq, lit, f, p, c)),
+                op => Box::new(move |f, p, c| any::<false, false>(&field, op, lit, f, p, c)),
+            }
         }
     }
 }
 
-/// Wireshark: `a != b` is `!(a == b)` over all occurrences (since 3.6), and every
-/// other comparison holds if any occurrence satisfies it.
+/// Wireshark (4.0's `dfvm`): `a != b` is `!(a == b)` over all occurrences, `a === b`
+/// is `!(a !== b)`, and every other comparison holds if any occurrence satisfies it.
+/// An "all" needs the field present.
+#[cfg(test)]
 fn cmp(field: &fields::Field, op: Op, lit: Lit, f: &Frame<'_>, p: &Packet<'_>, c: &Context) -> bool {
-    let (op, negate) = if op == Op::Ne { (Op::Eq, true) } else { (op, false) };
+    match op {
+        Op::Ne => any::<false, true>(field, Op::Eq, lit, f, p, c),
+        Op::AllEq => any::<true, true>(field, Op::Eq, lit, f, p, c),
+        Op::AnyNe => any::<true, false>(field, Op::Eq, lit, f, p, c),
+        op => any::<false, false>(field, op, lit, f, p, c),
+    }
+}
+
+/// Whether some occurrence of `field` compares with `lit` by `op` (`DIFFERS`: fails
+/// to); `ALL` turns the answer round, for a field present: "every occurrence fails
+/// (or passes) the test".
+fn any<const DIFFERS: bool, const ALL: bool>(
+    field: &fields::Field,
+    op: Op,
+    lit: Lit,
+    f: &Frame<'_>,
+    p: &Packet<'_>,
+    c: &Context,
+) -> bool {
     let mut present = false;
     let mut hit = false;
     fields::values(field, f, p, c, &mut |v| {
         present = true;
-        hit = compare(v, op, lit);
+        hit = compare(v, op, lit) != DIFFERS;
         hit
     });
-    if negate {
+    if ALL {
         present && !hit
     } else {
         hit
@@ -195,8 +240,9 @@ fn compare(v: Lit, op: Op, lit: Lit) -> bool {
 #[inline]
 fn compare_num(a: u64, op: Op, b: u64) -> bool {
     match op {
-        Op::Eq => a == b,
-        Op::Ne => a != b,
+        // One value: "all" and "any" agree.
+        Op::Eq | Op::AllEq => a == b,
+        Op::Ne | Op::AnyNe => a != b,
         Op::Lt => a < b,
         Op::Le => a <= b,
         Op::Gt => a > b,
@@ -212,7 +258,8 @@ fn ord(o: std::cmp::Ordering, op: Op) -> bool {
             | (Op::Le, Less | Equal)
             | (Op::Gt, Greater)
             | (Op::Ge, Greater | Equal)
-            | (Op::Ne, Less | Greater)
+            | (Op::AllEq, Equal)
+            | (Op::Ne | Op::AnyNe, Less | Greater)
     )
 }
 

@@ -33,11 +33,15 @@ fn lex(src: &str) -> Result<Lexer, FilterError> {
         let next = chars.get(i + 1).copied();
         let start = i;
         let two = |t: Tok| (t, 2);
+        let third = chars.get(i + 2).copied();
         let (tok, len) = match (c, next) {
             (c, _) if c.is_whitespace() => {
                 i += 1;
                 continue;
             }
+            ('=', Some('=')) if third == Some('=') => (Tok::Op(Op::AllEq), 3),
+            ('!', Some('=')) if third == Some('=') => (Tok::Op(Op::AnyNe), 3),
+            ('~', Some('=')) => two(Tok::Op(Op::AnyNe)),
             ('=', Some('=')) => two(Tok::Op(Op::Eq)),
             ('!', Some('=')) => two(Tok::Op(Op::Ne)),
             ('<', Some('=')) => two(Tok::Op(Op::Le)),
@@ -63,8 +67,10 @@ fn lex(src: &str) -> Result<Lexer, FilterError> {
                     "and" => Tok::And,
                     "or" => Tok::Or,
                     "not" => Tok::Not,
-                    "eq" => Tok::Op(Op::Eq),
-                    "ne" => Tok::Op(Op::Ne),
+                    "eq" | "any_eq" => Tok::Op(Op::Eq),
+                    "ne" | "all_ne" => Tok::Op(Op::Ne),
+                    "all_eq" => Tok::Op(Op::AllEq),
+                    "any_ne" => Tok::Op(Op::AnyNe),
                     "lt" => Tok::Op(Op::Lt),
                     "le" => Tok::Op(Op::Le),
                     "gt" => Tok::Op(Op::Gt),
@@ -188,10 +194,10 @@ impl Parser {
         let lit = literal(&w, kind).map_err(|m| FilterError { column: vcol, message: format!("'{name}' {m}") })?;
         let is_addr = matches!(kind, Kind::Ipv4 | Kind::Ipv6 | Kind::Mac);
         if is_addr
-            && !matches!(op, Op::Eq | Op::Ne)
+            && !matches!(op, Op::Eq | Op::Ne | Op::AllEq | Op::AnyNe)
             && matches!(lit, Lit::V4(_, b) | Lit::V6(_, b) if b < 128 && !(b == 32 && matches!(lit, Lit::V4(..))))
         {
-            return err(opcol, "a network (address/prefix) can only be compared with == or !=");
+            return err(opcol, "a network (address/prefix) can only be tested for equality (==, !=, ===, ~=)");
         }
         Ok(Expr::Cmp(field, op, lit))
     }

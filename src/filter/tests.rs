@@ -138,7 +138,7 @@ fn errors_point_at_the_column() {
         ("tcp & udp", 4, "'&' alone is not an operator: use '&&'"),
         ("tcp)", 3, "')' without a matching '('"),
         ("", 0, "the filter is empty"),
-        ("ip.addr > 10.0.0.0/8", 8, "a network (address/prefix) can only be compared with == or !="),
+        ("ip.addr > 10.0.0.0/8", 8, "a network (address/prefix) can only be tested for equality (==, !=, ===, ~=)"),
     ];
     for (src, col, msg) in cases {
         let e = Filter::parse(src).err().unwrap_or_else(|| panic!("{src} should not parse"));
@@ -182,7 +182,7 @@ fn exactly_the_fields_read_from_tracking_need_context() {
         win_shift: Some(2),
         stream: Some(3),
         analysis: Analysis { flags: Flags(u16::MAX), dup_ack_num: 2, ..Analysis::default() },
-        note: None,
+        ..Context::default()
     };
     let frames = [syn(), udp6()];
     for (name, field, _) in fields::FIELDS {
@@ -214,8 +214,17 @@ fn flag_comparisons_answer_as_the_general_rule() {
         if fields::tcp_flag_bit(field).is_none() {
             continue;
         }
-        for (op, text) in [(Op::Eq, "=="), (Op::Ne, "!="), (Op::Lt, "<"), (Op::Le, "<="), (Op::Gt, ">"), (Op::Ge, ">=")]
-        {
+        let ops = [
+            (Op::Eq, "=="),
+            (Op::Ne, "!="),
+            (Op::AllEq, "==="),
+            (Op::AnyNe, "~="),
+            (Op::Lt, "<"),
+            (Op::Le, "<="),
+            (Op::Gt, ">"),
+            (Op::Ge, ">="),
+        ];
+        for (op, text) in ops {
             for n in 0..3u64 {
                 let f = Filter::parse(&format!("{name} {text} {n}")).unwrap();
                 for data in &frames {
@@ -232,5 +241,62 @@ fn flag_comparisons_answer_as_the_general_rule() {
             }
         }
     }
-    assert!(checked >= 9 * 6 * 3 * 2, "{checked}");
+    assert!(checked >= 9 * 8 * 3 * 2, "{checked}");
+}
+
+/// A field with several values in one frame: `udp.stream` of a UDP datagram in a
+/// tunnel, the tunnel's first. Each operator as tshark 4.0 answers on such frames
+/// (`udp-tunnels.pcap`'s frame 1, `udp.stream` 0 and 1).
+#[test]
+fn several_values_any_and_all() {
+    let u = udp6();
+    let fr = frame(&u);
+    let p = decode(fr.link, fr.data, fr.orig_len);
+    let mut tunnelled = Context { stream: Some(1), stream_of: crate::decode::StreamOf::Udp, ..Context::default() };
+    tunnelled.tunnels.push(0);
+    let plain = Context { stream: Some(0), ..Context::default() };
+    let cases = [
+        // (filter, on the tunnelled frame, on the plain one)
+        ("udp.stream == 0", true, true),
+        ("udp.stream == 1", true, false),
+        ("udp.stream any_eq 1", true, false),
+        ("udp.stream != 0", false, false),
+        ("udp.stream != 2", true, true),
+        ("udp.stream all_ne 1", false, true),
+        ("udp.stream === 0", false, true),
+        ("udp.stream all_eq 1", false, false),
+        ("udp.stream ~= 0", true, false),
+        ("udp.stream !== 1", true, true),
+        ("udp.stream any_ne 0", true, false),
+        ("udp.stream > 0", true, false),
+        ("udp.stream < 1", true, true),
+        ("udp.stream", true, true),
+        ("tcp.stream", false, false),
+        ("not udp.stream === 0", true, false),
+    ];
+    for (f, on_tunnelled, on_plain) in cases {
+        let flt = Filter::parse(f).unwrap_or_else(|e| panic!("{}", e.render(f)));
+        assert_eq!(flt.matches(&fr, &p, &tunnelled), on_tunnelled, "{f} in a tunnel");
+        assert_eq!(flt.matches(&fr, &p, &plain), on_plain, "{f} plain");
+    }
+    // An "all" on a field the frame lacks is false, as `==` is.
+    assert!(!m("udp.port === 53", &syn()));
+    assert!(!m("udp.port ~= 53", &syn()));
+    assert!(m("ipv6.addr ~= fe80::1", &u));
+    assert!(!m("ipv6.addr === fe80::1", &u));
+    assert!(m("ipv6.addr === fe80::/64", &u));
+    assert!(!m("ipv6.addr ~= fe80::/64", &u));
+}
+
+/// A frame that completes a fragmented datagram has no transport header of its own:
+/// the tracker's word on which protocol its stream is decides.
+#[test]
+fn a_stream_without_its_header_is_the_trackers() {
+    let u = udp6();
+    let fr = frame(&u);
+    let p = decode(fr.link, fr.data, fr.orig_len);
+    let tcp = Context { stream: Some(4), stream_of: crate::decode::StreamOf::Tcp, ..Context::default() };
+    let flt = |f: &str| Filter::parse(f).unwrap().matches(&fr, &p, &tcp);
+    assert!(flt("tcp.stream == 4"));
+    assert!(!flt("udp.stream"));
 }

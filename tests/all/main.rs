@@ -9,6 +9,7 @@ mod cli;
 mod conns;
 mod corpus;
 mod demo;
+mod filter;
 mod gen;
 mod live;
 mod loss;

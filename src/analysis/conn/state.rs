@@ -243,7 +243,14 @@ pub(super) fn segment(c: &mut Conn, number: u64, ts: u64, orig_len: u32, s: &Seg
     let mine = if from_lo { &mut c.lo } else { &mut c.hi };
     mine.last_flags = a.flags;
     Seen {
-        ctx: Context { rel_seq: Some(rel_seq), rel_ack, win_shift, stream: Some(c.stream), analysis: a, note: None },
+        ctx: Context {
+            rel_seq: Some(rel_seq),
+            rel_ack,
+            win_shift,
+            stream: Some(c.stream),
+            analysis: a,
+            ..Context::default()
+        },
         id: Some(c.id),
         proto: Some(Proto::Tcp),
         from_client,
@@ -372,7 +379,7 @@ pub(super) fn analyze(
         if seglen == 0 && win != 0 && fwd.window == Some(win) && same_acks && !sfr {
             fwd.dupacks = if fwd.dupacks < 0 { 1 } else { fwd.dupacks + 1 };
             f.insert(Flags::DUP_ACK);
-            a.dup_ack_num = fwd.dupacks.unsigned_abs();
+            a.dup_ack_num = u16::try_from(fwd.dupacks.unsigned_abs()).unwrap_or(u16::MAX);
             a.ref_frame = fwd.lastnondupack;
             a.ref_ago_ns = ts.saturating_sub(fwd.lastack_ts);
         }
