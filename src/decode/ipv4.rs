@@ -36,12 +36,10 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
     let Some(vihl) = get8(b, field::VER_IHL) else {
         return p.fail(Proto::Ipv4, off, Problem::Truncated { needed: HEADER_LEN, available: 0 });
     };
-    if vihl >> 4 == 6 && !p.quoting() {
-        // Wireshark's "ip" dissector, which IPv4's ethertype and the tunnels call,
-        // goes by the version field: an IPv6 header is decoded as one.
-        return super::ipv6::decode(p, off, end);
-    }
     if vihl >> 4 != 4 {
+        if vihl >> 4 == 6 && !p.quoting() {
+            return as_ipv6(p, off, end);
+        }
         p.push(Proto::Ipv4, off, off + avail.min(HEADER_LEN), end);
         return p.fail(Proto::Ipv4, off, Problem::BadVersion { version: vihl >> 4 });
     }
@@ -92,6 +90,14 @@ pub(crate) fn decode(p: &mut Packet<'_>, off: usize, end: usize) {
         return push_data(p, off + ihl, pend);
     }
     decode_ip_proto(p, proto, off + ihl, pend)
+}
+
+/// Wireshark's "ip" dissector, which IPv4's ethertype and the tunnels call, goes by
+/// the version field: an IPv6 header is decoded as one.
+#[cold]
+#[inline(never)]
+fn as_ipv6(p: &mut Packet<'_>, off: usize, end: usize) {
+    super::ipv6::decode(p, off, end)
 }
 
 /// IPv4 header view.
