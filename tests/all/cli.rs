@@ -154,6 +154,23 @@ fn fragments_are_listed_with_the_fragmented_headers_hosts_as_tshark_lists_them()
     assert_eq!(compared, 14);
 }
 
+/// `frame.number` and `fields` of each frame of `cap` where tshark has the first field.
+fn tshark_fields(cap: &str, fields: &[&str]) -> Vec<String> {
+    let mut args = vec!["-r", cap, "-T", "fields", "-e", "frame.number"];
+    for f in fields {
+        args.extend(["-e", f]);
+    }
+    let o = std::process::Command::new("tshark").args(args).current_dir(root()).output().unwrap();
+    let has = |l: &&str| l.split('\t').nth(1).is_some_and(|f| !f.is_empty());
+    stdout(&o).lines().filter(has).map(str::to_string).collect()
+}
+
+/// `row` of each frame of `pktlab read --format jsonl cap` it gives one for.
+fn json_rows(cap: &str, row: impl Fn(&serde_json::Value) -> Option<String>) -> Vec<String> {
+    let json = stdout(&pktlab(&["read", "--format", "jsonl", cap]));
+    json.lines().filter_map(|l| row(&serde_json::from_str(l).unwrap())).collect()
+}
+
 /// ARP spoofing (`captures/arp-spoof.pcap`): every ARP binding an address to another
 /// MAC than its first is flagged as tshark flags it, in the list (where tshark notes
 /// what the last address it checked found) and in the JSON (each detection, with the
@@ -165,24 +182,12 @@ fn arp_spoofing_is_flagged_as_tshark_flags_it() {
     let ours = stdout(&pktlab(&["read", cap]));
     assert_eq!(proto_and_info(&ours), proto_and_info(&tshark));
     assert!(ours.lines().nth(6).is_some_and(|l| l.ends_with("(duplicate use of 192.168.36.10 detected!)")), "{ours}");
-    let o = std::process::Command::new("tshark")
-        .args(["-r", cap, "-T", "fields", "-e", "frame.number", "-e", "arp.duplicate-address-frame"])
-        .args(["-e", "arp.seconds-since-duplicate-address-frame"])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let flagged = |l: &&str| l.split('\t').nth(1).is_some_and(|f| !f.is_empty());
-    let want: Vec<String> = stdout(&o).lines().filter(flagged).map(str::to_string).collect();
-    let json = stdout(&pktlab(&["read", "--format", "jsonl", cap]));
-    let got: Vec<String> = json
-        .lines()
-        .filter_map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let a = &v["arp"];
-            let f = a["duplicate-address-frame"].as_u64()?;
-            Some(format!("{}\t{f}\t{}", v["frame"]["number"], a["seconds-since-duplicate-address-frame"]))
-        })
-        .collect();
+    let want = tshark_fields(cap, &["arp.duplicate-address-frame", "arp.seconds-since-duplicate-address-frame"]);
+    let got = json_rows(cap, |v| {
+        let a = &v["arp"];
+        let f = a["duplicate-address-frame"].as_u64()?;
+        Some(format!("{}\t{f}\t{}", v["frame"]["number"], a["seconds-since-duplicate-address-frame"]))
+    });
     // Frames 3 and 4 (the spoofer's replies) are flagged in the tree but not the list.
     assert_eq!(got.len(), 3, "{got:?}");
     assert_eq!(got, want);
@@ -209,22 +214,12 @@ fn echo_replies_name_their_requests_as_tshark_does() {
     let Some(tshark) = tshark_list(cap) else { return };
     let ours = stdout(&pktlab(&["read", cap]));
     assert_eq!(proto_and_info(&ours), proto_and_info(&tshark));
-    let o = std::process::Command::new("tshark")
-        .args(["-r", cap, "-Y", "icmp.resp_to", "-T", "fields", "-e", "frame.number", "-e", "icmp.resp_to"])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let want: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
-    let json = stdout(&pktlab(&["read", "--format", "jsonl", cap]));
-    let got: Vec<String> = json
-        .lines()
-        .filter_map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let to = v["icmp"]["resp_to"].as_u64()?;
-            assert!(v["icmp"]["resptime"].as_f64().is_some_and(|ms| ms > 0.0), "{l}");
-            Some(format!("{}\t{to}", v["frame"]["number"]))
-        })
-        .collect();
+    let want = tshark_fields(cap, &["icmp.resp_to"]);
+    let got = json_rows(cap, |v| {
+        let to = v["icmp"]["resp_to"].as_u64()?;
+        assert!(v["icmp"]["resptime"].as_f64().is_some_and(|ms| ms > 0.0), "{v}");
+        Some(format!("{}\t{to}", v["frame"]["number"]))
+    });
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got, want);
 }
