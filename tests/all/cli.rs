@@ -154,6 +154,15 @@ fn fragments_are_listed_with_the_fragmented_headers_hosts_as_tshark_lists_them()
     assert_eq!(compared, 14);
 }
 
+/// `pktlab read cap`, once its protocol and info columns are checked to be tshark's;
+/// `None` (the test skips) when tshark is missing.
+fn listed_as_tshark(cap: &str) -> Option<String> {
+    let tshark = tshark_list(cap)?;
+    let ours = stdout(&pktlab(&["read", cap]));
+    assert_eq!(proto_and_info(&ours), proto_and_info(&tshark), "{cap}");
+    Some(ours)
+}
+
 /// `frame.number` and `fields` of each frame of `cap` where tshark has the first field.
 fn tshark_fields(cap: &str, fields: &[&str]) -> Vec<String> {
     let mut args = vec!["-r", cap, "-T", "fields", "-e", "frame.number"];
@@ -178,9 +187,7 @@ fn json_rows(cap: &str, row: impl Fn(&serde_json::Value) -> Option<String>) -> V
 #[test]
 fn arp_spoofing_is_flagged_as_tshark_flags_it() {
     let cap = "captures/arp-spoof.pcap";
-    let Some(tshark) = tshark_list(cap) else { return };
-    let ours = stdout(&pktlab(&["read", cap]));
-    assert_eq!(proto_and_info(&ours), proto_and_info(&tshark));
+    let Some(ours) = listed_as_tshark(cap) else { return };
     assert!(ours.lines().nth(6).is_some_and(|l| l.ends_with("(duplicate use of 192.168.36.10 detected!)")), "{ours}");
     let want = tshark_fields(cap, &["arp.duplicate-address-frame", "arp.seconds-since-duplicate-address-frame"]);
     let got = json_rows(cap, |v| {
@@ -211,9 +218,9 @@ fn lying_header_lengths_are_listed_in_tsharks_words() {
 #[test]
 fn echo_replies_name_their_requests_as_tshark_does() {
     let cap = "captures/lo-icmp.pcap";
-    let Some(tshark) = tshark_list(cap) else { return };
-    let ours = stdout(&pktlab(&["read", cap]));
-    assert_eq!(proto_and_info(&ours), proto_and_info(&tshark));
+    if listed_as_tshark(cap).is_none() {
+        return;
+    }
     let want = tshark_fields(cap, &["icmp.resp_to"]);
     let got = json_rows(cap, |v| {
         let to = v["icmp"]["resp_to"].as_u64()?;
@@ -230,9 +237,9 @@ fn echo_replies_name_their_requests_as_tshark_does() {
 #[test]
 fn teredo_is_listed_as_tshark_lists_it() {
     let cap = "captures/teredo.pcap";
-    let Some(tshark) = tshark_list(cap) else { return };
-    let ours = stdout(&pktlab(&["read", cap]));
-    assert_eq!(proto_and_info(&ours), proto_and_info(&tshark));
+    if listed_as_tshark(cap).is_none() {
+        return;
+    }
     let json = stdout(&pktlab(&["read", "--format", "jsonl", cap]));
     let second: serde_json::Value = serde_json::from_str(json.lines().nth(1).unwrap()).unwrap();
     assert_eq!(second["teredo"]["orig.port"], 52513);

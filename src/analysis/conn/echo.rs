@@ -52,8 +52,8 @@ impl Echo {
             (false, true) | (true, false) => sum,
             // The request's checksum with the type 8 -> 0 (ICMP), its reply's with
             // 129 -> 128 (ICMPv6): what the other side's checksum is.
-            (false, false) => !fold(u32::from(!sum) + u32::from(!0x0800u16)),
-            (true, true) => match !fold(u32::from(!sum) + u32::from(!0x0100u16)) {
+            (false, false) => checksum(&[!sum, !0x0800]),
+            (true, true) => match checksum(&[!sum, !0x0100]) {
                 0 => 0xffff,
                 s => s,
             },
@@ -63,11 +63,11 @@ impl Echo {
     }
 }
 
-/// The one's complement sum's 16 bits.
-fn fold(mut s: u32) -> u16 {
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    (s & 0xffff) as u16
+/// The Internet checksum of `words` (Wireshark's `ip_checksum` on them).
+fn checksum(words: &[u16]) -> u16 {
+    use etherparse::checksum::u32_16bit_word as w;
+    let sum = words.iter().fold(0, |s, x| w::add_2bytes(s, x.to_be_bytes()));
+    u16::from_be_bytes(w::ones_complement(sum).to_ne_bytes())
 }
 
 fn addresses(p: &Packet<'_>, ip: &crate::decode::Layer) -> Option<([u8; 16], [u8; 16])> {
@@ -122,8 +122,8 @@ mod tests {
         icmp.extend_from_slice(&id.to_be_bytes());
         icmp.extend_from_slice(&seq.to_be_bytes());
         icmp.extend_from_slice(data);
-        let sum: u32 = icmp.chunks(2).map(|c| u32::from(c[0]) << 8 | u32::from(*c.get(1).unwrap_or(&0))).sum();
-        icmp[2..4].copy_from_slice(&(!fold(sum)).to_be_bytes());
+        let words: Vec<u16> = icmp.chunks(2).map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])).collect();
+        icmp[2..4].copy_from_slice(&checksum(&words).to_be_bytes());
         let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
         let total = (20 + icmp.len()) as u16;
         f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0, 0, 64, 1, 0, 0]);
